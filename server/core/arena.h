@@ -1,0 +1,38 @@
+/* A per-call bump allocator. Requests are unpacked into it and responses are built in it; the
+ * transport resets it after the reply is packed, so the hot path does no per-field malloc/free.
+ * Not thread-safe: one arena per worker. */
+#ifndef PS_CORE_ARENA_H
+#define PS_CORE_ARENA_H
+
+#include <protobuf-c/protobuf-c.h>
+#include <stddef.h>
+
+typedef struct ps_arena_block ps_arena_block_t;
+
+typedef struct ps_arena {
+  ps_arena_block_t *head;       /* block being filled; older blocks follow via ->next */
+  size_t block_size;            /* size of a regular block */
+  ProtobufCAllocator allocator; /* protobuf-c view of this arena (free is a no-op) */
+} ps_arena_t;
+
+/* Prepares an arena whose blocks are block_size bytes (0: 16 KiB). Returns 0, or -1 when out of
+ * memory (the arena is then empty but valid for ps_arena_destroy). */
+int ps_arena_init(ps_arena_t *a, size_t block_size);
+
+/* Frees all blocks. Accepts an arena that was never initialised if it was zeroed. */
+void ps_arena_destroy(ps_arena_t *a);
+
+/* Releases everything allocated since init/reset; keeps one block for reuse. */
+void ps_arena_reset(ps_arena_t *a);
+
+/* n bytes, 16-aligned, zeroed; NULL when out of memory. Freed by ps_arena_reset/destroy only. */
+void *ps_arena_alloc(ps_arena_t *a, size_t n);
+
+/* A NUL-terminated copy of s (n bytes of it for _strndup); NULL when out of memory. */
+char *ps_arena_strdup(ps_arena_t *a, const char *s);
+char *ps_arena_strndup(ps_arena_t *a, const char *s, size_t n);
+
+/* printf into the arena; NULL when out of memory. */
+char *ps_arena_printf(ps_arena_t *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+#endif
