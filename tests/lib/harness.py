@@ -1,0 +1,559 @@
+"""Test harness for the integration and interop tests (stdlib + grpc + protobuf only).
+
+Databases
+    shared_mariadb() / shared_redis()
+        The MariaDB and Redis of this test run: the ones scripts/test started (PS_TEST_MYSQL_*,
+        PS_TEST_REDIS_*) when those are set, else private ones started on first use and stopped at
+        exit, so `ctest` alone works after a build.
+    fresh_database(prefix="t") -> name
+        A new, uniquely named database on shared_mariadb() (or the given one) with every migration
+        applied by dbmate.
+    private_mariadb() / private_redis()
+        A dedicated instance for tests that stop, kill or restart the database; stop()/start()/
+        restart() keep the same port and the same data. Context managers.
+
+The server
+    Server(database=..., mariadb=..., redis=..., env={...}, args=[...])
+        Starts PS_SERVER_BIN on a free port, waits until grpc.health.v1.Health/Check says SERVING,
+        exposes .channel, .address, .port, .stop(sig) -> exit code, .log() -> its stderr/stdout.
+        A context manager that always kills the process.
+
+Calls
+    call(channel, "/prospects.v1.ProspectService/GetProspect", request, ResponseClass,
+         metadata=[...], timeout=10)
+    error_info(rpc_error) -> google.rpc.ErrorInfo or None; status_details(rpc_error) -> Status
+    new_tenant() -> "t-<random hex>", a tenant id no other test uses.
+"""
+
+import atexit
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+
+import grpc
+
+SOURCE_DIR = os.environ.get("PS_SOURCE_DIR") or os.path.dirname(
+    os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+BUILD_DIR = os.environ.get("PS_BUILD_DIR") or os.path.join(SOURCE_DIR, "build")
+SERVER_BIN = os.environ.get("PS_SERVER_BIN") or os.path.join(BUILD_DIR, "prospect-server")
+MIGRATIONS_DIR = os.environ.get("PS_MIGRATIONS_DIR") or os.path.join(SOURCE_DIR, "migrations")
+
+# Running a test file by hand (python3 tests/integration/test_x.py) finds the generated modules too.
+_PY_DIR = os.path.join(BUILD_DIR, "py")
+if os.path.isdir(_PY_DIR) and _PY_DIR not in sys.path:
+    sys.path.insert(0, _PY_DIR)
+
+DB_USER = "prospects"
+DB_PASSWORD = "prospects"
+HEALTH_CHECK = "/grpc.health.v1.Health/Check"
+
+
+def free_port():
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def new_tenant(prefix="t"):
+    """A tenant id no other test uses ([a-z0-9-], <= 63 chars)."""
+    return "%s-%s" % (prefix, secrets.token_hex(6))
+
+
+def _wait(predicate, timeout, interval=0.05, what="condition"):
+    deadline = time.monotonic() + timeout
+    while True:
+        if predicate():
+            return
+        if time.monotonic() >= deadline:
+            raise TimeoutError("timed out after %.0f s waiting for %s" % (timeout, what))
+        time.sleep(interval)
+
+
+def _alive(proc):
+    return proc is not None and proc.poll() is None
+
+
+def _stop_process(proc, sig=signal.SIGTERM, timeout=30):
+    """Signal proc, wait for it (SIGKILL after timeout) and return its exit code."""
+    if proc is None:
+        return None
+    if proc.poll() is None:
+        try:
+            proc.send_signal(sig)
+            proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+    return proc.returncode
+
+
+# ---------------------------------------------------------------- MariaDB
+
+class MariaDB:
+    """Connection parameters of a MariaDB, plus a SQL helper using the mariadb command-line client."""
+
+    def __init__(self, host="127.0.0.1", port=None, socket_path=None, user=DB_USER,
+                 password=DB_PASSWORD):
+        self.host, self.port, self.socket = host, port, socket_path
+        self.user, self.password = user, password
+
+    def url(self, database=""):
+        """dbmate's DATABASE_URL for this server."""
+        return "mysql://%s:%s@%s:%d/%s" % (self.user, self.password, self.host, self.port, database)
+
+    def server_env(self, database):
+        """The server's environment variables for this database."""
+        env = {"PS_MYSQL_HOST": self.host, "PS_MYSQL_PORT": str(self.port),
+               "PS_MYSQL_USER": self.user, "PS_MYSQL_PASSWORD": self.password,
+               "PS_MYSQL_DATABASE": database}
+        return env
+
+    def sql(self, statement, database=None, timeout=30):
+        """Run SQL with the mariadb client over TCP; returns the rows as lists of strings."""
+        cmd = ["mariadb", "--no-defaults", "-h", self.host, "-P", str(self.port), "-u", self.user,
+               "-p" + self.password, "-N", "-B", "-e", statement]
+        if database:
+            cmd.append(database)
+        out = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+        if out.returncode != 0:
+            raise RuntimeError("mariadb: %s: %s" % (statement, out.stderr.strip()))
+        return [line.split("\t") for line in out.stdout.splitlines()]
+
+    def ping(self):
+        try:
+            self.sql("SELECT 1", timeout=5)
+            return True
+        except (RuntimeError, subprocess.TimeoutExpired):
+            return False
+
+    def create_database(self, name):
+        self.sql("CREATE DATABASE `%s` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci" % name)
+
+    def drop_database(self, name):
+        self.sql("DROP DATABASE IF EXISTS `%s`" % name)
+
+
+class PrivateMariaDB(MariaDB):
+    """A MariaDB of its own (data in a temporary directory) that a test may stop, kill and restart.
+    stop()/start() keep the port and the data. Stopped at interpreter exit at the latest."""
+
+    OPTS = ["--innodb-buffer-pool-size=64M", "--innodb-log-file-size=16M",
+            "--innodb-flush-log-at-trx-commit=2", "--skip-log-bin", "--skip-name-resolve",
+            "--character-set-server=utf8mb4", "--collation-server=utf8mb4_unicode_ci"]
+
+    def __init__(self, directory=None):
+        self._own_dir = directory is None
+        self.dir = directory or tempfile.mkdtemp(prefix="ps-mariadb-")
+        super().__init__(port=free_port(), socket_path=os.path.join(self.dir, "mysqld.sock"))
+        self.datadir = os.path.join(self.dir, "data")
+        self.proc = None
+        self._user = ["--user=root"] if os.geteuid() == 0 else []
+        atexit.register(self.close)
+
+    def _install(self):
+        init = os.path.join(self.dir, "init.sql")
+        with open(init, "w") as f:
+            f.write("FLUSH PRIVILEGES;\n")
+            for host in ("127.0.0.1", "localhost"):
+                f.write("CREATE USER '%s'@'%s' IDENTIFIED BY '%s';\n" % (self.user, host, self.password))
+                f.write("GRANT ALL PRIVILEGES ON *.* TO '%s'@'%s' WITH GRANT OPTION;\n" % (self.user, host))
+        out = subprocess.run(
+            ["mariadb-install-db", "--no-defaults", "--datadir=" + self.datadir] + self._user +
+            ["--auth-root-authentication-method=normal", "--skip-test-db", "--force",
+             "--extra-file=" + init] + self.OPTS, capture_output=True, text=True)
+        if out.returncode != 0:
+            raise RuntimeError("mariadb-install-db failed:\n" + out.stdout + out.stderr)
+
+    def _is_ours(self):
+        try:
+            rows = self.sql("SELECT @@datadir", timeout=5)
+        except (RuntimeError, subprocess.TimeoutExpired):
+            return False
+        return rows and rows[0][0].rstrip("/") == self.datadir
+
+    def start(self, timeout=60):
+        if _alive(self.proc):
+            return self
+        if not os.path.isdir(os.path.join(self.datadir, "mysql")):
+            self._install()
+        log = open(os.path.join(self.dir, "error.log"), "ab")
+        self.proc = subprocess.Popen(
+            ["mariadbd", "--no-defaults", "--datadir=" + self.datadir] + self._user +
+            ["--socket=" + self.socket, "--pid-file=" + os.path.join(self.dir, "mysqld.pid"),
+             "--port=%d" % self.port, "--bind-address=127.0.0.1"] + self.OPTS,
+            stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True)
+        log.close()
+        try:
+            _wait(lambda: self._is_ours() or not _alive(self.proc), timeout, 0.1, "MariaDB")
+        except TimeoutError:
+            self.kill()
+            raise
+        if not _alive(self.proc):
+            raise RuntimeError("MariaDB exited at start (port %d taken?):\n%s" % (self.port, self.log()))
+        return self
+
+    def stop(self, timeout=60):
+        """Clean shutdown; returns the exit code."""
+        rc = _stop_process(self.proc, signal.SIGTERM, timeout)
+        self.proc = None
+        return rc
+
+    def kill(self):
+        """SIGKILL: a crash, as far as the clients can tell."""
+        rc = _stop_process(self.proc, signal.SIGKILL)
+        self.proc = None
+        return rc
+
+    def pause(self):
+        """SIGSTOP: a database that hangs (connections open, no answers). resume() undoes it."""
+        self.proc.send_signal(signal.SIGSTOP)
+
+    def resume(self):
+        self.proc.send_signal(signal.SIGCONT)
+
+    def restart(self):
+        self.stop()
+        return self.start()
+
+    def log(self):
+        try:
+            with open(os.path.join(self.dir, "error.log"), errors="replace") as f:
+                return f.read()
+        except OSError:
+            return ""
+
+    def close(self):
+        if _alive(self.proc):
+            self.resume()
+            self.kill()
+        if self._own_dir:
+            shutil.rmtree(self.dir, ignore_errors=True)
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+# ---------------------------------------------------------------- Redis
+
+class Redis:
+    """Where a Redis listens, plus redis-cli."""
+
+    def __init__(self, host="127.0.0.1", port=None):
+        self.host, self.port = host, port
+
+    def server_env(self):
+        return {"PS_REDIS_HOST": self.host, "PS_REDIS_PORT": str(self.port)}
+
+    def cli(self, *args, timeout=10):
+        """Run one redis-cli command; returns its output (stripped)."""
+        out = subprocess.run(["redis-cli", "-h", self.host, "-p", str(self.port)] + [str(a) for a in args],
+                             capture_output=True, text=True, timeout=timeout)
+        if out.returncode != 0:
+            raise RuntimeError("redis-cli %s: %s" % (" ".join(map(str, args)), out.stderr.strip()))
+        return out.stdout.strip()
+
+    def ping(self):
+        try:
+            return self.cli("PING", timeout=5) == "PONG"
+        except (RuntimeError, subprocess.TimeoutExpired):
+            return False
+
+
+class PrivateRedis(Redis):
+    """A Redis of its own (no persistence) that a test may stop, kill, pause and restart on the
+    same port."""
+
+    def __init__(self):
+        super().__init__(port=free_port())
+        self.dir = tempfile.mkdtemp(prefix="ps-redis-")
+        self.proc = None
+        atexit.register(self.close)
+
+    def _is_ours(self):
+        try:
+            info = self.cli("INFO", "server", timeout=5)
+        except (RuntimeError, subprocess.TimeoutExpired):
+            return False
+        return ("process_id:%d" % self.proc.pid) in info
+
+    def start(self, timeout=20):
+        if _alive(self.proc):
+            return self
+        self.proc = subprocess.Popen(
+            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+             "--appendonly", "no", "--daemonize", "no", "--dir", self.dir,
+             "--logfile", os.path.join(self.dir, "redis.log")],
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            start_new_session=True)
+        try:
+            _wait(lambda: not _alive(self.proc) or self._is_ours(), timeout, 0.05, "Redis")
+        except TimeoutError:
+            self.kill()
+            raise
+        if not _alive(self.proc):
+            raise RuntimeError("Redis exited at start (port %d taken?)" % self.port)
+        return self
+
+    def stop(self, timeout=20):
+        rc = _stop_process(self.proc, signal.SIGTERM, timeout)
+        self.proc = None
+        return rc
+
+    def kill(self):
+        rc = _stop_process(self.proc, signal.SIGKILL)
+        self.proc = None
+        return rc
+
+    def pause(self):
+        """SIGSTOP: a Redis that accepts connections but never answers. resume() undoes it."""
+        self.proc.send_signal(signal.SIGSTOP)
+
+    def resume(self):
+        self.proc.send_signal(signal.SIGCONT)
+
+    def restart(self):
+        self.stop()
+        return self.start()
+
+    def close(self):
+        if _alive(self.proc):
+            self.resume()
+            self.kill()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+def private_mariadb():
+    """A started MariaDB for this test alone (use as a context manager or call close())."""
+    return PrivateMariaDB().start()
+
+
+def private_redis():
+    """A started Redis for this test alone (use as a context manager or call close())."""
+    return PrivateRedis().start()
+
+
+_shared = {}
+
+
+def shared_mariadb():
+    """The MariaDB shared by this test run (scripts/test's, else one started for this process)."""
+    if "mariadb" not in _shared:
+        env = os.environ
+        if env.get("PS_TEST_MYSQL_PORT"):
+            _shared["mariadb"] = MariaDB(
+                host=env.get("PS_TEST_MYSQL_HOST") or "127.0.0.1",
+                port=int(env["PS_TEST_MYSQL_PORT"]),
+                socket_path=env.get("PS_TEST_MYSQL_SOCKET") or None,
+                user=env.get("PS_TEST_MYSQL_USER") or DB_USER,
+                password=env.get("PS_TEST_MYSQL_PASSWORD", DB_PASSWORD))
+        else:
+            _shared["mariadb"] = private_mariadb()
+    return _shared["mariadb"]
+
+
+def shared_redis():
+    """The Redis shared by this test run (scripts/test's, else one started for this process)."""
+    if "redis" not in _shared:
+        if os.environ.get("PS_TEST_REDIS_PORT"):
+            _shared["redis"] = Redis(host=os.environ.get("PS_TEST_REDIS_HOST") or "127.0.0.1",
+                                     port=int(os.environ["PS_TEST_REDIS_PORT"]))
+        else:
+            _shared["redis"] = private_redis()
+    return _shared["redis"]
+
+
+def dbmate_path():
+    path = os.environ.get("PS_TEST_DBMATE") or os.path.join(
+        SOURCE_DIR, ".local", "npm", "node_modules", ".bin", "dbmate")
+    if not os.access(path, os.X_OK):
+        raise RuntimeError("dbmate not found at %s: run scripts/test once (it installs dbmate), "
+                           "or set PS_TEST_DBMATE" % path)
+    return path
+
+
+def dbmate(mariadb, database, *args, migrations_dir=None):
+    """Run dbmate against DATABASE (e.g. dbmate(db, name, "up")); returns its output."""
+    cmd = [dbmate_path(), "--url", mariadb.url(database),
+           "--migrations-dir", migrations_dir or MIGRATIONS_DIR, "--no-dump-schema"] + list(args)
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    if out.returncode != 0:
+        raise RuntimeError("%s failed:\n%s%s" % (" ".join(cmd[:1] + list(args)), out.stdout, out.stderr))
+    return out.stdout
+
+
+def fresh_database(mariadb=None, prefix="t", migrate=True, migrations_dir=None):
+    """Create a new uniquely named database, apply all migrations, return its name."""
+    mariadb = mariadb or shared_mariadb()
+    name = "%s_%d_%s" % (prefix, os.getpid(), secrets.token_hex(4))
+    mariadb.create_database(name)
+    if migrate:
+        dbmate(mariadb, name, "up", migrations_dir=migrations_dir)
+    return name
+
+
+# ---------------------------------------------------------------- gRPC helpers
+
+# Reconnect quickly (the default backoff grows to minutes) and never through an HTTP proxy.
+CHANNEL_OPTIONS = [("grpc.enable_http_proxy", 0),
+                   ("grpc.initial_reconnect_backoff_ms", 100),
+                   ("grpc.min_reconnect_backoff_ms", 100),
+                   ("grpc.max_reconnect_backoff_ms", 1000)]
+
+
+def channel(address, options=()):
+    """grpc.insecure_channel(address) with CHANNEL_OPTIONS (plus options)."""
+    return grpc.insecure_channel(address, options=CHANNEL_OPTIONS + list(options))
+
+
+def call(channel, method, request, response_class, metadata=None, timeout=10, with_call=False):
+    """Call a unary method by its full path without generated stubs.
+    Returns the response (or (response, grpc.Call) with with_call=True); raises grpc.RpcError."""
+    fn = channel.unary_unary(method, request_serializer=lambda m: m.SerializeToString(),
+                             response_deserializer=response_class.FromString)
+    if with_call:
+        return fn.with_call(request, metadata=metadata, timeout=timeout)
+    return fn(request, metadata=metadata, timeout=timeout)
+
+
+def status_details(rpc_error):
+    """The google.rpc.Status of grpc-status-details-bin in an RpcError's trailers, or None."""
+    from google.rpc import status_pb2
+    for key, value in (rpc_error.trailing_metadata() or ()):
+        if key == "grpc-status-details-bin":
+            return status_pb2.Status.FromString(value)
+    return None
+
+
+def error_info(rpc_error):
+    """The google.rpc.ErrorInfo (reason, domain, metadata) of an RpcError, or None."""
+    from google.rpc import error_details_pb2
+    status = status_details(rpc_error)
+    if status is None:
+        return None
+    for detail in status.details:
+        if detail.Is(error_details_pb2.ErrorInfo.DESCRIPTOR):
+            info = error_details_pb2.ErrorInfo()
+            detail.Unpack(info)
+            return info
+    return None
+
+
+def health(channel, service="", timeout=2):
+    """grpc.health.v1 Check -> the ServingStatus number (raises grpc.RpcError)."""
+    from grpc.health.v1 import health_pb2
+    return call(channel, HEALTH_CHECK, health_pb2.HealthCheckRequest(service=service),
+                health_pb2.HealthCheckResponse, timeout=timeout).status
+
+
+# ---------------------------------------------------------------- the server
+
+class Server:
+    """The real server binary on a free port, against a database and a Redis.
+
+    database: a database name on `mariadb` (default: a fresh_database()); mariadb/redis: default the
+    shared ones; env: extra/overriding environment variables (a value of None removes one);
+    args: command-line arguments; wait: wait until Health/Check says SERVING."""
+
+    def __init__(self, database=None, mariadb=None, redis=None, env=None, args=(), port=None,
+                 binary=None, wait=True, timeout=15, log_level="info"):
+        self.mariadb = mariadb or shared_mariadb()
+        self.redis = redis or shared_redis()
+        self.database = database or fresh_database(self.mariadb)
+        self.port = port or free_port()
+        self.address = "127.0.0.1:%d" % self.port
+        self.binary = binary or SERVER_BIN
+        self.dir = tempfile.mkdtemp(prefix="ps-server-")
+        atexit.register(shutil.rmtree, self.dir, True)
+        self.log_path = os.path.join(self.dir, "server.log")
+        full_env = {k: v for k, v in os.environ.items()
+                    if not k.startswith(("PS_TEST_", "PS_MYSQL_", "PS_REDIS_"))}
+        full_env.update({"PS_LISTEN": self.address, "PS_LOG_LEVEL": log_level})
+        full_env.update(self.mariadb.server_env(self.database))
+        full_env.update(self.redis.server_env())
+        for k, v in (env or {}).items():
+            if v is None:
+                full_env.pop(k, None)
+            else:
+                full_env[k] = str(v)
+        self.env = full_env
+        with open(self.log_path, "wb") as log:
+            self.proc = subprocess.Popen([self.binary] + list(args), env=full_env,
+                                         stdin=subprocess.DEVNULL, stdout=log, stderr=log)
+        self.channel = channel(self.address)
+        self.returncode = None
+        if wait:
+            try:
+                self.wait_serving(timeout)
+            except BaseException:
+                self.close()
+                raise
+
+    def wait_serving(self, timeout=15):
+        """Wait until Health/Check says SERVING; raises with the server's log otherwise."""
+        deadline = time.monotonic() + timeout
+        last = None
+        while time.monotonic() < deadline:
+            if not self.running():
+                raise RuntimeError("server exited with %s before serving; log:\n%s"
+                                   % (self.proc.returncode, self.log()))
+            try:
+                if health(self.channel, timeout=1) == 1:  # SERVING
+                    return
+                last = "not SERVING"
+            except grpc.RpcError as e:
+                last = "%s %s" % (e.code(), e.details())
+            time.sleep(0.05)
+        raise TimeoutError("server not SERVING after %.0f s (last: %s); log:\n%s"
+                           % (timeout, last, self.log()))
+
+    def running(self):
+        return self.proc.poll() is None
+
+    def stop(self, sig=signal.SIGTERM, timeout=30):
+        """Send sig, wait for the exit (SIGKILL after timeout), return the exit code
+        (negative: killed by that signal)."""
+        self.returncode = _stop_process(self.proc, sig, timeout)
+        return self.returncode
+
+    def log(self):
+        with open(self.log_path, errors="replace") as f:
+            return f.read()
+
+    def close(self):
+        if self.running():
+            self.proc.kill()
+            self.proc.wait()
+        self.channel.close()
+
+    def call(self, method, request, response_class, **kw):
+        return call(self.channel, method, request, response_class, **kw)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, exc_type, exc, tb):
+        if exc_type is not None:
+            sys.stderr.write("---- server log (%s) ----\n%s\n" % (self.address, self.log()))
+        self.close()
+
+
+def main():
+    """unittest.main() for a test file: verbose, exit status non-zero on failure."""
+    unittest.main(verbosity=2)
