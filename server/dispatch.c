@@ -1,0 +1,58 @@
+#include "dispatch.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "prospects/v1/service.pb-c.h"
+#include "service/service.h"
+
+/* Adapts a typed handler to the generic shape the table stores. */
+#define ADAPT(fn, Req, Resp)                                                                 \
+  static int adapt_##fn(ps_ctx_t *ctx, const ProtobufCMessage *req, ProtobufCMessage **ret) { \
+    Resp *out = NULL;                                                                        \
+    int rc = fn(ctx, (const Req *)req, &out);                                                \
+    *ret = (ProtobufCMessage *)out;                                                          \
+    return rc;                                                                               \
+  }
+
+ADAPT(ps_create_prospect, Prospects__V1__CreateProspectRequest, Prospects__V1__Prospect)
+ADAPT(ps_get_prospect, Prospects__V1__GetProspectRequest, Prospects__V1__Prospect)
+ADAPT(ps_get_tenant_apps, Prospects__V1__GetTenantAppsRequest, Prospects__V1__TenantApps)
+ADAPT(ps_update_tenant_apps, Prospects__V1__UpdateTenantAppsRequest, Prospects__V1__TenantApps)
+
+static const struct {
+  const char *name;
+  ps_handler_fn fn;
+} handlers[] = {
+    {"CreateProspect", adapt_ps_create_prospect},
+    {"GetProspect", adapt_ps_get_prospect},
+    {"GetTenantApps", adapt_ps_get_tenant_apps},
+    {"UpdateTenantApps", adapt_ps_update_tenant_apps},
+};
+
+#define MAX_METHODS 64
+static ps_method_t table[MAX_METHODS];
+static size_t n_table;
+static pthread_once_t once = PTHREAD_ONCE_INIT;
+
+static void build(void) {
+  const ProtobufCServiceDescriptor *sd = &prospects__v1__prospect_service__descriptor;
+  for (unsigned i = 0; i < sd->n_methods && n_table < MAX_METHODS; i++) {
+    const ProtobufCMethodDescriptor *md = &sd->methods[i];
+    ps_method_t *m = &table[n_table++];
+    snprintf(m->path, sizeof m->path, "/%s/%s", sd->name, md->name);
+    m->name = md->name;
+    m->request = md->input;
+    m->response = md->output;
+    m->handler = NULL;
+    for (size_t h = 0; h < sizeof handlers / sizeof handlers[0]; h++)
+      if (strcmp(handlers[h].name, md->name) == 0) m->handler = handlers[h].fn;
+  }
+}
+
+const ps_method_t *ps_dispatch_methods(size_t *ret_n) {
+  pthread_once(&once, build);
+  *ret_n = n_table;
+  return table;
+}

@@ -1,0 +1,165 @@
+/* prospect-server: configuration, start-up checks, signals and shutdown.
+ *
+ * Start-up: read the configuration, block SIGINT/SIGTERM (before gRPC starts its threads, so they
+ * inherit the mask), wait for the database, refuse to serve when its schema is behind, start the
+ * transport, report SERVING. SIGTERM/SIGINT: report NOT_SERVING, drain in-flight calls for the grace
+ * period, cancel the rest, exit 0. */
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "config.h"
+#include "health.h"
+#include "log.h"
+#include "store/db.h"
+#include "transport.h"
+
+/* The health probe: its own MySQL connection, pinged every interval. */
+static struct {
+  pthread_t thread;
+  pthread_mutex_t mu;
+  pthread_cond_t cond;
+  int stop;
+  int interval_ms;
+  ps_db_t *db;
+} probe = {.mu = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER};
+
+static void *probe_main(void *arg) {
+  (void)arg;
+  pthread_mutex_lock(&probe.mu);
+  while (!probe.stop) {
+    pthread_mutex_unlock(&probe.mu);
+    ps_status_t st;
+    ps_status_clear(&st);
+    int up = ps_db_ping(probe.db, &st) == 0;
+    ps_health_t before = ps_health_get();
+    pthread_mutex_lock(&probe.mu);
+    if (probe.stop) break; /* shutdown owns the status now */
+    ps_health_set(up ? PS_HEALTH_SERVING : PS_HEALTH_NOT_SERVING);
+    if (up && before != PS_HEALTH_SERVING) ps_info("database answers again: SERVING");
+    if (!up && before == PS_HEALTH_SERVING) ps_warn("database unreachable (%s): NOT_SERVING", st.message);
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += probe.interval_ms / 1000;
+    until.tv_nsec += (long)(probe.interval_ms % 1000) * 1000000L;
+    if (until.tv_nsec >= 1000000000L) {
+      until.tv_sec++;
+      until.tv_nsec -= 1000000000L;
+    }
+    while (!probe.stop && pthread_cond_timedwait(&probe.cond, &probe.mu, &until) == 0) {
+    }
+  }
+  pthread_mutex_unlock(&probe.mu);
+  return NULL;
+}
+
+/* 1 when SIGINT/SIGTERM is pending (start-up checks this while it waits). */
+static int signal_pending(const sigset_t *set) {
+  struct timespec zero = {0, 0};
+  int sig = sigtimedwait(set, NULL, &zero);
+  return sig == SIGINT || sig == SIGTERM;
+}
+
+int main(int argc, char **argv) {
+  ps_config_t cfg;
+  int rc = ps_config_load(&cfg, argc, argv, stdout, stderr);
+  if (rc != 0) return rc > 0 ? 0 : 2;
+  ps_log_set_level((ps_log_level_t)ps_log_parse_level(cfg.log_level));
+
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &set, NULL);
+  signal(SIGPIPE, SIG_IGN);
+
+  char described[2048];
+  ps_config_describe(&cfg, described, sizeof described);
+  ps_info("starting: %s", described);
+
+  ps_db_config_t dbc = {cfg.mysql_host, (unsigned)cfg.mysql_port, cfg.mysql_socket, cfg.mysql_user,
+                        cfg.mysql_password, cfg.mysql_database, (unsigned)cfg.mysql_timeout_s};
+  probe.db = ps_db_new(&dbc);
+  if (!probe.db) {
+    ps_error("out of memory");
+    return 1;
+  }
+  /* wait for the database, then check its schema */
+  ps_status_t st;
+  ps_status_clear(&st);
+  struct timespec t0, t;
+  clock_gettime(CLOCK_MONOTONIC, &t0);
+  for (int attempt = 0;; attempt++) {
+    if (ps_db_ping(probe.db, &st) == 0) break;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    if (t.tv_sec - t0.tv_sec >= cfg.startup_wait_s) {
+      ps_error("database not reachable after %d s: %s", cfg.startup_wait_s, st.message);
+      ps_db_free(probe.db);
+      return 1;
+    }
+    if (attempt == 0) ps_info("waiting for the database: %s", st.message);
+    if (signal_pending(&set)) {
+      ps_info("stopped before serving");
+      ps_db_free(probe.db);
+      return 0;
+    }
+    struct timespec pause = {0, 200 * 1000000L};
+    nanosleep(&pause, NULL);
+  }
+  if (ps_db_check_schema(probe.db, &st) != 0) {
+    ps_error("refusing to serve: %s", st.message);
+    ps_db_free(probe.db);
+    return 1;
+  }
+
+  ps_transport_config_t tc = {
+      .listen = cfg.listen,
+      .cq_threads = cfg.cq_threads,
+      .workers = cfg.workers,
+      .queue = cfg.queue,
+      .max_recv_bytes = cfg.max_recv_bytes,
+      .db = dbc,
+      .cache = {cfg.redis_host, (unsigned)cfg.redis_port, (unsigned)cfg.redis_timeout_ms},
+  };
+  if (ps_transport_start(&tc, &st) != 0) {
+    ps_error("cannot serve: %s", st.message);
+    ps_db_free(probe.db);
+    return 1;
+  }
+  ps_health_set(PS_HEALTH_SERVING);
+  probe.interval_ms = cfg.health_interval_ms;
+  if (pthread_create(&probe.thread, NULL, probe_main, NULL) != 0) {
+    ps_error("cannot start the health probe");
+    ps_health_set(PS_HEALTH_NOT_SERVING);
+    ps_transport_shutdown(0);
+    ps_db_free(probe.db);
+    return 1;
+  }
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  ps_info("serving prospects.v1.ProspectService on %s (port %d) after %ld ms", cfg.listen,
+          ps_transport_port(),
+          (long)((t.tv_sec - t0.tv_sec) * 1000 + (t.tv_nsec - t0.tv_nsec) / 1000000));
+
+  int sig = 0;
+  sigwait(&set, &sig);
+  ps_info("%s: draining (grace %d ms)", sig == SIGTERM ? "SIGTERM" : "SIGINT", cfg.grace_ms);
+
+  pthread_mutex_lock(&probe.mu);
+  probe.stop = 1;
+  pthread_cond_signal(&probe.cond);
+  pthread_mutex_unlock(&probe.mu);
+  pthread_join(probe.thread, NULL);
+  ps_health_set(PS_HEALTH_NOT_SERVING);
+
+  ps_transport_shutdown(cfg.grace_ms);
+  ps_transport_stats_t stats;
+  ps_transport_get_stats(&stats);
+  ps_info("stopped: %llu calls accepted, %llu shed, %llu expired before handling, %llu unknown methods",
+          (unsigned long long)stats.accepted, (unsigned long long)stats.shed,
+          (unsigned long long)stats.expired, (unsigned long long)stats.unimplemented);
+  ps_db_free(probe.db);
+  return 0;
+}

@@ -1,0 +1,132 @@
+#include "pool.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+
+struct ps_pool {
+  pthread_mutex_t mu;
+  pthread_cond_t nonempty;  /* signalled when an item is queued or the pool stops */
+  pthread_cond_t started;   /* signalled when a worker has made its state */
+  void **ring;              /* capacity slots */
+  int capacity, head, count;
+  int stopping;             /* no more submits; workers exit when the queue is empty */
+  int n_threads;            /* threads started */
+  int n_ready, n_failed;    /* workers whose state was made / could not be made */
+  pthread_t *threads;
+  ps_pool_ops_t ops;
+};
+
+typedef struct worker_arg {
+  ps_pool_t *pool;
+  int index;
+} worker_arg_t;
+
+static void *worker_main(void *arg) {
+  worker_arg_t wa = *(worker_arg_t *)arg;
+  free(arg);
+  ps_pool_t *p = wa.pool;
+  void *state = p->ops.worker_init(p->ops.ud, wa.index);
+  pthread_mutex_lock(&p->mu);
+  if (state) p->n_ready++; else p->n_failed++;
+  pthread_cond_broadcast(&p->started);
+  if (!state) {
+    pthread_mutex_unlock(&p->mu);
+    return NULL;
+  }
+  for (;;) {
+    while (p->count == 0 && !p->stopping) pthread_cond_wait(&p->nonempty, &p->mu);
+    if (p->count == 0) break; /* stopping and drained */
+    void *item = p->ring[p->head];
+    p->head = (p->head + 1) % p->capacity;
+    p->count--;
+    pthread_mutex_unlock(&p->mu);
+    p->ops.worker_run(p->ops.ud, state, item);
+    pthread_mutex_lock(&p->mu);
+  }
+  pthread_mutex_unlock(&p->mu);
+  p->ops.worker_fini(p->ops.ud, state);
+  return NULL;
+}
+
+static void stop_and_join(ps_pool_t *p) {
+  pthread_mutex_lock(&p->mu);
+  p->stopping = 1;
+  pthread_cond_broadcast(&p->nonempty);
+  pthread_mutex_unlock(&p->mu);
+  for (int i = 0; i < p->n_threads; i++) pthread_join(p->threads[i], NULL);
+}
+
+static void destroy(ps_pool_t *p) {
+  pthread_mutex_destroy(&p->mu);
+  pthread_cond_destroy(&p->nonempty);
+  pthread_cond_destroy(&p->started);
+  free(p->threads);
+  free(p->ring);
+  free(p);
+}
+
+ps_pool_t *ps_pool_new(int workers, int capacity, const ps_pool_ops_t *ops) {
+  if (workers < 1 || capacity < 1) return NULL;
+  ps_pool_t *p = calloc(1, sizeof *p);
+  if (!p) return NULL;
+  p->ring = calloc((size_t)capacity, sizeof *p->ring);
+  p->threads = calloc((size_t)workers, sizeof *p->threads);
+  if (!p->ring || !p->threads) {
+    free(p->ring);
+    free(p->threads);
+    free(p);
+    return NULL;
+  }
+  pthread_mutex_init(&p->mu, NULL);
+  pthread_cond_init(&p->nonempty, NULL);
+  pthread_cond_init(&p->started, NULL);
+  p->capacity = capacity;
+  p->ops = *ops;
+  for (int i = 0; i < workers; i++) {
+    worker_arg_t *wa = malloc(sizeof *wa);
+    if (!wa) break;
+    wa->pool = p;
+    wa->index = i;
+    if (pthread_create(&p->threads[i], NULL, worker_main, wa) != 0) {
+      free(wa);
+      break;
+    }
+    p->n_threads++;
+  }
+  pthread_mutex_lock(&p->mu);
+  while (p->n_ready + p->n_failed < p->n_threads) pthread_cond_wait(&p->started, &p->mu);
+  int ok = p->n_threads == workers && p->n_failed == 0;
+  pthread_mutex_unlock(&p->mu);
+  if (!ok) {
+    stop_and_join(p);
+    destroy(p);
+    return NULL;
+  }
+  return p;
+}
+
+int ps_pool_submit(ps_pool_t *p, void *item) {
+  pthread_mutex_lock(&p->mu);
+  if (p->stopping || p->count == p->capacity) {
+    pthread_mutex_unlock(&p->mu);
+    return -1;
+  }
+  p->ring[(p->head + p->count) % p->capacity] = item;
+  p->count++;
+  pthread_cond_signal(&p->nonempty);
+  pthread_mutex_unlock(&p->mu);
+  return 0;
+}
+
+int ps_pool_depth(ps_pool_t *p) {
+  pthread_mutex_lock(&p->mu);
+  int n = p->count;
+  pthread_mutex_unlock(&p->mu);
+  return n;
+}
+
+void ps_pool_free(ps_pool_t *p) {
+  if (!p) return;
+  stop_and_join(p);
+  destroy(p);
+}

@@ -1,0 +1,719 @@
+/* The gRPC C core server (the only file that includes <grpc/grpc.h>; its API shifts between
+ * versions). See transport.h for the threading model.
+ *
+ * Life of a unary call: a call_t is armed with grpc_server_request_registered_call on one completion
+ * queue (its tag t_req). When it fires, the transport thread re-arms a fresh call_t for the same
+ * method, starts RECV_CLOSE_ON_SERVER (t_close: tells us when the client gives up) and hands the call
+ * to the pool — or sheds it with RESOURCE_EXHAUSTED when the queue is full. A worker checks the
+ * deadline, decodes the request into its arena, runs the handler, packs the reply and starts the
+ * final batch (t_done) itself. The call is released when both t_close and t_done have completed. */
+#include "transport.h"
+
+#include <grpc/byte_buffer.h>
+#include <grpc/byte_buffer_reader.h>
+#include <grpc/grpc.h>
+#include <grpc/grpc_security.h>
+#include <grpc/slice.h>
+#include <grpc/support/time.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "core/arena.h"
+#include "dispatch.h"
+#include "google/rpc/error_details.pb-c.h"
+#include "google/rpc/status.pb-c.h"
+#include "grpc/health/v1/health.pb-c.h"
+#include "health.h"
+#include "log.h"
+#include "pool.h"
+
+#define MAX_CQS 64
+#define ARMED_PER_METHOD 8 /* calls armed per method and completion queue */
+#define ARMED_GENERIC 4    /* armed catch-all calls per completion queue (unknown methods) */
+
+typedef enum { K_UNARY, K_GENERIC, K_HEALTH_CHECK, K_HEALTH_WATCH } kind_t;
+typedef enum { TAG_REQUEST, TAG_CLOSE, TAG_DONE } tag_type_t;
+
+struct call;
+
+/* What a completion-queue event is about. Embedded in call_t, one per kind of batch. */
+typedef struct tag {
+  tag_type_t type;
+  struct call *call;
+} tag_t;
+
+/* A registered method: one of the service table, or a health method. */
+typedef struct method {
+  kind_t kind;
+  const ps_method_t *m; /* service methods only */
+  void *handle;         /* grpc_server_register_method */
+  const char *path;
+} method_t;
+
+/* Per-call state; also the owner of everything the call's batches point at. */
+typedef struct call {
+  tag_t t_req, t_close, t_done;
+  int cq;                        /* index of the completion queue it is bound to */
+  const method_t *method;        /* NULL for the catch-all (unknown method) */
+  grpc_call *call;
+  gpr_timespec deadline;
+  grpc_metadata_array md;        /* request metadata */
+  grpc_call_details details;     /* catch-all only: the method asked for */
+  grpc_byte_buffer *payload;     /* the request message (registered unary methods) */
+  int close_cancelled;           /* written by RECV_CLOSE_ON_SERVER */
+  atomic_int cancelled;          /* 1 once the client has gone (deadline, cancel, reset) */
+  atomic_int refs;               /* outstanding batches + 1 while not yet handed out */
+  int counted;                   /* counted in inflight */
+  /* the reply */
+  grpc_byte_buffer *reply;
+  grpc_slice status_details;
+  int have_details;
+  grpc_metadata trailer;         /* grpc-status-details-bin */
+  int n_trailer;
+  /* health Watch only, guarded by watch_mu */
+  struct call *w_next, *w_prev;
+  char w_service[128];
+  int w_last_sent;               /* last status sent, -1 before the first */
+  int w_sending;                 /* a send batch is in flight */
+  int w_closed;                  /* the client has gone */
+  int w_started;                 /* initial metadata sent */
+} call_t;
+
+/* A worker's own resources. */
+typedef struct worker {
+  ps_db_t *db;
+  ps_cache_t *cache;
+  ps_arena_t arena;
+} worker_t;
+
+static struct {
+  ps_transport_config_t cfg;
+  grpc_server *server;
+  grpc_completion_queue *cqs[MAX_CQS];
+  pthread_t threads[MAX_CQS];
+  int n_cqs, n_threads;
+  method_t *methods;
+  size_t n_methods;
+  ps_pool_t *pool;
+  int port;
+  atomic_int shutting_down;
+  atomic_long inflight; /* unary calls accepted and not yet released */
+  atomic_ullong accepted, shed, expired, unimplemented;
+  pthread_mutex_t watch_mu;
+  call_t *watchers;     /* open health Watch streams */
+} T = {.watch_mu = PTHREAD_MUTEX_INITIALIZER};
+
+/* ------------------------------------------------------------------ call bookkeeping */
+
+static void arm(int cq, const method_t *m);
+
+static call_t *call_new(int cq, const method_t *m) {
+  call_t *c = calloc(1, sizeof *c);
+  if (!c) return NULL;
+  c->t_req = (tag_t){TAG_REQUEST, c};
+  c->t_close = (tag_t){TAG_CLOSE, c};
+  c->t_done = (tag_t){TAG_DONE, c};
+  c->cq = cq;
+  c->method = m;
+  c->w_last_sent = -1;
+  grpc_metadata_array_init(&c->md);
+  if (!m) grpc_call_details_init(&c->details);
+  return c;
+}
+
+static void call_free(call_t *c) {
+  if (c->call) grpc_call_unref(c->call);
+  grpc_metadata_array_destroy(&c->md);
+  if (!c->method) grpc_call_details_destroy(&c->details);
+  if (c->payload) grpc_byte_buffer_destroy(c->payload);
+  if (c->reply) grpc_byte_buffer_destroy(c->reply);
+  if (c->have_details) grpc_slice_unref(c->status_details);
+  if (c->n_trailer) grpc_slice_unref(c->trailer.value);
+  if (c->counted) atomic_fetch_sub(&T.inflight, 1);
+  free(c);
+}
+
+static void call_release(call_t *c) {
+  if (atomic_fetch_sub(&c->refs, 1) == 1) call_free(c);
+}
+
+/* The metadata value of key, or NULL; *ret_len gets its length. Owned by the call. */
+static const char *md_get(const call_t *c, const char *key, size_t *ret_len) {
+  for (size_t i = 0; i < c->md.count; i++) {
+    if (grpc_slice_str_cmp(c->md.metadata[i].key, key) == 0) {
+      *ret_len = GRPC_SLICE_LENGTH(c->md.metadata[i].value);
+      return (const char *)GRPC_SLICE_START_PTR(c->md.metadata[i].value);
+    }
+  }
+  return NULL;
+}
+
+/* Packs a protobuf-c message into a byte buffer without an intermediate copy. */
+static grpc_byte_buffer *pack(const ProtobufCMessage *msg) {
+  size_t n = protobuf_c_message_get_packed_size(msg);
+  grpc_slice s = grpc_slice_malloc(n);
+  protobuf_c_message_pack(msg, GRPC_SLICE_START_PTR(s));
+  grpc_byte_buffer *bb = grpc_raw_byte_buffer_create(&s, 1);
+  grpc_slice_unref(s);
+  return bb;
+}
+
+/* google.rpc.Status with one ErrorInfo, for grpc-status-details-bin. */
+static grpc_slice status_details_bin(const ps_status_t *st) {
+  Google__Rpc__ErrorInfo info = GOOGLE__RPC__ERROR_INFO__INIT;
+  Google__Rpc__ErrorInfo__MetadataEntry entries[PS_STATUS_MAX_META];
+  Google__Rpc__ErrorInfo__MetadataEntry *entry_ptrs[PS_STATUS_MAX_META];
+  info.reason = (char *)st->reason;
+  info.domain = (char *)PS_ERROR_DOMAIN;
+  for (int i = 0; i < st->n_meta; i++) {
+    google__rpc__error_info__metadata_entry__init(&entries[i]);
+    entries[i].key = (char *)st->meta[i].key;
+    entries[i].value = (char *)st->meta[i].value;
+    entry_ptrs[i] = &entries[i];
+  }
+  info.n_metadata = (size_t)st->n_meta;
+  info.metadata = entry_ptrs;
+
+  size_t info_len = protobuf_c_message_get_packed_size(&info.base);
+  uint8_t *info_buf = malloc(info_len ? info_len : 1);
+  Google__Protobuf__Any any = GOOGLE__PROTOBUF__ANY__INIT;
+  Google__Protobuf__Any *anys[1] = {&any};
+  Google__Rpc__Status status = GOOGLE__RPC__STATUS__INIT;
+  status.code = (int32_t)st->code;
+  status.message = (char *)st->message;
+  if (info_buf) {
+    protobuf_c_message_pack(&info.base, info_buf);
+    any.type_url = (char *)"type.googleapis.com/google.rpc.ErrorInfo";
+    any.value.data = info_buf;
+    any.value.len = info_len;
+    status.n_details = 1;
+    status.details = anys;
+  }
+  size_t n = protobuf_c_message_get_packed_size(&status.base);
+  grpc_slice s = grpc_slice_malloc(n);
+  protobuf_c_message_pack(&status.base, GRPC_SLICE_START_PTR(s));
+  free(info_buf);
+  return s;
+}
+
+/* Starts the final batch: initial metadata, the reply (when OK) and the status. Takes ownership of
+ * reply. Thread-safe: workers and transport threads both call it. */
+static void finish(call_t *c, const ps_status_t *st, grpc_byte_buffer *reply) {
+  grpc_op ops[3];
+  size_t n = 0;
+  memset(ops, 0, sizeof ops);
+  ops[n].op = GRPC_OP_SEND_INITIAL_METADATA;
+  ops[n].data.send_initial_metadata.count = 0;
+  n++;
+  if (st->code == PS_OK && reply) {
+    c->reply = reply;
+    ops[n].op = GRPC_OP_SEND_MESSAGE;
+    ops[n].data.send_message.send_message = reply;
+    n++;
+  } else if (reply) {
+    grpc_byte_buffer_destroy(reply);
+  }
+  ops[n].op = GRPC_OP_SEND_STATUS_FROM_SERVER;
+  ops[n].data.send_status_from_server.status = (grpc_status_code)st->code;
+  if (st->code != PS_OK) {
+    c->status_details = grpc_slice_from_copied_string(st->message);
+    c->have_details = 1;
+    ops[n].data.send_status_from_server.status_details = &c->status_details;
+    if (st->reason[0]) {
+      c->trailer.key = grpc_slice_from_static_string("grpc-status-details-bin");
+      c->trailer.value = status_details_bin(st);
+      c->n_trailer = 1;
+      ops[n].data.send_status_from_server.trailing_metadata_count = 1;
+      ops[n].data.send_status_from_server.trailing_metadata = &c->trailer;
+    }
+  }
+  n++;
+  atomic_fetch_add(&c->refs, 1);
+  if (grpc_call_start_batch(c->call, ops, n, &c->t_done, NULL) != GRPC_CALL_OK) {
+    ps_error("transport: cannot start the reply batch");
+    call_release(c);
+  }
+}
+
+static void finish_error(call_t *c, ps_code_t code, const char *reason, const char *msg) {
+  ps_status_t st;
+  ps_fail(&st, code, reason, "%s", msg);
+  finish(c, &st, NULL);
+}
+
+/* ------------------------------------------------------------------ workers */
+
+static void *worker_init(void *ud, int index) {
+  (void)ud;
+  (void)index;
+  worker_t *w = calloc(1, sizeof *w);
+  if (!w) return NULL;
+  if (ps_arena_init(&w->arena, 0) != 0) goto fail;
+  w->db = ps_db_new(&T.cfg.db);
+  if (!w->db) goto fail;
+  w->cache = ps_cache_new(&T.cfg.cache);
+  if (!w->cache) goto fail;
+  return w;
+fail:
+  ps_db_free(w->db);
+  ps_arena_destroy(&w->arena);
+  free(w);
+  return NULL;
+}
+
+static void worker_fini(void *ud, void *state) {
+  (void)ud;
+  worker_t *w = state;
+  ps_cache_free(w->cache);
+  ps_db_free(w->db);
+  ps_arena_destroy(&w->arena);
+  free(w);
+}
+
+static int64_t deadline_ms(gpr_timespec d) {
+  if (gpr_time_cmp(d, gpr_inf_future(d.clock_type)) == 0) return INT64_MAX;
+  gpr_timespec r = gpr_convert_clock_type(d, GPR_CLOCK_REALTIME);
+  return (int64_t)r.tv_sec * 1000 + r.tv_nsec / 1000000;
+}
+
+/* Runs one unary call on a worker. */
+static void worker_run(void *ud, void *state, void *item) {
+  (void)ud;
+  worker_t *w = state;
+  call_t *c = item;
+  const ps_method_t *m = c->method->m;
+
+  if (atomic_load(&c->cancelled) ||
+      gpr_time_cmp(c->deadline, gpr_now(c->deadline.clock_type)) <= 0) {
+    /* the caller has given up: do no work for it */
+    atomic_fetch_add(&T.expired, 1);
+    finish_error(c, PS_DEADLINE_EXCEEDED, NULL, "the deadline passed before the call was handled");
+    call_release(c);
+    return;
+  }
+
+  ps_ctx_t ctx = {.arena = &w->arena, .db = w->db, .cache = w->cache};
+  ps_status_clear(&ctx.status);
+  ctx.deadline_ms = deadline_ms(c->deadline);
+  size_t len;
+  const char *v = md_get(c, "x-caller", &len);
+  ctx.caller = v ? ps_arena_strndup(&w->arena, v, len) : "";
+  v = md_get(c, "x-acting-user", &len);
+  ctx.actor = v ? ps_arena_strndup(&w->arena, v, len) : "";
+
+  grpc_byte_buffer *reply = NULL;
+  ProtobufCMessage *req = NULL;
+  if (!ctx.caller || !ctx.actor) {
+    ps_fail(&ctx.status, PS_RESOURCE_EXHAUSTED, NULL, "out of memory");
+  } else if (!m->handler) {
+    ps_fail(&ctx.status, PS_UNIMPLEMENTED, "NOT_IMPLEMENTED",
+            "%s is part of the API but not implemented yet", m->path + 1);
+  } else {
+    grpc_byte_buffer_reader reader;
+    if (!grpc_byte_buffer_reader_init(&reader, c->payload)) {
+      ps_fail(&ctx.status, PS_INVALID_ARGUMENT, "MALFORMED_REQUEST",
+              "the request message could not be read");
+    } else {
+      grpc_slice s = grpc_byte_buffer_reader_readall(&reader);
+      grpc_byte_buffer_reader_destroy(&reader);
+      req = protobuf_c_message_unpack(m->request, &w->arena.allocator, GRPC_SLICE_LENGTH(s),
+                                      GRPC_SLICE_START_PTR(s));
+      grpc_slice_unref(s);
+      if (!req)
+        ps_fail(&ctx.status, PS_INVALID_ARGUMENT, "MALFORMED_REQUEST",
+                "the request is not a valid %s message", m->request->name);
+    }
+    if (req) {
+      ProtobufCMessage *resp = NULL;
+      int rc = m->handler(&ctx, req, &resp);
+      if (rc == 0 && resp) {
+        reply = pack(resp);
+      } else if (rc == 0) {
+        ps_fail(&ctx.status, PS_INTERNAL, NULL, "internal error");
+        ps_error("transport: %s returned success without a response", m->path);
+      } else if (ctx.status.code == PS_OK) {
+        ps_fail(&ctx.status, PS_INTERNAL, NULL, "internal error");
+        ps_error("transport: %s failed without a status", m->path);
+      }
+    }
+  }
+  if (ctx.status.code == PS_INTERNAL || ctx.status.code == PS_UNKNOWN)
+    ps_error("%s: %s %s", m->path, ps_code_name(ctx.status.code), ctx.status.message);
+  else
+    ps_debug("%s: %s %s", m->path, ps_code_name(ctx.status.code), ctx.status.message);
+  finish(c, &ctx.status, reply);
+  ps_arena_reset(&w->arena);
+  call_release(c);
+}
+
+/* ------------------------------------------------------------------ health */
+
+static grpc_byte_buffer *health_response(ps_health_t status) {
+  Grpc__Health__V1__HealthCheckResponse r = GRPC__HEALTH__V1__HEALTH_CHECK_RESPONSE__INIT;
+  r.status = (Grpc__Health__V1__HealthCheckResponse__ServingStatus)status;
+  return pack(&r.base);
+}
+
+/* Reads the service name of a HealthCheckRequest into out; 0, or -1 when undecodable. */
+static int health_request(call_t *c, char *out, size_t outsz) {
+  out[0] = '\0';
+  if (!c->payload) return -1;
+  grpc_byte_buffer_reader reader;
+  if (!grpc_byte_buffer_reader_init(&reader, c->payload)) return -1;
+  grpc_slice s = grpc_byte_buffer_reader_readall(&reader);
+  grpc_byte_buffer_reader_destroy(&reader);
+  Grpc__Health__V1__HealthCheckRequest *req = grpc__health__v1__health_check_request__unpack(
+      NULL, GRPC_SLICE_LENGTH(s), GRPC_SLICE_START_PTR(s));
+  grpc_slice_unref(s);
+  if (!req) return -1;
+  size_t n = strlen(req->service);
+  int rc = n < outsz ? 0 : -1;
+  if (rc == 0) memcpy(out, req->service, n + 1);
+  grpc__health__v1__health_check_request__free_unpacked(req, NULL);
+  return rc;
+}
+
+static void health_check(call_t *c) {
+  char service[128];
+  ps_status_t st;
+  ps_status_clear(&st);
+  if (health_request(c, service, sizeof service) != 0) {
+    finish_error(c, PS_INVALID_ARGUMENT, "MALFORMED_REQUEST",
+                 "the request is not a valid grpc.health.v1.HealthCheckRequest message");
+    return;
+  }
+  ps_health_t h = ps_health_of(service);
+  if (h == PS_HEALTH_SERVICE_UNKNOWN) {
+    finish_error(c, PS_NOT_FOUND, "UNKNOWN_SERVICE", "unknown service");
+    return;
+  }
+  finish(c, &st, health_response(h));
+}
+
+/* Sends the current status to one watcher if it changed and no send is in flight.
+ * Caller holds watch_mu. */
+static void watch_send_locked(call_t *c) {
+  if (c->w_sending || c->w_closed) return;
+  int h = (int)ps_health_of(c->w_service);
+  if (h == c->w_last_sent) return;
+  grpc_op ops[2];
+  size_t n = 0;
+  memset(ops, 0, sizeof ops);
+  if (!c->w_started) {
+    ops[n].op = GRPC_OP_SEND_INITIAL_METADATA;
+    n++;
+  }
+  if (c->reply) grpc_byte_buffer_destroy(c->reply);
+  c->reply = health_response((ps_health_t)h);
+  ops[n].op = GRPC_OP_SEND_MESSAGE;
+  ops[n].data.send_message.send_message = c->reply;
+  n++;
+  atomic_fetch_add(&c->refs, 1);
+  if (grpc_call_start_batch(c->call, ops, n, &c->t_done, NULL) != GRPC_CALL_OK) {
+    atomic_fetch_sub(&c->refs, 1); /* cannot be the last ref: t_close is outstanding */
+    return;
+  }
+  c->w_started = 1;
+  c->w_sending = 1;
+  c->w_last_sent = h;
+}
+
+static void watch_notify_all(void *ud) {
+  (void)ud;
+  pthread_mutex_lock(&T.watch_mu);
+  for (call_t *c = T.watchers; c; c = c->w_next) watch_send_locked(c);
+  pthread_mutex_unlock(&T.watch_mu);
+}
+
+static void health_watch(call_t *c) {
+  if (health_request(c, c->w_service, sizeof c->w_service) != 0) {
+    finish_error(c, PS_INVALID_ARGUMENT, "MALFORMED_REQUEST",
+                 "the request is not a valid grpc.health.v1.HealthCheckRequest message");
+    return;
+  }
+  pthread_mutex_lock(&T.watch_mu);
+  c->w_next = T.watchers;
+  if (T.watchers) T.watchers->w_prev = c;
+  T.watchers = c;
+  watch_send_locked(c);
+  pthread_mutex_unlock(&T.watch_mu);
+}
+
+static void watch_closed(call_t *c) {
+  pthread_mutex_lock(&T.watch_mu);
+  if (!c->w_closed) {
+    c->w_closed = 1;
+    if (c->w_prev) c->w_prev->w_next = c->w_next; else T.watchers = c->w_next;
+    if (c->w_next) c->w_next->w_prev = c->w_prev;
+    c->w_next = c->w_prev = NULL;
+  }
+  pthread_mutex_unlock(&T.watch_mu);
+}
+
+static void watch_sent(call_t *c, int ok) {
+  pthread_mutex_lock(&T.watch_mu);
+  c->w_sending = 0;
+  if (ok) watch_send_locked(c); /* the status may have changed meanwhile */
+  pthread_mutex_unlock(&T.watch_mu);
+}
+
+/* ------------------------------------------------------------------ transport threads */
+
+static void on_request(call_t *c, int ok) {
+  if (!ok) { /* the server is shutting down: this armed slot is void */
+    call_free(c);
+    return;
+  }
+  if (!atomic_load(&T.shutting_down)) arm(c->cq, c->method);
+  c->refs = 1; /* held by whoever finishes the call */
+  grpc_op op;
+  memset(&op, 0, sizeof op);
+  op.op = GRPC_OP_RECV_CLOSE_ON_SERVER;
+  op.data.recv_close_on_server.cancelled = &c->close_cancelled;
+  atomic_fetch_add(&c->refs, 1);
+  if (grpc_call_start_batch(c->call, &op, 1, &c->t_close, NULL) != GRPC_CALL_OK)
+    atomic_fetch_sub(&c->refs, 1);
+
+  kind_t kind = c->method ? c->method->kind : K_GENERIC;
+  switch (kind) {
+  case K_GENERIC: {
+    atomic_fetch_add(&T.unimplemented, 1);
+    ps_status_t st;
+    char method[160];
+    size_t n = GRPC_SLICE_LENGTH(c->details.method);
+    if (n > sizeof method - 1) n = sizeof method - 1;
+    memcpy(method, GRPC_SLICE_START_PTR(c->details.method), n);
+    method[n] = '\0';
+    for (size_t i = 0; i < n; i++) /* keep the message printable */
+      if ((unsigned char)method[i] < 0x20 || (unsigned char)method[i] > 0x7e) method[i] = '?';
+    ps_fail(&st, PS_UNIMPLEMENTED, "UNKNOWN_METHOD", "unknown method %s", method);
+    finish(c, &st, NULL);
+    call_release(c);
+    return;
+  }
+  case K_HEALTH_CHECK:
+    health_check(c);
+    call_release(c);
+    return;
+  case K_HEALTH_WATCH:
+    health_watch(c);
+    call_release(c);
+    return;
+  case K_UNARY:
+    break;
+  }
+  c->counted = 1;
+  atomic_fetch_add(&T.inflight, 1);
+  if (!c->payload) {
+    finish_error(c, PS_INVALID_ARGUMENT, "MALFORMED_REQUEST", "the request message is missing");
+    call_release(c);
+    return;
+  }
+  if (ps_pool_submit(T.pool, c) != 0) {
+    atomic_fetch_add(&T.shed, 1);
+    finish_error(c, PS_RESOURCE_EXHAUSTED, "SERVER_OVERLOADED",
+                 "the server is overloaded; retry with backoff");
+    call_release(c);
+    return;
+  }
+  atomic_fetch_add(&T.accepted, 1);
+}
+
+static void on_close(call_t *c, int ok) {
+  (void)ok;
+  if (c->close_cancelled) atomic_store(&c->cancelled, 1);
+  if (c->method && c->method->kind == K_HEALTH_WATCH) watch_closed(c);
+  call_release(c);
+}
+
+static void on_done(call_t *c, int ok) {
+  if (c->method && c->method->kind == K_HEALTH_WATCH) watch_sent(c, ok);
+  call_release(c);
+}
+
+static void *cq_thread(void *arg) {
+  grpc_completion_queue *cq = arg;
+  for (;;) {
+    grpc_event ev = grpc_completion_queue_next(cq, gpr_inf_future(GPR_CLOCK_MONOTONIC), NULL);
+    if (ev.type == GRPC_QUEUE_SHUTDOWN) break;
+    if (ev.type != GRPC_OP_COMPLETE) continue;
+    tag_t *t = ev.tag;
+    switch (t->type) {
+    case TAG_REQUEST: on_request(t->call, ev.success); break;
+    case TAG_CLOSE: on_close(t->call, ev.success); break;
+    case TAG_DONE: on_done(t->call, ev.success); break;
+    }
+  }
+  return NULL;
+}
+
+/* Arms one call slot for method m (NULL: the catch-all) on completion queue cq. */
+static void arm(int cq, const method_t *m) {
+  call_t *c = call_new(cq, m);
+  if (!c) {
+    ps_error("transport: out of memory arming a call");
+    return;
+  }
+  grpc_call_error e;
+  grpc_completion_queue *q = T.cqs[cq];
+  if (m) {
+    e = grpc_server_request_registered_call(T.server, m->handle, &c->call, &c->deadline, &c->md,
+                                            &c->payload, q, q, &c->t_req);
+  } else {
+    e = grpc_server_request_call(T.server, &c->call, &c->details, &c->md, q, q, &c->t_req);
+  }
+  if (e != GRPC_CALL_OK) {
+    if (!atomic_load(&T.shutting_down)) ps_error("transport: cannot arm a call (error %d)", (int)e);
+    call_free(c);
+  }
+}
+
+/* ------------------------------------------------------------------ start / stop */
+
+static void destroy_cqs(void) {
+  for (int i = 0; i < T.n_cqs; i++) grpc_completion_queue_shutdown(T.cqs[i]);
+  for (int i = 0; i < T.n_threads; i++) pthread_join(T.threads[i], NULL);
+  for (int i = 0; i < T.n_cqs; i++) {
+    if (i >= T.n_threads) { /* never had a thread: drain here */
+      while (grpc_completion_queue_next(T.cqs[i], gpr_inf_future(GPR_CLOCK_MONOTONIC), NULL).type !=
+             GRPC_QUEUE_SHUTDOWN) {
+      }
+    }
+    grpc_completion_queue_destroy(T.cqs[i]);
+  }
+  T.n_cqs = T.n_threads = 0;
+}
+
+int ps_transport_start(const ps_transport_config_t *cfg, ps_status_t *st) {
+  T.cfg = *cfg;
+  grpc_init();
+
+  size_t n_service;
+  const ps_method_t *service = ps_dispatch_methods(&n_service);
+  T.n_methods = n_service + 2;
+  T.methods = calloc(T.n_methods, sizeof *T.methods);
+  if (!T.methods) {
+    grpc_shutdown();
+    return ps_fail(st, PS_INTERNAL, NULL, "out of memory");
+  }
+  for (size_t i = 0; i < n_service; i++)
+    T.methods[i] = (method_t){K_UNARY, &service[i], NULL, service[i].path};
+  T.methods[n_service] = (method_t){K_HEALTH_CHECK, NULL, NULL, "/grpc.health.v1.Health/Check"};
+  T.methods[n_service + 1] = (method_t){K_HEALTH_WATCH, NULL, NULL, "/grpc.health.v1.Health/Watch"};
+
+  grpc_arg args[2];
+  args[0].type = GRPC_ARG_INTEGER;
+  args[0].key = (char *)GRPC_ARG_ALLOW_REUSEPORT; /* a second server must not share the port */
+  args[0].value.integer = 0;
+  args[1].type = GRPC_ARG_INTEGER;
+  args[1].key = (char *)GRPC_ARG_MAX_RECEIVE_MESSAGE_LENGTH;
+  args[1].value.integer = cfg->max_recv_bytes;
+  grpc_channel_args channel_args = {2, args};
+  T.server = grpc_server_create(&channel_args, NULL);
+
+  T.n_cqs = cfg->cq_threads < MAX_CQS ? cfg->cq_threads : MAX_CQS;
+  for (int i = 0; i < T.n_cqs; i++) {
+    T.cqs[i] = grpc_completion_queue_create_for_next(NULL);
+    grpc_server_register_completion_queue(T.server, T.cqs[i], NULL);
+  }
+  for (size_t i = 0; i < T.n_methods; i++) {
+    T.methods[i].handle = grpc_server_register_method(
+        T.server, T.methods[i].path, NULL, GRPC_SRM_PAYLOAD_READ_INITIAL_BYTE_BUFFER, 0);
+  }
+
+  grpc_server_credentials *creds = grpc_insecure_server_credentials_create();
+  T.port = grpc_server_add_http2_port(T.server, cfg->listen, creds);
+  grpc_server_credentials_release(creds);
+  if (T.port == 0) {
+    grpc_server_destroy(T.server);
+    T.server = NULL;
+    destroy_cqs();
+    free(T.methods);
+    grpc_shutdown();
+    return ps_fail(st, PS_UNAVAILABLE, NULL,
+                   "cannot listen on %s (address in use, or not an address of this machine)",
+                   cfg->listen);
+  }
+
+  ps_pool_ops_t ops = {NULL, worker_init, worker_run, worker_fini};
+  T.pool = ps_pool_new(cfg->workers, cfg->queue, &ops);
+  if (!T.pool) {
+    grpc_server_destroy(T.server);
+    T.server = NULL;
+    destroy_cqs();
+    free(T.methods);
+    grpc_shutdown();
+    return ps_fail(st, PS_INTERNAL, NULL, "cannot start %d worker threads", cfg->workers);
+  }
+
+  grpc_server_start(T.server);
+  ps_health_set_listener(watch_notify_all, NULL);
+  for (int q = 0; q < T.n_cqs; q++) {
+    for (size_t i = 0; i < T.n_methods; i++)
+      for (int k = 0; k < ARMED_PER_METHOD; k++) arm(q, &T.methods[i]);
+    for (int k = 0; k < ARMED_GENERIC; k++) arm(q, NULL);
+  }
+  for (int i = 0; i < T.n_cqs; i++) {
+    if (pthread_create(&T.threads[i], NULL, cq_thread, T.cqs[i]) != 0) {
+      ps_error("transport: cannot start transport thread %d", i);
+      break;
+    }
+    T.n_threads++;
+  }
+  if (T.n_threads == 0) {
+    ps_transport_shutdown(0);
+    return ps_fail(st, PS_INTERNAL, NULL, "cannot start transport threads");
+  }
+  return 0;
+}
+
+int ps_transport_port(void) { return T.port; }
+
+static void sleep_ms(int ms) {
+  struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+  nanosleep(&ts, NULL);
+}
+
+static int64_t now_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void ps_transport_shutdown(int grace_ms) {
+  if (!T.server) return;
+  atomic_store(&T.shutting_down, 1);
+  grpc_completion_queue *sq = grpc_completion_queue_create_for_pluck(NULL);
+  static int shutdown_tag;
+  grpc_server_shutdown_and_notify(T.server, sq, &shutdown_tag);
+
+  /* drain: calls already accepted run to completion while the grace lasts */
+  int64_t until = now_ms() + grace_ms;
+  while (atomic_load(&T.inflight) > 0 && now_ms() < until) sleep_ms(5);
+  long left = atomic_load(&T.inflight);
+  if (left > 0) ps_warn("transport: grace period over, cancelling %ld calls", left);
+  grpc_server_cancel_all_calls(T.server); /* the rest, and open Watch streams */
+  grpc_completion_queue_pluck(sq, &shutdown_tag, gpr_inf_future(GPR_CLOCK_REALTIME), NULL);
+  grpc_completion_queue_shutdown(sq);
+  grpc_completion_queue_destroy(sq);
+
+  ps_pool_free(T.pool); /* runs what is still queued (as cancelled calls), joins the workers */
+  T.pool = NULL;
+  grpc_server_destroy(T.server);
+  T.server = NULL;
+  destroy_cqs();
+  ps_health_set_listener(NULL, NULL);
+  free(T.methods);
+  T.methods = NULL;
+  grpc_shutdown();
+}
+
+void ps_transport_get_stats(ps_transport_stats_t *ret) {
+  ret->accepted = atomic_load(&T.accepted);
+  ret->shed = atomic_load(&T.shed);
+  ret->expired = atomic_load(&T.expired);
+  ret->unimplemented = atomic_load(&T.unimplemented);
+}

@@ -1,0 +1,46 @@
+/* The gRPC server: the only code that includes <grpc/grpc.h>. Transport threads (one completion
+ * queue each) accept calls and read requests; a bounded pool of workers (each with its own MySQL
+ * and Redis connection) runs the handlers and starts the reply itself. Also serves
+ * grpc.health.v1.Health (Check and Watch) and answers unknown methods with UNIMPLEMENTED. */
+#ifndef PS_TRANSPORT_H
+#define PS_TRANSPORT_H
+
+#include <stdint.h>
+
+#include "cache/redis.h"
+#include "core/status.h"
+#include "store/db.h"
+
+typedef struct ps_transport_config {
+  const char *listen;       /* host:port */
+  int cq_threads;           /* completion queues / transport threads */
+  int workers;              /* handler threads */
+  int queue;                /* pool queue bound */
+  int max_recv_bytes;       /* receive-size limit */
+  ps_db_config_t db;        /* each worker's MySQL connection */
+  ps_cache_config_t cache;  /* each worker's Redis connection */
+} ps_transport_config_t;
+
+/* Counters readable while serving (e.g. by tests through logs, later by metrics). */
+typedef struct ps_transport_stats {
+  uint64_t accepted;        /* calls accepted for a handler */
+  uint64_t shed;            /* calls refused because the queue was full */
+  uint64_t expired;         /* calls whose deadline passed (or that were cancelled) before a worker took them */
+  uint64_t unimplemented;   /* unknown methods */
+} ps_transport_stats_t;
+
+/* Initialises gRPC, binds cfg->listen and starts serving. Strings in cfg must outlive the
+ * transport. 0, or -1 with st set (UNAVAILABLE: cannot listen; INTERNAL: out of resources); on
+ * failure nothing is left running. Signals must be blocked by the caller beforehand. */
+int ps_transport_start(const ps_transport_config_t *cfg, ps_status_t *st);
+
+/* The port actually bound (useful with port 0). */
+int ps_transport_port(void);
+
+/* Stops accepting calls, lets in-flight calls finish for up to grace_ms, cancels the rest, stops
+ * all threads and shuts gRPC down. Call once, from the thread that started it. */
+void ps_transport_shutdown(int grace_ms);
+
+void ps_transport_get_stats(ps_transport_stats_t *ret);
+
+#endif
