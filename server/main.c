@@ -157,8 +157,9 @@ int main(int argc, char **argv) {
   ps_transport_shutdown(cfg.grace_ms);
   ps_transport_stats_t stats;
   ps_transport_get_stats(&stats);
-  ps_info("stopped: %llu calls accepted, %llu shed, %llu expired before handling, %llu unknown methods",
-          (unsigned long long)stats.accepted, (unsigned long long)stats.shed,
+  ps_info("stopped: calls accepted=%llu ok=%llu failed=%llu shed=%llu expired=%llu unknown_method=%llu",
+          (unsigned long long)stats.accepted, (unsigned long long)stats.ok,
+          (unsigned long long)stats.failed, (unsigned long long)stats.shed,
           (unsigned long long)stats.expired, (unsigned long long)stats.unimplemented);
   ps_db_free(probe.db);
   return 0;

@@ -101,7 +101,7 @@ static struct {
   int port;
   atomic_int shutting_down;
   atomic_long inflight; /* unary calls accepted and not yet released */
-  atomic_ullong accepted, shed, expired, unimplemented;
+  atomic_ullong accepted, shed, expired, unimplemented, ok, failed;
   pthread_mutex_t watch_mu;
   call_t *watchers;     /* open health Watch streams */
 } T = {.watch_mu = PTHREAD_MUTEX_INITIALIZER};
@@ -344,6 +344,7 @@ static void worker_run(void *ud, void *state, void *item) {
     ps_error("%s: %s %s", m->path, ps_code_name(ctx.status.code), ctx.status.message);
   else
     ps_debug("%s: %s %s", m->path, ps_code_name(ctx.status.code), ctx.status.message);
+  atomic_fetch_add(ctx.status.code == PS_OK ? &T.ok : &T.failed, 1);
   finish(c, &ctx.status, reply);
   ps_arena_reset(&w->arena);
   call_release(c);
@@ -716,4 +717,6 @@ void ps_transport_get_stats(ps_transport_stats_t *ret) {
   ret->shed = atomic_load(&T.shed);
   ret->expired = atomic_load(&T.expired);
   ret->unimplemented = atomic_load(&T.unimplemented);
+  ret->ok = atomic_load(&T.ok);
+  ret->failed = atomic_load(&T.failed);
 }

@@ -27,6 +27,8 @@ typedef struct ps_transport_stats {
   uint64_t shed;            /* calls refused because the queue was full */
   uint64_t expired;         /* calls whose deadline passed (or that were cancelled) before a worker took them */
   uint64_t unimplemented;   /* unknown methods */
+  uint64_t ok;              /* handled calls answered OK */
+  uint64_t failed;          /* handled calls answered with another status */
 } ps_transport_stats_t;
 
 /* Initialises gRPC, binds cfg->listen and starts serving. Strings in cfg must outlive the

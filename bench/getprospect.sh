@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# Benchmark: GetProspect throughput under h2load beside MariaDB's own sysbench oltp_point_select,
+# measured in the same run on the same private MariaDB, plus the server's cold start and idle RSS.
+# Prints figures; asserts nothing about speed.
+#
+#   bench/getprospect.sh [SECONDS]     (default 10 s per load phase)
+set -uo pipefail
+. "$(dirname "$(readlink -f "$0")")/../scripts/lib.sh"
+
+DURATION=${1:-10}
+BUILD_DIR=${PS_BUILD_DIR:-$PS_ROOT/build}
+PY=/usr/bin/python3
+SERVER_PID=
+
+cleanup() {
+    trap - EXIT INT TERM
+    if [ -n "$SERVER_PID" ] && ps_alive "$SERVER_PID"; then
+        kill -TERM "$SERVER_PID" 2>/dev/null; wait "$SERVER_PID" 2>/dev/null
+    fi
+    ps_redis_stop
+    ps_mariadb_stop
+    [ -n "${WORK:-}" ] && rm -rf "$WORK"
+}
+trap cleanup EXIT
+trap 'cleanup; exit 130' INT
+trap 'cleanup; exit 143' TERM
+
+ps_install_deps
+for p in nghttp2-client sysbench; do ps_pkg_installed "$p" || ps_apt_install "$p"; done
+ps_build "$BUILD_DIR"
+
+mkdir -p "$PS_LOCAL"
+WORK=$(mktemp -d "$PS_LOCAL/bench.XXXXXX")
+ps_mariadb_start "$WORK/mariadb"
+ps_redis_start "$WORK/redis"
+ps_create_database prospects
+ps_migrate prospects
+ps_create_database sbtest
+
+PORT=$(ps_free_port)
+export PS_LISTEN=127.0.0.1:$PORT PS_MYSQL_HOST=127.0.0.1 PS_MYSQL_PORT PS_MYSQL_SOCKET=
+export PS_MYSQL_USER=$PS_DB_USER PS_MYSQL_PASSWORD=$PS_DB_PASSWORD PS_MYSQL_DATABASE=prospects
+export PS_REDIS_HOST=127.0.0.1 PS_REDIS_PORT PS_LOG_LEVEL=info
+export PYTHONPATH=$BUILD_DIR/py
+
+t0=$(date +%s%N)
+"$BUILD_DIR/prospect-server" </dev/null 2>"$WORK/server.log" &
+SERVER_PID=$!
+"$PY" "$PS_ROOT/bench/prep.py" wait "127.0.0.1:$PORT" || ps_die "server did not become SERVING"
+t1=$(date +%s%N)
+sleep 1
+rss_kb=$(awk '/^VmRSS/ {print $2}' "/proc/$SERVER_PID/status")
+
+# one tenant with the app on and one prospect; the request body for h2load
+"$PY" "$PS_ROOT/bench/prep.py" prepare "127.0.0.1:$PORT" "$WORK/body.bin" || ps_die "prepare failed"
+
+echo "== sysbench oltp_point_select (MariaDB alone, TCP, 8 threads, ${DURATION}s)"
+SB=(sysbench oltp_point_select --db-driver=mysql --mysql-host=127.0.0.1 --mysql-port="$PS_MYSQL_PORT"
+    --mysql-user="$PS_DB_USER" --mysql-password="$PS_DB_PASSWORD" --mysql-db=sbtest
+    --tables=1 --table-size=100000)
+"${SB[@]}" prepare >/dev/null
+sb_qps=$("${SB[@]}" --threads=8 --time="$DURATION" run | awk '/queries:/ {gsub(/[()]/,"",$3); print $3; exit}')
+echo "sysbench point selects/s: $sb_qps"
+
+echo "== h2load GetProspect (4 connections x 8 streams, ${DURATION}s)"
+# warm-up, then the measured run
+h2load -D 2 -c 4 -m 8 -t 1 -d "$WORK/body.bin" -H 'content-type: application/grpc' -H 'te: trailers' \
+    "http://127.0.0.1:$PORT/prospects.v1.ProspectService/GetProspect" >/dev/null
+h2load -D "$DURATION" -c 4 -m 8 -t 1 -d "$WORK/body.bin" -H 'content-type: application/grpc' \
+    -H 'te: trailers' "http://127.0.0.1:$PORT/prospects.v1.ProspectService/GetProspect" >"$WORK/h2load.txt"
+grep -E "^finished in|^requests:|^status codes:" "$WORK/h2load.txt"
+rps=$(awk '/^finished in/ {print $4; exit}' "$WORK/h2load.txt")
+# h2load counts any gRPC status as success: the server must have answered OK to all of them
+"$PY" "$PS_ROOT/bench/prep.py" check "127.0.0.1:$PORT" "$WORK/body.bin" || ps_die "GetProspect no longer answers OK"
+
+kill -TERM "$SERVER_PID"; wait "$SERVER_PID"; SERVER_PID=
+# the server's own count: every call answered OK, none failed or shed
+grep "stopped: calls" "$WORK/server.log"
+grep -q "failed=0 shed=0" "$WORK/server.log" || ps_die "some calls were not answered OK"
+echo
+echo "cold start to SERVING: $(( (t1 - t0) / 1000000 )) ms"
+echo "idle RSS: $((rss_kb / 1024)) MiB"
+echo "GetProspect RPS: $rps; sysbench point selects/s: $sb_qps; ratio: $(awk -v a="$rps" -v b="$sb_qps" 'BEGIN {printf "%.2f", a / b}')"
