@@ -29,13 +29,14 @@
 #include "health.h"
 #include "log.h"
 #include "pool.h"
+#include "reflection.h"
 
 #define MAX_CQS 64
 #define ARMED_PER_METHOD 8 /* calls armed per method and completion queue */
 #define ARMED_GENERIC 4    /* armed catch-all calls per completion queue (unknown methods) */
 
-typedef enum { K_UNARY, K_GENERIC, K_HEALTH_CHECK, K_HEALTH_WATCH } kind_t;
-typedef enum { TAG_REQUEST, TAG_CLOSE, TAG_DONE } tag_type_t;
+typedef enum { K_UNARY, K_GENERIC, K_HEALTH_CHECK, K_HEALTH_WATCH, K_REFLECTION } kind_t;
+typedef enum { TAG_REQUEST, TAG_CLOSE, TAG_DONE, TAG_RECV, TAG_SEND } tag_type_t;
 
 struct call;
 
@@ -55,7 +56,7 @@ typedef struct method {
 
 /* Per-call state; also the owner of everything the call's batches point at. */
 typedef struct call {
-  tag_t t_req, t_close, t_done;
+  tag_t t_req, t_close, t_done, t_recv, t_send; /* t_recv/t_send: bidi streams only */
   int cq;                        /* index of the completion queue it is bound to */
   const method_t *method;        /* NULL for the catch-all (unknown method) */
   grpc_call *call;
@@ -67,6 +68,7 @@ typedef struct call {
   atomic_int cancelled;          /* 1 once the client has gone (deadline, cancel, reset) */
   atomic_int refs;               /* outstanding batches + 1 while not yet handed out */
   int counted;                   /* counted in inflight */
+  int md_sent;                   /* initial metadata already sent (streams) */
   /* the reply */
   grpc_byte_buffer *reply;
   grpc_slice status_details;
@@ -116,6 +118,8 @@ static call_t *call_new(int cq, const method_t *m) {
   c->t_req = (tag_t){TAG_REQUEST, c};
   c->t_close = (tag_t){TAG_CLOSE, c};
   c->t_done = (tag_t){TAG_DONE, c};
+  c->t_recv = (tag_t){TAG_RECV, c};
+  c->t_send = (tag_t){TAG_SEND, c};
   c->cq = cq;
   c->method = m;
   c->w_last_sent = -1;
@@ -205,9 +209,11 @@ static void finish(call_t *c, const ps_status_t *st, grpc_byte_buffer *reply) {
   grpc_op ops[3];
   size_t n = 0;
   memset(ops, 0, sizeof ops);
-  ops[n].op = GRPC_OP_SEND_INITIAL_METADATA;
-  ops[n].data.send_initial_metadata.count = 0;
-  n++;
+  if (!c->md_sent) {
+    ops[n].op = GRPC_OP_SEND_INITIAL_METADATA;
+    ops[n].data.send_initial_metadata.count = 0;
+    n++;
+  }
   if (st->code == PS_OK && reply) {
     c->reply = reply;
     ops[n].op = GRPC_OP_SEND_MESSAGE;
@@ -461,6 +467,74 @@ static void watch_sent(call_t *c, int ok) {
   pthread_mutex_unlock(&T.watch_mu);
 }
 
+/* ------------------------------------------------------------------ reflection (bidi stream) */
+
+/* Starts the next RECV_MESSAGE (with the initial metadata the first time). */
+static void stream_recv(call_t *c) {
+  grpc_op ops[2];
+  size_t n = 0;
+  memset(ops, 0, sizeof ops);
+  if (!c->md_sent) {
+    ops[n++].op = GRPC_OP_SEND_INITIAL_METADATA;
+    c->md_sent = 1;
+  }
+  ops[n].op = GRPC_OP_RECV_MESSAGE;
+  ops[n].data.recv_message.recv_message = &c->payload;
+  n++;
+  atomic_fetch_add(&c->refs, 1);
+  if (grpc_call_start_batch(c->call, ops, n, &c->t_recv, NULL) != GRPC_CALL_OK) call_release(c);
+}
+
+/* One request of the stream has arrived (or the client half-closed: payload NULL). Reflection
+ * answers are cheap lookups, so they are made here on the transport thread. */
+static void on_recv(call_t *c, int ok) {
+  if (!ok) { /* the call is gone */
+    call_release(c);
+    return;
+  }
+  if (!c->payload) { /* half-close: end the stream */
+    ps_status_t st;
+    ps_status_clear(&st);
+    finish(c, &st, NULL);
+    call_release(c);
+    return;
+  }
+  grpc_byte_buffer_reader reader;
+  uint8_t *out = NULL;
+  size_t out_len = 0;
+  int rc = -1;
+  if (grpc_byte_buffer_reader_init(&reader, c->payload)) {
+    grpc_slice s = grpc_byte_buffer_reader_readall(&reader);
+    grpc_byte_buffer_reader_destroy(&reader);
+    rc = ps_reflection_answer(GRPC_SLICE_START_PTR(s), GRPC_SLICE_LENGTH(s), &out, &out_len);
+    grpc_slice_unref(s);
+  }
+  grpc_byte_buffer_destroy(c->payload);
+  c->payload = NULL;
+  if (rc != 0) {
+    finish_error(c, PS_INVALID_ARGUMENT, "MALFORMED_REQUEST",
+                 "the request is not a valid ServerReflectionRequest message");
+    call_release(c);
+    return;
+  }
+  grpc_slice slice = grpc_slice_new(out, out_len, free);
+  c->reply = grpc_raw_byte_buffer_create(&slice, 1);
+  grpc_slice_unref(slice);
+  grpc_op op;
+  memset(&op, 0, sizeof op);
+  op.op = GRPC_OP_SEND_MESSAGE;
+  op.data.send_message.send_message = c->reply;
+  /* the ref of the finished receive passes to the send */
+  if (grpc_call_start_batch(c->call, &op, 1, &c->t_send, NULL) != GRPC_CALL_OK) call_release(c);
+}
+
+static void on_send(call_t *c, int ok) {
+  grpc_byte_buffer_destroy(c->reply);
+  c->reply = NULL;
+  if (ok) stream_recv(c);
+  call_release(c);
+}
+
 /* ------------------------------------------------------------------ transport threads */
 
 static void on_request(call_t *c, int ok) {
@@ -501,6 +575,10 @@ static void on_request(call_t *c, int ok) {
     return;
   case K_HEALTH_WATCH:
     health_watch(c);
+    call_release(c);
+    return;
+  case K_REFLECTION:
+    stream_recv(c);
     call_release(c);
     return;
   case K_UNARY:
@@ -546,6 +624,8 @@ static void *cq_thread(void *arg) {
     case TAG_REQUEST: on_request(t->call, ev.success); break;
     case TAG_CLOSE: on_close(t->call, ev.success); break;
     case TAG_DONE: on_done(t->call, ev.success); break;
+    case TAG_RECV: on_recv(t->call, ev.success); break;
+    case TAG_SEND: on_send(t->call, ev.success); break;
     }
   }
   return NULL;
@@ -562,7 +642,8 @@ static void arm(int cq, const method_t *m) {
   grpc_completion_queue *q = T.cqs[cq];
   if (m) {
     e = grpc_server_request_registered_call(T.server, m->handle, &c->call, &c->deadline, &c->md,
-                                            &c->payload, q, q, &c->t_req);
+                                            m->kind == K_REFLECTION ? NULL : &c->payload, q, q,
+                                            &c->t_req);
   } else {
     e = grpc_server_request_call(T.server, &c->call, &c->details, &c->md, q, q, &c->t_req);
   }
@@ -594,7 +675,7 @@ int ps_transport_start(const ps_transport_config_t *cfg, ps_status_t *st) {
 
   size_t n_service;
   const ps_method_t *service = ps_dispatch_methods(&n_service);
-  T.n_methods = n_service + 2;
+  T.n_methods = n_service + 4;
   T.methods = calloc(T.n_methods, sizeof *T.methods);
   if (!T.methods) {
     grpc_shutdown();
@@ -604,6 +685,15 @@ int ps_transport_start(const ps_transport_config_t *cfg, ps_status_t *st) {
     T.methods[i] = (method_t){K_UNARY, &service[i], NULL, service[i].path};
   T.methods[n_service] = (method_t){K_HEALTH_CHECK, NULL, NULL, "/grpc.health.v1.Health/Check"};
   T.methods[n_service + 1] = (method_t){K_HEALTH_WATCH, NULL, NULL, "/grpc.health.v1.Health/Watch"};
+  T.methods[n_service + 2] = (method_t){K_REFLECTION, NULL, NULL,
+                                        "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo"};
+  T.methods[n_service + 3] = (method_t){
+      K_REFLECTION, NULL, NULL, "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo"};
+  if (ps_reflection_init() != 0) {
+    free(T.methods);
+    grpc_shutdown();
+    return ps_fail(st, PS_INTERNAL, NULL, "the embedded descriptor set cannot be read");
+  }
 
   grpc_arg args[2];
   args[0].type = GRPC_ARG_INTEGER;
@@ -622,7 +712,10 @@ int ps_transport_start(const ps_transport_config_t *cfg, ps_status_t *st) {
   }
   for (size_t i = 0; i < T.n_methods; i++) {
     T.methods[i].handle = grpc_server_register_method(
-        T.server, T.methods[i].path, NULL, GRPC_SRM_PAYLOAD_READ_INITIAL_BYTE_BUFFER, 0);
+        T.server, T.methods[i].path, NULL,
+        T.methods[i].kind == K_REFLECTION ? GRPC_SRM_PAYLOAD_NONE
+                                          : GRPC_SRM_PAYLOAD_READ_INITIAL_BYTE_BUFFER,
+        0);
   }
 
   grpc_server_credentials *creds = grpc_insecure_server_credentials_create();
@@ -709,6 +802,7 @@ void ps_transport_shutdown(int grace_ms) {
   ps_health_set_listener(NULL, NULL);
   free(T.methods);
   T.methods = NULL;
+  ps_reflection_free();
   grpc_shutdown();
 }
 
