@@ -15,6 +15,21 @@ int ps_utf8_valid(const char *s, size_t n);
 /* Code points in a valid UTF-8 string. */
 size_t ps_utf8_chars(const char *s);
 
+/* Decodes one well-formed UTF-8 sequence from s[0..n) into *ret_cp and returns its length (1-4);
+ * 0 (ret_cp untouched) when n is 0 or s does not start with a well-formed sequence. Added for the
+ * normalizers and message helpers, which walk strings code point by code point. */
+size_t ps_utf8_decode(const char *s, size_t n, uint32_t *ret_cp);
+
+/* Size of the buffer ps_quote writes. */
+#define PS_QUOTE_SIZE 128
+
+/* A bounded, printable rendering of s for echoing user input inside a message (without the
+ * surrounding quotes): at most the first 64 bytes of s, cut on a character boundary; control
+ * characters, invalid UTF-8 bytes, '"' and '\\' escaped C-style; "..." appended when cut. NULL
+ * renders as "". Returns out, so it can be a printf argument. Thread-safe (no shared state). Added
+ * so that names and validation never echo huge or binary input. */
+const char *ps_quote(const char *s, char out[PS_QUOTE_SIZE]);
+
 /* Valid UTF-8, at most max_chars code points, no control characters (tab and newline allowed only
  * when multiline). required: empty is refused ("is required"). */
 int ps_check_text(const char *v, const char *field, size_t max_chars, int required, int multiline,
