@@ -17,6 +17,7 @@ static void *pb_alloc(void *ud, size_t n) { return ps_arena_alloc(ud, n); }
 static void pb_free(void *ud, void *p) { (void)ud; (void)p; }
 
 static ps_arena_block_t *block_new(size_t size) {
+  if (size > SIZE_MAX - sizeof(ps_arena_block_t)) return NULL; /* header + size would wrap */
   ps_arena_block_t *b = malloc(sizeof *b + size);
   if (!b) return NULL;
   b->next = NULL;
@@ -91,6 +92,7 @@ void *ps_arena_alloc(ps_arena_t *a, size_t n) {
 }
 
 char *ps_arena_strndup(ps_arena_t *a, const char *s, size_t n) {
+  if (n == SIZE_MAX) return NULL;
   char *p = ps_arena_alloc(a, n + 1);
   if (!p) return NULL;
   memcpy(p, s, n);
