@@ -1,0 +1,704 @@
+/* MySQL/MariaDB connection of one worker: connect with timeouts, a per-connection cache of prepared
+ * statements, bind helpers, transactions, and the mapping of MySQL errors to status codes.
+ *
+ * Reconnecting: MYSQL_OPT_RECONNECT is off (a silent reconnect would lose session settings,
+ * prepared statements and, worst, an open transaction). When an error says the connection is gone,
+ * the call that saw it fails with UNAVAILABLE and the handle is marked broken; the next use outside
+ * a transaction closes it, connects again (at most once per PS_DB_RECONNECT_US) and re-prepares
+ * statements lazily. */
+#include "store/db.h"
+
+#include <errmsg.h>
+#include <mysqld_error.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "google/protobuf/timestamp.pb-c.h"
+
+/* The newest file under migrations/ (tests/unit/test_db.c checks that they agree). */
+const char ps_db_required_schema[] = "20261127000001";
+
+/* Minimum time between two connection attempts while the database is down. */
+#define PS_DB_RECONNECT_US 250000
+
+enum col_kind { COL_INT64, COL_UINT64, COL_INT, COL_STR, COL_BLOB, COL_ID, COL_TIME };
+
+struct ps_db {
+  MYSQL *mysql;                         /* NULL while disconnected */
+  ps_db_config_t cfg;                   /* borrowed strings (see ps_db_config_t) */
+  int broken;                           /* the connection must be replaced before its next use */
+  int in_tx;                            /* a transaction is open */
+  unsigned last_errno;                  /* MySQL error number of the last failure, 0 if none */
+  char last_error[256];                 /* its text, for the operator's log only */
+  int64_t next_connect_us;              /* earliest time of the next connection attempt */
+  MYSQL_STMT *open;                     /* statement whose result set may still be unread */
+  MYSQL_STMT *stmts[PS_DB_MAX_STMTS];   /* prepared statements by ps_sql_t slot - 1 */
+};
+
+static int g_next_slot;                 /* last slot handed out (atomic) */
+static pthread_once_t g_lib_once = PTHREAD_ONCE_INIT;
+static int g_lib_rc;
+
+static void lib_init(void) { g_lib_rc = mysql_library_init(0, NULL, NULL); }
+
+/* ---------------------------------------------------------------- error mapping */
+
+int ps_db_errno_drops_connection(unsigned err) {
+  switch (err) {
+  case CR_SOCKET_CREATE_ERROR: case CR_CONNECTION_ERROR: case CR_CONN_HOST_ERROR:
+  case CR_IPSOCK_ERROR: case CR_UNKNOWN_HOST: case CR_SERVER_GONE_ERROR: case CR_SERVER_LOST:
+  case CR_COMMANDS_OUT_OF_SYNC: case CR_SSL_CONNECTION_ERROR: case CR_SERVER_LOST_EXTENDED:
+  case ER_CON_COUNT_ERROR: case ER_SERVER_SHUTDOWN: case ER_CONNECTION_KILLED:
+  case ER_UNKNOWN_STMT_HANDLER:
+    return 1;
+  default:
+    return 0;
+  }
+}
+
+int ps_db_errno_retryable(unsigned err) {
+  return err == ER_LOCK_DEADLOCK || err == ER_LOCK_WAIT_TIMEOUT;
+}
+
+ps_code_t ps_db_code_for_errno(unsigned err) {
+  switch (err) {
+  case ER_DUP_ENTRY: case ER_DUP_ENTRY_WITH_KEY_NAME: case ER_DUP_KEY:
+    return PS_ALREADY_EXISTS;
+  case ER_LOCK_DEADLOCK: case ER_LOCK_WAIT_TIMEOUT: case ER_CHECKREAD:
+    return PS_ABORTED;
+  case ER_STATEMENT_TIMEOUT:
+    return PS_DEADLINE_EXCEEDED;
+  case ER_OPTION_PREVENTS_STATEMENT: /* --read-only: a primary being failed over */
+  case ER_READ_ONLY_MODE:
+    return PS_UNAVAILABLE;
+  case CR_COMMANDS_OUT_OF_SYNC: case ER_UNKNOWN_STMT_HANDLER:
+    return PS_INTERNAL; /* our bug; the connection is replaced all the same */
+  default:
+    return ps_db_errno_drops_connection(err) ? PS_UNAVAILABLE : PS_INTERNAL;
+  }
+}
+
+/* Sets st from err, remembers it, and marks the connection for replacement when it is gone.
+ * Never shows SQL or server text to the caller. Returns -1. */
+static int db_fail(ps_db_t *db, unsigned err, ps_status_t *st) {
+  db->last_errno = err;
+  snprintf(db->last_error, sizeof db->last_error, "MySQL error %u", err);
+  if (ps_db_errno_drops_connection(err)) db->broken = 1;
+  switch (ps_db_code_for_errno(err)) {
+  case PS_ALREADY_EXISTS:
+    return ps_fail(st, PS_ALREADY_EXISTS, "", "The record already exists.");
+  case PS_ABORTED:
+    return ps_fail(st, PS_ABORTED, "", "The change conflicted with a concurrent one; retry it.");
+  case PS_DEADLINE_EXCEEDED:
+    return ps_fail(st, PS_DEADLINE_EXCEEDED, "", "The database did not answer in time.");
+  case PS_UNAVAILABLE:
+    return ps_fail(st, PS_UNAVAILABLE, "", "The database is unavailable; retry later.");
+  default:
+    return ps_fail(st, PS_INTERNAL, "", "Internal database error.");
+  }
+}
+
+static int db_fail_unavailable(ps_db_t *db, ps_status_t *st) {
+  return ps_fail(st, PS_UNAVAILABLE, "", "The database is unavailable; retry later.");
+}
+
+static int db_fail_bug(ps_db_t *db, ps_status_t *st) {
+  db->last_errno = 0;
+  return ps_fail(st, PS_INTERNAL, "", "Internal database error.");
+}
+
+unsigned ps_db_last_errno(const ps_db_t *db) { return db->last_errno; }
+
+const char *ps_db_last_error(const ps_db_t *db) { return db->last_error; }
+
+/* Keeps the server's or client library's text of the last error, for ps_db_last_error. */
+static void keep_error_text(ps_db_t *db, unsigned err, const char *text) {
+  snprintf(db->last_error, sizeof db->last_error, "MySQL error %u: %s", err, text ? text : "");
+}
+
+/* ---------------------------------------------------------------- time, etags */
+
+int64_t ps_db_now_us(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+static void us_to_mysql_time(int64_t us, MYSQL_TIME *t) {
+  int64_t sec = us / 1000000, frac = us % 1000000;
+  if (frac < 0) {
+    frac += 1000000;
+    sec -= 1;
+  }
+  time_t tt = (time_t)sec;
+  struct tm tm;
+  memset(t, 0, sizeof *t);
+  if (!gmtime_r(&tt, &tm)) return;
+  t->year = (unsigned)(tm.tm_year + 1900);
+  t->month = (unsigned)(tm.tm_mon + 1);
+  t->day = (unsigned)tm.tm_mday;
+  t->hour = (unsigned)tm.tm_hour;
+  t->minute = (unsigned)tm.tm_min;
+  t->second = (unsigned)tm.tm_sec;
+  t->second_part = (unsigned long)frac;
+  t->time_type = MYSQL_TIMESTAMP_DATETIME;
+}
+
+static int64_t mysql_time_to_us(const MYSQL_TIME *t) {
+  struct tm tm = {0};
+  tm.tm_year = (int)t->year - 1900;
+  tm.tm_mon = (int)t->month - 1;
+  tm.tm_mday = (int)t->day;
+  tm.tm_hour = (int)t->hour;
+  tm.tm_min = (int)t->minute;
+  tm.tm_sec = (int)t->second;
+  return (int64_t)timegm(&tm) * 1000000 + (int64_t)t->second_part;
+}
+
+Google__Protobuf__Timestamp *ps_db_timestamp(ps_arena_t *a, int64_t us) {
+  Google__Protobuf__Timestamp *ts = ps_arena_alloc(a, sizeof *ts);
+  if (!ts) return NULL;
+  google__protobuf__timestamp__init(ts);
+  int64_t sec = us / 1000000, frac = us % 1000000;
+  if (frac < 0) {
+    frac += 1000000;
+    sec -= 1;
+  }
+  ts->seconds = sec;
+  ts->nanos = (int32_t)(frac * 1000);
+  return ts;
+}
+
+char *ps_db_etag(ps_arena_t *a, uint64_t version) {
+  return ps_arena_printf(a, "v%llu", (unsigned long long)version);
+}
+
+int ps_db_etag_parse(const char *s, uint64_t *ret_version) {
+  if (!s || s[0] != 'v' || s[1] < '0' || s[1] > '9') return -1;
+  if (s[1] == '0' && s[2] != '\0') return -1; /* one spelling per version */
+  uint64_t v = 0;
+  for (const char *c = s + 1; *c; c++) {
+    if (*c < '0' || *c > '9') return -1;
+    unsigned d = (unsigned)(*c - '0');
+    if (v > (UINT64_MAX - d) / 10) return -1;
+    v = v * 10 + d;
+  }
+  *ret_version = v;
+  return 0;
+}
+
+/* ---------------------------------------------------------------- connection */
+
+static void db_disconnect(ps_db_t *db) {
+  if (db->mysql) {
+    /* mysql_close detaches the statements first, so closing them afterwards sends nothing to a
+     * server that may be gone. */
+    mysql_close(db->mysql);
+    db->mysql = NULL;
+  }
+  for (int i = 0; i < PS_DB_MAX_STMTS; i++) {
+    if (db->stmts[i]) {
+      mysql_stmt_close(db->stmts[i]);
+      db->stmts[i] = NULL;
+    }
+  }
+  db->open = NULL;
+  db->in_tx = 0;
+}
+
+static int db_connect(ps_db_t *db, ps_status_t *st) {
+  db_disconnect(db);
+  db->broken = 1;
+  int64_t now = ps_db_now_us();
+  db->next_connect_us = now + PS_DB_RECONNECT_US;
+  if (g_lib_rc != 0) return db_fail_unavailable(db, st);
+  MYSQL *m = mysql_init(NULL);
+  if (!m) return ps_fail(st, PS_UNAVAILABLE, "", "Out of memory connecting to the database.");
+  unsigned timeout = db->cfg.timeout_s ? db->cfg.timeout_s : 5;
+  /* a statement waiting for a lock must hear "lock wait timeout" before the read times out */
+  unsigned rw_timeout = timeout < PS_DB_LOCK_WAIT_S + 2 ? PS_DB_LOCK_WAIT_S + 2 : timeout;
+  my_bool off = 0;
+  int rc = 0;
+  rc |= mysql_optionsv(m, MYSQL_OPT_CONNECT_TIMEOUT, &timeout);
+  rc |= mysql_optionsv(m, MYSQL_OPT_READ_TIMEOUT, &rw_timeout);
+  rc |= mysql_optionsv(m, MYSQL_OPT_WRITE_TIMEOUT, &rw_timeout);
+  rc |= mysql_optionsv(m, MYSQL_OPT_RECONNECT, &off);
+  rc |= mysql_optionsv(m, MYSQL_SET_CHARSET_NAME, "utf8mb4");
+  rc |= mysql_optionsv(m, MYSQL_INIT_COMMAND, "SET time_zone = '+00:00'");
+  rc |= mysql_optionsv(m, MYSQL_INIT_COMMAND, "SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED");
+  rc |= mysql_optionsv(m, MYSQL_INIT_COMMAND,
+                       "SET SESSION sql_mode = 'STRICT_ALL_TABLES,NO_ZERO_DATE,NO_ZERO_IN_DATE,"
+                       "ERROR_FOR_DIVISION_BY_ZERO,NO_ENGINE_SUBSTITUTION'");
+  rc |= mysql_optionsv(m, MYSQL_INIT_COMMAND, "SET SESSION innodb_lock_wait_timeout = 3");
+  _Static_assert(PS_DB_LOCK_WAIT_S == 3, "keep the init command in step with PS_DB_LOCK_WAIT_S");
+  if (rc != 0) {
+    mysql_close(m);
+    return db_fail_bug(db, st);
+  }
+  const char *sock = db->cfg.socket && db->cfg.socket[0] ? db->cfg.socket : NULL;
+  const char *host = sock ? "localhost" : (db->cfg.host && db->cfg.host[0] ? db->cfg.host : "127.0.0.1");
+  if (!mysql_real_connect(m, host, db->cfg.user, db->cfg.password, db->cfg.database,
+                          sock ? 0 : db->cfg.port, sock, 0)) {
+    unsigned err = mysql_errno(m);
+    keep_error_text(db, err, mysql_error(m));
+    mysql_close(m);
+    db->last_errno = err;
+    /* whatever went wrong (down, refused, bad credentials, unknown database) the database cannot
+     * serve this call; the detail is for the operator, who sees it in ps_db_check_schema at start */
+    return ps_fail(st, PS_UNAVAILABLE, "", "The database is unavailable; retry later.");
+  }
+  db->mysql = m;
+  db->broken = 0;
+  return 0;
+}
+
+/* Makes sure there is a usable connection. Inside a transaction a lost connection stays lost. */
+static int db_ensure(ps_db_t *db, ps_status_t *st) {
+  if (db->mysql && !db->broken) return 0;
+  if (db->in_tx) return db_fail_unavailable(db, st);
+  if (ps_db_now_us() < db->next_connect_us) return db_fail_unavailable(db, st);
+  return db_connect(db, st);
+}
+
+ps_db_t *ps_db_new(const ps_db_config_t *cfg) {
+  pthread_once(&g_lib_once, lib_init);
+  ps_db_t *db = calloc(1, sizeof *db);
+  if (!db) return NULL;
+  db->cfg = *cfg;
+  db->broken = 1;
+  ps_status_t st;
+  (void)db_connect(db, &st); /* down is fine: the next use retries */
+  return db;
+}
+
+void ps_db_free(ps_db_t *db) {
+  if (!db) return;
+  db_disconnect(db);
+  free(db);
+}
+
+/* Discards a result set that was not read to the end, so the connection can take a new command. */
+static void db_discard_open(ps_db_t *db) {
+  if (db->open) {
+    mysql_stmt_free_result(db->open);
+    db->open = NULL;
+  }
+}
+
+int ps_db_ping(ps_db_t *db, ps_status_t *st) {
+  if (db_ensure(db, st) != 0) return -1;
+  db_discard_open(db);
+  if (mysql_ping(db->mysql) != 0) {
+    unsigned err = mysql_errno(db->mysql);
+    keep_error_text(db, err, mysql_error(db->mysql));
+    db->broken = 1; /* whatever failed, replace the connection */
+    db->last_errno = err;
+    return db_fail_unavailable(db, st);
+  }
+  return 0;
+}
+
+/* ---------------------------------------------------------------- parameters */
+
+void ps_params_init(ps_params_t *p) {
+  p->n = 0;
+  p->overflow = 0;
+}
+
+static MYSQL_BIND *param_next(ps_params_t *p) {
+  if (p->n >= PS_DB_MAX_PARAMS) {
+    p->overflow = 1;
+    return NULL;
+  }
+  MYSQL_BIND *b = &p->bind[p->n++];
+  memset(b, 0, sizeof *b);
+  return b;
+}
+
+void ps_param_null(ps_params_t *p) {
+  MYSQL_BIND *b = param_next(p);
+  if (b) b->buffer_type = MYSQL_TYPE_NULL;
+}
+
+void ps_param_strn(ps_params_t *p, const char *s, size_t n) {
+  if (!s) {
+    ps_param_null(p);
+    return;
+  }
+  MYSQL_BIND *b = param_next(p);
+  if (!b) return;
+  b->buffer_type = MYSQL_TYPE_STRING;
+  b->buffer = (void *)s;
+  b->buffer_length = (unsigned long)n;
+}
+
+void ps_param_str(ps_params_t *p, const char *s) { ps_param_strn(p, s, s ? strlen(s) : 0); }
+
+void ps_param_str_or_null(ps_params_t *p, const char *s) {
+  if (!s || !s[0]) ps_param_null(p);
+  else ps_param_str(p, s);
+}
+
+void ps_param_blob(ps_params_t *p, const void *data, size_t n) {
+  static const char empty[1];
+  MYSQL_BIND *b = param_next(p);
+  if (!b) return;
+  b->buffer_type = MYSQL_TYPE_BLOB; /* sent as binary, never converted as text */
+  b->buffer = (void *)(data ? data : empty);
+  b->buffer_length = (unsigned long)(data ? n : 0);
+}
+
+void ps_param_id(ps_params_t *p, const ps_id_t *id) { ps_param_blob(p, id->b, sizeof id->b); }
+
+void ps_param_i64(ps_params_t *p, int64_t v) {
+  unsigned i = p->n;
+  MYSQL_BIND *b = param_next(p);
+  if (!b) return;
+  p->val[i].i = v;
+  b->buffer_type = MYSQL_TYPE_LONGLONG;
+  b->buffer = &p->val[i].i;
+}
+
+void ps_param_u64(ps_params_t *p, uint64_t v) {
+  unsigned i = p->n;
+  MYSQL_BIND *b = param_next(p);
+  if (!b) return;
+  p->val[i].u = v;
+  b->buffer_type = MYSQL_TYPE_LONGLONG;
+  b->is_unsigned = 1;
+  b->buffer = &p->val[i].u;
+}
+
+void ps_param_time(ps_params_t *p, int64_t us) {
+  unsigned i = p->n;
+  MYSQL_BIND *b = param_next(p);
+  if (!b) return;
+  us_to_mysql_time(us, &p->val[i].t);
+  b->buffer_type = MYSQL_TYPE_DATETIME;
+  b->buffer = &p->val[i].t;
+}
+
+/* ---------------------------------------------------------------- result columns */
+
+void ps_row_init(ps_row_t *r) {
+  r->n = 0;
+  r->overflow = 0;
+  r->bound = 0;
+}
+
+static MYSQL_BIND *col_next(ps_row_t *r, enum col_kind kind, void *dst) {
+  if (r->n >= PS_DB_MAX_COLS) {
+    r->overflow = 1;
+    return NULL;
+  }
+  unsigned i = r->n++;
+  MYSQL_BIND *b = &r->bind[i];
+  memset(b, 0, sizeof *b);
+  b->length = &r->len[i];
+  b->is_null = &r->is_null[i];
+  b->error = &r->error[i];
+  r->kind[i] = (unsigned char)kind;
+  r->dst[i] = dst;
+  return b;
+}
+
+static void col_number(ps_row_t *r, enum col_kind kind, void *dst) {
+  unsigned i = r->n;
+  MYSQL_BIND *b = col_next(r, kind, dst);
+  if (!b) return;
+  b->buffer_type = MYSQL_TYPE_LONGLONG;
+  b->is_unsigned = kind == COL_UINT64;
+  b->buffer = &r->val[i].i;
+}
+
+void ps_col_i64(ps_row_t *r, int64_t *dst) { col_number(r, COL_INT64, dst); }
+void ps_col_u64(ps_row_t *r, uint64_t *dst) { col_number(r, COL_UINT64, dst); }
+void ps_col_int(ps_row_t *r, int *dst) { col_number(r, COL_INT, dst); }
+
+static void col_bytes(ps_row_t *r, enum col_kind kind, void *dst) {
+  MYSQL_BIND *b = col_next(r, kind, dst);
+  if (!b) return;
+  /* length only; the value is fetched into the arena with mysql_stmt_fetch_column */
+  b->buffer_type = kind == COL_STR ? MYSQL_TYPE_STRING : MYSQL_TYPE_BLOB;
+  b->buffer = &r->dummy;
+  b->buffer_length = 0;
+}
+
+void ps_col_str(ps_row_t *r, char **dst) { col_bytes(r, COL_STR, dst); }
+void ps_col_blob(ps_row_t *r, ps_blob_t *dst) { col_bytes(r, COL_BLOB, dst); }
+
+void ps_col_id(ps_row_t *r, ps_id_t *dst) {
+  MYSQL_BIND *b = col_next(r, COL_ID, dst);
+  if (!b) return;
+  b->buffer_type = MYSQL_TYPE_BLOB;
+  b->buffer = dst->b;
+  b->buffer_length = sizeof dst->b;
+}
+
+void ps_col_time(ps_row_t *r, int64_t *dst) {
+  unsigned i = r->n;
+  MYSQL_BIND *b = col_next(r, COL_TIME, dst);
+  if (!b) return;
+  b->buffer_type = MYSQL_TYPE_DATETIME;
+  b->buffer = &r->val[i].t;
+  b->buffer_length = sizeof r->val[i].t;
+}
+
+/* ---------------------------------------------------------------- statements */
+
+static int sql_slot(ps_sql_t *q) {
+  int s = __atomic_load_n(&q->slot, __ATOMIC_ACQUIRE);
+  if (s) return s;
+  int mine = __atomic_add_fetch(&g_next_slot, 1, __ATOMIC_ACQ_REL);
+  int expected = 0;
+  if (__atomic_compare_exchange_n(&q->slot, &expected, mine, 0, __ATOMIC_ACQ_REL,
+                                  __ATOMIC_ACQUIRE))
+    return mine;
+  return expected; /* another thread won; its number is the one */
+}
+
+static MYSQL_STMT *stmt_get(ps_db_t *db, ps_sql_t *q, ps_status_t *st) {
+  int slot = sql_slot(q);
+  if (slot < 1 || slot > PS_DB_MAX_STMTS) {
+    db_fail_bug(db, st);
+    return NULL;
+  }
+  MYSQL_STMT *s = db->stmts[slot - 1];
+  if (s) return s;
+  s = mysql_stmt_init(db->mysql);
+  if (!s) {
+    ps_fail(st, PS_INTERNAL, "", "Out of memory preparing a database statement.");
+    return NULL;
+  }
+  if (mysql_stmt_prepare(s, q->text, (unsigned long)strlen(q->text)) != 0) {
+    unsigned err = mysql_stmt_errno(s);
+    char text[200];
+    snprintf(text, sizeof text, "%s", mysql_stmt_error(s));
+    mysql_stmt_close(s);
+    db_fail(db, err, st);
+    keep_error_text(db, err, text);
+    return NULL;
+  }
+  db->stmts[slot - 1] = s;
+  return s;
+}
+
+static void stmt_forget(ps_db_t *db, ps_sql_t *q) {
+  int slot = q->slot;
+  if (slot >= 1 && slot <= PS_DB_MAX_STMTS && db->stmts[slot - 1]) {
+    if (db->open == db->stmts[slot - 1]) db->open = NULL;
+    mysql_stmt_close(db->stmts[slot - 1]);
+    db->stmts[slot - 1] = NULL;
+  }
+}
+
+MYSQL_STMT *ps_db_exec(ps_db_t *db, ps_sql_t *q, ps_params_t *p, ps_status_t *st) {
+  db->last_errno = 0;
+  if (p && p->overflow) {
+    db_fail_bug(db, st);
+    return NULL;
+  }
+  if (db_ensure(db, st) != 0) return NULL;
+  db_discard_open(db);
+  for (int attempt = 0;; attempt++) {
+    MYSQL_STMT *s = stmt_get(db, q, st);
+    if (!s) return NULL;
+    unsigned n = p ? p->n : 0;
+    if (mysql_stmt_param_count(s) != n) {
+      db_fail_bug(db, st);
+      return NULL;
+    }
+    if (n && mysql_stmt_bind_param(s, p->bind)) {
+      db_fail(db, mysql_stmt_errno(s), st);
+      return NULL;
+    }
+    if (mysql_stmt_execute(s) != 0) {
+      unsigned err = mysql_stmt_errno(s);
+      if (err == ER_NEED_REPREPARE && attempt == 0) {
+        stmt_forget(db, q); /* a table changed under the statement: prepare it again */
+        continue;
+      }
+      db_fail(db, err, st);
+      keep_error_text(db, err, mysql_stmt_error(s));
+      return NULL;
+    }
+    if (mysql_stmt_field_count(s) > 0) db->open = s;
+    return s;
+  }
+}
+
+int ps_db_fetch(ps_db_t *db, MYSQL_STMT *s, ps_row_t *r, ps_arena_t *a, ps_status_t *st) {
+  if (r->overflow || mysql_stmt_field_count(s) != r->n) return db_fail_bug(db, st);
+  if (!r->bound) {
+    if (mysql_stmt_bind_result(s, r->bind)) return db_fail(db, mysql_stmt_errno(s), st);
+    r->bound = 1;
+  }
+  int rc = mysql_stmt_fetch(s);
+  if (rc == MYSQL_NO_DATA) {
+    if (db->open == s) db->open = NULL;
+    return 0;
+  }
+  if (rc == 1) return db_fail(db, mysql_stmt_errno(s), st);
+  /* 0 or MYSQL_DATA_TRUNCATED: text and blobs are deliberately "truncated" to length only */
+  for (unsigned i = 0; i < r->n; i++) {
+    int null = r->is_null[i];
+    switch ((enum col_kind)r->kind[i]) {
+    case COL_INT64:
+      *(int64_t *)r->dst[i] = null ? 0 : r->val[i].i;
+      break;
+    case COL_UINT64:
+      *(uint64_t *)r->dst[i] = null ? 0 : (uint64_t)r->val[i].i;
+      break;
+    case COL_INT:
+      *(int *)r->dst[i] = null ? 0 : (int)r->val[i].i;
+      break;
+    case COL_TIME:
+      *(int64_t *)r->dst[i] = null ? 0 : mysql_time_to_us(&r->val[i].t);
+      break;
+    case COL_ID:
+      if (null) memset(r->dst[i], 0, sizeof(ps_id_t));
+      else if (r->len[i] != sizeof(ps_id_t)) return db_fail_bug(db, st);
+      break;
+    case COL_STR:
+    case COL_BLOB: {
+      unsigned long len = null ? 0 : r->len[i];
+      unsigned char *buf = NULL;
+      if (r->kind[i] == COL_STR || len > 0) {
+        buf = ps_arena_alloc(a, (size_t)len + 1); /* zeroed: text ends with NUL */
+        if (!buf) return ps_fail(st, PS_RESOURCE_EXHAUSTED, "", "Out of memory reading a row.");
+      }
+      if (len > 0) {
+        MYSQL_BIND b;
+        unsigned long got = 0;
+        my_bool isnull = 0;
+        memset(&b, 0, sizeof b);
+        b.buffer_type = r->kind[i] == COL_STR ? MYSQL_TYPE_STRING : MYSQL_TYPE_BLOB;
+        b.buffer = buf;
+        b.buffer_length = len;
+        b.length = &got;
+        b.is_null = &isnull;
+        if (mysql_stmt_fetch_column(s, &b, i, 0)) return db_fail(db, mysql_stmt_errno(s), st);
+        buf[len] = '\0';
+      }
+      if (r->kind[i] == COL_STR) {
+        *(char **)r->dst[i] = (char *)buf;
+      } else {
+        ps_blob_t *out = r->dst[i];
+        out->data = len ? buf : NULL;
+        out->len = len;
+      }
+      break;
+    }
+    }
+  }
+  return 1;
+}
+
+uint64_t ps_db_affected(MYSQL_STMT *s) {
+  my_ulonglong n = mysql_stmt_affected_rows(s);
+  return n == (my_ulonglong)-1 ? 0 : (uint64_t)n;
+}
+
+/* ---------------------------------------------------------------- transactions */
+
+int ps_db_begin(ps_db_t *db, ps_status_t *st) {
+  db->last_errno = 0;
+  if (db->in_tx) return db_fail_bug(db, st);
+  if (db_ensure(db, st) != 0) return -1;
+  db_discard_open(db);
+  static const char q[] = "START TRANSACTION";
+  if (mysql_real_query(db->mysql, q, sizeof q - 1) != 0) return db_fail(db, mysql_errno(db->mysql), st);
+  db->in_tx = 1;
+  return 0;
+}
+
+int ps_db_commit(ps_db_t *db, ps_status_t *st) {
+  db->last_errno = 0;
+  if (!db->in_tx) return db_fail_bug(db, st);
+  if (db->broken || !db->mysql) {
+    db->in_tx = 0;
+    return db_fail_unavailable(db, st);
+  }
+  db_discard_open(db);
+  if (mysql_commit(db->mysql) != 0) {
+    unsigned err = mysql_errno(db->mysql);
+    db_fail(db, err, st);
+    ps_db_rollback(db);
+    db->last_errno = err;
+    return -1;
+  }
+  db->in_tx = 0;
+  return 0;
+}
+
+void ps_db_rollback(ps_db_t *db) {
+  if (!db->in_tx) return;
+  db->in_tx = 0;
+  if (db->broken || !db->mysql) return; /* the server rolls back when the connection goes */
+  db_discard_open(db);
+  if (mysql_rollback(db->mysql) != 0) db->broken = 1;
+}
+
+int ps_db_tx(ps_db_t *db, ps_db_tx_fn fn, void *arg, ps_status_t *st) {
+  for (int attempt = 1;; attempt++) {
+    if (ps_db_begin(db, st) != 0) return -1;
+    int rc = fn(db, arg, st);
+    if (rc == 0) rc = ps_db_commit(db, st);
+    if (rc == 0) return 0;
+    unsigned err = db->last_errno;
+    ps_db_rollback(db);
+    if (!ps_db_errno_retryable(err) || attempt >= PS_DB_TX_ATTEMPTS) return -1;
+    /* a short, growing, jittered pause lets the winner of the race finish */
+    struct timespec ts = {0, (long)(attempt * 2000000L + (ps_db_now_us() % 1000) * 1000L)};
+    nanosleep(&ts, NULL);
+    ps_status_clear(st);
+  }
+}
+
+/* ---------------------------------------------------------------- schema */
+
+int ps_db_check_schema(ps_db_t *db, ps_status_t *st) {
+  static ps_sql_t q_newest = PS_SQL("SELECT MAX(version) FROM schema_migrations");
+  static ps_sql_t q_has = PS_SQL("SELECT COUNT(*) FROM schema_migrations WHERE version = ?");
+  ps_arena_t a;
+  if (ps_arena_init(&a, 1024) != 0) {
+    ps_arena_destroy(&a);
+    return ps_fail(st, PS_INTERNAL, "", "Out of memory.");
+  }
+  int rc = -1;
+  char *newest = NULL;
+  int64_t has = 0;
+  ps_row_t r;
+  MYSQL_STMT *s = ps_db_exec(db, &q_newest, NULL, st);
+  if (!s) {
+    if (db->last_errno == ER_NO_SUCH_TABLE)
+      ps_fail(st, PS_FAILED_PRECONDITION, "SCHEMA_BEHIND",
+              "The database has no migrations applied; this server needs schema version %s "
+              "(apply migrations/ with dbmate).", ps_db_required_schema);
+    goto out;
+  }
+  ps_row_init(&r);
+  ps_col_str(&r, &newest);
+  if (ps_db_fetch(db, s, &r, &a, st) < 0) goto out;
+  ps_params_t p;
+  ps_params_init(&p);
+  ps_param_str(&p, ps_db_required_schema);
+  if (!(s = ps_db_exec(db, &q_has, &p, st))) goto out;
+  ps_row_init(&r);
+  ps_col_i64(&r, &has);
+  if (ps_db_fetch(db, s, &r, &a, st) < 0) goto out;
+  if (has > 0) {
+    rc = 0;
+  } else {
+    ps_fail(st, PS_FAILED_PRECONDITION, "SCHEMA_BEHIND",
+            "The database schema is behind: this server needs migration %s, the newest applied is "
+            "%s (apply migrations/ with dbmate).",
+            ps_db_required_schema, newest && newest[0] ? newest : "none");
+  }
+out:
+  ps_arena_destroy(&a);
+  return rc;
+}
