@@ -1,0 +1,120 @@
+/* Idempotency keys: the first write of a request id wins; retries get its stored response. */
+#include "store/idempotency.h"
+
+#include <mysqld_error.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/hash.h"
+
+static ps_sql_t Q_INSERT = PS_SQL(
+    "INSERT INTO idempotency_keys (tenant_id, request_id, method, fingerprint, response,"
+    " create_time, expire_time) VALUES (?, ?, ?, ?, NULL, ?, ?)");
+/* An expired key is taken over in place; the row lock makes concurrent takers queue. */
+static ps_sql_t Q_TAKE_EXPIRED = PS_SQL(
+    "UPDATE idempotency_keys SET method = ?, fingerprint = ?, response = NULL, create_time = ?,"
+    " expire_time = ? WHERE tenant_id = ? AND request_id = ? AND expire_time <= ?");
+static ps_sql_t Q_GET = PS_SQL(
+    "SELECT method, fingerprint, response FROM idempotency_keys"
+    " WHERE tenant_id = ? AND request_id = ? LOCK IN SHARE MODE");
+static ps_sql_t Q_STORE = PS_SQL(
+    "UPDATE idempotency_keys SET response = ? WHERE tenant_id = ? AND request_id = ?");
+
+/* A ProtobufCBuffer that hashes what is appended instead of keeping it. */
+typedef struct hash_buffer {
+  ProtobufCBuffer base; /* must be first */
+  uint64_t h;           /* FNV-1a so far */
+} hash_buffer_t;
+
+static void hash_append(ProtobufCBuffer *b, size_t len, const uint8_t *data) {
+  hash_buffer_t *hb = (hash_buffer_t *)b;
+  hb->h = ps_hash64(data, len, hb->h);
+}
+
+int ps_idem_fingerprint(const ProtobufCMessage *req, uint64_t *ret) {
+  const ProtobufCMessageDescriptor *d = req->descriptor;
+  const ProtobufCFieldDescriptor *f = protobuf_c_message_descriptor_get_field_by_name(d, "request_id");
+  hash_buffer_t hb = {{hash_append}, PS_HASH_SEED};
+  if (!f || f->type != PROTOBUF_C_TYPE_STRING || f->label == PROTOBUF_C_LABEL_REPEATED) {
+    protobuf_c_message_pack_to_buffer(req, &hb.base);
+  } else {
+    /* a shallow copy with request_id = "" (an empty proto3 string is not packed) */
+    ProtobufCMessage *copy = malloc(d->sizeof_message);
+    if (!copy) return -1;
+    memcpy(copy, req, d->sizeof_message);
+    *(const char **)((char *)copy + f->offset) = "";
+    protobuf_c_message_pack_to_buffer(copy, &hb.base);
+    free(copy);
+  }
+  *ret = hb.h;
+  return 0;
+}
+
+int ps_idem_claim(ps_db_t *db, ps_arena_t *a, const ps_idem_key_t *k, int64_t now_us,
+                  ps_blob_t *ret_response, ps_status_t *st) {
+  int64_t expire_us = now_us + PS_IDEM_TTL_US;
+  ps_params_t p;
+  ps_params_init(&p);
+  ps_param_str(&p, k->tenant);
+  ps_param_str(&p, k->request_id);
+  ps_param_str(&p, k->method);
+  ps_param_u64(&p, k->fingerprint);
+  ps_param_time(&p, now_us);
+  ps_param_time(&p, expire_us);
+  if (ps_db_exec(db, &Q_INSERT, &p, st)) return 0; /* new id */
+  if (ps_db_last_errno(db) != ER_DUP_ENTRY) return -1;
+  ps_status_clear(st); /* the id exists: find out whose it is */
+
+  ps_params_init(&p);
+  ps_param_str(&p, k->method);
+  ps_param_u64(&p, k->fingerprint);
+  ps_param_time(&p, now_us);
+  ps_param_time(&p, expire_us);
+  ps_param_str(&p, k->tenant);
+  ps_param_str(&p, k->request_id);
+  ps_param_time(&p, now_us);
+  MYSQL_STMT *s = ps_db_exec(db, &Q_TAKE_EXPIRED, &p, st);
+  if (!s) return -1;
+  if (ps_db_affected(s) == 1) return 0; /* expired: the id starts afresh */
+
+  ps_params_init(&p);
+  ps_param_str(&p, k->tenant);
+  ps_param_str(&p, k->request_id);
+  if (!(s = ps_db_exec(db, &Q_GET, &p, st))) return -1;
+  char *method = NULL;
+  uint64_t fingerprint = 0;
+  ps_blob_t response = {NULL, 0};
+  int is_null_response;
+  ps_row_t r;
+  ps_row_init(&r);
+  ps_col_str(&r, &method);
+  ps_col_u64(&r, &fingerprint);
+  ps_col_blob(&r, &response);
+  int rc = ps_db_fetch(db, s, &r, a, st);
+  if (rc < 0) return -1;
+  is_null_response = rc == 1 && r.is_null[2];
+  if (rc == 0 || is_null_response)
+    /* purged between our statements, or written by a path that did not store its response */
+    return ps_fail(st, PS_ABORTED, "", "The request id is being used concurrently; retry.");
+  if (strcmp(method, k->method) != 0 || fingerprint != k->fingerprint) {
+    ps_fail(st, PS_ALREADY_EXISTS, "REQUEST_ID_REUSED",
+            "The request_id was already used for a different request; use a new request_id.");
+    return ps_status_meta(st, "request_id", k->request_id);
+  }
+  *ret_response = response;
+  return 1;
+}
+
+int ps_idem_store(ps_db_t *db, const ps_idem_key_t *k, const void *response, size_t len,
+                  ps_status_t *st) {
+  ps_params_t p;
+  ps_params_init(&p);
+  ps_param_blob(&p, response, len);
+  ps_param_str(&p, k->tenant);
+  ps_param_str(&p, k->request_id);
+  MYSQL_STMT *s = ps_db_exec(db, &Q_STORE, &p, st);
+  if (!s) return -1;
+  if (ps_db_affected(s) != 1)
+    return ps_fail(st, PS_INTERNAL, "", "Internal error storing the result of a request id.");
+  return 0;
+}

@@ -1,0 +1,243 @@
+/* Prospect records and merge tombstones. */
+#include "store/prospects.h"
+
+#include <string.h>
+
+#include "core/names.h"
+#include "core/normalize.h"
+
+static ps_sql_t Q_INSERT = PS_SQL(
+    "INSERT INTO prospects (tenant_id, id, kind, state, display_name, first_name, last_name,"
+    " company_name, vat_number, email, phone, website, street, postal_code, city, country_code,"
+    " language, notes, email_norm, vat_norm, phone_norm, name_key, version, create_time,"
+    " update_time, convert_time, converting_invoice)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+static ps_sql_t Q_GET = PS_SQL(
+    "SELECT " PS_PROSPECT_COLUMNS " FROM prospects WHERE tenant_id = ? AND id = ?");
+static ps_sql_t Q_GET_SHARE = PS_SQL(
+    "SELECT " PS_PROSPECT_COLUMNS " FROM prospects WHERE tenant_id = ? AND id = ?"
+    " LOCK IN SHARE MODE");
+static ps_sql_t Q_GET_UPDATE = PS_SQL(
+    "SELECT " PS_PROSPECT_COLUMNS " FROM prospects WHERE tenant_id = ? AND id = ? FOR UPDATE");
+static ps_sql_t Q_EXISTS = PS_SQL(
+    "SELECT COUNT(*) FROM prospects WHERE tenant_id = ? AND id = ?");
+static ps_sql_t Q_TOMBSTONE = PS_SQL(
+    "SELECT merged_into FROM prospect_tombstones WHERE tenant_id = ? AND id = ?");
+static ps_sql_t Q_TOMBSTONE_INSERT = PS_SQL(
+    "INSERT INTO prospect_tombstones (tenant_id, id, merged_into, merge_id, merge_time)"
+    " VALUES (?, ?, ?, ?, ?)");
+
+void ps_store_prospect_bind(ps_row_t *r, ps_prospect_cols_t *c) {
+  ps_col_id(r, &c->id);
+  ps_col_int(r, &c->kind);
+  ps_col_int(r, &c->state);
+  ps_col_str(r, &c->display_name);
+  ps_col_str(r, &c->first_name);
+  ps_col_str(r, &c->last_name);
+  ps_col_str(r, &c->company_name);
+  ps_col_str(r, &c->vat_number);
+  ps_col_str(r, &c->email);
+  ps_col_str(r, &c->phone);
+  ps_col_str(r, &c->website);
+  ps_col_str(r, &c->street);
+  ps_col_str(r, &c->postal_code);
+  ps_col_str(r, &c->city);
+  ps_col_str(r, &c->country_code);
+  ps_col_str(r, &c->language);
+  ps_col_str(r, &c->notes);
+  ps_col_u64(r, &c->version);
+  ps_col_time(r, &c->create_us);
+  ps_col_time(r, &c->update_us);
+  ps_col_time(r, &c->convert_us);
+  ps_col_str(r, &c->converting_invoice);
+}
+
+Prospects__V1__Prospect *ps_store_prospect_msg(ps_arena_t *a, const char *tenant,
+                                               const ps_prospect_cols_t *c) {
+  Prospects__V1__Prospect *m = ps_arena_alloc(a, sizeof *m);
+  if (!m) return NULL;
+  prospects__v1__prospect__init(m);
+  if (!(m->name = ps_name_prospect(a, tenant, &c->id))) return NULL;
+  m->kind = (Prospects__V1__PartyKind)c->kind;
+  m->display_name = c->display_name;
+  m->first_name = c->first_name;
+  m->last_name = c->last_name;
+  m->company_name = c->company_name;
+  m->vat_number = c->vat_number;
+  m->email = c->email;
+  m->phone = c->phone;
+  m->website = c->website;
+  if (c->street[0] || c->postal_code[0] || c->city[0] || c->country_code[0]) {
+    Prospects__V1__Address *ad = ps_arena_alloc(a, sizeof *ad);
+    if (!ad) return NULL;
+    prospects__v1__address__init(ad);
+    ad->street = c->street;
+    ad->postal_code = c->postal_code;
+    ad->city = c->city;
+    ad->country_code = c->country_code;
+    m->address = ad;
+  }
+  m->language = c->language;
+  m->notes = c->notes;
+  m->state = (Prospects__V1__ProspectState)c->state;
+  if (!(m->create_time = ps_db_timestamp(a, c->create_us))) return NULL;
+  if (!(m->update_time = ps_db_timestamp(a, c->update_us))) return NULL;
+  if (c->state == PROSPECTS__V1__PROSPECT_STATE__CUSTOMER && c->convert_us) {
+    if (!(m->convert_time = ps_db_timestamp(a, c->convert_us))) return NULL;
+  }
+  m->converting_invoice = c->converting_invoice;
+  if (!(m->etag = ps_db_etag(a, c->version))) return NULL;
+  return m;
+}
+
+/* Cuts s (valid UTF-8) after max_chars code points, so that a normal form always fits its column
+ * (VARCHAR counts characters) and is never cut inside a character. */
+static void fit_chars(char *s, size_t max_chars) {
+  size_t chars = 0;
+  for (char *p = s; *p; p++) {
+    if (((unsigned char)*p & 0xC0) != 0x80) {
+      if (chars == max_chars) {
+        *p = '\0';
+        return;
+      }
+      chars++;
+    }
+  }
+}
+
+int ps_store_prospect_insert(ps_db_t *db, const char *tenant, const ps_prospect_cols_t *c,
+                             ps_status_t *st) {
+  /* normal forms; sizes follow the columns of the migration */
+  char email_norm[1024], vat_norm[256], phone_norm[256], name_key[1024];
+  ps_norm_email(c->email, email_norm, sizeof email_norm);
+  ps_norm_vat(c->vat_number, c->country_code, vat_norm, sizeof vat_norm);
+  ps_norm_phone(c->phone, c->country_code, phone_norm, sizeof phone_norm);
+  ps_norm_name(c->display_name, name_key, sizeof name_key);
+  fit_chars(email_norm, 254);
+  fit_chars(vat_norm, 40);
+  fit_chars(phone_norm, 32);
+  fit_chars(name_key, 255);
+
+  ps_params_t p;
+  ps_params_init(&p);
+  ps_param_str(&p, tenant);
+  ps_param_id(&p, &c->id);
+  ps_param_i64(&p, c->kind);
+  ps_param_i64(&p, c->state);
+  ps_param_str(&p, c->display_name);
+  ps_param_str(&p, c->first_name);
+  ps_param_str(&p, c->last_name);
+  ps_param_str(&p, c->company_name);
+  ps_param_str(&p, c->vat_number);
+  ps_param_str(&p, c->email);
+  ps_param_str(&p, c->phone);
+  ps_param_str(&p, c->website);
+  ps_param_str(&p, c->street);
+  ps_param_str(&p, c->postal_code);
+  ps_param_str(&p, c->city);
+  ps_param_str(&p, c->country_code);
+  ps_param_str(&p, c->language);
+  ps_param_str(&p, c->notes);
+  ps_param_str(&p, email_norm);
+  ps_param_str(&p, vat_norm);
+  ps_param_str(&p, phone_norm);
+  ps_param_str(&p, name_key);
+  ps_param_u64(&p, c->version);
+  ps_param_time(&p, c->create_us);
+  ps_param_time(&p, c->update_us);
+  if (c->convert_us) ps_param_time(&p, c->convert_us);
+  else ps_param_null(&p);
+  ps_param_str_or_null(&p, c->converting_invoice);
+  if (!ps_db_exec(db, &Q_INSERT, &p, st)) return -1;
+  return 0;
+}
+
+int ps_store_prospect_get(ps_db_t *db, ps_arena_t *a, const char *tenant, const ps_id_t *id,
+                          ps_lock_t lock, ps_prospect_cols_t *ret, ps_status_t *st) {
+  ps_sql_t *q = lock == PS_LOCK_UPDATE ? &Q_GET_UPDATE : lock == PS_LOCK_SHARE ? &Q_GET_SHARE : &Q_GET;
+  ps_params_t p;
+  ps_params_init(&p);
+  ps_param_str(&p, tenant);
+  ps_param_id(&p, id);
+  MYSQL_STMT *s = ps_db_exec(db, q, &p, st);
+  if (!s) return -1;
+  ps_prospect_cols_t c;
+  ps_row_t r;
+  ps_row_init(&r);
+  ps_store_prospect_bind(&r, &c);
+  int rc = ps_db_fetch(db, s, &r, a, st);
+  if (rc == 1) *ret = c;
+  return rc;
+}
+
+int ps_store_prospect_exists(ps_db_t *db, const char *tenant, const ps_id_t *id, ps_status_t *st) {
+  ps_params_t p;
+  ps_params_init(&p);
+  ps_param_str(&p, tenant);
+  ps_param_id(&p, id);
+  MYSQL_STMT *s = ps_db_exec(db, &Q_EXISTS, &p, st);
+  if (!s) return -1;
+  int64_t n = 0;
+  ps_row_t r;
+  ps_row_init(&r);
+  ps_col_i64(&r, &n);
+  if (ps_db_fetch(db, s, &r, NULL, st) < 0) return -1;
+  return n > 0;
+}
+
+/* The id a tombstone points to: 1 with *ret_into, 0 when id has no tombstone, -1 on error. */
+static int tombstone_of(ps_db_t *db, const char *tenant, const ps_id_t *id, ps_id_t *ret_into,
+                        ps_status_t *st) {
+  ps_params_t p;
+  ps_params_init(&p);
+  ps_param_str(&p, tenant);
+  ps_param_id(&p, id);
+  MYSQL_STMT *s = ps_db_exec(db, &Q_TOMBSTONE, &p, st);
+  if (!s) return -1;
+  ps_id_t into;
+  ps_row_t r;
+  ps_row_init(&r);
+  ps_col_id(&r, &into);
+  int rc = ps_db_fetch(db, s, &r, NULL, st);
+  if (rc == 1) *ret_into = into;
+  return rc;
+}
+
+int ps_store_prospect_chain(ps_db_t *db, const char *tenant, const ps_id_t *id,
+                            ps_merge_chain_t *ret, ps_status_t *st) {
+  ps_merge_chain_t ch;
+  ch.n_via = 0;
+  ch.end_live = 0;
+  ps_id_t cur = *id, next;
+  for (;;) {
+    int rc = tombstone_of(db, tenant, &cur, &next, st);
+    if (rc < 0) return -1;
+    if (rc == 0) break;
+    if (ch.n_via == PS_MERGE_CHAIN_MAX)
+      return ps_fail(st, PS_INTERNAL, "", "A merge chain is longer than %d records.",
+                     PS_MERGE_CHAIN_MAX);
+    ch.via[ch.n_via++] = cur;
+    cur = next;
+  }
+  if (ch.n_via > 0) {
+    ch.end = cur;
+    int live = ps_store_prospect_exists(db, tenant, &cur, st);
+    if (live < 0) return -1;
+    ch.end_live = live;
+  }
+  memcpy(ret, &ch, sizeof ch);
+  return 0;
+}
+
+int ps_store_prospect_tombstone(ps_db_t *db, const char *tenant, const ps_id_t *id,
+                                const ps_id_t *into, const ps_id_t *merge_id, int64_t time_us,
+                                ps_status_t *st) {
+  ps_params_t p;
+  ps_params_init(&p);
+  ps_param_str(&p, tenant);
+  ps_param_id(&p, id);
+  ps_param_id(&p, into);
+  ps_param_id(&p, merge_id);
+  ps_param_time(&p, time_us);
+  return ps_db_exec(db, &Q_TOMBSTONE_INSERT, &p, st) ? 0 : -1;
+}

@@ -1,0 +1,100 @@
+/* Prospect records (table prospects) and the tombstones merges leave (prospect_tombstones).
+ * Every function filters by tenant: a record of another tenant is simply not there.
+ * Not thread-safe (one ps_db_t per worker). Does not log. */
+#ifndef PS_STORE_PROSPECTS_H
+#define PS_STORE_PROSPECTS_H
+
+#include <stdint.h>
+
+#include "core/arena.h"
+#include "core/ids.h"
+#include "core/status.h"
+#include "prospects/v1/resources.pb-c.h"
+#include "store/db.h"
+
+/* The columns of a prospect row, in PS_PROSPECT_COLUMNS order. Strings are never NULL ("" when
+ * empty) and live in the arena (when read) or wherever the caller put them (when written). */
+typedef struct ps_prospect_cols {
+  ps_id_t id;
+  int kind;                 /* PROSPECTS__V1__PARTY_KIND__PERSON / __COMPANY */
+  int state;                /* PROSPECTS__V1__PROSPECT_STATE__PROSPECT / __CUSTOMER */
+  char *display_name;       /* company name, or "first last" */
+  char *first_name;
+  char *last_name;
+  char *company_name;
+  char *vat_number;
+  char *email;
+  char *phone;
+  char *website;
+  char *street;
+  char *postal_code;
+  char *city;
+  char *country_code;
+  char *language;
+  char *notes;
+  uint64_t version;         /* 1 on insert, +1 per write; the etag derives from it */
+  int64_t create_us;        /* µs since the epoch */
+  int64_t update_us;
+  int64_t convert_us;       /* 0 while a PROSPECT */
+  char *converting_invoice; /* "" while a PROSPECT */
+} ps_prospect_cols_t;
+
+/* The select list matching ps_prospect_cols_t, for queries of other store files:
+ *   static ps_sql_t Q = PS_SQL("SELECT " PS_PROSPECT_COLUMNS " FROM prospects WHERE ...");
+ * then ps_store_prospect_bind(&row, &cols) and ps_db_fetch. */
+#define PS_PROSPECT_COLUMNS                                                                        \
+  "id, kind, state, display_name, first_name, last_name, company_name, vat_number, email, phone," \
+  " website, street, postal_code, city, country_code, language, notes, version, create_time,"     \
+  " update_time, convert_time, converting_invoice"
+
+/* Declares the columns of PS_PROSPECT_COLUMNS in r, landing in c. */
+void ps_store_prospect_bind(ps_row_t *r, ps_prospect_cols_t *c);
+
+/* The API message for a row: every field including name and etag; address only when one of its
+ * fields is set; convert_time only for a CUSTOMER. Strings are shared with c, the rest is allocated
+ * in a. NULL when out of memory. */
+Prospects__V1__Prospect *ps_store_prospect_msg(ps_arena_t *a, const char *tenant,
+                                               const ps_prospect_cols_t *c);
+
+/* Inserts a new record (c->version, times and state as given). The normal forms of the duplicate
+ * check are computed here from c. 0, or -1 with st set (ALREADY_EXISTS if the id is taken). */
+int ps_store_prospect_insert(ps_db_t *db, const char *tenant, const ps_prospect_cols_t *c,
+                             ps_status_t *st);
+
+typedef enum ps_lock {
+  PS_LOCK_NONE = 0,   /* plain read */
+  PS_LOCK_SHARE = 1,  /* LOCK IN SHARE MODE (in a transaction) */
+  PS_LOCK_UPDATE = 2, /* FOR UPDATE (in a transaction) */
+} ps_lock_t;
+
+/* Reads a live record. 1 with *ret filled (strings in a), 0 when there is no such live record in
+ * this tenant (st untouched), -1 with st set. */
+int ps_store_prospect_get(ps_db_t *db, ps_arena_t *a, const char *tenant, const ps_id_t *id,
+                          ps_lock_t lock, ps_prospect_cols_t *ret, ps_status_t *st);
+
+/* 1 when a live record with this id exists in the tenant, 0 when not, -1 with st set. */
+int ps_store_prospect_exists(ps_db_t *db, const char *tenant, const ps_id_t *id, ps_status_t *st);
+
+/* Merge chains. Longest chain followed; a longer one is reported as INTERNAL (it cannot be made by
+ * merges that always target live records, unless data was edited by hand). */
+#define PS_MERGE_CHAIN_MAX 32
+
+typedef struct ps_merge_chain {
+  int n_via;                          /* merged-away ids followed; 0 when the id was never merged */
+  ps_id_t via[PS_MERGE_CHAIN_MAX];    /* via[0] is the id asked about, then each later hop */
+  ps_id_t end;                        /* where the chain ends (valid when n_via > 0) */
+  int end_live;                       /* end is a live record now (it may have been deleted since) */
+} ps_merge_chain_t;
+
+/* Follows the tombstones from id: A merged into B merged into C gives via {A, B}, end C.
+ * 0 with *ret set (n_via 0 when id has no tombstone: unknown, deleted, or live), -1 with st set. */
+int ps_store_prospect_chain(ps_db_t *db, const char *tenant, const ps_id_t *id,
+                            ps_merge_chain_t *ret, ps_status_t *st);
+
+/* Records that id was merged into `into` by merge `merge_id` at time_us (in the merge's
+ * transaction). 0, or -1 with st set (ALREADY_EXISTS when id already has a tombstone). */
+int ps_store_prospect_tombstone(ps_db_t *db, const char *tenant, const ps_id_t *id,
+                                const ps_id_t *into, const ps_id_t *merge_id, int64_t time_us,
+                                ps_status_t *st);
+
+#endif
