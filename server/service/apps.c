@@ -1,0 +1,157 @@
+/* GetTenantApps / UpdateTenantApps and the app gate (S4, S8). */
+#include "service/apps.h"
+
+#include <string.h>
+
+#include "core/names.h"
+#include "core/validate.h"
+#include "service/service.h"
+#include "store/apps.h"
+#include "store/db.h"
+
+int ps_apps_require(ps_ctx_t *ctx, const char *tenant, int need_quote_requests) {
+  ps_apps_row_t row;
+  if (ps_store_apps_get(ctx->db, tenant, &row, &ctx->status) != 0) return -1;
+  if (!row.prospects) {
+    ps_fail(&ctx->status, PS_FAILED_PRECONDITION, "PROSPECTS_APP_DISABLED",
+            "The Prospects app is off for this account; turn it on to use prospects.");
+    return ps_status_meta(&ctx->status, "app", "PROSPECTS");
+  }
+  if (need_quote_requests && !row.quote_requests) {
+    ps_fail(&ctx->status, PS_FAILED_PRECONDITION, "QUOTE_REQUESTS_APP_DISABLED",
+            "The Quote requests app is off for this account; turn it on to take in quote requests.");
+    return ps_status_meta(&ctx->status, "app", "QUOTE_REQUESTS");
+  }
+  return 0;
+}
+
+int ps_apps_parse_mask(const Google__Protobuf__FieldMask *mask, unsigned *ret_bits,
+                       ps_status_t *st) {
+  unsigned bits = 0;
+  if (!mask || mask->n_paths == 0) {
+    *ret_bits = PS_APPS_SET_PROSPECTS | PS_APPS_SET_QUOTE_REQUESTS;
+    return 0;
+  }
+  for (size_t i = 0; i < mask->n_paths; i++) {
+    const char *path = mask->paths[i] ? mask->paths[i] : "";
+    if (strcmp(path, "*") == 0) {
+      bits |= PS_APPS_SET_PROSPECTS | PS_APPS_SET_QUOTE_REQUESTS;
+    } else if (strcmp(path, "prospects_enabled") == 0) {
+      bits |= PS_APPS_SET_PROSPECTS | PS_APPS_NAMED_PROSPECTS;
+    } else if (strcmp(path, "quote_requests_enabled") == 0) {
+      bits |= PS_APPS_SET_QUOTE_REQUESTS;
+    } else {
+      char q[PS_QUOTE_SIZE];
+      return ps_fail_field(st, "update_mask.paths",
+                           "\"%s\" is not an updatable field; use prospects_enabled, "
+                           "quote_requests_enabled or *",
+                           ps_quote(path, q));
+    }
+  }
+  *ret_bits = bits;
+  return 0;
+}
+
+int ps_apps_apply(ps_apps_flags_t cur, unsigned bits, ps_apps_flags_t sent, ps_apps_flags_t *ret,
+                  ps_status_t *st) {
+  ps_apps_flags_t next = cur;
+  if (bits & PS_APPS_SET_PROSPECTS) next.prospects = sent.prospects != 0;
+  if (bits & PS_APPS_SET_QUOTE_REQUESTS) next.quote_requests = sent.quote_requests != 0;
+  if (next.quote_requests && !next.prospects) {
+    int turning_qr_on = !cur.quote_requests;
+    if (turning_qr_on && !(bits & PS_APPS_NAMED_PROSPECTS)) {
+      next.prospects = 1; /* S8: quote requests need prospects; both on in one write */
+    } else {
+      ps_fail(st, PS_FAILED_PRECONDITION, "APP_DEPENDENCY",
+              "The Prospects app cannot be off while the Quote requests app is on, because Quote "
+              "requests depends on it; turn Quote requests off first.");
+      ps_status_meta(st, "app", "PROSPECTS");
+      return ps_status_meta(st, "required_by", "QUOTE_REQUESTS");
+    }
+  }
+  *ret = next;
+  return 0;
+}
+
+static Prospects__V1__TenantApps *apps_msg(ps_ctx_t *ctx, const char *tenant,
+                                           const ps_apps_row_t *row) {
+  ps_arena_t *a = ctx->arena;
+  Prospects__V1__TenantApps *m = ps_arena_alloc(a, sizeof *m);
+  if (!m) return NULL;
+  prospects__v1__tenant_apps__init(m);
+  if (!(m->name = ps_name_apps(a, tenant))) return NULL;
+  m->prospects_enabled = row->prospects;
+  m->quote_requests_enabled = row->quote_requests;
+  if (row->version > 0 && !(m->update_time = ps_db_timestamp(a, row->update_us))) return NULL;
+  if (!(m->etag = ps_db_etag(a, row->version))) return NULL;
+  return m;
+}
+
+static int out_of_memory(ps_ctx_t *ctx) {
+  return ps_fail(&ctx->status, PS_RESOURCE_EXHAUSTED, "", "Out of memory building the response.");
+}
+
+/* GetTenantApps (S4, S8): the two apps of a tenant; a tenant that never changed them has both off
+ * (version 0, no update_time). Not gated: the account service reads them to turn them on. */
+int ps_get_tenant_apps(ps_ctx_t *ctx, const Prospects__V1__GetTenantAppsRequest *req,
+                       Prospects__V1__TenantApps **ret) {
+  char tenant[PS_TENANT_MAX + 1];
+  if (ps_name_parse_apps(req->name, "name", tenant, &ctx->status) != 0) return -1;
+  ps_apps_row_t row;
+  if (ps_store_apps_get(ctx->db, tenant, &row, &ctx->status) != 0) return -1;
+  Prospects__V1__TenantApps *m = apps_msg(ctx, tenant, &row);
+  if (!m) return out_of_memory(ctx);
+  *ret = m;
+  return 0;
+}
+
+typedef struct update_apps_tx {
+  const char *tenant;        /* the tenant */
+  unsigned bits;             /* parsed update mask */
+  ps_apps_flags_t sent;      /* the values the caller sent */
+  const char *etag;          /* "" or the etag that must match */
+  ps_apps_row_t out;         /* the row after the call */
+} update_apps_tx_t;
+
+static int update_apps_tx(ps_db_t *db, void *arg, ps_status_t *st) {
+  update_apps_tx_t *t = arg;
+  ps_apps_row_t cur;
+  if (ps_store_apps_lock(db, t->tenant, &cur, st) != 0) return -1;
+  if (t->etag[0]) {
+    uint64_t v;
+    if (ps_db_etag_parse(t->etag, &v) != 0 || v != cur.version)
+      return ps_fail(st, PS_ABORTED, "ETAG_MISMATCH",
+                     "The apps were changed since this etag was read; read them again and retry.");
+  }
+  ps_apps_flags_t now = {cur.prospects, cur.quote_requests}, next;
+  if (ps_apps_apply(now, t->bits, t->sent, &next, st) != 0) return -1;
+  if (next.prospects == cur.prospects && next.quote_requests == cur.quote_requests) {
+    t->out = cur; /* nothing changes: no new version */
+    return 0;
+  }
+  return ps_store_apps_write(db, t->tenant, next.prospects, next.quote_requests, cur.version,
+                             ps_db_now_us(), &t->out, st);
+}
+
+/* UpdateTenantApps (S4, S8): writes the fields named by update_mask (empty mask or "*": both, as
+ * sent). Turning QUOTE_REQUESTS on turns PROSPECTS on in the same write; PROSPECTS off while
+ * QUOTE_REQUESTS stays on is FAILED_PRECONDITION (APP_DEPENDENCY). A given etag must match
+ * (ABORTED, ETAG_MISMATCH). Turning an app off deletes nothing. */
+int ps_update_tenant_apps(ps_ctx_t *ctx, const Prospects__V1__UpdateTenantAppsRequest *req,
+                          Prospects__V1__TenantApps **ret) {
+  if (!req->apps) return ps_fail_field(&ctx->status, "apps", "is required");
+  char tenant[PS_TENANT_MAX + 1];
+  if (ps_name_parse_apps(req->apps->name, "apps.name", tenant, &ctx->status) != 0) return -1;
+  update_apps_tx_t t;
+  memset(&t, 0, sizeof t);
+  if (ps_apps_parse_mask(req->update_mask, &t.bits, &ctx->status) != 0) return -1;
+  t.tenant = tenant;
+  t.sent.prospects = req->apps->prospects_enabled;
+  t.sent.quote_requests = req->apps->quote_requests_enabled;
+  t.etag = req->apps->etag ? req->apps->etag : "";
+  if (ps_db_tx(ctx->db, update_apps_tx, &t, &ctx->status) != 0) return -1;
+  Prospects__V1__TenantApps *m = apps_msg(ctx, tenant, &t.out);
+  if (!m) return out_of_memory(ctx);
+  *ret = m;
+  return 0;
+}

@@ -1,0 +1,39 @@
+/* Tenant apps for the other handlers: the app gate every prospect operation passes (S4, S8), and
+ * the pure update-mask rules of UpdateTenantApps (unit-tested). */
+#ifndef PS_SERVICE_APPS_H
+#define PS_SERVICE_APPS_H
+
+#include "google/protobuf/field_mask.pb-c.h"
+#include "service/ctx.h"
+
+/* The gate: 0 when the tenant's PROSPECTS app is on (and QUOTE_REQUESTS too when
+ * need_quote_requests); else -1 with ctx->status FAILED_PRECONDITION, reason PROSPECTS_APP_DISABLED
+ * or QUOTE_REQUESTS_APP_DISABLED; or a database failure. Reads MySQL today; the flags cache will
+ * serve it from memory/Redis behind this same call. Conversion on invoicing (S3) must not call it. */
+int ps_apps_require(ps_ctx_t *ctx, const char *tenant, int need_quote_requests);
+
+/* Update-mask bits of TenantApps. */
+#define PS_APPS_SET_PROSPECTS 1u        /* prospects_enabled is written */
+#define PS_APPS_SET_QUOTE_REQUESTS 2u   /* quote_requests_enabled is written */
+#define PS_APPS_NAMED_PROSPECTS 4u      /* "prospects_enabled" was named explicitly (not via "*") */
+
+/* Parses an update mask: NULL or no paths means "*" (both fields, as sent); paths
+ * "prospects_enabled", "quote_requests_enabled", "*". 0 with *ret_bits, or -1 with st
+ * INVALID_ARGUMENT naming update_mask.paths. */
+int ps_apps_parse_mask(const Google__Protobuf__FieldMask *mask, unsigned *ret_bits,
+                       ps_status_t *st);
+
+/* Two flags. */
+typedef struct ps_apps_flags {
+  int prospects;      /* the "Prospects" app */
+  int quote_requests; /* the "Quote requests" app */
+} ps_apps_flags_t;
+
+/* Applies the masked fields of `sent` to `cur` under S4/S8: turning QUOTE_REQUESTS on turns PROSPECTS
+ * on in the same write (unless the same request explicitly turns PROSPECTS off, which is refused);
+ * PROSPECTS off while QUOTE_REQUESTS stays on is refused with FAILED_PRECONDITION reason
+ * APP_DEPENDENCY. 0 with *ret, or -1 with st set. */
+int ps_apps_apply(ps_apps_flags_t cur, unsigned bits, ps_apps_flags_t sent, ps_apps_flags_t *ret,
+                  ps_status_t *st);
+
+#endif
