@@ -84,6 +84,12 @@ class _Handler(grpc.GenericRpcHandler):
                 st = _status_with_error_info()
                 ctx.set_trailing_metadata((("grpc-status-details-bin", st.SerializeToString()),))
                 ctx.abort(grpc.StatusCode.FAILED_PRECONDITION, st.message)
+        elif method == harness.HEALTH_CHECK:
+            h = harness.health_module()
+            return grpc.unary_unary_rpc_method_handler(
+                lambda req, ctx: h.HealthCheckResponse(status=h.HealthCheckResponse.SERVING),
+                request_deserializer=h.HealthCheckRequest.FromString,
+                response_serializer=lambda m: m.SerializeToString())
         elif method == "/test.Echo/Plain":
             def fn(req, ctx):
                 ctx.abort(grpc.StatusCode.NOT_FOUND, "no such thing")
@@ -126,6 +132,9 @@ class Calls(unittest.TestCase):
             harness.call(self.channel, "/test.Echo/Plain", empty_pb2.Empty(), empty_pb2.Empty)
         self.assertEqual(cm.exception.code(), grpc.StatusCode.NOT_FOUND)
         self.assertIsNone(harness.error_info(cm.exception))
+
+    def test_health(self):
+        self.assertEqual(harness.health(self.channel), 1)
 
     def test_unknown_method(self):
         with self.assertRaises(grpc.RpcError) as cm:

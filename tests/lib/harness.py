@@ -22,6 +22,7 @@ Calls
     call(channel, "/prospects.v1.ProspectService/GetProspect", request, ResponseClass,
          metadata=[...], timeout=10)
     error_info(rpc_error) -> google.rpc.ErrorInfo or None; status_details(rpc_error) -> Status
+    channel(address) -> grpc channel (fast reconnects, no proxy); health(channel) -> ServingStatus
     new_tenant() -> "t-<random hex>", a tenant id no other test uses.
 """
 
@@ -455,9 +456,19 @@ def error_info(rpc_error):
     return None
 
 
+def health_module():
+    """The generated grpc.health.v1 module. The build puts it under grpc_protos/ (a top-level `grpc`
+    package would be shadowed by grpcio's own)."""
+    try:
+        from grpc_protos.health.v1 import health_pb2 as mod
+    except ImportError:
+        from grpc.health.v1 import health_pb2 as mod
+    return mod
+
+
 def health(channel, service="", timeout=2):
     """grpc.health.v1 Check -> the ServingStatus number (raises grpc.RpcError)."""
-    from grpc.health.v1 import health_pb2
+    health_pb2 = health_module()
     return call(channel, HEALTH_CHECK, health_pb2.HealthCheckRequest(service=service),
                 health_pb2.HealthCheckResponse, timeout=timeout).status
 
