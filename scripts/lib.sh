@@ -86,7 +86,7 @@ ps_build() {
 }
 
 ps_free_port() {
-    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+    /usr/bin/python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
 
 # 0 while PID runs (a zombie that its parent has not reaped yet counts as gone).
