@@ -1,0 +1,306 @@
+"""Helpers shared by the integration and interop tests of ProspectService, on top of harness.py.
+
+    SERVICE / method(name)       full method paths of prospects.v1.ProspectService
+    health(channel) / watch      grpc.health.v1 Check and Watch with the generated grpc_protos modules
+    raw_call(channel, path, b)   a unary call with hand-made request bytes (garbage, invalid UTF-8)
+    wire                         a tiny protobuf wire encoder, for messages Python protobuf refuses
+    RpcAssertions                a unittest mixin: assertRpcError(...) checks code, reason, field
+    Apps helpers                 set_apps(channel, tenant, ...) and wait_gate(channel, tenant, ...)
+    SQL helpers                  row counts and ids of a tenant's rows
+"""
+
+import atexit
+import datetime
+import re
+import time
+import unittest
+
+import grpc
+
+import harness
+from grpc_protos.health.v1 import health_pb2
+from google.protobuf import field_mask_pb2
+from prospects.v1 import resources_pb2, service_pb2
+
+SERVICE = "prospects.v1.ProspectService"
+DOMAIN = "prospects.v1"
+HEALTH_CHECK = "/grpc.health.v1.Health/Check"
+HEALTH_WATCH = "/grpc.health.v1.Health/Watch"
+SERVING = health_pb2.HealthCheckResponse.SERVING
+NOT_SERVING = health_pb2.HealthCheckResponse.NOT_SERVING
+
+UUID_RE = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
+
+
+def method(name):
+    """"/prospects.v1.ProspectService/<name>"."""
+    return "/%s/%s" % (SERVICE, name)
+
+
+# ---------------------------------------------------------------- health
+
+def health(channel, service="", timeout=2):
+    """grpc.health.v1 Check -> the ServingStatus number (raises grpc.RpcError)."""
+    return harness.call(channel, HEALTH_CHECK, health_pb2.HealthCheckRequest(service=service),
+                        health_pb2.HealthCheckResponse, timeout=timeout).status
+
+
+def health_or_none(channel, timeout=2):
+    """health(), or None when the call itself fails."""
+    try:
+        return health(channel, timeout=timeout)
+    except grpc.RpcError:
+        return None
+
+
+def watch(channel, service="", timeout=None):
+    """grpc.health.v1 Watch: an iterator of HealthCheckResponse (cancel() it when done)."""
+    fn = channel.unary_stream(HEALTH_WATCH, request_serializer=lambda m: m.SerializeToString(),
+                              response_deserializer=health_pb2.HealthCheckResponse.FromString)
+    return fn(health_pb2.HealthCheckRequest(service=service), timeout=timeout)
+
+
+def wait_for(predicate, timeout, interval=0.05, what="condition"):
+    """Poll predicate until it is true; returns the seconds waited, raises AssertionError."""
+    start = time.monotonic()
+    while True:
+        if predicate():
+            return time.monotonic() - start
+        if time.monotonic() - start >= timeout:
+            raise AssertionError("timed out after %.1f s waiting for %s" % (timeout, what))
+        time.sleep(interval)
+
+
+
+
+# ---------------------------------------------------------------- raw calls and wire bytes
+
+def raw_call(channel, path, request_bytes, timeout=10):
+    """A unary call whose request is the given bytes as they are; returns the raw response bytes."""
+    fn = channel.unary_unary(path)  # no serializers: bytes in, bytes out
+    return fn(request_bytes, timeout=timeout)
+
+
+class wire:
+    """Protobuf wire format by hand (the Python runtime refuses invalid UTF-8 in string fields)."""
+
+    @staticmethod
+    def varint(n):
+        out = bytearray()
+        while True:
+            b = n & 0x7F
+            n >>= 7
+            if n:
+                out.append(b | 0x80)
+            else:
+                out.append(b)
+                return bytes(out)
+
+    @staticmethod
+    def int_field(number, value):
+        return wire.varint(number << 3) + wire.varint(value)
+
+    @staticmethod
+    def bytes_field(number, data):
+        if isinstance(data, str):
+            data = data.encode("utf-8")
+        return wire.varint((number << 3) | 2) + wire.varint(len(data)) + data
+
+
+# ---------------------------------------------------------------- assertions
+
+class RpcAssertions:
+    """Mixin for unittest.TestCase."""
+
+    def assertRpcError(self, fn, code, reason=None, field=None, msg=None):
+        """fn() must raise grpc.RpcError with `code`; when given, the ErrorInfo must carry `reason`
+        (domain prospects.v1) and metadata field=`field` (or one of a tuple of paths), and the message
+        must start with that field path. Returns the RpcError."""
+        try:
+            result = fn()
+        except grpc.RpcError as e:
+            err = e
+        else:
+            self.fail("expected %s%s, got OK: %r" % (code.name, " (%s)" % msg if msg else "", result))
+        ctx = "%s%s: %s %r" % (msg + ": " if msg else "", code.name, err.code(), err.details())
+        self.assertEqual(err.code(), code, ctx)
+        if reason is not None or field is not None:
+            info = harness.error_info(err)
+            self.assertIsNotNone(info, "no google.rpc.ErrorInfo in grpc-status-details-bin; " + ctx)
+            self.assertEqual(info.domain, DOMAIN, ctx)
+            if reason is not None:
+                self.assertEqual(info.reason, reason, ctx)
+            if field is not None:
+                fields = field if isinstance(field, tuple) else (field,)
+                got = info.metadata.get("field")
+                self.assertIn(got, fields, ctx + " metadata=%r" % dict(info.metadata))
+                self.assertTrue((err.details() or "").startswith(got),
+                                "message does not start with the field path %r: %r" % (got, err.details()))
+            status = harness.status_details(err)
+            self.assertEqual(status.code, code.value[0], ctx)
+            self.assertEqual(status.message, err.details(), ctx)
+        return err
+
+    def assertRecent(self, ts, slack_s=120, msg=None):
+        """A google.protobuf.Timestamp set and within slack_s seconds of now."""
+        self.assertTrue(ts.seconds > 0, msg or "timestamp not set")
+        now = time.time()
+        self.assertLess(abs(ts.ToNanoseconds() / 1e9 - now), slack_s,
+                        "%s is not close to now (%s)" % (ts.ToJsonString(),
+                                                         datetime.datetime.utcfromtimestamp(now)))
+
+
+# ---------------------------------------------------------------- apps
+
+def apps_name(tenant):
+    return "tenants/%s/apps" % tenant
+
+
+def get_apps(channel, tenant, timeout=10):
+    return harness.call(channel, method("GetTenantApps"),
+                        service_pb2.GetTenantAppsRequest(name=apps_name(tenant)),
+                        resources_pb2.TenantApps, timeout=timeout)
+
+
+def update_apps(channel, tenant, paths, prospects=False, quote_requests=False, etag="", timeout=10):
+    req = service_pb2.UpdateTenantAppsRequest(
+        apps=resources_pb2.TenantApps(name=apps_name(tenant), prospects_enabled=prospects,
+                                      quote_requests_enabled=quote_requests, etag=etag),
+        update_mask=field_mask_pb2.FieldMask(paths=list(paths)))
+    return harness.call(channel, method("UpdateTenantApps"), req, resources_pb2.TenantApps,
+                        timeout=timeout)
+
+
+# SPEC.md: a change of the apps is visible within one second (an in-process cache may live that long).
+GATE_DELAY_S = 1.5
+
+
+def wait_gate(channel, tenant, open_, timeout=GATE_DELAY_S):
+    """Wait until the PROSPECTS gate of tenant is open (GetProspect of an unknown id -> NOT_FOUND) or
+    closed (-> FAILED_PRECONDITION)."""
+    probe = service_pb2.GetProspectRequest(
+        name="tenants/%s/prospects/00000000-0000-7000-8000-000000000000" % tenant)
+    want = grpc.StatusCode.NOT_FOUND if open_ else grpc.StatusCode.FAILED_PRECONDITION
+
+    def ok():
+        try:
+            harness.call(channel, method("GetProspect"), probe, resources_pb2.Prospect)
+        except grpc.RpcError as e:
+            return e.code() == want
+        return False
+
+    wait_for(ok, timeout, 0.05, "the PROSPECTS gate of %s to %s" % (tenant, "open" if open_ else "close"))
+
+
+def enable_prospects(channel, tenant):
+    """Turn the PROSPECTS app on for tenant and wait until the gate is open."""
+    update_apps(channel, tenant, ["prospects_enabled"], prospects=True)
+    wait_gate(channel, tenant, True)
+
+
+def new_enabled_tenant(channel, prefix="t"):
+    tenant = harness.new_tenant(prefix)
+    enable_prospects(channel, tenant)
+    return tenant
+
+
+# ---------------------------------------------------------------- prospects
+
+def person(**kw):
+    fields = dict(kind=resources_pb2.PERSON, first_name="Ada", last_name="Lovelace")
+    fields.update(kw)
+    return resources_pb2.Prospect(**fields)
+
+
+def company(**kw):
+    fields = dict(kind=resources_pb2.COMPANY, company_name="Acme B.V.")
+    fields.update(kw)
+    return resources_pb2.Prospect(**fields)
+
+
+def create(channel, tenant, prospect, request_id="", timeout=10, parent=None):
+    req = service_pb2.CreateProspectRequest(parent="tenants/%s" % tenant if parent is None else parent,
+                                            prospect=prospect, request_id=request_id)
+    return harness.call(channel, method("CreateProspect"), req, resources_pb2.Prospect,
+                        timeout=timeout)
+
+
+def get(channel, name, timeout=10):
+    return harness.call(channel, method("GetProspect"), service_pb2.GetProspectRequest(name=name),
+                        resources_pb2.Prospect, timeout=timeout)
+
+
+def prospect_id(name):
+    """The {prospect} UUID of a prospect name."""
+    m = re.fullmatch(r"tenants/[a-z0-9-]+/prospects/(%s)" % UUID_RE, name)
+    if not m:
+        raise AssertionError("not a prospect name: %r" % name)
+    return m.group(1)
+
+
+# ---------------------------------------------------------------- SQL
+
+def _q(s):
+    """A SQL string literal for the test's own ASCII values."""
+    if not re.fullmatch(r"[A-Za-z0-9_.:-]*", s):
+        raise ValueError("refusing to quote %r" % s)
+    return "'%s'" % s
+
+
+def count_rows(mariadb, database, table, tenant):
+    return int(mariadb.sql("SELECT COUNT(*) FROM `%s` WHERE tenant_id = %s" % (table, _q(tenant)),
+                           database)[0][0])
+
+
+def count_all(mariadb, database, tenant,
+              tables=("prospects", "idempotency_keys", "contact_persons", "document_links",
+                      "merges", "prospect_tombstones")):
+    """{table: rows of tenant} over the tables a prospect write could touch."""
+    return {t: count_rows(mariadb, database, t, tenant) for t in tables}
+
+
+def prospect_ids_in_db(mariadb, database, tenant):
+    """The ids (lower-case UUID text) of the tenant's rows in prospects."""
+    rows = mariadb.sql("SELECT LOWER(HEX(id)) FROM prospects WHERE tenant_id = %s" % _q(tenant),
+                       database)
+    out = set()
+    for (h,) in rows:
+        out.add("%s-%s-%s-%s-%s" % (h[0:8], h[8:12], h[12:16], h[16:20], h[20:32]))
+    return out
+
+
+_servers = {}
+
+
+def shared_server(env=None):
+    """One server (on a fresh database) per environment for the whole test process; stopped at exit."""
+    key = tuple(sorted((env or {}).items()))
+    s = _servers.get(key)
+    if s is None or not s.running():
+        s = _servers[key] = harness.Server(env=env)
+        atexit.register(s.close)
+    return s
+
+
+class ServerTestCase(unittest.TestCase, RpcAssertions):
+    """A server shared by the test classes of a file (tests use their own tenants)."""
+
+    server_env = {}
+
+    @classmethod
+    def setUpClass(cls):
+        cls.server = shared_server(cls.server_env)
+        cls.channel = cls.server.channel
+        cls.db = cls.server.mariadb
+        cls.database = cls.server.database
+
+    def run(self, result=None):
+        failures = len(result.failures) + len(result.errors) if result else 0
+        out = super().run(result)
+        if result and len(result.failures) + len(result.errors) > failures:
+            try:
+                log = self.server.log()
+            except OSError:
+                log = ""
+            print("---- server log (last 3000 chars) ----\n%s" % log[-3000:])
+        return out
