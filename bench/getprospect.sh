@@ -38,13 +38,15 @@ ps_migrate prospects
 ps_create_database sbtest
 
 PORT=$(ps_free_port)
-export PS_LISTEN=127.0.0.1:$PORT PS_MYSQL_HOST=127.0.0.1 PS_MYSQL_PORT PS_MYSQL_SOCKET=
-export PS_MYSQL_USER=$PS_DB_USER PS_MYSQL_PASSWORD=$PS_DB_PASSWORD PS_MYSQL_DATABASE=prospects
-export PS_REDIS_HOST=127.0.0.1 PS_REDIS_PORT PS_LOG_LEVEL=info
+# TCP like sysbench (PS_MYSQL_SOCKET stays the scripts' own variable: it is not the server's here)
+SERVER_ENV=(PS_LISTEN="127.0.0.1:$PORT" PS_MYSQL_HOST=127.0.0.1 PS_MYSQL_PORT="$PS_MYSQL_PORT"
+            PS_MYSQL_SOCKET= PS_MYSQL_USER="$PS_DB_USER" PS_MYSQL_PASSWORD="$PS_DB_PASSWORD"
+            PS_MYSQL_DATABASE=prospects PS_REDIS_HOST=127.0.0.1 PS_REDIS_PORT="$PS_REDIS_PORT"
+            PS_LOG_LEVEL=info)
 export PYTHONPATH=$BUILD_DIR/py
 
 t0=$(date +%s%N)
-"$BUILD_DIR/prospect-server" </dev/null 2>"$WORK/server.log" &
+env "${SERVER_ENV[@]}" "$BUILD_DIR/prospect-server" </dev/null 2>"$WORK/server.log" &
 SERVER_PID=$!
 "$PY" "$PS_ROOT/bench/prep.py" wait "127.0.0.1:$PORT" || ps_die "server did not become SERVING"
 t1=$(date +%s%N)

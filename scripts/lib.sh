@@ -193,7 +193,8 @@ ps_mariadb_stop() {
         kill -KILL "$pid" 2>/dev/null
     fi
     wait "$pid" 2>/dev/null
-    case $PS_MYSQL_SOCKET in "$PS_MYSQL_DIR"/*) ;; *) rm -rf "$(dirname "$PS_MYSQL_SOCKET")";; esac
+    # only the short socket folder ps_mariadb_start made itself (never "." for an empty variable)
+    case $PS_MYSQL_SOCKET in */ps-mysql.*/mysqld.sock) rm -rf "$(dirname "$PS_MYSQL_SOCKET")";; esac
     ps_log "MariaDB stopped"
 }
 
