@@ -412,9 +412,10 @@ def fresh_database(mariadb=None, prefix="t", migrate=True, migrations_dir=None):
 # ---------------------------------------------------------------- gRPC helpers
 
 # Reconnect quickly (the default backoff grows to minutes) and never through an HTTP proxy.
+# (Not grpc.min_reconnect_backoff_ms: that is the connect timeout, and a short one makes every
+# attempt give up while a just-started server is still coming up.)
 CHANNEL_OPTIONS = [("grpc.enable_http_proxy", 0),
                    ("grpc.initial_reconnect_backoff_ms", 100),
-                   ("grpc.min_reconnect_backoff_ms", 100),
                    ("grpc.max_reconnect_backoff_ms", 1000)]
 
 
@@ -423,14 +424,18 @@ def channel(address, options=()):
     return grpc.insecure_channel(address, options=CHANNEL_OPTIONS + list(options))
 
 
-def call(channel, method, request, response_class, metadata=None, timeout=10, with_call=False):
+def call(channel, method, request, response_class, metadata=None, timeout=10, with_call=False,
+         wait_for_ready=None):
     """Call a unary method by its full path without generated stubs.
-    Returns the response (or (response, grpc.Call) with with_call=True); raises grpc.RpcError."""
+    Returns the response (or (response, grpc.Call) with with_call=True); raises grpc.RpcError.
+    wait_for_ready=True waits (up to timeout) for a connection instead of failing at once with
+    UNAVAILABLE while the channel is reconnecting."""
     fn = channel.unary_unary(method, request_serializer=lambda m: m.SerializeToString(),
                              response_deserializer=response_class.FromString)
+    kw = {"metadata": metadata, "timeout": timeout, "wait_for_ready": wait_for_ready}
     if with_call:
-        return fn.with_call(request, metadata=metadata, timeout=timeout)
-    return fn(request, metadata=metadata, timeout=timeout)
+        return fn.with_call(request, **kw)
+    return fn(request, **kw)
 
 
 def status_details(rpc_error):
@@ -466,11 +471,12 @@ def health_module():
     return mod
 
 
-def health(channel, service="", timeout=2):
+def health(channel, service="", timeout=2, wait_for_ready=None):
     """grpc.health.v1 Check -> the ServingStatus number (raises grpc.RpcError)."""
     health_pb2 = health_module()
     return call(channel, HEALTH_CHECK, health_pb2.HealthCheckRequest(service=service),
-                health_pb2.HealthCheckResponse, timeout=timeout).status
+                health_pb2.HealthCheckResponse, timeout=timeout,
+                wait_for_ready=wait_for_ready).status
 
 
 # ---------------------------------------------------------------- the server
@@ -525,7 +531,9 @@ class Server:
                 raise RuntimeError("server exited with %s before serving; log:\n%s"
                                    % (self.proc.returncode, self.log()))
             try:
-                if health(self.channel, timeout=1) == 1:  # SERVING
+                # wait_for_ready: a client-only process polls a connection attempt only while a
+                # call waits on it (else only gRPC's 5 s backup poller notices it connected).
+                if health(self.channel, timeout=1, wait_for_ready=True) == 1:  # SERVING
                     return
                 last = "not SERVING"
             except grpc.RpcError as e:
