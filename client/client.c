@@ -1,0 +1,371 @@
+/* The client handle and the unary call: the only file of the library that uses the gRPC C core
+ * (its API shifts between versions; keep it behind this one module).
+ *
+ * A call: serialise the request once, then per attempt a pluck completion queue of its own, one
+ * batch (send metadata + message + close, receive metadata + message + status), pluck, decode.
+ * The handle holds only immutable settings and the channel (thread-safe in gRPC), so any number of
+ * threads may call at once; all per-call state lives on the caller's stack. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <grpc/byte_buffer.h>
+#include <grpc/byte_buffer_reader.h>
+#include <grpc/grpc.h>
+#include <grpc/grpc_security.h>
+#include <grpc/support/alloc.h>
+#include <grpc/support/time.h>
+
+#include "internal.h"
+
+#define DEFAULT_DEADLINE_MS 10000
+#define DEFAULT_MAX_ATTEMPTS 5
+#define DEFAULT_INITIAL_BACKOFF_MS 200
+#define DEFAULT_MAX_BACKOFF_MS 2000
+#define STATUS_DETAILS_KEY "grpc-status-details-bin"
+
+struct psc_client {
+  grpc_channel *channel;      /* thread-safe; owned */
+  char *target;               /* copy of the options' target */
+  char *caller;               /* x-caller value, or NULL */
+  int64_t default_deadline_ms;/* deadline of calls without their own */
+  psc_retry_policy_t retry;   /* with defaults filled in */
+  void *registered[32];       /* grpc_channel_register_call handle per psc__methods entry */
+};
+
+/* --------------------------------------------------------------- handle */
+
+static char *dup_or_null(const char *s, int *oom) {
+  if (!s) return NULL;
+  char *d = strdup(s);
+  if (!d) *oom = 1;
+  return d;
+}
+
+/* 1 when s is usable as an ASCII metadata value (printable, no control characters). */
+static int header_value_ok(const char *s) {
+  for (; *s; s++)
+    if ((unsigned char)*s < 0x20 || (unsigned char)*s > 0x7E) return 0;
+  return 1;
+}
+
+PSC_EXPORT int psc_client_new(const psc_options_t *opts, psc_client_t **ret_client) {
+  if (!opts || !ret_client || !opts->target || !*opts->target) return PSC_INVALID_ARGUMENT;
+  if (opts->default_deadline_ms < 0 || opts->retry.max_attempts < 0 ||
+      opts->retry.initial_backoff_ms < 0 || opts->retry.max_backoff_ms < 0)
+    return PSC_INVALID_ARGUMENT;
+  if (opts->caller && !header_value_ok(opts->caller)) return PSC_INVALID_ARGUMENT;
+  if (!opts->tls_cert_chain_pem != !opts->tls_private_key_pem) return PSC_INVALID_ARGUMENT;
+  if (psc__n_methods > sizeof ((psc_client_t *)0)->registered / sizeof(void *)) return PSC_INTERNAL;
+
+  psc_client_t *c = calloc(1, sizeof *c);
+  if (!c) return PSC_RESOURCE_EXHAUSTED;
+  int oom = 0;
+  c->target = dup_or_null(opts->target, &oom);
+  c->caller = dup_or_null(opts->caller, &oom);
+  if (oom) {
+    free(c->target);
+    free(c->caller);
+    free(c);
+    return PSC_RESOURCE_EXHAUSTED;
+  }
+  c->default_deadline_ms = opts->default_deadline_ms ? opts->default_deadline_ms : DEFAULT_DEADLINE_MS;
+  c->retry.max_attempts = opts->retry.max_attempts ? opts->retry.max_attempts : DEFAULT_MAX_ATTEMPTS;
+  c->retry.initial_backoff_ms =
+      opts->retry.initial_backoff_ms ? opts->retry.initial_backoff_ms : DEFAULT_INITIAL_BACKOFF_MS;
+  c->retry.max_backoff_ms = opts->retry.max_backoff_ms ? opts->retry.max_backoff_ms : DEFAULT_MAX_BACKOFF_MS;
+  if (c->retry.max_backoff_ms < c->retry.initial_backoff_ms)
+    c->retry.max_backoff_ms = c->retry.initial_backoff_ms;
+
+  grpc_init();
+  grpc_channel_credentials *creds;
+  if (opts->use_tls) {
+    grpc_ssl_pem_key_cert_pair pair = {opts->tls_private_key_pem, opts->tls_cert_chain_pem};
+    creds = grpc_ssl_credentials_create(opts->tls_root_certs_pem,
+                                        opts->tls_cert_chain_pem ? &pair : NULL, NULL, NULL);
+  } else {
+    creds = grpc_insecure_credentials_create();
+  }
+  if (!creds) {
+    grpc_shutdown();
+    free(c->target);
+    free(c->caller);
+    free(c);
+    return PSC_INVALID_ARGUMENT;
+  }
+
+  grpc_arg args[6];
+  size_t n = 0;
+  args[n].type = GRPC_ARG_INTEGER;
+  args[n].key = GRPC_ARG_ENABLE_HTTP_PROXY;
+  args[n++].value.integer = opts->enable_http_proxy ? 1 : 0;
+  /* reconnect as quickly as the retries come, instead of gRPC's default (1 s growing to 120 s) */
+  args[n].type = GRPC_ARG_INTEGER;
+  args[n].key = GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS;
+  args[n++].value.integer = c->retry.initial_backoff_ms;
+  args[n].type = GRPC_ARG_INTEGER;
+  args[n].key = GRPC_ARG_MIN_RECONNECT_BACKOFF_MS;
+  args[n++].value.integer = c->retry.initial_backoff_ms;
+  args[n].type = GRPC_ARG_INTEGER;
+  args[n].key = GRPC_ARG_MAX_RECONNECT_BACKOFF_MS;
+  args[n++].value.integer = c->retry.max_backoff_ms;
+  args[n].type = GRPC_ARG_STRING;
+  args[n].key = GRPC_ARG_PRIMARY_USER_AGENT_STRING;
+  args[n++].value.string = "prospect-client/" "0.1";
+  if (opts->use_tls && opts->tls_target_name_override) {
+    args[n].type = GRPC_ARG_STRING;
+    args[n].key = GRPC_SSL_TARGET_NAME_OVERRIDE_ARG;
+    args[n++].value.string = (char *)opts->tls_target_name_override;
+  }
+  grpc_channel_args chargs = {n, args};
+  c->channel = grpc_channel_create(c->target, creds, &chargs);
+  grpc_channel_credentials_release(creds);
+  if (!c->channel) { /* grpc returns a lame channel rather than NULL; be safe anyway */
+    grpc_shutdown();
+    free(c->target);
+    free(c->caller);
+    free(c);
+    return PSC_INTERNAL;
+  }
+  for (size_t i = 0; i < psc__n_methods; i++)
+    c->registered[i] = grpc_channel_register_call(c->channel, psc__methods[i].path, NULL, NULL);
+  *ret_client = c;
+  return PSC_OK;
+}
+
+PSC_EXPORT void psc_client_free(psc_client_t *client) {
+  if (!client) return;
+  grpc_channel_destroy(client->channel);
+  free(client->target);
+  free(client->caller);
+  free(client);
+  grpc_shutdown();
+}
+
+PSC_EXPORT const char *psc_client_target(const psc_client_t *client) {
+  return client ? client->target : NULL;
+}
+
+/* --------------------------------------------------------------- one attempt */
+
+static gpr_timespec deadline_at(int64_t ms_from_epoch_mono) {
+  gpr_timespec t = gpr_time_from_millis(ms_from_epoch_mono, GPR_CLOCK_MONOTONIC);
+  return t;
+}
+
+static int64_t now_ms(void) {
+  gpr_timespec t = gpr_now(GPR_CLOCK_MONOTONIC);
+  return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+/* Sends the request once. On OK, *ret_payload gets the reply bytes (the caller destroys them).
+ * Fills st (code, message, ErrorInfo). Returns st->code. */
+static int attempt(psc_client_t *c, size_t idx, grpc_slice request, int64_t deadline_ms,
+                   const char *acting_user, grpc_byte_buffer **ret_payload, psc_status_t *st) {
+  grpc_completion_queue *cq = grpc_completion_queue_create_for_pluck(NULL);
+  if (!cq) return psc__status_set(st, PSC_RESOURCE_EXHAUSTED, "could not create a completion queue");
+  grpc_call *call = grpc_channel_create_registered_call(c->channel, NULL, GRPC_PROPAGATE_DEFAULTS, cq,
+                                                        c->registered[idx], deadline_at(deadline_ms), NULL);
+  if (!call) {
+    grpc_completion_queue_shutdown(cq);
+    grpc_completion_queue_destroy(cq);
+    return psc__status_set(st, PSC_INTERNAL, "could not create the call");
+  }
+
+  grpc_metadata md[2];
+  size_t n_md = 0;
+  memset(md, 0, sizeof md);
+  if (c->caller) {
+    md[n_md].key = grpc_slice_from_static_string("x-caller");
+    md[n_md++].value = grpc_slice_from_copied_string(c->caller);
+  }
+  if (acting_user && *acting_user) {
+    md[n_md].key = grpc_slice_from_static_string("x-acting-user");
+    md[n_md++].value = grpc_slice_from_copied_string(acting_user);
+  }
+
+  grpc_byte_buffer *send = grpc_raw_byte_buffer_create(&request, 1);
+  grpc_byte_buffer *recv = NULL;
+  grpc_metadata_array initial, trailing;
+  grpc_metadata_array_init(&initial);
+  grpc_metadata_array_init(&trailing);
+  grpc_status_code code = GRPC_STATUS_UNKNOWN;
+  grpc_slice details = grpc_empty_slice();
+  const char *error_string = NULL;
+
+  grpc_op ops[6];
+  memset(ops, 0, sizeof ops);
+  ops[0].op = GRPC_OP_SEND_INITIAL_METADATA;
+  ops[0].data.send_initial_metadata.count = n_md;
+  ops[0].data.send_initial_metadata.metadata = n_md ? md : NULL;
+  ops[1].op = GRPC_OP_SEND_MESSAGE;
+  ops[1].data.send_message.send_message = send;
+  ops[2].op = GRPC_OP_SEND_CLOSE_FROM_CLIENT;
+  ops[3].op = GRPC_OP_RECV_INITIAL_METADATA;
+  ops[3].data.recv_initial_metadata.recv_initial_metadata = &initial;
+  ops[4].op = GRPC_OP_RECV_MESSAGE;
+  ops[4].data.recv_message.recv_message = &recv;
+  ops[5].op = GRPC_OP_RECV_STATUS_ON_CLIENT;
+  ops[5].data.recv_status_on_client.trailing_metadata = &trailing;
+  ops[5].data.recv_status_on_client.status = &code;
+  ops[5].data.recv_status_on_client.status_details = &details;
+  ops[5].data.recv_status_on_client.error_string = &error_string;
+
+  int tag;
+  grpc_call_error err = grpc_call_start_batch(call, ops, 6, &tag, NULL);
+  if (err != GRPC_CALL_OK) {
+    psc__status_set(st, PSC_INTERNAL, "could not start the call (grpc_call_error %d)", (int)err);
+  } else {
+    grpc_event ev = grpc_completion_queue_pluck(cq, &tag, gpr_inf_future(GPR_CLOCK_REALTIME), NULL);
+    if (ev.type != GRPC_OP_COMPLETE) {
+      psc__status_set(st, PSC_INTERNAL, "the call did not complete (event %d)", (int)ev.type);
+    } else {
+      /* success or not, RECV_STATUS_ON_CLIENT always reports the outcome */
+      st->code = (int)code;
+      psc__copy_cut(st->message, sizeof st->message, (const char *)GRPC_SLICE_START_PTR(details),
+                    GRPC_SLICE_LENGTH(details));
+      for (size_t i = 0; i < trailing.count; i++) {
+        if (grpc_slice_str_cmp(trailing.metadata[i].key, STATUS_DETAILS_KEY) == 0) {
+          /* -bin metadata arrives decoded: raw bytes, length from the slice */
+          psc__status_decode_details(st, GRPC_SLICE_START_PTR(trailing.metadata[i].value),
+                                     GRPC_SLICE_LENGTH(trailing.metadata[i].value));
+          break;
+        }
+      }
+      if (st->code == PSC_OK) {
+        if (recv) {
+          *ret_payload = recv;
+          recv = NULL;
+        } else {
+          psc__status_set(st, PSC_INTERNAL, "the server answered OK without a message");
+        }
+      }
+    }
+  }
+
+  if (recv) grpc_byte_buffer_destroy(recv);
+  grpc_byte_buffer_destroy(send);
+  grpc_slice_unref(details);
+  if (error_string) gpr_free((void *)error_string);
+  grpc_metadata_array_destroy(&initial);
+  grpc_metadata_array_destroy(&trailing);
+  for (size_t i = 0; i < n_md; i++) {
+    grpc_slice_unref(md[i].key);
+    grpc_slice_unref(md[i].value);
+  }
+  grpc_call_unref(call);
+  grpc_completion_queue_shutdown(cq);
+  grpc_completion_queue_destroy(cq);
+  return st->code;
+}
+
+/* --------------------------------------------------------------- the call with retries */
+
+static void sleep_ms(int64_t ms) {
+  struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};
+  while (nanosleep(&ts, &ts) < 0 && errno == EINTR) {
+  }
+}
+
+/* The request_id field of a request message, or NULL when it has none. */
+static const ProtobufCFieldDescriptor *request_id_field(const ProtobufCMessageDescriptor *d) {
+  const ProtobufCFieldDescriptor *f = protobuf_c_message_descriptor_get_field_by_name(d, "request_id");
+  return f && f->type == PROTOBUF_C_TYPE_STRING && f->label != PROTOBUF_C_LABEL_REPEATED ? f : NULL;
+}
+
+/* Packs req into a new slice, filling in an empty request_id. Returns 0, or a code set in st. */
+static int pack_request(const psc_method_t *m, const ProtobufCMessage *req, grpc_slice *ret_slice,
+                        psc_status_t *st) {
+  const ProtobufCMessage *msg = req;
+  void *copy = NULL;
+  const ProtobufCFieldDescriptor *f = request_id_field(m->request);
+  if (f) {
+    const char *id = *(char *const *)((const char *)req + f->offset);
+    if (id && *id) {
+      psc__copy_cut(st->request_id, sizeof st->request_id, id, strlen(id));
+    } else {
+      if (psc__uuid4(st->request_id) < 0)
+        return psc__status_set(st, PSC_INTERNAL, "no randomness for a request_id");
+      /* a shallow copy whose request_id points at ours: the caller's message stays untouched */
+      copy = malloc(m->request->sizeof_message);
+      if (!copy) return psc__status_set(st, PSC_RESOURCE_EXHAUSTED, "out of memory");
+      memcpy(copy, req, m->request->sizeof_message);
+      *(char **)((char *)copy + f->offset) = st->request_id;
+      msg = copy;
+    }
+  }
+  size_t len = protobuf_c_message_get_packed_size(msg);
+  grpc_slice s = grpc_slice_malloc(len);
+  protobuf_c_message_pack(msg, GRPC_SLICE_START_PTR(s));
+  free(copy);
+  *ret_slice = s;
+  return 0;
+}
+
+static int decode_reply(const psc_method_t *m, grpc_byte_buffer *payload, ProtobufCMessage **ret_resp,
+                        psc_status_t *st) {
+  grpc_byte_buffer_reader reader;
+  if (!grpc_byte_buffer_reader_init(&reader, payload))
+    return psc__status_set(st, PSC_INTERNAL, "the reply could not be read");
+  grpc_slice s = grpc_byte_buffer_reader_readall(&reader);
+  grpc_byte_buffer_reader_destroy(&reader);
+  ProtobufCMessage *resp = protobuf_c_message_unpack(m->response, NULL, GRPC_SLICE_LENGTH(s),
+                                                     GRPC_SLICE_START_PTR(s));
+  grpc_slice_unref(s);
+  if (!resp) return psc__status_set(st, PSC_INTERNAL, "the reply is not a valid %s", m->response->name);
+  if (ret_resp)
+    *ret_resp = resp;
+  else
+    protobuf_c_message_free_unpacked(resp, NULL);
+  return PSC_OK;
+}
+
+PSC_EXPORT int psc_invoke(psc_client_t *client, const psc_method_t *method, const ProtobufCMessage *req,
+                          const psc_call_options_t *opts, ProtobufCMessage **ret_resp,
+                          psc_status_t *ret_status) {
+  psc_status_t local;
+  psc_status_t *st = ret_status ? ret_status : &local;
+  psc__status_clear(st);
+
+  if (!client) return psc__status_set(st, PSC_INVALID_ARGUMENT, "no client");
+  if (!method || method < psc__methods || method >= psc__methods + psc__n_methods)
+    return psc__status_set(st, PSC_INVALID_ARGUMENT, "not a method of this library");
+  if (!req || req->descriptor != method->request)
+    return psc__status_set(st, PSC_INVALID_ARGUMENT, "%s takes a %s", method->name, method->request->name);
+  if (opts && opts->deadline_ms < 0) return psc__status_set(st, PSC_INVALID_ARGUMENT, "negative deadline");
+  const char *acting_user = opts ? opts->acting_user : NULL;
+  if (acting_user && !header_value_ok(acting_user))
+    return psc__status_set(st, PSC_INVALID_ARGUMENT, "acting_user must be printable ASCII");
+
+  size_t idx = (size_t)(method - psc__methods);
+  int64_t budget = opts && opts->deadline_ms ? opts->deadline_ms : client->default_deadline_ms;
+  int64_t deadline = now_ms() + budget;
+  int max_attempts = method->retry == PSC_RETRY_NEVER || (opts && opts->no_retry) ? 1
+                                                                                  : client->retry.max_attempts;
+
+  grpc_slice request;
+  if (pack_request(method, req, &request, st) != 0) return st->code;
+
+  int64_t backoff = client->retry.initial_backoff_ms;
+  for (;;) {
+    grpc_byte_buffer *payload = NULL;
+    st->attempts++;
+    st->reason[0] = st->domain[0] = st->surviving_prospect[0] = '\0';
+    st->n_meta = 0;
+    int code = attempt(client, idx, request, deadline, acting_user, &payload, st);
+    if (code == PSC_OK) {
+      code = decode_reply(method, payload, ret_resp, st);
+      grpc_byte_buffer_destroy(payload);
+      break;
+    }
+    if (code != PSC_UNAVAILABLE || st->attempts >= max_attempts) break;
+    /* jittered exponential backoff: uniform in [w/2, w], never past the deadline */
+    int64_t wait = backoff / 2 + (int64_t)psc__random_below((unsigned long)(backoff - backoff / 2 + 1));
+    if (now_ms() + wait >= deadline) break;
+    sleep_ms(wait);
+    backoff = backoff * 2 > client->retry.max_backoff_ms ? client->retry.max_backoff_ms : backoff * 2;
+  }
+  grpc_slice_unref(request);
+  return st->code;
+}
