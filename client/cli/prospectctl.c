@@ -1,0 +1,346 @@
+/* prospectctl: call ProspectService from the command line through the client library.
+ *
+ *   prospectctl [OPTIONS] COMMAND [REQUEST]      REQUEST: JSON text, "-" (stdin) or @FILE; default {}
+ *   prospectctl COMMAND --help                   the request's fields, the response type, retries
+ *
+ * The response is printed as JSON on stdout. On an error the status is printed as JSON on stderr
+ * and the exit status is the gRPC code (1-16); 64 = usage error, 65 = bad request JSON,
+ * 70 = out of memory or another local failure. */
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "json.h"
+#include "pbjson.h"
+#include "prospects/client.h"
+
+#define EXIT_USAGE 64
+#define EXIT_DATAERR 65
+#define EXIT_SOFTWARE 70
+#define DEFAULT_TARGET "localhost:50051"
+
+/* Command-line options (one table: name, argument, meaning) - printed by --help. */
+typedef struct cli {
+  const char *target;      /* --target */
+  long long deadline_ms;   /* --deadline */
+  const char *caller;      /* --caller */
+  const char *acting_user; /* --acting-user */
+  int no_retry;            /* --no-retry */
+  int attempts;            /* --attempts */
+  int compact;             /* --compact */
+} cli_t;
+
+static const struct {
+  const char *name, *arg, *help;
+} option_help[] = {
+    {"--target", "ADDR", "server address (default $PROSPECTCTL_TARGET, else " DEFAULT_TARGET ")"},
+    {"--deadline", "MS", "deadline of the call in milliseconds, retries included (default 10000)"},
+    {"--caller", "NAME", "x-caller metadata: the calling service (default prospectctl)"},
+    {"--acting-user", "NAME", "x-acting-user metadata: the user on whose behalf the call is made"},
+    {"--attempts", "N", "attempts in all for calls that are safe to retry (default 5)"},
+    {"--no-retry", NULL, "one attempt only"},
+    {"--compact", NULL, "print the response on one line"},
+    {"--version", NULL, "print the library version"},
+    {"--help", NULL, "this text; after a command: that command's request and response"},
+};
+
+/* "CreateProspect" -> "create-prospect" */
+static void kebab(const char *name, char *out, size_t n) {
+  size_t o = 0;
+  for (const char *p = name; *p && o + 2 < n; p++) {
+    if (isupper((unsigned char)*p)) {
+      if (p != name) out[o++] = '-';
+      out[o++] = (char)tolower((unsigned char)*p);
+    } else {
+      out[o++] = *p;
+    }
+  }
+  out[o] = '\0';
+}
+
+static const psc_method_t *find_command(const char *cmd) {
+  const psc_method_t *m = psc_method_find(cmd);
+  if (m) return m;
+  char k[64];
+  for (size_t i = 0; i < psc_method_count(); i++) {
+    kebab(psc_method_at(i)->name, k, sizeof k);
+    if (strcmp(k, cmd) == 0) return psc_method_at(i);
+  }
+  return NULL;
+}
+
+static void usage(FILE *f) {
+  fprintf(f, "usage: prospectctl [OPTIONS] COMMAND [REQUEST]\n"
+             "       prospectctl COMMAND --help\n\n"
+             "Calls prospects.v1.ProspectService. REQUEST is the request message as JSON (proto3 JSON\n"
+             "mapping: lowerCamelCase or proto field names, enums by name), \"-\" to read it from stdin,\n"
+             "or @FILE; without it the request is {}. The response is printed as JSON on stdout.\n"
+             "Exit status: 0 OK, 1-16 the gRPC status code (the error as JSON on stderr), 64 usage,\n"
+             "65 bad request JSON, 70 local failure.\n\nOptions:\n");
+  for (size_t i = 0; i < sizeof option_help / sizeof option_help[0]; i++) {
+    char left[40];
+    snprintf(left, sizeof left, "%s%s%s", option_help[i].name, option_help[i].arg ? " " : "",
+             option_help[i].arg ? option_help[i].arg : "");
+    fprintf(f, "  %-22s %s\n", left, option_help[i].help);
+  }
+  fprintf(f, "\nCommands (also accepted by RPC name, e.g. GetProspect):\n");
+  for (size_t i = 0; i < psc_method_count(); i++) {
+    char k[64];
+    kebab(psc_method_at(i)->name, k, sizeof k);
+    fprintf(f, "  %-26s %s\n", k, psc_method_at(i)->summary);
+  }
+}
+
+static const char *type_name(const ProtobufCFieldDescriptor *f) {
+  switch (f->type) {
+    case PROTOBUF_C_TYPE_INT32: case PROTOBUF_C_TYPE_SINT32: case PROTOBUF_C_TYPE_SFIXED32: return "int32";
+    case PROTOBUF_C_TYPE_UINT32: case PROTOBUF_C_TYPE_FIXED32: return "uint32";
+    case PROTOBUF_C_TYPE_INT64: case PROTOBUF_C_TYPE_SINT64: case PROTOBUF_C_TYPE_SFIXED64:
+      return "int64 (string)";
+    case PROTOBUF_C_TYPE_UINT64: case PROTOBUF_C_TYPE_FIXED64: return "uint64 (string)";
+    case PROTOBUF_C_TYPE_FLOAT: return "float";
+    case PROTOBUF_C_TYPE_DOUBLE: return "double";
+    case PROTOBUF_C_TYPE_BOOL: return "bool";
+    case PROTOBUF_C_TYPE_ENUM: return ((const ProtobufCEnumDescriptor *)f->descriptor)->name;
+    case PROTOBUF_C_TYPE_STRING: return "string";
+    case PROTOBUF_C_TYPE_BYTES: return "bytes (base64)";
+    case PROTOBUF_C_TYPE_MESSAGE: {
+      const ProtobufCMessageDescriptor *d = f->descriptor;
+      if (strcmp(d->name, "google.protobuf.Timestamp") == 0) return "timestamp (RFC 3339 string)";
+      if (strcmp(d->name, "google.protobuf.FieldMask") == 0) return "field mask (\"a,b.c\")";
+      return d->name;
+    }
+  }
+  return "?";
+}
+
+/* Prints the fields of d, and of the messages under it (to a few levels), for --help. */
+static void print_fields(const ProtobufCMessageDescriptor *d, int level) {
+  for (unsigned i = 0; i < d->n_fields; i++) {
+    const ProtobufCFieldDescriptor *f = &d->fields[i];
+    char camel[128];
+    pbjson_camel(f->name, camel, sizeof camel);
+    printf("%*s%-22s %s%s%s\n", 2 + level * 4, "", camel, f->label == PROTOBUF_C_LABEL_REPEATED ? "array of " : "",
+           type_name(f), f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF ? " (one of a group)" : "");
+    if (f->type == PROTOBUF_C_TYPE_ENUM) {
+      const ProtobufCEnumDescriptor *ed = f->descriptor;
+      printf("%*s", 2 + level * 4 + 4, "");
+      for (unsigned k = 0; k < ed->n_values; k++) printf("%s%s", k ? " | " : "", ed->values[k].name);
+      printf("\n");
+    }
+    if (f->type == PROTOBUF_C_TYPE_MESSAGE && level < 2) {
+      const ProtobufCMessageDescriptor *sub = f->descriptor;
+      if (strncmp(sub->name, "google.protobuf.", 16) != 0) print_fields(sub, level + 1);
+    }
+  }
+}
+
+static void command_help(const psc_method_t *m) {
+  char k[64];
+  kebab(m->name, k, sizeof k);
+  static const char *const retry[] = {"never retried (not safe to repeat)", "retried on UNAVAILABLE (a read)",
+                                      "retried on UNAVAILABLE (requestId makes it safe; filled in when empty)"};
+  printf("usage: prospectctl [OPTIONS] %s [REQUEST]\n\n%s\nRPC %s: %s -> %s; %s.\n\nRequest fields (%s):\n", k,
+         m->summary, m->path + 1, m->request->name, m->response->name, retry[m->retry], m->request->name);
+  print_fields(m->request, 0);
+}
+
+/* Reads all of f into a new NUL-terminated buffer. */
+static char *read_all(FILE *f, size_t *ret_len) {
+  sbuf_t sb = {0};
+  char buf[4096];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof buf, f)) > 0) sb_append(&sb, buf, n);
+  if (ferror(f) || sb.failed) {
+    free(sb.buf);
+    return NULL;
+  }
+  if (!sb.buf) sb_append(&sb, "", 0);
+  *ret_len = sb.len;
+  return sb.buf;
+}
+
+static void print_error(const psc_status_t *st, int compact) {
+  sbuf_t sb = {0};
+  const char *nl = compact ? "" : "\n    ";
+  sb_printf(&sb, "{%s\"error\": {%s\"code\": %d,%s\"status\": \"%s\",%s\"message\": ", compact ? "" : "\n  ", nl, st->code, nl,
+            psc_code_name(st->code), nl);
+  sb_json_string(&sb, st->message, strlen(st->message));
+  if (st->reason[0]) {
+    sb_printf(&sb, ",%s\"reason\": ", nl);
+    sb_json_string(&sb, st->reason, strlen(st->reason));
+    sb_printf(&sb, ",%s\"domain\": ", nl);
+    sb_json_string(&sb, st->domain, strlen(st->domain));
+    sb_printf(&sb, ",%s\"metadata\": {", nl);
+    for (size_t i = 0; i < st->n_meta; i++) {
+      if (i) sb_puts(&sb, ", ");
+      sb_json_string(&sb, st->meta[i].key, strlen(st->meta[i].key));
+      sb_puts(&sb, ": ");
+      sb_json_string(&sb, st->meta[i].value, strlen(st->meta[i].value));
+    }
+    sb_puts(&sb, "}");
+  }
+  if (st->request_id[0]) {
+    sb_printf(&sb, ",%s\"requestId\": ", nl);
+    sb_json_string(&sb, st->request_id, strlen(st->request_id));
+  }
+  sb_printf(&sb, ",%s\"attempts\": %d%s}\n", nl, st->attempts, compact ? "}" : "\n  }\n");
+  if (sb.failed)
+    fprintf(stderr, "prospectctl: %s: %s\n", psc_code_name(st->code), st->message);
+  else
+    fputs(sb.buf, stderr);
+  free(sb.buf);
+}
+
+static int parse_number_arg(const char *opt, const char *s, long long lo, long long hi, long long *ret) {
+  char *end;
+  errno = 0;
+  long long v = strtoll(s ? s : "", &end, 10);
+  if (!s || !*s || *end || errno || v < lo || v > hi) {
+    fprintf(stderr, "prospectctl: %s needs a number from %lld to %lld\n", opt, lo, hi);
+    return -1;
+  }
+  *ret = v;
+  return 0;
+}
+
+int main(int argc, char **argv) {
+  cli_t cli = {.target = getenv("PROSPECTCTL_TARGET"), .caller = "prospectctl"};
+  if (!cli.target || !*cli.target) cli.target = DEFAULT_TARGET;
+  const char *command = NULL, *request_arg = NULL;
+  int help = 0;
+  for (int i = 1; i < argc; i++) {
+    const char *a = argv[i];
+    long long v;
+    if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+      help = 1;
+    } else if (strcmp(a, "--version") == 0) {
+      printf("prospectctl %s (header %d.%d.%d)\n", psc_version(), PSC_VERSION_MAJOR, PSC_VERSION_MINOR,
+             PSC_VERSION_PATCH);
+      return 0;
+    } else if (strcmp(a, "--target") == 0 || strcmp(a, "--caller") == 0 || strcmp(a, "--acting-user") == 0) {
+      if (i + 1 >= argc) {
+        fprintf(stderr, "prospectctl: %s needs a value\n", a);
+        return EXIT_USAGE;
+      }
+      const char *val = argv[++i];
+      if (a[2] == 't') cli.target = val;
+      else if (a[2] == 'c') cli.caller = val;
+      else cli.acting_user = val;
+    } else if (strcmp(a, "--deadline") == 0) {
+      if (parse_number_arg(a, i + 1 < argc ? argv[++i] : NULL, 1, 24LL * 3600 * 1000, &v) < 0) return EXIT_USAGE;
+      cli.deadline_ms = v;
+    } else if (strcmp(a, "--attempts") == 0) {
+      if (parse_number_arg(a, i + 1 < argc ? argv[++i] : NULL, 1, 100, &v) < 0) return EXIT_USAGE;
+      cli.attempts = (int)v;
+    } else if (strcmp(a, "--no-retry") == 0) {
+      cli.no_retry = 1;
+    } else if (strcmp(a, "--compact") == 0) {
+      cli.compact = 1;
+    } else if (a[0] == '-' && a[1] == '-') {
+      fprintf(stderr, "prospectctl: unknown option %s (see --help)\n", a);
+      return EXIT_USAGE;
+    } else if (!command) {
+      command = a;
+    } else if (!request_arg) {
+      request_arg = a;
+    } else {
+      fprintf(stderr, "prospectctl: one request only (see --help)\n");
+      return EXIT_USAGE;
+    }
+  }
+  if (!command) {
+    usage(help ? stdout : stderr);
+    return help ? 0 : EXIT_USAGE;
+  }
+  const psc_method_t *m = find_command(command);
+  if (!m) {
+    fprintf(stderr, "prospectctl: unknown command %s (see --help)\n", command);
+    return EXIT_USAGE;
+  }
+  if (help) {
+    command_help(m);
+    return 0;
+  }
+
+  /* the request */
+  char *text = NULL;
+  size_t len = 0;
+  if (!request_arg) {
+    text = strdup("{}");
+    len = 2;
+  } else if (strcmp(request_arg, "-") == 0) {
+    text = read_all(stdin, &len);
+  } else if (request_arg[0] == '@') {
+    FILE *f = fopen(request_arg + 1, "rb");
+    if (!f) {
+      fprintf(stderr, "prospectctl: %s: %s\n", request_arg + 1, strerror(errno));
+      return EXIT_USAGE;
+    }
+    text = read_all(f, &len);
+    fclose(f);
+  } else {
+    text = strdup(request_arg);
+    len = strlen(request_arg);
+  }
+  if (!text) {
+    fprintf(stderr, "prospectctl: could not read the request\n");
+    return EXIT_SOFTWARE;
+  }
+  char err[400];
+  json_t *doc = NULL;
+  int rc = json_parse(text, len, &doc, err, sizeof err);
+  free(text);
+  if (rc < 0) {
+    fprintf(stderr, "prospectctl: request: %s\n", err);
+    return EXIT_DATAERR;
+  }
+  ProtobufCMessage *req = NULL;
+  rc = pbjson_to_message(m->request, doc, &req, err, sizeof err);
+  json_free(doc);
+  if (rc < 0) {
+    fprintf(stderr, "prospectctl: request: %s\n", err);
+    return EXIT_DATAERR;
+  }
+
+  /* the call */
+  psc_options_t opts = {0};
+  opts.target = cli.target;
+  opts.caller = cli.caller;
+  opts.retry.max_attempts = cli.attempts;
+  psc_client_t *client = NULL;
+  rc = psc_client_new(&opts, &client);
+  if (rc != PSC_OK) {
+    fprintf(stderr, "prospectctl: cannot make a client for %s: %s\n", cli.target, psc_code_name(rc));
+    protobuf_c_message_free_unpacked(req, NULL);
+    return rc == PSC_INVALID_ARGUMENT ? EXIT_USAGE : EXIT_SOFTWARE;
+  }
+  psc_call_options_t copts = {0};
+  copts.deadline_ms = cli.deadline_ms;
+  copts.acting_user = cli.acting_user;
+  copts.no_retry = cli.no_retry;
+  ProtobufCMessage *resp = NULL;
+  psc_status_t st;
+  int code = psc_invoke(client, m, req, &copts, &resp, &st);
+  protobuf_c_message_free_unpacked(req, NULL);
+  psc_client_free(client);
+
+  if (code != PSC_OK) {
+    print_error(&st, cli.compact);
+    return code;
+  }
+  sbuf_t out = {0};
+  pbjson_from_message(resp, &out, cli.compact ? 0 : 2);
+  sb_append(&out, "\n", 1);
+  protobuf_c_message_free_unpacked(resp, NULL);
+  if (out.failed) {
+    free(out.buf);
+    fprintf(stderr, "prospectctl: out of memory printing the response\n");
+    return EXIT_SOFTWARE;
+  }
+  fputs(out.buf, stdout);
+  free(out.buf);
+  return fflush(stdout) == 0 ? 0 : EXIT_SOFTWARE;
+}
