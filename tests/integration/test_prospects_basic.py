@@ -199,6 +199,8 @@ class RequestIds(lib.ServerTestCase):
         # one channel per thread so the calls really race (separate HTTP/2 connections)
         channels = [harness.channel(self.server.address, options=[("grpc.use_local_subchannel_pool", 1)])
                     for _ in range(n)]
+        for ch in channels:  # connect first, so that the race is between calls, not connects
+            grpc.channel_ready_future(ch).result(timeout=10)
 
         def worker(ch):
             barrier.wait()
