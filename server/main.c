@@ -3,7 +3,7 @@
  * Start-up: read the configuration, block SIGINT/SIGTERM (before gRPC starts its threads, so they
  * inherit the mask), wait for the database, refuse to serve when its schema is behind, start the
  * transport, report SERVING. SIGTERM/SIGINT: report NOT_SERVING, drain in-flight calls for the grace
- * period, cancel the rest, exit 0. */
+ * period, cancel the rest, exit 0. SIGUSR1: log the counters. */
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -11,6 +11,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "cache/flags.h"
+#include "cache/redis.h"
 #include "config.h"
 #include "health.h"
 #include "log.h"
@@ -56,6 +58,23 @@ static void *probe_main(void *arg) {
   return NULL;
 }
 
+/* One line of counters (at exit and on SIGUSR1): calls, the flags cache, Redis. */
+static void log_stats(const char *what) {
+  ps_transport_stats_t t;
+  ps_flags_stats_t f;
+  ps_cache_stats_t r;
+  ps_transport_get_stats(&t);
+  ps_flags_get_stats(&f);
+  ps_cache_get_stats(&r);
+  ps_info("%s: calls accepted=%llu ok=%llu failed=%llu shed=%llu expired=%llu unknown_method=%llu; "
+          "flags local_hits=%llu waits=%llu redis_hits=%llu redis_misses=%llu fallbacks=%llu "
+          "mysql_reads=%llu invalidations=%llu; redis commands=%llu failures=%llu skipped=%llu",
+          what, (unsigned long long)t.accepted, (unsigned long long)t.ok,
+          (unsigned long long)t.failed, (unsigned long long)t.shed, (unsigned long long)t.expired,
+          (unsigned long long)t.unimplemented, f.local_hits, f.waits, f.redis_hits, f.redis_misses,
+          f.fallbacks, f.mysql_reads, f.invalidations, r.commands, r.failures, r.skipped);
+}
+
 /* 1 when SIGINT/SIGTERM is pending (start-up checks this while it waits). */
 static int signal_pending(const sigset_t *set) {
   struct timespec zero = {0, 0};
@@ -73,6 +92,7 @@ int main(int argc, char **argv) {
   sigemptyset(&set);
   sigaddset(&set, SIGINT);
   sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGUSR1); /* logs the counters */
   pthread_sigmask(SIG_BLOCK, &set, NULL);
   signal(SIGPIPE, SIG_IGN);
 
@@ -144,7 +164,11 @@ int main(int argc, char **argv) {
           (long)((t.tv_sec - t0.tv_sec) * 1000 + (t.tv_nsec - t0.tv_nsec) / 1000000));
 
   int sig = 0;
-  sigwait(&set, &sig);
+  for (;;) {
+    sigwait(&set, &sig);
+    if (sig != SIGUSR1) break;
+    log_stats("stats");
+  }
   ps_info("%s: draining (grace %d ms)", sig == SIGTERM ? "SIGTERM" : "SIGINT", cfg.grace_ms);
 
   pthread_mutex_lock(&probe.mu);
@@ -155,12 +179,8 @@ int main(int argc, char **argv) {
   ps_health_set(PS_HEALTH_NOT_SERVING);
 
   ps_transport_shutdown(cfg.grace_ms);
-  ps_transport_stats_t stats;
-  ps_transport_get_stats(&stats);
-  ps_info("stopped: calls accepted=%llu ok=%llu failed=%llu shed=%llu expired=%llu unknown_method=%llu",
-          (unsigned long long)stats.accepted, (unsigned long long)stats.ok,
-          (unsigned long long)stats.failed, (unsigned long long)stats.shed,
-          (unsigned long long)stats.expired, (unsigned long long)stats.unimplemented);
+  log_stats("stopped");
+  ps_flags_clear();
   ps_db_free(probe.db);
   return 0;
 }

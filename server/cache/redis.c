@@ -4,7 +4,9 @@
 #include "cache/redis.h"
 
 #include <hiredis.h>
+#include <stdatomic.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -33,6 +35,35 @@ static struct timeval tv_of_us(int64_t us) {
 
 static int64_t timeout_us(const ps_cache_t *c) {
   return (int64_t)(c->cfg.timeout_ms ? c->cfg.timeout_ms : 50) * 1000;
+}
+
+/* The breaker, shared by every connection: Redis is not used before breaker_until (monotonic µs);
+ * after that one caller wins the right to probe it by moving the mark forward. */
+static _Atomic int64_t breaker_until;
+static atomic_ullong n_commands, n_failures, n_skipped;
+
+static void breaker_trip(void) {
+  atomic_store(&breaker_until, now_us() + PS_CACHE_RETRY_US);
+  atomic_fetch_add(&n_failures, 1);
+}
+
+/* 1 when this caller may use Redis now (closed, or the probe after an open period). */
+static int breaker_allows(void) {
+  int64_t until = atomic_load(&breaker_until);
+  if (until == 0) return 1;
+  int64_t now = now_us();
+  if (now < until) {
+    atomic_fetch_add(&n_skipped, 1);
+    return 0;
+  }
+  /* half-open: the first caller probes, the others wait for its verdict */
+  if (atomic_compare_exchange_strong(&breaker_until, &until, now + PS_CACHE_RETRY_US)) return 1;
+  atomic_fetch_add(&n_skipped, 1);
+  return 0;
+}
+
+static void breaker_ok(void) {
+  if (atomic_load(&breaker_until) != 0) atomic_store(&breaker_until, 0);
 }
 
 static void cache_drop(ps_cache_t *c) {
@@ -99,4 +130,88 @@ int ps_cache_ping(ps_cache_t *c) {
     return -1;
   }
   return ok ? 0 : -1;
+}
+
+/* Runs one command (argv form) under the breaker; the reply or NULL (breaker tripped). */
+static redisReply *command(ps_cache_t *c, int argc, const char **argv, const size_t *lens) {
+  if (c->cfg.port == 0 || !breaker_allows()) return NULL;
+  int64_t start = now_us();
+  int fresh;
+  if (cache_ensure(c, &fresh) != 0) {
+    if (c->cfg.port) breaker_trip();
+    return NULL;
+  }
+  if (fresh) {
+    int64_t left = timeout_us(c) - (now_us() - start);
+    if (redisSetTimeout(c->rc, tv_of_us(left)) != REDIS_OK) {
+      cache_drop(c);
+      breaker_trip();
+      return NULL;
+    }
+  }
+  atomic_fetch_add(&n_commands, 1);
+  redisReply *r = redisCommandArgv(c->rc, argc, argv, lens);
+  if (!r || c->rc->err) {
+    if (r) freeReplyObject(r);
+    cache_drop(c); /* timed out or lost: a half-read reply would poison the next command */
+    breaker_trip();
+    return NULL;
+  }
+  if (fresh && redisSetTimeout(c->rc, tv_of_us(timeout_us(c))) != REDIS_OK) {
+    freeReplyObject(r);
+    cache_drop(c);
+    breaker_trip();
+    return NULL;
+  }
+  breaker_ok();
+  return r;
+}
+
+int ps_cache_get(ps_cache_t *c, const char *key, char *out, size_t outsz) {
+  const char *argv[2] = {"GET", key};
+  size_t lens[2] = {3, strlen(key)};
+  redisReply *r = command(c, 2, argv, lens);
+  if (!r) return -1;
+  int rc = 0;
+  if (r->type == REDIS_REPLY_STRING && (size_t)r->len < outsz &&
+      memchr(r->str, '\0', (size_t)r->len) == NULL) {
+    memcpy(out, r->str, (size_t)r->len);
+    out[r->len] = '\0';
+    rc = 1;
+  }
+  freeReplyObject(r); /* nil, an error reply (e.g. WRONGTYPE) or an odd value: a miss */
+  return rc;
+}
+
+/* KEYS[1] key, ARGV[1] version, ARGV[2] "<version>|<payload>", ARGV[3] ttl ms */
+static const char put_script[] =
+    "local t = redis.call('TYPE', KEYS[1])['ok'] "
+    "if t == 'string' then "
+    "  local v = tonumber(string.match(redis.call('GET', KEYS[1]), '^(%d+)|')) "
+    "  if v and v >= tonumber(ARGV[1]) then return 0 end "
+    "elseif t ~= 'none' then "
+    "  redis.call('DEL', KEYS[1]) " /* a wrong type would otherwise stay for good */
+    "end "
+    "redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3]) "
+    "return 1";
+
+int ps_cache_put_versioned(ps_cache_t *c, const char *key, unsigned long long version,
+                           const char *payload, unsigned ttl_ms) {
+  char v[24], val[256], ttl[16];
+  snprintf(v, sizeof v, "%llu", version);
+  int n = snprintf(val, sizeof val, "%llu|%s", version, payload);
+  if (n < 0 || (size_t)n >= sizeof val) return -1;
+  snprintf(ttl, sizeof ttl, "%u", ttl_ms ? ttl_ms : 1);
+  const char *argv[7] = {"EVAL", put_script, "1", key, v, val, ttl};
+  size_t lens[7] = {4, sizeof put_script - 1, 1, strlen(key), strlen(v), (size_t)n, strlen(ttl)};
+  redisReply *r = command(c, 7, argv, lens);
+  if (!r) return -1;
+  freeReplyObject(r); /* an error reply here (e.g. WRONGTYPE) is Redis answering: not a failure */
+  return 0;
+}
+
+void ps_cache_get_stats(ps_cache_stats_t *ret) {
+  ret->commands = atomic_load(&n_commands);
+  ret->failures = atomic_load(&n_failures);
+  ret->skipped = atomic_load(&n_skipped);
 }

@@ -1,17 +1,89 @@
 /* GetTenantApps / UpdateTenantApps and the app gate (S4, S8). */
 #include "service/apps.h"
 
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
+#include "cache/flags.h"
+#include "cache/redis.h"
+#include "core/hash.h"
 #include "core/names.h"
 #include "core/validate.h"
 #include "service/service.h"
 #include "store/apps.h"
 #include "store/db.h"
 
-int ps_apps_require(ps_ctx_t *ctx, const char *tenant, int need_quote_requests) {
+/* ---- the flags cache (S4, S8 on the hot path): process memory (<= 0.5 s), then Redis, then MySQL,
+ * the source of truth. Redis failing never fails a call: it is skipped and MySQL answers. */
+
+#define REDIS_TTL_MS 30000        /* Redis entries live 30 s ... */
+#define REDIS_TTL_JITTER_MS 6000  /* ... plus up to 6 s, so tenants do not expire together */
+#define LOAD_WAIT_MS 2000         /* how long a call waits for another thread's load */
+
+static void redis_key(const char *tenant, char *out, size_t outsz) {
+  snprintf(out, outsz, "prospects:apps:v1:%s", tenant);
+}
+
+/* "<prospects><quote_requests>" after the version prefix, e.g. "7|10". */
+static int parse_cached(const char *v, ps_flags_t *ret) {
+  char *end;
+  errno = 0;
+  unsigned long long version = strtoull(v, &end, 10);
+  if (errno || end == v || *end != '|') return -1;
+  const char *p = end + 1;
+  if ((p[0] != '0' && p[0] != '1') || (p[1] != '0' && p[1] != '1') || p[2] != '\0') return -1;
+  ret->version = version;
+  ret->prospects = p[0] == '1';
+  ret->quote_requests = p[1] == '1';
+  return 0;
+}
+
+static void put_redis(ps_ctx_t *ctx, const char *tenant, const ps_flags_t *f) {
+  char key[128], payload[3] = {f->prospects ? '1' : '0', f->quote_requests ? '1' : '0', '\0'};
+  redis_key(tenant, key, sizeof key);
+  unsigned jitter = (unsigned)(ps_hash64(tenant, strlen(tenant), (uint64_t)ps_db_now_us()) %
+                               REDIS_TTL_JITTER_MS);
+  (void)ps_cache_put_versioned(ctx->cache, key, (unsigned long long)f->version, payload,
+                               REDIS_TTL_MS + jitter);
+}
+
+static int64_t mono_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int ps_apps_flags(ps_ctx_t *ctx, const char *tenant, ps_flags_t *ret) {
+  if (ps_flags_lookup(tenant, mono_ms() + LOAD_WAIT_MS, ret) == PS_FLAGS_HIT) return 0;
+  /* this thread loads the tenant for everyone waiting on it */
+  char key[128], value[64];
+  redis_key(tenant, key, sizeof key);
+  int got = ps_cache_get(ctx->cache, key, value, sizeof value);
+  if (got == 1 && parse_cached(value, ret) == 0) {
+    ps_flags_count(PS_FLAGS_STAT_REDIS_HIT);
+    ps_flags_fill(tenant, ret);
+    return 0;
+  }
+  ps_flags_count(got < 0 ? PS_FLAGS_STAT_FALLBACK : PS_FLAGS_STAT_REDIS_MISS);
+  ps_flags_count(PS_FLAGS_STAT_MYSQL_READ);
   ps_apps_row_t row;
-  if (ps_store_apps_get(ctx->db, tenant, &row, &ctx->status) != 0) return -1;
+  if (ps_store_apps_get(ctx->db, tenant, &row, &ctx->status) != 0) {
+    ps_flags_abandon(tenant);
+    return -1;
+  }
+  ps_flags_t f = {row.prospects, row.quote_requests, row.version};
+  ps_flags_fill(tenant, &f);
+  if (got >= 0) put_redis(ctx, tenant, &f); /* no tenant row: cached too (negative caching) */
+  *ret = f;
+  return 0;
+}
+
+int ps_apps_require(ps_ctx_t *ctx, const char *tenant, int need_quote_requests) {
+  ps_flags_t row;
+  if (ps_apps_flags(ctx, tenant, &row) != 0) return -1;
   if (!row.prospects) {
     ps_fail(&ctx->status, PS_FAILED_PRECONDITION, "PROSPECTS_APP_DISABLED",
             "The Prospects app is off for this account; turn it on to use prospects.");
@@ -150,6 +222,11 @@ int ps_update_tenant_apps(ps_ctx_t *ctx, const Prospects__V1__UpdateTenantAppsRe
   t.sent.quote_requests = req->apps->quote_requests_enabled;
   t.etag = req->apps->etag ? req->apps->etag : "";
   if (ps_db_tx(ctx->db, update_apps_tx, &t, &ctx->status) != 0) return -1;
+  /* committed: replace the cached flags here and in Redis, where other replicas read them */
+  ps_flags_t f = {t.out.prospects, t.out.quote_requests, t.out.version};
+  ps_flags_fill(tenant, &f);
+  put_redis(ctx, tenant, &f);
+  ps_flags_count(PS_FLAGS_STAT_INVALIDATION);
   Prospects__V1__TenantApps *m = apps_msg(ctx, tenant, &t.out);
   if (!m) return out_of_memory(ctx);
   *ret = m;

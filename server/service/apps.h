@@ -3,13 +3,19 @@
 #ifndef PS_SERVICE_APPS_H
 #define PS_SERVICE_APPS_H
 
+#include "cache/flags.h"
 #include "google/protobuf/field_mask.pb-c.h"
 #include "service/ctx.h"
 
+/* The tenant's flags through the cache: process memory, then Redis, then MySQL; concurrent misses
+ * of one tenant wait for one load. 0 with *ret, or -1 with ctx->status set when MySQL fails.
+ * Redis trouble never fails it. */
+int ps_apps_flags(ps_ctx_t *ctx, const char *tenant, ps_flags_t *ret);
+
 /* The gate: 0 when the tenant's PROSPECTS app is on (and QUOTE_REQUESTS too when
  * need_quote_requests); else -1 with ctx->status FAILED_PRECONDITION, reason PROSPECTS_APP_DISABLED
- * or QUOTE_REQUESTS_APP_DISABLED; or a database failure. Reads MySQL today; the flags cache will
- * serve it from memory/Redis behind this same call. Conversion on invoicing (S3) must not call it. */
+ * or QUOTE_REQUESTS_APP_DISABLED; or a database failure. The flags are
+ * served from memory/Redis by ps_apps_flags. Conversion on invoicing (S3) must not call it. */
 int ps_apps_require(ps_ctx_t *ctx, const char *tenant, int need_quote_requests);
 
 /* Update-mask bits of TenantApps. */

@@ -1,0 +1,173 @@
+#include "cache/flags.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "core/hash.h"
+
+#define N_STRIPES 64          /* mutex stripes; each guards a share of the buckets */
+#define N_BUCKETS 4096        /* a power of two */
+
+/* One tenant's cached flags. */
+typedef struct entry {
+  struct entry *next;      /* chain of its bucket */
+  char tenant[64];
+  ps_flags_t flags;
+  int64_t expires_ms;      /* CLOCK_MONOTONIC; 0 while never filled */
+  int loading;             /* a thread is loading it */
+} entry_t;
+
+static struct {
+  pthread_mutex_t mu[N_STRIPES];
+  pthread_cond_t filled[N_STRIPES]; /* broadcast when an entry of the stripe is filled/abandoned */
+  entry_t *buckets[N_BUCKETS];
+} F;
+
+static pthread_once_t once = PTHREAD_ONCE_INIT;
+static atomic_ullong s_local_hits, s_waits, s_redis_hits, s_redis_misses, s_fallbacks,
+    s_mysql_reads, s_invalidations;
+
+static void init(void) {
+  pthread_condattr_t attr;
+  pthread_condattr_init(&attr);
+  pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+  for (int i = 0; i < N_STRIPES; i++) {
+    pthread_mutex_init(&F.mu[i], NULL);
+    pthread_cond_init(&F.filled[i], &attr);
+  }
+  pthread_condattr_destroy(&attr);
+}
+
+static int64_t mono_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static size_t bucket_of(const char *tenant) {
+  return (size_t)(ps_hash64(tenant, strlen(tenant), PS_HASH_SEED) & (N_BUCKETS - 1));
+}
+
+/* Finds the tenant's entry in bucket b (stripe lock held); creates one when create is set, dropping
+ * expired idle entries of the chain on the way so the table does not keep tenants gone quiet. */
+static entry_t *find(size_t b, const char *tenant, int create, int64_t now) {
+  entry_t **pp = &F.buckets[b];
+  while (*pp) {
+    entry_t *e = *pp;
+    if (strcmp(e->tenant, tenant) == 0) return e;
+    if (create && !e->loading && e->expires_ms + 60000 < now) { /* quiet for a minute */
+      *pp = e->next;
+      free(e);
+      continue;
+    }
+    pp = &e->next;
+  }
+  if (!create || strlen(tenant) >= sizeof((entry_t *)0)->tenant) return NULL;
+  entry_t *e = calloc(1, sizeof *e);
+  if (!e) return NULL;
+  strcpy(e->tenant, tenant);
+  e->next = F.buckets[b];
+  F.buckets[b] = e;
+  return e;
+}
+
+ps_flags_lookup_t ps_flags_lookup(const char *tenant, int64_t deadline_ms, ps_flags_t *ret) {
+  pthread_once(&once, init);
+  size_t b = bucket_of(tenant);
+  int s = (int)(b % N_STRIPES);
+  pthread_mutex_lock(&F.mu[s]);
+  int64_t now = mono_ms();
+  entry_t *e = find(b, tenant, 1, now);
+  if (!e) { /* out of memory: load without the table */
+    pthread_mutex_unlock(&F.mu[s]);
+    return PS_FLAGS_LOAD;
+  }
+  int waited = 0;
+  for (;;) {
+    if (e->expires_ms > now) {
+      *ret = e->flags;
+      pthread_mutex_unlock(&F.mu[s]);
+      atomic_fetch_add(waited ? &s_waits : &s_local_hits, 1);
+      return PS_FLAGS_HIT;
+    }
+    if (!e->loading || now >= deadline_ms) break;
+    struct timespec until = {(time_t)(deadline_ms / 1000), (long)(deadline_ms % 1000) * 1000000L};
+    pthread_cond_timedwait(&F.filled[s], &F.mu[s], &until);
+    waited = 1;
+    now = mono_ms();
+    e = find(b, tenant, 1, now);
+    if (!e) {
+      pthread_mutex_unlock(&F.mu[s]);
+      return PS_FLAGS_LOAD;
+    }
+  }
+  e->loading = 1;
+  pthread_mutex_unlock(&F.mu[s]);
+  return PS_FLAGS_LOAD;
+}
+
+void ps_flags_fill(const char *tenant, const ps_flags_t *flags) {
+  pthread_once(&once, init);
+  size_t b = bucket_of(tenant);
+  int s = (int)(b % N_STRIPES);
+  pthread_mutex_lock(&F.mu[s]);
+  int64_t now = mono_ms();
+  entry_t *e = find(b, tenant, 1, now);
+  if (e) {
+    e->flags = *flags;
+    e->expires_ms = now + PS_FLAGS_LOCAL_TTL_MS;
+    e->loading = 0;
+  }
+  pthread_cond_broadcast(&F.filled[s]);
+  pthread_mutex_unlock(&F.mu[s]);
+}
+
+void ps_flags_abandon(const char *tenant) {
+  pthread_once(&once, init);
+  size_t b = bucket_of(tenant);
+  int s = (int)(b % N_STRIPES);
+  pthread_mutex_lock(&F.mu[s]);
+  entry_t *e = find(b, tenant, 0, 0);
+  if (e) e->loading = 0;
+  pthread_cond_broadcast(&F.filled[s]);
+  pthread_mutex_unlock(&F.mu[s]);
+}
+
+void ps_flags_count(ps_flags_stat_t which) {
+  switch (which) {
+  case PS_FLAGS_STAT_REDIS_HIT: atomic_fetch_add(&s_redis_hits, 1); break;
+  case PS_FLAGS_STAT_REDIS_MISS: atomic_fetch_add(&s_redis_misses, 1); break;
+  case PS_FLAGS_STAT_FALLBACK: atomic_fetch_add(&s_fallbacks, 1); break;
+  case PS_FLAGS_STAT_MYSQL_READ: atomic_fetch_add(&s_mysql_reads, 1); break;
+  case PS_FLAGS_STAT_INVALIDATION: atomic_fetch_add(&s_invalidations, 1); break;
+  }
+}
+
+void ps_flags_get_stats(ps_flags_stats_t *ret) {
+  ret->local_hits = atomic_load(&s_local_hits);
+  ret->waits = atomic_load(&s_waits);
+  ret->redis_hits = atomic_load(&s_redis_hits);
+  ret->redis_misses = atomic_load(&s_redis_misses);
+  ret->fallbacks = atomic_load(&s_fallbacks);
+  ret->mysql_reads = atomic_load(&s_mysql_reads);
+  ret->invalidations = atomic_load(&s_invalidations);
+}
+
+void ps_flags_clear(void) {
+  pthread_once(&once, init);
+  for (size_t b = 0; b < N_BUCKETS; b++) {
+    int s = (int)(b % N_STRIPES);
+    pthread_mutex_lock(&F.mu[s]);
+    entry_t *e = F.buckets[b];
+    F.buckets[b] = NULL;
+    pthread_mutex_unlock(&F.mu[s]);
+    while (e) {
+      entry_t *next = e->next;
+      free(e);
+      e = next;
+    }
+  }
+}

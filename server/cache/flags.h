@@ -1,0 +1,63 @@
+/* The in-process tier of the tenant apps cache (S4, S8): a table shared by all workers that holds
+ * each tenant's flags for at most PS_FLAGS_LOCAL_TTL_MS, and makes concurrent misses of one tenant
+ * wait for a single loader (single-flight) instead of each reading Redis/MySQL. The loading itself
+ * (Redis, then MySQL) is the service layer's (service/apps.c). Thread-safe. Does not log. */
+#ifndef PS_CACHE_FLAGS_H
+#define PS_CACHE_FLAGS_H
+
+#include <stdint.h>
+
+/* How long an entry is trusted. Another replica's change reaches this process within this time
+ * after the writer has updated Redis. */
+#define PS_FLAGS_LOCAL_TTL_MS 500
+
+typedef struct ps_flags {
+  int prospects;       /* the "Prospects" app is on */
+  int quote_requests;  /* the "Quote requests" app is on */
+  uint64_t version;    /* the tenant_apps row version (0: no row) */
+} ps_flags_t;
+
+typedef enum ps_flags_lookup {
+  PS_FLAGS_HIT = 0,    /* *ret holds fresh flags */
+  PS_FLAGS_LOAD = 1,   /* the caller is now the loader: it must call ps_flags_fill or
+                          ps_flags_abandon for this tenant */
+} ps_flags_lookup_t;
+
+/* Looks tenant up. When another thread is loading it, waits (until deadline_ms, CLOCK_MONOTONIC ms)
+ * for that load and returns its result; when that load fails or the wait ends, the caller becomes
+ * the loader. */
+ps_flags_lookup_t ps_flags_lookup(const char *tenant, int64_t deadline_ms, ps_flags_t *ret);
+
+/* Ends a load with the flags read (or sets them after a write: the writer's own process sees its
+ * change at once). Wakes the waiters. */
+void ps_flags_fill(const char *tenant, const ps_flags_t *flags);
+
+/* Ends a load that failed; one waiter takes over. */
+void ps_flags_abandon(const char *tenant);
+
+/* Counters of the flags cache (this process). The service layer adds to them. */
+typedef struct ps_flags_stats {
+  unsigned long long local_hits;     /* served from process memory */
+  unsigned long long waits;          /* joined another thread's load */
+  unsigned long long redis_hits;     /* loaded from Redis */
+  unsigned long long redis_misses;   /* Redis answered without a usable value */
+  unsigned long long fallbacks;      /* Redis unavailable: went to MySQL */
+  unsigned long long mysql_reads;    /* loads that read MySQL */
+  unsigned long long invalidations;  /* writes that replaced the cached flags */
+} ps_flags_stats_t;
+
+typedef enum {
+  PS_FLAGS_STAT_REDIS_HIT,
+  PS_FLAGS_STAT_REDIS_MISS,
+  PS_FLAGS_STAT_FALLBACK,
+  PS_FLAGS_STAT_MYSQL_READ,
+  PS_FLAGS_STAT_INVALIDATION,
+} ps_flags_stat_t;
+
+void ps_flags_count(ps_flags_stat_t which);
+void ps_flags_get_stats(ps_flags_stats_t *ret);
+
+/* Frees every entry (at exit, when no thread uses the table any more). */
+void ps_flags_clear(void);
+
+#endif
