@@ -22,6 +22,7 @@
 #include <time.h>
 
 #include "core/arena.h"
+#include "core/wire.h"
 #include "dispatch.h"
 #include "google/rpc/error_details.pb-c.h"
 #include "google/rpc/status.pb-c.h"
@@ -325,12 +326,22 @@ static void worker_run(void *ud, void *state, void *item) {
     } else {
       grpc_slice s = grpc_byte_buffer_reader_readall(&reader);
       grpc_byte_buffer_reader_destroy(&reader);
-      req = protobuf_c_message_unpack(m->request, &w->arena.allocator, GRPC_SLICE_LENGTH(s),
-                                      GRPC_SLICE_START_PTR(s));
+      char path[160];
+      ps_wire_problem_t pr = ps_wire_check_strings(m->request, GRPC_SLICE_START_PTR(s),
+                                                   GRPC_SLICE_LENGTH(s), path, sizeof path);
+      if (pr == PS_WIRE_NUL || pr == PS_WIRE_BAD_UTF8) {
+        /* refused before decoding: protobuf-c would cut a string at a NUL byte */
+        ps_fail_field(&ctx.status, path, "%s",
+                      pr == PS_WIRE_NUL ? "must not contain a NUL character"
+                                        : "is not valid UTF-8");
+      } else {
+        req = protobuf_c_message_unpack(m->request, &w->arena.allocator, GRPC_SLICE_LENGTH(s),
+                                        GRPC_SLICE_START_PTR(s));
+        if (!req)
+          ps_fail(&ctx.status, PS_INVALID_ARGUMENT, "MALFORMED_REQUEST",
+                  "the request is not a valid %s message", m->request->name);
+      }
       grpc_slice_unref(s);
-      if (!req)
-        ps_fail(&ctx.status, PS_INVALID_ARGUMENT, "MALFORMED_REQUEST",
-                "the request is not a valid %s message", m->request->name);
     }
     if (req) {
       ProtobufCMessage *resp = NULL;
