@@ -4,6 +4,7 @@
 # Prints figures; asserts nothing about speed.
 #
 #   bench/getprospect.sh [SECONDS]     (default 10 s per load phase)
+#   PS_BENCH_PERF=FILE                 also profile the server with perf; top symbols into FILE
 set -uo pipefail
 . "$(dirname "$(readlink -f "$0")")/../scripts/lib.sh"
 
@@ -68,8 +69,19 @@ echo "== h2load GetProspect (4 connections x 8 streams, ${DURATION}s)"
 # warm-up, then the measured run
 h2load -D 2 -c 4 -m 8 -t 1 -d "$WORK/body.bin" -H 'content-type: application/grpc' -H 'te: trailers' \
     "http://127.0.0.1:$PORT/prospects.v1.ProspectService/GetProspect" >/dev/null
+PERF_PID=
+if [ -n "${PS_BENCH_PERF:-}" ]; then # profile the server during the measured run
+    perf record -g -o "$WORK/perf.data" -p "$SERVER_PID" -- sleep "$DURATION" 2>/dev/null &
+    PERF_PID=$!
+fi
 h2load -D "$DURATION" -c 4 -m 8 -t 1 -d "$WORK/body.bin" -H 'content-type: application/grpc' \
     -H 'te: trailers' "http://127.0.0.1:$PORT/prospects.v1.ProspectService/GetProspect" >"$WORK/h2load.txt"
+if [ -n "$PERF_PID" ]; then
+    wait "$PERF_PID"
+    perf report -i "$WORK/perf.data" --no-children --sort dso,symbol --stdio 2>/dev/null |
+        grep -v '^#' | grep '%' | head -40 >"$PS_BENCH_PERF"
+    echo "profile written to $PS_BENCH_PERF"
+fi
 grep -E "^finished in|^requests:|^status codes:" "$WORK/h2load.txt"
 rps=$(awk '/^finished in/ {print $4; exit}' "$WORK/h2load.txt")
 # h2load counts any gRPC status as success: the server must have answered OK to all of them
