@@ -148,6 +148,10 @@ ps_mariadb_start() {
     opts=(--innodb-buffer-pool-size=128M --innodb-log-file-size=16M --innodb-flush-log-at-trx-commit=2
           --skip-log-bin --skip-name-resolve --character-set-server=utf8mb4
           --collation-server=utf8mb4_unicode_ci)
+    # Its own tmpdir: a starting MariaDB deletes every #sql* file in its tmpdir, which breaks any
+    # other instance sharing /tmp while it runs mariadb-install-db.
+    mkdir -p "$PS_MYSQL_DIR/tmp"
+    opts+=(--tmpdir="$PS_MYSQL_DIR/tmp")
     ps_kill_stale "$PS_MYSQL_DIR/mysqld.pid" "--datadir=$PS_MYSQL_DIR/data"
     if [ ! -d "$PS_MYSQL_DIR/data/mysql" ]; then
         ps_log "initialising MariaDB data in ${PS_MYSQL_DIR#"$PS_ROOT"/}"

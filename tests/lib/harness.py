@@ -167,6 +167,11 @@ class PrivateMariaDB(MariaDB):
         self.datadir = os.path.join(self.dir, "data")
         self.proc = None
         self._user = ["--user=root"] if os.geteuid() == 0 else []
+        # Its own tmpdir: a starting MariaDB deletes every #sql* file in its tmpdir, which breaks
+        # another instance that shares /tmp while it runs mariadb-install-db.
+        tmpdir = os.path.join(self.dir, "tmp")
+        os.makedirs(tmpdir, exist_ok=True)
+        self.opts = self.OPTS + ["--tmpdir=" + tmpdir]
         atexit.register(self.close)
 
     def _install(self):
@@ -179,7 +184,7 @@ class PrivateMariaDB(MariaDB):
         out = subprocess.run(
             ["mariadb-install-db", "--no-defaults", "--datadir=" + self.datadir] + self._user +
             ["--auth-root-authentication-method=normal", "--skip-test-db", "--force",
-             "--extra-file=" + init] + self.OPTS, capture_output=True, text=True)
+             "--extra-file=" + init] + self.opts, capture_output=True, text=True)
         if out.returncode != 0:
             raise RuntimeError("mariadb-install-db failed:\n" + out.stdout + out.stderr)
 
@@ -199,7 +204,7 @@ class PrivateMariaDB(MariaDB):
         self.proc = subprocess.Popen(
             ["mariadbd", "--no-defaults", "--datadir=" + self.datadir] + self._user +
             ["--socket=" + self.socket, "--pid-file=" + os.path.join(self.dir, "mysqld.pid"),
-             "--port=%d" % self.port, "--bind-address=127.0.0.1"] + self.OPTS,
+             "--port=%d" % self.port, "--bind-address=127.0.0.1"] + self.opts,
             stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True,
             preexec_fn=_die_with_parent)
         log.close()
