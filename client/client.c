@@ -95,17 +95,16 @@ PSC_EXPORT int psc_client_new(const psc_options_t *opts, psc_client_t **ret_clie
     return PSC_INVALID_ARGUMENT;
   }
 
-  grpc_arg args[6];
+  grpc_arg args[5];
   size_t n = 0;
   args[n].type = GRPC_ARG_INTEGER;
   args[n].key = GRPC_ARG_ENABLE_HTTP_PROXY;
   args[n++].value.integer = opts->enable_http_proxy ? 1 : 0;
-  /* reconnect as quickly as the retries come, instead of gRPC's default (1 s growing to 120 s) */
+  /* reconnect as quickly as the retries come, instead of gRPC's default (1 s growing to 120 s).
+   * Not GRPC_ARG_MIN_RECONNECT_BACKOFF_MS: gRPC also takes it as the minimum connect timeout, and a
+   * small one makes slow handshakes fail with UNAVAILABLE. */
   args[n].type = GRPC_ARG_INTEGER;
   args[n].key = GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS;
-  args[n++].value.integer = c->retry.initial_backoff_ms;
-  args[n].type = GRPC_ARG_INTEGER;
-  args[n].key = GRPC_ARG_MIN_RECONNECT_BACKOFF_MS;
   args[n++].value.integer = c->retry.initial_backoff_ms;
   args[n].type = GRPC_ARG_INTEGER;
   args[n].key = GRPC_ARG_MAX_RECONNECT_BACKOFF_MS;
