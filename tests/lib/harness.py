@@ -16,7 +16,8 @@ The server
     Server(database=..., mariadb=..., redis=..., env={...}, args=[...])
         Starts PS_SERVER_BIN on a free port, waits until grpc.health.v1.Health/Check says SERVING,
         exposes .channel, .address, .port, .stop(sig) -> exit code, .log() -> its stderr/stdout.
-        A context manager that always kills the process.
+        A context manager that always ends the process (SIGTERM, SIGKILL after 5 s) and fails the
+        test when the log holds a sanitizer report.
 
 Calls
     call(channel, "/prospects.v1.ProspectService/GetProspect", request, ResponseClass,
@@ -572,10 +573,16 @@ class Server:
         with open(self.log_path, errors="replace") as f:
             return f.read()
 
-    def close(self):
+    def sanitizer_report(self):
+        """The lines of an ASan/LSan/UBSan report in the log ("" when none)."""
+        lines = [line for line in self.log().splitlines()
+                 if "Sanitizer" in line or ": runtime error:" in line]
+        return "\n".join(lines)
+
+    def close(self, grace=5):
+        """Stop the server: SIGTERM (so a sanitizer build reports leaks), SIGKILL after grace."""
         if self.running():
-            self.proc.kill()
-            self.proc.wait()
+            self.returncode = _stop_process(self.proc, signal.SIGTERM, grace)
         self.channel.close()
 
     def call(self, method, request, response_class, **kw):
@@ -588,6 +595,9 @@ class Server:
         if exc_type is not None:
             sys.stderr.write("---- server log (%s) ----\n%s\n" % (self.address, self.log()))
         self.close()
+        report = self.sanitizer_report()
+        if exc_type is None and report:
+            raise AssertionError("sanitizer report in the server log:\n" + report)
 
 
 def main():
