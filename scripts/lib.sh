@@ -8,7 +8,8 @@
 #   ps_mariadb_stop
 #   ps_redis_start DIR         private Redis (no persistence) with its files under DIR
 #   ps_redis_stop
-#   ps_dbmate ARGS...          dbmate against the private MariaDB (DATABASE_URL set by the caller)
+#   ps_create_database NAME    on the private MariaDB
+#   ps_migrate NAME [DIR]      apply migrations/ (or DIR) to it with dbmate
 #
 # Everything the scripts install or create lives in the checkout under .local/ (git-ignored),
 # except the apt packages. The servers listen on 127.0.0.1 on free ports only: a system MariaDB or
@@ -42,11 +43,15 @@ ps_pkg_installed() {
     [ "$(dpkg-query -W -f='${Status}' "$1" 2>/dev/null)" = "install ok installed" ]
 }
 
+PS_APT_UPDATED=0
 ps_apt_install() {
     ps_log "installing with apt-get: $*"
     # A fresh machine has no package lists; an unreachable extra source must not stop us.
-    ps_as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq ||
-        ps_log "warning: apt-get update reported errors (continuing)"
+    if [ "$PS_APT_UPDATED" = 0 ]; then
+        ps_as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq ||
+            ps_log "warning: apt-get update reported errors (continuing)"
+        PS_APT_UPDATED=1
+    fi
     ps_as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
         -o Dpkg::Use-Pty=0 "$@" >/dev/null || ps_die "apt-get install failed"
 }
