@@ -45,6 +45,7 @@ static const setting_t settings[] = {
     S("health-interval", "PS_HEALTH_INTERVAL_MS", T_INT, health_interval_ms, "1000", 50, 60000, "database health probe interval, milliseconds"),
     S("startup-wait", "PS_STARTUP_WAIT_S", T_INT, startup_wait_s, "30", 0, 3600, "how long start-up waits for the database, seconds"),
     S("log-level", "PS_LOG_LEVEL", T_STR, log_level, "info", 0, 0, "debug, info, warn or error"),
+    S("page-token-key", "PS_PAGE_TOKEN_KEY", T_SECRET, page_token_key, "", 0, 0, "HMAC key sealing page tokens; the same on every replica (empty: a development key)"),
 };
 #define N_SETTINGS (sizeof settings / sizeof settings[0])
 

@@ -25,6 +25,7 @@ typedef struct ps_config {
   int health_interval_ms;     /* how often the database is probed for health */
   int startup_wait_s;         /* how long start-up waits for the database */
   char log_level[16];         /* debug, info, warn, error */
+  char page_token_key[257];   /* secret: HMAC key of page tokens, the same on every replica; "" = development key */
 } ps_config_t;
 
 /* Fills cfg from defaults, then the environment, then argv. Returns 0 to go on, 1 when --help was

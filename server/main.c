@@ -14,6 +14,7 @@
 #include "cache/flags.h"
 #include "cache/redis.h"
 #include "config.h"
+#include "core/pagetoken.h"
 #include "health.h"
 #include "log.h"
 #include "store/db.h"
@@ -99,6 +100,9 @@ int main(int argc, char **argv) {
   char described[2048];
   ps_config_describe(&cfg, described, sizeof described);
   ps_info("starting: %s", described);
+  if (ps_pagetoken_set_key(cfg.page_token_key))
+    ps_warn("PS_PAGE_TOKEN_KEY is not set: page tokens are sealed with the built-in development key "
+            "(set one shared secret on every replica in production)");
 
   ps_db_config_t dbc = {cfg.mysql_host, (unsigned)cfg.mysql_port, cfg.mysql_socket, cfg.mysql_user,
                         cfg.mysql_password, cfg.mysql_database, (unsigned)cfg.mysql_timeout_s};
