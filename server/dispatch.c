@@ -18,6 +18,17 @@
 
 ADAPT(ps_create_prospect, Prospects__V1__CreateProspectRequest, Prospects__V1__Prospect)
 ADAPT(ps_get_prospect, Prospects__V1__GetProspectRequest, Prospects__V1__Prospect)
+ADAPT(ps_update_prospect, Prospects__V1__UpdateProspectRequest, Prospects__V1__Prospect)
+ADAPT(ps_delete_prospect, Prospects__V1__DeleteProspectRequest, Google__Protobuf__Empty)
+ADAPT(ps_list_prospects, Prospects__V1__ListProspectsRequest, Prospects__V1__ListProspectsResponse)
+ADAPT(ps_find_duplicate_prospects, Prospects__V1__FindDuplicateProspectsRequest,
+      Prospects__V1__FindDuplicateProspectsResponse)
+ADAPT(ps_create_contact_person, Prospects__V1__CreateContactPersonRequest, Prospects__V1__ContactPerson)
+ADAPT(ps_get_contact_person, Prospects__V1__GetContactPersonRequest, Prospects__V1__ContactPerson)
+ADAPT(ps_list_contact_persons, Prospects__V1__ListContactPersonsRequest,
+      Prospects__V1__ListContactPersonsResponse)
+ADAPT(ps_update_contact_person, Prospects__V1__UpdateContactPersonRequest, Prospects__V1__ContactPerson)
+ADAPT(ps_delete_contact_person, Prospects__V1__DeleteContactPersonRequest, Google__Protobuf__Empty)
 ADAPT(ps_get_tenant_apps, Prospects__V1__GetTenantAppsRequest, Prospects__V1__TenantApps)
 ADAPT(ps_update_tenant_apps, Prospects__V1__UpdateTenantAppsRequest, Prospects__V1__TenantApps)
 
@@ -27,6 +38,15 @@ static const struct {
 } handlers[] = {
     {"CreateProspect", adapt_ps_create_prospect},
     {"GetProspect", adapt_ps_get_prospect},
+    {"UpdateProspect", adapt_ps_update_prospect},
+    {"DeleteProspect", adapt_ps_delete_prospect},
+    {"ListProspects", adapt_ps_list_prospects},
+    {"FindDuplicateProspects", adapt_ps_find_duplicate_prospects},
+    {"CreateContactPerson", adapt_ps_create_contact_person},
+    {"GetContactPerson", adapt_ps_get_contact_person},
+    {"ListContactPersons", adapt_ps_list_contact_persons},
+    {"UpdateContactPerson", adapt_ps_update_contact_person},
+    {"DeleteContactPerson", adapt_ps_delete_contact_person},
     {"GetTenantApps", adapt_ps_get_tenant_apps},
     {"UpdateTenantApps", adapt_ps_update_tenant_apps},
 };

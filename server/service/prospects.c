@@ -1,15 +1,21 @@
-/* CreateProspect and GetProspect (S1, S5, S6; merged-away ids: S10-S12). */
+/* Prospect records (S1, S5, S6; merged-away ids: S10-S12): create, get, update, delete, the
+ * overview (list with query, filter, order and page tokens) and the duplicate check. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/ids.h"
 #include "core/names.h"
+#include "core/pagetoken.h"
 #include "core/validate.h"
+#include "google/protobuf/empty.pb-c.h"
 #include "service/apps.h"
+#include "service/records.h"
 #include "service/service.h"
 #include "store/db.h"
 #include "store/idempotency.h"
 #include "store/prospects.h"
+#include "store/search.h"
 
 static int out_of_memory(ps_ctx_t *ctx) {
   return ps_fail(&ctx->status, PS_RESOURCE_EXHAUSTED, "", "Out of memory building the response.");
@@ -24,6 +30,50 @@ static int has_text(const char *s) {
   return 0;
 }
 
+/* Field path "<prefix>.<field>" in buf. */
+static const char *fpath(char *buf, size_t n, const char *prefix, const char *field) {
+  snprintf(buf, n, "%s.%s", prefix, field);
+  return buf;
+}
+
+/* Validates the fields of p named by bits (PS_PF_*) with the limits of resources.proto; field
+ * paths start with prefix ("prospect", "candidate"). 0, or -1 with st INVALID_ARGUMENT naming the
+ * field. */
+static int validate_fields(const Prospects__V1__Prospect *p, unsigned bits, const char *prefix,
+                           ps_status_t *st) {
+  char f[64];
+  const Prospects__V1__Address *ad = p->address;
+#define WANT(b) (bits & (b))
+  if ((WANT(PS_PF_FIRST_NAME) && ps_check_text(p->first_name, fpath(f, sizeof f, prefix, "first_name"), 100, 0, 0, st)) ||
+      (WANT(PS_PF_LAST_NAME) && ps_check_text(p->last_name, fpath(f, sizeof f, prefix, "last_name"), 100, 0, 0, st)) ||
+      (WANT(PS_PF_COMPANY_NAME) && ps_check_text(p->company_name, fpath(f, sizeof f, prefix, "company_name"), 200, 0, 0, st)) ||
+      (WANT(PS_PF_VAT_NUMBER) && ps_check_text(p->vat_number, fpath(f, sizeof f, prefix, "vat_number"), 32, 0, 0, st)) ||
+      (WANT(PS_PF_EMAIL) && ps_check_email(p->email, fpath(f, sizeof f, prefix, "email"), st)) ||
+      (WANT(PS_PF_PHONE) && ps_check_phone(p->phone, fpath(f, sizeof f, prefix, "phone"), st)) ||
+      (WANT(PS_PF_WEBSITE) && ps_check_website(p->website, fpath(f, sizeof f, prefix, "website"), st)) ||
+      (WANT(PS_PF_LANGUAGE) && ps_check_language(p->language, fpath(f, sizeof f, prefix, "language"), st)) ||
+      (WANT(PS_PF_NOTES) && ps_check_text(p->notes, fpath(f, sizeof f, prefix, "notes"), 10000, 0, 1, st)))
+    return -1;
+  if (ad && ((WANT(PS_PF_STREET) && ps_check_text(ad->street, fpath(f, sizeof f, prefix, "address.street"), 200, 0, 0, st)) ||
+             (WANT(PS_PF_POSTAL_CODE) && ps_check_text(ad->postal_code, fpath(f, sizeof f, prefix, "address.postal_code"), 20, 0, 0, st)) ||
+             (WANT(PS_PF_CITY) && ps_check_text(ad->city, fpath(f, sizeof f, prefix, "address.city"), 100, 0, 0, st)) ||
+             (WANT(PS_PF_COUNTRY_CODE) && ps_check_country(ad->country_code, fpath(f, sizeof f, prefix, "address.country_code"), st))))
+    return -1;
+#undef WANT
+  return 0;
+}
+
+/* Checks the kind and the name a kind needs (a PERSON a first or last name, a COMPANY a company
+ * name). 0, or -1 with st INVALID_ARGUMENT naming the field. */
+static int validate_kind_names(int kind, const char *first, const char *last, const char *company,
+                               ps_status_t *st) {
+  if (kind == PROSPECTS__V1__PARTY_KIND__PERSON && !has_text(first) && !has_text(last))
+    return ps_fail_field(st, "prospect.last_name", "a PERSON needs a first or last name");
+  if (kind == PROSPECTS__V1__PARTY_KIND__COMPANY && !has_text(company))
+    return ps_fail_field(st, "prospect.company_name", "is required for a COMPANY");
+  return 0;
+}
+
 /* Validates the input fields of a Prospect for create (limits from resources.proto). Output-only
  * fields are ignored. 0, or -1 with st INVALID_ARGUMENT naming the field. */
 static int validate_prospect_input(const Prospects__V1__Prospect *p, ps_status_t *st) {
@@ -32,28 +82,8 @@ static int validate_prospect_input(const Prospects__V1__Prospect *p, ps_status_t
     return ps_fail_field(st, "prospect.kind", "is required (PERSON or COMPANY)");
   if (p->kind != PROSPECTS__V1__PARTY_KIND__PERSON && p->kind != PROSPECTS__V1__PARTY_KIND__COMPANY)
     return ps_fail_field(st, "prospect.kind", "must be PERSON or COMPANY");
-  if (ps_check_text(p->first_name, "prospect.first_name", 100, 0, 0, st) ||
-      ps_check_text(p->last_name, "prospect.last_name", 100, 0, 0, st) ||
-      ps_check_text(p->company_name, "prospect.company_name", 200, 0, 0, st) ||
-      ps_check_text(p->vat_number, "prospect.vat_number", 32, 0, 0, st) ||
-      ps_check_email(p->email, "prospect.email", st) ||
-      ps_check_phone(p->phone, "prospect.phone", st) ||
-      ps_check_website(p->website, "prospect.website", st) ||
-      ps_check_language(p->language, "prospect.language", st) ||
-      ps_check_text(p->notes, "prospect.notes", 10000, 0, 1, st))
-    return -1;
-  const Prospects__V1__Address *ad = p->address;
-  if (ad && (ps_check_text(ad->street, "prospect.address.street", 200, 0, 0, st) ||
-             ps_check_text(ad->postal_code, "prospect.address.postal_code", 20, 0, 0, st) ||
-             ps_check_text(ad->city, "prospect.address.city", 100, 0, 0, st) ||
-             ps_check_country(ad->country_code, "prospect.address.country_code", st)))
-    return -1;
-  if (p->kind == PROSPECTS__V1__PARTY_KIND__PERSON && !has_text(p->first_name) &&
-      !has_text(p->last_name))
-    return ps_fail_field(st, "prospect.last_name", "a PERSON needs a first or last name");
-  if (p->kind == PROSPECTS__V1__PARTY_KIND__COMPANY && !has_text(p->company_name))
-    return ps_fail_field(st, "prospect.company_name", "is required for a COMPANY");
-  return 0;
+  if (validate_fields(p, PS_PF_ALL, "prospect", st) != 0) return -1;
+  return validate_kind_names(p->kind, p->first_name, p->last_name, p->company_name, st);
 }
 
 /* "first last" without stray spaces when one is missing. */
@@ -189,10 +219,16 @@ int ps_get_prospect(ps_ctx_t *ctx, const Prospects__V1__GetProspectRequest *req,
     return 0;
   }
 
+  return ps_prospect_missing(ctx, tenant, &id);
+}
+
+int ps_prospect_missing(ps_ctx_t *ctx, const char *tenant, const ps_id_t *id) {
+  ps_status_t *st = &ctx->status;
+  ps_arena_t *a = ctx->arena;
   ps_merge_chain_t *ch = ps_arena_alloc(a, sizeof *ch);
   if (!ch) return out_of_memory(ctx);
-  if (ps_store_prospect_chain(ctx->db, tenant, &id, ch, st) != 0) return -1;
-  char *name = ps_name_prospect(a, tenant, &id);
+  if (ps_store_prospect_chain(ctx->db, tenant, id, ch, st) != 0) return -1;
+  char *name = ps_name_prospect(a, tenant, id);
   if (!name) return out_of_memory(ctx);
   if (ch->n_via == 0)
     return ps_fail(st, PS_NOT_FOUND, "PROSPECT_NOT_FOUND", "Prospect %s does not exist.", name);
@@ -208,4 +244,504 @@ int ps_get_prospect(ps_ctx_t *ctx, const Prospects__V1__GetProspectRequest *req,
   ps_fail(st, PS_NOT_FOUND, "PROSPECT_MERGED",
           "Prospect %s was merged into %s, which no longer exists.", name, into);
   return ps_status_meta(st, "merged_into", into);
+}
+
+/* ------------------------------------------------------------------------------ update */
+
+static const struct {
+  const char *path;
+  unsigned bits;
+} k_prospect_paths[] = {
+    {"first_name", PS_PF_FIRST_NAME},     {"last_name", PS_PF_LAST_NAME},
+    {"company_name", PS_PF_COMPANY_NAME}, {"vat_number", PS_PF_VAT_NUMBER},
+    {"email", PS_PF_EMAIL},               {"phone", PS_PF_PHONE},
+    {"website", PS_PF_WEBSITE},           {"address", PS_PF_ADDRESS},
+    {"address.street", PS_PF_STREET},     {"address.postal_code", PS_PF_POSTAL_CODE},
+    {"address.city", PS_PF_CITY},         {"address.country_code", PS_PF_COUNTRY_CODE},
+    {"language", PS_PF_LANGUAGE},         {"notes", PS_PF_NOTES},
+    {"*", PS_PF_ALL | PS_PF_STAR},
+};
+static const char *const k_prospect_output_only[] = {
+    "name", "display_name", "state", "create_time", "update_time", "convert_time",
+    "converting_invoice", "etag"};
+
+int ps_prospect_parse_mask(const Google__Protobuf__FieldMask *mask, unsigned *ret_bits,
+                           ps_status_t *st) {
+  if (!mask || mask->n_paths == 0)
+    return ps_fail_field(st, "update_mask", "is required: name the fields to change, or \"*\"");
+  unsigned bits = 0;
+  for (size_t i = 0; i < mask->n_paths; i++) {
+    const char *path = mask->paths[i] ? mask->paths[i] : "";
+    char q[PS_QUOTE_SIZE];
+    size_t k, n = sizeof k_prospect_paths / sizeof k_prospect_paths[0];
+    for (k = 0; k < n; k++)
+      if (strcmp(path, k_prospect_paths[k].path) == 0) break;
+    if (k < n) {
+      bits |= k_prospect_paths[k].bits;
+      continue;
+    }
+    if (strcmp(path, "kind") == 0)
+      return ps_fail_field(st, "update_mask.paths", "\"kind\" cannot be changed after create");
+    for (k = 0; k < sizeof k_prospect_output_only / sizeof k_prospect_output_only[0]; k++)
+      if (strcmp(path, k_prospect_output_only[k]) == 0)
+        return ps_fail_field(st, "update_mask.paths", "\"%s\" is set by the server and cannot be written",
+                             path);
+    return ps_fail_field(st, "update_mask.paths", "\"%s\" is not a field of Prospect",
+                         ps_quote(path, q));
+  }
+  *ret_bits = bits;
+  return 0;
+}
+
+static char *sv(const char *s) { return (char *)(s ? s : ""); }
+
+/* Applies the masked fields of in to c (strings shared with in). */
+static void apply_prospect_mask(ps_prospect_cols_t *c, const Prospects__V1__Prospect *in,
+                                unsigned bits) {
+  const Prospects__V1__Address *ad = in->address;
+  if (bits & PS_PF_FIRST_NAME) c->first_name = sv(in->first_name);
+  if (bits & PS_PF_LAST_NAME) c->last_name = sv(in->last_name);
+  if (bits & PS_PF_COMPANY_NAME) c->company_name = sv(in->company_name);
+  if (bits & PS_PF_VAT_NUMBER) c->vat_number = sv(in->vat_number);
+  if (bits & PS_PF_EMAIL) c->email = sv(in->email);
+  if (bits & PS_PF_PHONE) c->phone = sv(in->phone);
+  if (bits & PS_PF_WEBSITE) c->website = sv(in->website);
+  if (bits & PS_PF_STREET) c->street = sv(ad ? ad->street : NULL);
+  if (bits & PS_PF_POSTAL_CODE) c->postal_code = sv(ad ? ad->postal_code : NULL);
+  if (bits & PS_PF_CITY) c->city = sv(ad ? ad->city : NULL);
+  if (bits & PS_PF_COUNTRY_CODE) c->country_code = sv(ad ? ad->country_code : NULL);
+  if (bits & PS_PF_LANGUAGE) c->language = sv(in->language);
+  if (bits & PS_PF_NOTES) c->notes = sv(in->notes);
+}
+
+/* A given etag must be the record's: ABORTED ETAG_MISMATCH otherwise. */
+static int check_etag(const char *etag, uint64_t version, const char *what, ps_status_t *st) {
+  if (!etag || !etag[0]) return 0;
+  uint64_t v;
+  if (ps_db_etag_parse(etag, &v) != 0 || v != version)
+    return ps_fail(st, PS_ABORTED, "ETAG_MISMATCH",
+                   "The %s was changed since this etag was read; read it again and retry.", what);
+  return 0;
+}
+
+typedef struct update_tx {
+  ps_arena_t *arena;
+  const char *tenant;
+  ps_id_t id;
+  const Prospects__V1__Prospect *in;
+  unsigned bits;
+  int missing;              /* out: no live record with this id */
+  ps_prospect_cols_t out;   /* out: the record as written */
+} update_tx_t;
+
+static int update_tx(ps_db_t *db, void *arg, ps_status_t *st) {
+  update_tx_t *t = arg;
+  t->missing = 0;
+  ps_prospect_cols_t c;
+  int rc = ps_store_prospect_get(db, t->arena, t->tenant, &t->id, PS_LOCK_UPDATE, &c, st);
+  if (rc < 0) return -1;
+  if (rc == 0) {
+    t->missing = 1;
+    return ps_fail(st, PS_NOT_FOUND, "PROSPECT_NOT_FOUND", "The prospect does not exist.");
+  }
+  if (check_etag(t->in->etag, c.version, "prospect", st) != 0) return -1;
+  if ((t->bits & PS_PF_STAR) && t->in->kind != PROSPECTS__V1__PARTY_KIND__PARTY_KIND_UNSPECIFIED &&
+      (int)t->in->kind != c.kind)
+    return ps_fail_field(st, "prospect.kind", "cannot be changed after create");
+  uint64_t old_version = c.version;
+  apply_prospect_mask(&c, t->in, t->bits);
+  if (validate_kind_names(c.kind, c.first_name, c.last_name, c.company_name, st) != 0) return -1;
+  c.display_name = c.kind == PROSPECTS__V1__PARTY_KIND__COMPANY
+                       ? c.company_name
+                       : person_display_name(t->arena, c.first_name, c.last_name);
+  if (!c.display_name) return ps_fail(st, PS_RESOURCE_EXHAUSTED, "", "Out of memory.");
+  c.version = old_version + 1;
+  c.update_us = ps_db_now_us();
+  if (c.update_us <= c.create_us) c.update_us = c.create_us + 1;
+  if (ps_store_prospect_update(db, t->tenant, &c, old_version, st) != 0) return -1;
+  t->out = c;
+  return 0;
+}
+
+/* UpdateProspect (S1, S5): writes only the fields named in update_mask ("*": every writable field;
+ * "address" or "address.city" and so on); kind and the server-set fields cannot be written
+ * (INVALID_ARGUMENT naming update_mask.paths). The record after the change must still satisfy the
+ * create rules (a PERSON keeps a first or last name, a COMPANY a company name). A given etag must
+ * match (ABORTED ETAG_MISMATCH, nothing written): the row is read FOR UPDATE, so of two updates
+ * racing with one etag exactly one wins. Display name, duplicate-check normal forms and the word
+ * index follow in the same transaction. Needs the PROSPECTS app (S4); another tenant's record is
+ * NOT_FOUND. */
+int ps_update_prospect(ps_ctx_t *ctx, const Prospects__V1__UpdateProspectRequest *req,
+                       Prospects__V1__Prospect **ret) {
+  ps_status_t *st = &ctx->status;
+  if (!req->prospect) return ps_fail_field(st, "prospect", "is required");
+  char tenant[PS_TENANT_MAX + 1];
+  update_tx_t t;
+  memset(&t, 0, sizeof t);
+  if (ps_name_parse_prospect(req->prospect->name, "prospect.name", tenant, &t.id, st) != 0) return -1;
+  if (ps_prospect_parse_mask(req->update_mask, &t.bits, st) != 0) return -1;
+  if (validate_fields(req->prospect, t.bits, "prospect", st) != 0) return -1;
+  if (req->prospect->kind != PROSPECTS__V1__PARTY_KIND__PARTY_KIND_UNSPECIFIED &&
+      req->prospect->kind != PROSPECTS__V1__PARTY_KIND__PERSON &&
+      req->prospect->kind != PROSPECTS__V1__PARTY_KIND__COMPANY)
+    return ps_fail_field(st, "prospect.kind", "must be PERSON or COMPANY");
+  if (ps_apps_require(ctx, tenant, 0) != 0) return -1;
+
+  t.arena = ctx->arena;
+  t.tenant = tenant;
+  t.in = req->prospect;
+  if (ps_db_tx(ctx->db, update_tx, &t, st) != 0) {
+    if (t.missing) return ps_prospect_missing(ctx, tenant, &t.id);
+    return -1;
+  }
+  Prospects__V1__Prospect *m = ps_store_prospect_msg(ctx->arena, tenant, &t.out);
+  if (!m) return out_of_memory(ctx);
+  *ret = m;
+  return 0;
+}
+
+/* ------------------------------------------------------------------------------ delete */
+
+typedef struct delete_tx {
+  ps_arena_t *arena;
+  const char *tenant;
+  ps_id_t id;
+  const char *etag;
+  int missing; /* out: no live record with this id */
+} delete_tx_t;
+
+static int delete_tx(ps_db_t *db, void *arg, ps_status_t *st) {
+  delete_tx_t *t = arg;
+  t->missing = 0;
+  ps_prospect_cols_t c;
+  int rc = ps_store_prospect_get(db, t->arena, t->tenant, &t->id, PS_LOCK_UPDATE, &c, st);
+  if (rc < 0) return -1;
+  if (rc == 0) {
+    t->missing = 1;
+    return ps_fail(st, PS_NOT_FOUND, "PROSPECT_NOT_FOUND", "The prospect does not exist.");
+  }
+  if (check_etag(t->etag, c.version, "prospect", st) != 0) return -1;
+  int64_t docs = 0;
+  if (ps_store_prospect_document_count(db, t->tenant, &t->id, &docs, st) != 0) return -1;
+  if (docs > 0) {
+    char n[32];
+    snprintf(n, sizeof n, "%lld", (long long)docs);
+    ps_fail(st, PS_FAILED_PRECONDITION, "PROSPECT_HAS_DOCUMENTS",
+            "The prospect has %lld linked document%s; merge it into another record instead of "
+            "deleting it, so that no document is lost.", (long long)docs, docs == 1 ? "" : "s");
+    return ps_status_meta(st, "documents", n);
+  }
+  return ps_store_prospect_delete(db, t->tenant, &t->id, st);
+}
+
+/* DeleteProspect (S1, S5): deletes a record and its contact persons in one transaction. Refused
+ * with FAILED_PRECONDITION (PROSPECT_HAS_DOCUMENTS) while documents are linked to it: those must be
+ * merged, not lost. The record is locked FOR UPDATE first, so a link that locks the record (as
+ * linking must) cannot slip in between the check and the delete. A given etag must match (ABORTED
+ * ETAG_MISMATCH). NOT_FOUND for a missing record or another tenant's. Needs the PROSPECTS app. */
+int ps_delete_prospect(ps_ctx_t *ctx, const Prospects__V1__DeleteProspectRequest *req,
+                       Google__Protobuf__Empty **ret) {
+  ps_status_t *st = &ctx->status;
+  char tenant[PS_TENANT_MAX + 1];
+  delete_tx_t t;
+  memset(&t, 0, sizeof t);
+  if (ps_name_parse_prospect(req->name, "name", tenant, &t.id, st) != 0) return -1;
+  if (ps_apps_require(ctx, tenant, 0) != 0) return -1;
+  t.arena = ctx->arena;
+  t.tenant = tenant;
+  t.etag = req->etag;
+  if (ps_db_tx(ctx->db, delete_tx, &t, st) != 0) {
+    if (t.missing) return ps_prospect_missing(ctx, tenant, &t.id);
+    return -1;
+  }
+  Google__Protobuf__Empty *e = ps_arena_alloc(ctx->arena, sizeof *e);
+  if (!e) return out_of_memory(ctx);
+  google__protobuf__empty__init(e);
+  *ret = e;
+  return 0;
+}
+
+/* ------------------------------------------------------------------------------ list */
+
+#define LIST_DEFAULT 50
+#define LIST_MAX 1000
+#define QUERY_MAX_CHARS 200
+
+/* The position a ListProspects token carries: order, last id, last display name (BY_NAME). */
+static size_t pack_position(unsigned char *out, int order, const ps_prospect_cols_t *last) {
+  size_t n = 0;
+  out[n++] = (unsigned char)order;
+  memcpy(out + n, last->id.b, 16);
+  n += 16;
+  if (order == PS_LIST_BY_NAME) {
+    size_t l = strlen(last->display_name);
+    if (l > PS_PAGETOKEN_MAX_POS - n) l = PS_PAGETOKEN_MAX_POS - n; /* cannot happen: 255 chars */
+    memcpy(out + n, last->display_name, l);
+    n += l;
+  }
+  return n;
+}
+
+/* ListProspects (S1, S11): the overview. State filter (default PROSPECTS_ONLY), order NEWEST_FIRST
+ * (default; ids are time-ordered) or BY_NAME (display name, then id), a text query over name,
+ * company name, e-mail, VAT number and city (store/search.h: every query word must start a word of
+ * the record), page_size 0 -> 50, above 1000 -> 1000, negative INVALID_ARGUMENT. Keyset pagination:
+ * the token carries the last (display name,) id, sealed with HMAC and bound to tenant, query,
+ * filter and order, so a token used with another of those, or altered, is INVALID_ARGUMENT; no
+ * record that existed when the first page was read is skipped or repeated while rows are added.
+ * Needs the PROSPECTS app (S4). */
+int ps_list_prospects(ps_ctx_t *ctx, const Prospects__V1__ListProspectsRequest *req,
+                      Prospects__V1__ListProspectsResponse **ret) {
+  ps_status_t *st = &ctx->status;
+  ps_arena_t *a = ctx->arena;
+  char tenant[PS_TENANT_MAX + 1];
+  if (ps_name_parse_tenant(req->parent, "parent", tenant, st) != 0) return -1;
+  int32_t page_size;
+  if (ps_check_page_size(req->page_size, "page_size", LIST_DEFAULT, LIST_MAX, &page_size, st) != 0)
+    return -1;
+  const char *query = str_or_empty(req->query);
+  if (ps_check_text(query, "query", QUERY_MAX_CHARS, 0, 0, st) != 0) return -1;
+  int filter = req->state_filter == PROSPECTS__V1__STATE_FILTER__STATE_FILTER_UNSPECIFIED
+                   ? PROSPECTS__V1__STATE_FILTER__PROSPECTS_ONLY
+                   : (int)req->state_filter;
+  if (filter < PROSPECTS__V1__STATE_FILTER__PROSPECTS_ONLY ||
+      filter > PROSPECTS__V1__STATE_FILTER__ALL_STATES)
+    return ps_fail_field(st, "state_filter", "must be PROSPECTS_ONLY, CUSTOMERS_ONLY or ALL_STATES");
+  int order_in = req->order_by == PROSPECTS__V1__PROSPECT_ORDER__PROSPECT_ORDER_UNSPECIFIED
+                     ? PROSPECTS__V1__PROSPECT_ORDER__NEWEST_FIRST
+                     : (int)req->order_by;
+  if (order_in != PROSPECTS__V1__PROSPECT_ORDER__NEWEST_FIRST &&
+      order_in != PROSPECTS__V1__PROSPECT_ORDER__BY_NAME)
+    return ps_fail_field(st, "order_by", "must be NEWEST_FIRST or BY_NAME");
+
+  ps_list_query_t q;
+  memset(&q, 0, sizeof q);
+  q.order = order_in == PROSPECTS__V1__PROSPECT_ORDER__BY_NAME ? PS_LIST_BY_NAME : PS_LIST_NEWEST;
+  switch (filter) {
+  case PROSPECTS__V1__STATE_FILTER__PROSPECTS_ONLY:
+    q.states[0] = PROSPECTS__V1__PROSPECT_STATE__PROSPECT;
+    break;
+  case PROSPECTS__V1__STATE_FILTER__CUSTOMERS_ONLY:
+    q.states[0] = PROSPECTS__V1__PROSPECT_STATE__CUSTOMER;
+    break;
+  default:
+    q.states[0] = PROSPECTS__V1__PROSPECT_STATE__PROSPECT;
+    q.states[1] = PROSPECTS__V1__PROSPECT_STATE__CUSTOMER;
+  }
+  char(*words)[PS_SEARCH_TERM_BYTES] = ps_arena_alloc(a, PS_SEARCH_QUERY_WORDS * PS_SEARCH_TERM_BYTES);
+  if (!words) return out_of_memory(ctx);
+  if (ps_search_query_words(query, words, &q.n_words) != 0)
+    return ps_fail_field(st, "query", "has more than %d different words", PS_SEARCH_QUERY_WORDS);
+  for (int i = 0; i < q.n_words; i++) q.words[i] = words[i];
+
+  ps_pagetoken_ctx_t tc;
+  ps_pagetoken_ctx_init(&tc, "ListProspects");
+  ps_pagetoken_ctx_str(&tc, tenant);
+  ps_pagetoken_ctx_str(&tc, query);
+  ps_pagetoken_ctx_int(&tc, filter);
+  ps_pagetoken_ctx_int(&tc, q.order);
+  if (req->page_token && req->page_token[0]) {
+    unsigned char *pos = ps_arena_alloc(a, PS_PAGETOKEN_MAX_POS + 1);
+    size_t n = 0;
+    if (!pos) return out_of_memory(ctx);
+    if (ps_pagetoken_open(req->page_token, &tc, pos, &n) != 0 || n < 17 || pos[0] != q.order ||
+        (q.order == PS_LIST_NEWEST && n != 17))
+      return ps_fail_field(st, "page_token",
+                           "is not a token of this listing (it belongs to another tenant, query, "
+                           "filter or order, or was altered); start again without a token");
+    q.has_cursor = 1;
+    memcpy(q.after_id.b, pos + 1, 16);
+    pos[n] = '\0';
+    q.after_name = (const char *)pos + 17;
+  }
+
+  if (ps_apps_require(ctx, tenant, 0) != 0) return -1;
+
+  q.limit = page_size + 1;
+  ps_prospect_cols_t *rows = ps_arena_alloc(a, sizeof *rows * (size_t)q.limit);
+  if (!rows) return out_of_memory(ctx);
+  int n = 0;
+  if (ps_store_prospect_list(ctx->db, a, tenant, &q, rows, &n, st) != 0) return -1;
+
+  Prospects__V1__ListProspectsResponse *resp = ps_arena_alloc(a, sizeof *resp);
+  if (!resp) return out_of_memory(ctx);
+  prospects__v1__list_prospects_response__init(resp);
+  int shown = n > page_size ? page_size : n;
+  resp->prospects = ps_arena_alloc(a, sizeof *resp->prospects * (size_t)(shown ? shown : 1));
+  if (!resp->prospects) return out_of_memory(ctx);
+  for (int i = 0; i < shown; i++) {
+    if (!(resp->prospects[i] = ps_store_prospect_msg(a, tenant, &rows[i]))) return out_of_memory(ctx);
+  }
+  resp->n_prospects = (size_t)shown;
+  if (n > page_size && shown > 0) {
+    unsigned char pos[PS_PAGETOKEN_MAX_POS];
+    size_t pn = pack_position(pos, q.order, &rows[shown - 1]);
+    if (!(resp->next_page_token = ps_pagetoken_make(a, &tc, pos, pn))) return out_of_memory(ctx);
+  }
+  *ret = resp;
+  return 0;
+}
+
+/* ------------------------------------------------------------------------------ duplicates */
+
+#define DUP_DEFAULT 20
+#define DUP_MAX 100
+
+typedef struct dup_acc {
+  ps_arena_t *arena;
+  int has_self;            /* exclude self */
+  ps_id_t self;
+  int n, cap;              /* candidates collected */
+  ps_prospect_cols_t *rows;
+  unsigned *reasons;       /* bit (1 << ps_dup_key_t) per candidate */
+} dup_acc_t;
+
+static int dup_collect(void *arg, const ps_prospect_cols_t *row, ps_dup_key_t key) {
+  dup_acc_t *d = arg;
+  if (d->has_self && memcmp(row->id.b, d->self.b, 16) == 0) return 0;
+  for (int i = 0; i < d->n; i++)
+    if (memcmp(d->rows[i].id.b, row->id.b, 16) == 0) {
+      d->reasons[i] |= 1u << key;
+      return 0;
+    }
+  if (d->n == d->cap) return 1;
+  d->rows[d->n] = *row;
+  d->reasons[d->n] = 1u << key;
+  d->n++;
+  return 0;
+}
+
+static int popcount(unsigned v) {
+  int n = 0;
+  for (; v; v &= v - 1) n++;
+  return n;
+}
+
+/* FindDuplicateProspects (SPEC: duplicate check): the tenant's live records that are likely the
+ * same party as the candidate data or an existing record (itself excluded): the same normalized
+ * e-mail (case, spaces), VAT number (spaces, dots, case, country prefix from the address), phone
+ * (digits with the country calling code) or a very similar name, meaning an equal name key (lower
+ * case, accents folded, punctuation dropped, legal forms such as B.V./GmbH left out: "Jansen B.V."
+ * and "jansen" match). Each result carries every reason it matched, most reasons first, then
+ * newest. Every lookup is one index equality (tenant_id, <normal form>). Merged-away records are
+ * no longer in the table, other tenants' are never read. page_size 0 -> 20, at most 100. */
+int ps_find_duplicate_prospects(ps_ctx_t *ctx, const Prospects__V1__FindDuplicateProspectsRequest *req,
+                                Prospects__V1__FindDuplicateProspectsResponse **ret) {
+  ps_status_t *st = &ctx->status;
+  ps_arena_t *a = ctx->arena;
+  char tenant[PS_TENANT_MAX + 1];
+  if (ps_name_parse_tenant(req->parent, "parent", tenant, st) != 0) return -1;
+  int32_t page_size;
+  if (ps_check_page_size(req->page_size, "page_size", DUP_DEFAULT, DUP_MAX, &page_size, st) != 0)
+    return -1;
+
+  dup_acc_t d;
+  memset(&d, 0, sizeof d);
+  ps_prospect_cols_t subject;
+  memset(&subject, 0, sizeof subject);
+  const char *second_name = NULL; /* a candidate may carry a company and a person name */
+  if (req->subject_case == PROSPECTS__V1__FIND_DUPLICATE_PROSPECTS_REQUEST__SUBJECT_PROSPECT) {
+    char other[PS_TENANT_MAX + 1];
+    if (ps_name_parse_prospect(req->prospect, "prospect", other, &d.self, st) != 0) return -1;
+    if (ps_apps_require(ctx, tenant, 0) != 0) return -1;
+    if (strcmp(other, tenant) != 0) {
+      char *name = ps_name_prospect(a, tenant, &d.self);
+      if (!name) return out_of_memory(ctx);
+      return ps_fail(st, PS_NOT_FOUND, "PROSPECT_NOT_FOUND", "Prospect %s does not exist.", name);
+    }
+    int rc = ps_store_prospect_get(ctx->db, a, tenant, &d.self, PS_LOCK_NONE, &subject, st);
+    if (rc < 0) return -1;
+    if (rc == 0) return ps_prospect_missing(ctx, tenant, &d.self);
+    d.has_self = 1;
+  } else if (req->subject_case == PROSPECTS__V1__FIND_DUPLICATE_PROSPECTS_REQUEST__SUBJECT_CANDIDATE &&
+             req->candidate) {
+    const Prospects__V1__Prospect *in = req->candidate;
+    if (validate_fields(in, PS_PF_ALL, "candidate", st) != 0) return -1;
+    if (in->kind != PROSPECTS__V1__PARTY_KIND__PARTY_KIND_UNSPECIFIED &&
+        in->kind != PROSPECTS__V1__PARTY_KIND__PERSON && in->kind != PROSPECTS__V1__PARTY_KIND__COMPANY)
+      return ps_fail_field(st, "candidate.kind", "must be PERSON or COMPANY");
+    if (ps_apps_require(ctx, tenant, 0) != 0) return -1;
+    const Prospects__V1__Address *ad = in->address;
+    subject.email = sv(in->email);
+    subject.vat_number = sv(in->vat_number);
+    subject.phone = sv(in->phone);
+    subject.country_code = sv(ad ? ad->country_code : NULL);
+    char *person = NULL;
+    if (has_text(in->first_name) || has_text(in->last_name)) {
+      person = person_display_name(a, sv(in->first_name), sv(in->last_name));
+      if (!person) return out_of_memory(ctx);
+    }
+    int company_first = in->kind == PROSPECTS__V1__PARTY_KIND__COMPANY ||
+                        (in->kind != PROSPECTS__V1__PARTY_KIND__PERSON && has_text(in->company_name));
+    if (company_first) {
+      subject.display_name = sv(in->company_name);
+      second_name = in->kind == PROSPECTS__V1__PARTY_KIND__COMPANY ? NULL : person;
+    } else {
+      subject.display_name = person ? person : "";
+      second_name = in->kind == PROSPECTS__V1__PARTY_KIND__PERSON ? NULL : sv(in->company_name);
+    }
+  } else {
+    return ps_fail_field(st, "candidate", "is required: give candidate data or an existing prospect");
+  }
+
+  static __thread ps_prospect_norms_t nf;
+  ps_store_prospect_norms(&subject, &nf);
+  d.arena = a;
+  d.cap = 4 * (page_size + 1);
+  d.rows = ps_arena_alloc(a, sizeof *d.rows * (size_t)d.cap);
+  d.reasons = ps_arena_alloc(a, sizeof *d.reasons * (size_t)d.cap);
+  if (!d.rows || !d.reasons) return out_of_memory(ctx);
+  int limit = page_size + 1; /* one more: the record itself may be among them */
+  if (ps_store_prospect_dups(ctx->db, a, tenant, PS_DUP_EMAIL, nf.email, limit, dup_collect, &d, st) ||
+      ps_store_prospect_dups(ctx->db, a, tenant, PS_DUP_VAT, nf.vat, limit, dup_collect, &d, st) ||
+      ps_store_prospect_dups(ctx->db, a, tenant, PS_DUP_PHONE, nf.phone, limit, dup_collect, &d, st) ||
+      ps_store_prospect_dups(ctx->db, a, tenant, PS_DUP_NAME, nf.name_key, limit, dup_collect, &d, st))
+    return -1;
+  if (second_name && has_text(second_name)) {
+    ps_prospect_cols_t other = subject;
+    other.display_name = (char *)second_name;
+    ps_store_prospect_norms(&other, &nf);
+    if (ps_store_prospect_dups(ctx->db, a, tenant, PS_DUP_NAME, nf.name_key, limit, dup_collect, &d, st))
+      return -1;
+  }
+
+  /* most reasons first, then newest */
+  for (int i = 1; i < d.n; i++) {
+    ps_prospect_cols_t r = d.rows[i];
+    unsigned rs = d.reasons[i];
+    int j = i;
+    while (j > 0 && (popcount(d.reasons[j - 1]) < popcount(rs) ||
+                     (popcount(d.reasons[j - 1]) == popcount(rs) &&
+                      memcmp(d.rows[j - 1].id.b, r.id.b, 16) < 0))) {
+      d.rows[j] = d.rows[j - 1];
+      d.reasons[j] = d.reasons[j - 1];
+      j--;
+    }
+    d.rows[j] = r;
+    d.reasons[j] = rs;
+  }
+
+  Prospects__V1__FindDuplicateProspectsResponse *resp = ps_arena_alloc(a, sizeof *resp);
+  if (!resp) return out_of_memory(ctx);
+  prospects__v1__find_duplicate_prospects_response__init(resp);
+  int shown = d.n > page_size ? page_size : d.n;
+  resp->duplicates = ps_arena_alloc(a, sizeof *resp->duplicates * (size_t)(shown ? shown : 1));
+  if (!resp->duplicates) return out_of_memory(ctx);
+  static const Prospects__V1__DuplicateReason k_reason[] = {
+      PROSPECTS__V1__DUPLICATE_REASON__SAME_EMAIL, PROSPECTS__V1__DUPLICATE_REASON__SAME_VAT_NUMBER,
+      PROSPECTS__V1__DUPLICATE_REASON__SAME_PHONE, PROSPECTS__V1__DUPLICATE_REASON__SIMILAR_NAME};
+  for (int i = 0; i < shown; i++) {
+    Prospects__V1__DuplicateCandidate *dc = ps_arena_alloc(a, sizeof *dc);
+    if (!dc) return out_of_memory(ctx);
+    prospects__v1__duplicate_candidate__init(dc);
+    if (!(dc->prospect = ps_store_prospect_msg(a, tenant, &d.rows[i]))) return out_of_memory(ctx);
+    dc->reasons = ps_arena_alloc(a, sizeof *dc->reasons * 4);
+    if (!dc->reasons) return out_of_memory(ctx);
+    for (int k = 0; k < 4; k++)
+      if (d.reasons[i] & (1u << k)) dc->reasons[dc->n_reasons++] = k_reason[k];
+    resp->duplicates[i] = dc;
+  }
+  resp->n_duplicates = (size_t)shown;
+  *ret = resp;
+  return 0;
 }

@@ -4,6 +4,7 @@
 #ifndef PS_SERVICE_SERVICE_H
 #define PS_SERVICE_SERVICE_H
 
+#include "google/protobuf/empty.pb-c.h"
 #include "prospects/v1/service.pb-c.h"
 #include "service/ctx.h"
 
@@ -12,6 +13,26 @@ int ps_create_prospect(ps_ctx_t *ctx, const Prospects__V1__CreateProspectRequest
                        Prospects__V1__Prospect **ret);
 int ps_get_prospect(ps_ctx_t *ctx, const Prospects__V1__GetProspectRequest *req,
                     Prospects__V1__Prospect **ret);
+int ps_update_prospect(ps_ctx_t *ctx, const Prospects__V1__UpdateProspectRequest *req,
+                       Prospects__V1__Prospect **ret);
+int ps_delete_prospect(ps_ctx_t *ctx, const Prospects__V1__DeleteProspectRequest *req,
+                       Google__Protobuf__Empty **ret);
+int ps_list_prospects(ps_ctx_t *ctx, const Prospects__V1__ListProspectsRequest *req,
+                      Prospects__V1__ListProspectsResponse **ret);
+int ps_find_duplicate_prospects(ps_ctx_t *ctx, const Prospects__V1__FindDuplicateProspectsRequest *req,
+                                Prospects__V1__FindDuplicateProspectsResponse **ret);
+
+/* contact_persons.c */
+int ps_create_contact_person(ps_ctx_t *ctx, const Prospects__V1__CreateContactPersonRequest *req,
+                             Prospects__V1__ContactPerson **ret);
+int ps_get_contact_person(ps_ctx_t *ctx, const Prospects__V1__GetContactPersonRequest *req,
+                          Prospects__V1__ContactPerson **ret);
+int ps_list_contact_persons(ps_ctx_t *ctx, const Prospects__V1__ListContactPersonsRequest *req,
+                            Prospects__V1__ListContactPersonsResponse **ret);
+int ps_update_contact_person(ps_ctx_t *ctx, const Prospects__V1__UpdateContactPersonRequest *req,
+                             Prospects__V1__ContactPerson **ret);
+int ps_delete_contact_person(ps_ctx_t *ctx, const Prospects__V1__DeleteContactPersonRequest *req,
+                             Google__Protobuf__Empty **ret);
 
 /* apps.c */
 int ps_get_tenant_apps(ps_ctx_t *ctx, const Prospects__V1__GetTenantAppsRequest *req,

@@ -5,6 +5,7 @@
 
 #include "core/names.h"
 #include "core/normalize.h"
+#include "store/search.h"
 
 static ps_sql_t Q_INSERT = PS_SQL(
     "INSERT INTO prospects (tenant_id, id, kind, state, display_name, first_name, last_name,"
@@ -21,6 +22,16 @@ static ps_sql_t Q_GET_UPDATE = PS_SQL(
     "SELECT " PS_PROSPECT_COLUMNS " FROM prospects WHERE tenant_id = ? AND id = ? FOR UPDATE");
 static ps_sql_t Q_EXISTS = PS_SQL(
     "SELECT COUNT(*) FROM prospects WHERE tenant_id = ? AND id = ?");
+static ps_sql_t Q_UPDATE = PS_SQL(
+    "UPDATE prospects SET display_name = ?, first_name = ?, last_name = ?, company_name = ?,"
+    " vat_number = ?, email = ?, phone = ?, website = ?, street = ?, postal_code = ?, city = ?,"
+    " country_code = ?, language = ?, notes = ?, email_norm = ?, vat_norm = ?, phone_norm = ?,"
+    " name_key = ?, version = ?, update_time = ? WHERE tenant_id = ? AND id = ? AND version = ?");
+static ps_sql_t Q_DOCUMENT_COUNT = PS_SQL(
+    "SELECT COUNT(*) FROM document_links WHERE tenant_id = ? AND prospect_id = ?");
+static ps_sql_t Q_DELETE_CONTACTS = PS_SQL(
+    "DELETE FROM contact_persons WHERE tenant_id = ? AND prospect_id = ?");
+static ps_sql_t Q_DELETE = PS_SQL("DELETE FROM prospects WHERE tenant_id = ? AND id = ?");
 static ps_sql_t Q_TOMBSTONE = PS_SQL(
     "SELECT merged_into FROM prospect_tombstones WHERE tenant_id = ? AND id = ?");
 static ps_sql_t Q_TOMBSTONE_INSERT = PS_SQL(
@@ -105,18 +116,24 @@ static void fit_chars(char *s, size_t max_chars) {
   }
 }
 
+void ps_store_prospect_norms(const ps_prospect_cols_t *c, ps_prospect_norms_t *ret) {
+  /* sizes follow the columns of the migration */
+  ps_norm_email(c->email, ret->email, sizeof ret->email);
+  ps_norm_vat(c->vat_number, c->country_code, ret->vat, sizeof ret->vat);
+  ps_norm_phone(c->phone, c->country_code, ret->phone, sizeof ret->phone);
+  ps_norm_name(c->display_name, ret->name_key, sizeof ret->name_key);
+  fit_chars(ret->email, 254);
+  fit_chars(ret->vat, 40);
+  fit_chars(ret->phone, 32);
+  fit_chars(ret->name_key, 255);
+}
+
 int ps_store_prospect_insert(ps_db_t *db, const char *tenant, const ps_prospect_cols_t *c,
                              ps_status_t *st) {
-  /* normal forms; sizes follow the columns of the migration */
-  char email_norm[1024], vat_norm[256], phone_norm[256], name_key[1024];
-  ps_norm_email(c->email, email_norm, sizeof email_norm);
-  ps_norm_vat(c->vat_number, c->country_code, vat_norm, sizeof vat_norm);
-  ps_norm_phone(c->phone, c->country_code, phone_norm, sizeof phone_norm);
-  ps_norm_name(c->display_name, name_key, sizeof name_key);
-  fit_chars(email_norm, 254);
-  fit_chars(vat_norm, 40);
-  fit_chars(phone_norm, 32);
-  fit_chars(name_key, 255);
+  static __thread ps_prospect_norms_t nf; /* 2.5 KiB: kept off the worker's stack */
+  ps_store_prospect_norms(c, &nf);
+  const char *email_norm = nf.email, *vat_norm = nf.vat, *phone_norm = nf.phone,
+             *name_key = nf.name_key;
 
   ps_params_t p;
   ps_params_init(&p);
@@ -149,6 +166,77 @@ int ps_store_prospect_insert(ps_db_t *db, const char *tenant, const ps_prospect_
   else ps_param_null(&p);
   ps_param_str_or_null(&p, c->converting_invoice);
   if (!ps_db_exec(db, &Q_INSERT, &p, st)) return -1;
+  return ps_store_search_index(db, tenant, c, 0, st);
+}
+
+int ps_store_prospect_update(ps_db_t *db, const char *tenant, const ps_prospect_cols_t *c,
+                             uint64_t old_version, ps_status_t *st) {
+  static __thread ps_prospect_norms_t nf;
+  ps_store_prospect_norms(c, &nf);
+  ps_params_t p;
+  ps_params_init(&p);
+  ps_param_str(&p, c->display_name);
+  ps_param_str(&p, c->first_name);
+  ps_param_str(&p, c->last_name);
+  ps_param_str(&p, c->company_name);
+  ps_param_str(&p, c->vat_number);
+  ps_param_str(&p, c->email);
+  ps_param_str(&p, c->phone);
+  ps_param_str(&p, c->website);
+  ps_param_str(&p, c->street);
+  ps_param_str(&p, c->postal_code);
+  ps_param_str(&p, c->city);
+  ps_param_str(&p, c->country_code);
+  ps_param_str(&p, c->language);
+  ps_param_str(&p, c->notes);
+  ps_param_str(&p, nf.email);
+  ps_param_str(&p, nf.vat);
+  ps_param_str(&p, nf.phone);
+  ps_param_str(&p, nf.name_key);
+  ps_param_u64(&p, c->version);
+  ps_param_time(&p, c->update_us);
+  ps_param_str(&p, tenant);
+  ps_param_id(&p, &c->id);
+  ps_param_u64(&p, old_version);
+  MYSQL_STMT *s = ps_db_exec(db, &Q_UPDATE, &p, st);
+  if (!s) return -1;
+  if (ps_db_affected(s) != 1)
+    return ps_fail(st, PS_ABORTED, "ETAG_MISMATCH",
+                   "The prospect was changed meanwhile; read it again and retry.");
+  return ps_store_search_index(db, tenant, c, 1, st);
+}
+
+int ps_store_prospect_document_count(ps_db_t *db, const char *tenant, const ps_id_t *id,
+                                     int64_t *ret_n, ps_status_t *st) {
+  ps_params_t p;
+  ps_params_init(&p);
+  ps_param_str(&p, tenant);
+  ps_param_id(&p, id);
+  MYSQL_STMT *s = ps_db_exec(db, &Q_DOCUMENT_COUNT, &p, st);
+  if (!s) return -1;
+  int64_t n = 0;
+  ps_row_t r;
+  ps_row_init(&r);
+  ps_col_i64(&r, &n);
+  if (ps_db_fetch(db, s, &r, NULL, st) < 0) return -1;
+  *ret_n = n;
+  return 0;
+}
+
+int ps_store_prospect_delete(ps_db_t *db, const char *tenant, const ps_id_t *id, ps_status_t *st) {
+  ps_params_t p;
+  ps_params_init(&p);
+  ps_param_str(&p, tenant);
+  ps_param_id(&p, id);
+  if (!ps_db_exec(db, &Q_DELETE_CONTACTS, &p, st)) return -1;
+  if (ps_store_search_unindex(db, tenant, id, st) != 0) return -1;
+  ps_params_init(&p);
+  ps_param_str(&p, tenant);
+  ps_param_id(&p, id);
+  MYSQL_STMT *s = ps_db_exec(db, &Q_DELETE, &p, st);
+  if (!s) return -1;
+  if (ps_db_affected(s) != 1)
+    return ps_fail(st, PS_ABORTED, "", "The prospect was deleted meanwhile; retry.");
   return 0;
 }
 

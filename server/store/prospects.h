@@ -56,8 +56,20 @@ void ps_store_prospect_bind(ps_row_t *r, ps_prospect_cols_t *c);
 Prospects__V1__Prospect *ps_store_prospect_msg(ps_arena_t *a, const char *tenant,
                                                const ps_prospect_cols_t *c);
 
-/* Inserts a new record (c->version, times and state as given). The normal forms of the duplicate
- * check are computed here from c. 0, or -1 with st set (ALREADY_EXISTS if the id is taken). */
+/* The normal forms of the duplicate check (core/normalize.h), cut to fit their columns. */
+typedef struct ps_prospect_norms {
+  char email[1024];    /* email_norm */
+  char vat[256];       /* vat_norm */
+  char phone[256];     /* phone_norm */
+  char name_key[1024]; /* name_key: "very similar name" means an equal name key */
+} ps_prospect_norms_t;
+
+/* Computes the normal forms of c (email, vat_number, phone, country_code, display_name). Pure. */
+void ps_store_prospect_norms(const ps_prospect_cols_t *c, ps_prospect_norms_t *ret);
+
+/* Inserts a new record (c->version, times and state as given), with its normal forms and its terms
+ * of the overview's word index (store/search.h). 0, or -1 with st set (ALREADY_EXISTS if the id is
+ * taken). Run it in a transaction: it writes two tables. */
 int ps_store_prospect_insert(ps_db_t *db, const char *tenant, const ps_prospect_cols_t *c,
                              ps_status_t *st);
 
@@ -74,6 +86,22 @@ int ps_store_prospect_get(ps_db_t *db, ps_arena_t *a, const char *tenant, const 
 
 /* 1 when a live record with this id exists in the tenant, 0 when not, -1 with st set. */
 int ps_store_prospect_exists(ps_db_t *db, const char *tenant, const ps_id_t *id, ps_status_t *st);
+
+/* Rewrites a live record (in a transaction, after reading it FOR UPDATE): every writable column
+ * and display_name from c, normal forms and word index recomputed, version set to c->version and
+ * update_time to c->update_us, only while the stored version is still old_version. 0, or -1 with
+ * st set (ABORTED, reason ETAG_MISMATCH, when the version moved on). */
+int ps_store_prospect_update(ps_db_t *db, const char *tenant, const ps_prospect_cols_t *c,
+                             uint64_t old_version, ps_status_t *st);
+
+/* Links of documents to the record (table document_links). 0 with *ret_n, or -1 with st set. */
+int ps_store_prospect_document_count(ps_db_t *db, const char *tenant, const ps_id_t *id,
+                                     int64_t *ret_n, ps_status_t *st);
+
+/* Deletes a record, its contact persons and its word index rows (in the caller's transaction; the
+ * caller has checked that no documents are linked). Leaves no tombstone: a deleted id simply no
+ * longer exists. 0, or -1 with st set. */
+int ps_store_prospect_delete(ps_db_t *db, const char *tenant, const ps_id_t *id, ps_status_t *st);
 
 /* Merge chains. Longest chain followed; a longer one is reported as INTERNAL (it cannot be made by
  * merges that always target live records, unless data was edited by hand). */

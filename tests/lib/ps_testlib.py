@@ -304,3 +304,89 @@ class ServerTestCase(unittest.TestCase, RpcAssertions):
                 log = ""
             print("---- server log (last 3000 chars) ----\n%s" % log[-3000:])
         return out
+
+
+# ---------------------------------------------------------------- records: update, delete, list, duplicates, contact persons
+
+def update(channel, prospect, paths, timeout=10):
+    req = service_pb2.UpdateProspectRequest(prospect=prospect,
+                                            update_mask=field_mask_pb2.FieldMask(paths=list(paths)))
+    return harness.call(channel, method("UpdateProspect"), req, resources_pb2.Prospect, timeout=timeout)
+
+
+def delete(channel, name, etag="", timeout=10):
+    from google.protobuf import empty_pb2
+    return harness.call(channel, method("DeleteProspect"),
+                        service_pb2.DeleteProspectRequest(name=name, etag=etag), empty_pb2.Empty,
+                        timeout=timeout)
+
+
+def list_page(channel, tenant, timeout=10, **kw):
+    req = service_pb2.ListProspectsRequest(parent="tenants/%s" % tenant, **kw)
+    return harness.call(channel, method("ListProspects"), req, service_pb2.ListProspectsResponse,
+                        timeout=timeout)
+
+
+def list_all(channel, tenant, page_size=50, max_pages=10000, **kw):
+    """Every record of the listing, following next_page_token; returns [Prospect]."""
+    out, token = [], ""
+    for _ in range(max_pages):
+        resp = list_page(channel, tenant, page_size=page_size, page_token=token, **kw)
+        out.extend(resp.prospects)
+        token = resp.next_page_token
+        if not token:
+            return out
+    raise AssertionError("more than %d pages" % max_pages)
+
+
+def find_duplicates(channel, tenant, candidate=None, prospect=None, page_size=0, timeout=10):
+    kw = {"parent": "tenants/%s" % tenant, "page_size": page_size}
+    if candidate is not None:
+        kw["candidate"] = candidate
+    if prospect is not None:
+        kw["prospect"] = prospect
+    return harness.call(channel, method("FindDuplicateProspects"),
+                        service_pb2.FindDuplicateProspectsRequest(**kw),
+                        service_pb2.FindDuplicateProspectsResponse, timeout=timeout)
+
+
+def create_contact(channel, parent, contact, request_id="", timeout=10):
+    req = service_pb2.CreateContactPersonRequest(parent=parent, contact_person=contact,
+                                                 request_id=request_id)
+    return harness.call(channel, method("CreateContactPerson"), req, resources_pb2.ContactPerson,
+                        timeout=timeout)
+
+
+def get_contact(channel, name, timeout=10):
+    return harness.call(channel, method("GetContactPerson"),
+                        service_pb2.GetContactPersonRequest(name=name), resources_pb2.ContactPerson,
+                        timeout=timeout)
+
+
+def list_contacts(channel, parent, page_size=0, page_token="", timeout=10):
+    req = service_pb2.ListContactPersonsRequest(parent=parent, page_size=page_size,
+                                                page_token=page_token)
+    return harness.call(channel, method("ListContactPersons"), req,
+                        service_pb2.ListContactPersonsResponse, timeout=timeout)
+
+
+def update_contact(channel, contact, paths, timeout=10):
+    req = service_pb2.UpdateContactPersonRequest(
+        contact_person=contact, update_mask=field_mask_pb2.FieldMask(paths=list(paths)))
+    return harness.call(channel, method("UpdateContactPerson"), req, resources_pb2.ContactPerson,
+                        timeout=timeout)
+
+
+def delete_contact(channel, name, etag="", timeout=10):
+    from google.protobuf import empty_pb2
+    return harness.call(channel, method("DeleteContactPerson"),
+                        service_pb2.DeleteContactPersonRequest(name=name, etag=etag), empty_pb2.Empty,
+                        timeout=timeout)
+
+
+def explain(mariadb, database, statement):
+    """EXPLAIN rows of a statement as dicts (id, select_type, table, type, possible_keys, key,
+    key_len, ref, rows, Extra)."""
+    cols = ["id", "select_type", "table", "type", "possible_keys", "key", "key_len", "ref", "rows",
+            "Extra"]
+    return [dict(zip(cols, r)) for r in mariadb.sql("EXPLAIN " + statement, database)]

@@ -1,0 +1,55 @@
+/* Pieces shared by the prospect and contact-person handlers (prospects.c, contact_persons.c), and
+ * the pure update-mask parsers (unit-tested). */
+#ifndef PS_SERVICE_RECORDS_H
+#define PS_SERVICE_RECORDS_H
+
+#include "core/ids.h"
+#include "core/names.h"
+#include "google/protobuf/field_mask.pb-c.h"
+#include "service/ctx.h"
+
+/* Sets ctx->status for a prospect id that is not a live record of the tenant: NOT_FOUND
+ * PROSPECT_NOT_FOUND, or PROSPECT_MERGED with merged_into / surviving_prospect when it was merged
+ * away (S10-S12). Always returns -1. */
+int ps_prospect_missing(ps_ctx_t *ctx, const char *tenant, const ps_id_t *id);
+
+/* Update-mask bits of Prospect: the writable fields. */
+#define PS_PF_FIRST_NAME (1u << 0)
+#define PS_PF_LAST_NAME (1u << 1)
+#define PS_PF_COMPANY_NAME (1u << 2)
+#define PS_PF_VAT_NUMBER (1u << 3)
+#define PS_PF_EMAIL (1u << 4)
+#define PS_PF_PHONE (1u << 5)
+#define PS_PF_WEBSITE (1u << 6)
+#define PS_PF_STREET (1u << 7)
+#define PS_PF_POSTAL_CODE (1u << 8)
+#define PS_PF_CITY (1u << 9)
+#define PS_PF_COUNTRY_CODE (1u << 10)
+#define PS_PF_LANGUAGE (1u << 11)
+#define PS_PF_NOTES (1u << 12)
+#define PS_PF_ADDRESS (PS_PF_STREET | PS_PF_POSTAL_CODE | PS_PF_CITY | PS_PF_COUNTRY_CODE)
+#define PS_PF_ALL ((1u << 13) - 1)
+#define PS_PF_STAR (1u << 16) /* "*" was given: kind, when sent, must equal the stored kind */
+
+/* Parses the update mask of UpdateProspect: a path per writable field ("email", "address",
+ * "address.city", ...) or "*" (every writable field). A missing or empty mask, an unknown path, an
+ * output-only path (name, display_name, state, create_time, update_time, convert_time,
+ * converting_invoice, etag) and "kind" (immutable) are INVALID_ARGUMENT naming update_mask(.paths).
+ * 0 with *ret_bits, or -1 with st set. */
+int ps_prospect_parse_mask(const Google__Protobuf__FieldMask *mask, unsigned *ret_bits,
+                           ps_status_t *st);
+
+/* Update-mask bits of ContactPerson. */
+#define PS_CF_FIRST_NAME (1u << 0)
+#define PS_CF_LAST_NAME (1u << 1)
+#define PS_CF_EMAIL (1u << 2)
+#define PS_CF_PHONE (1u << 3)
+#define PS_CF_ROLE (1u << 4)
+#define PS_CF_ALL ((1u << 5) - 1)
+
+/* The same for UpdateContactPerson: first_name, last_name, email, phone, role or "*"; name,
+ * create_time, update_time and etag are output only. */
+int ps_contact_parse_mask(const Google__Protobuf__FieldMask *mask, unsigned *ret_bits,
+                          ps_status_t *st);
+
+#endif

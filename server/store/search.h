@@ -1,0 +1,108 @@
+/* The overview's text query and the duplicate check (S1, S11; SPEC: duplicate check): the word
+ * index of table prospect_terms, the list query in every order and filter, and the duplicate
+ * lookups. Every statement filters by tenant and reads an index in order (no OFFSET, no scan of a
+ * tenant's rows: see migrations/20261127000002_prospect_search.sql and the EXPLAIN tests).
+ *
+ * Words. A text is cut into words in normal form by ps_norm_name (lower case, accents folded,
+ * punctuation and apostrophes dropped, legal forms such as "B.V." left out), at most
+ * PS_SEARCH_WORD_MAX characters each. A record's words come from its display name, company name,
+ * city, e-mail (as written without the dots, and with every dot as a space, so both
+ * "jan.jansen@example.com" and "jansen" find it) and VAT number (as written, in normal form with
+ * its country prefix, and that without the prefix). A record matches a query when every query
+ * word is the start of one of its words.
+ *
+ * Index. Each word is stored whole and as its first 1, 2 and 3 characters (PS_SEARCH_PREFIX_MAX),
+ * at most PS_SEARCH_TERMS_MAX distinct terms per record. The longest query word drives the lookup:
+ * up to 3 characters it is one exact term (one ordered index range per state, stops after a
+ * page); longer, it is the range of whole words starting with it, sorted after the lookup (cost
+ * grows with the records having such a word, not with the tenant). The other words are checked per
+ * candidate on the record's own terms (index prefix tenant_id, id, term).
+ *
+ * Keeping the index right: ps_store_prospect_insert/_update/_delete (store/prospects.h) maintain
+ * it. Any other code that changes a record's state or names, or deletes one, must call
+ * ps_store_search_reindex / ps_store_search_unindex in the same transaction.
+ *
+ * Not thread-safe (one ps_db_t per worker). Does not log. */
+#ifndef PS_STORE_SEARCH_H
+#define PS_STORE_SEARCH_H
+
+#include <stdint.h>
+
+#include "core/arena.h"
+#include "core/ids.h"
+#include "core/status.h"
+#include "store/db.h"
+#include "store/prospects.h"
+
+#define PS_SEARCH_WORD_MAX 32      /* characters of a word kept (longer words are cut) */
+#define PS_SEARCH_PREFIX_MAX 3     /* prefixes of 1..3 characters are terms of their own */
+#define PS_SEARCH_TERMS_MAX 128    /* distinct terms of one record (words beyond are not indexed) */
+#define PS_SEARCH_QUERY_WORDS 5    /* words a query may have after normalisation */
+#define PS_SEARCH_TERM_BYTES (PS_SEARCH_WORD_MAX * 4 + 1)
+
+/* A record's terms (pure). */
+typedef struct ps_search_terms {
+  int n;                                               /* terms used */
+  char term[PS_SEARCH_TERMS_MAX][PS_SEARCH_TERM_BYTES]; /* distinct, NUL-terminated */
+} ps_search_terms_t;
+
+/* The terms of a record (display name, company name, city, e-mail, VAT number, country code for
+ * the VAT prefix). Pure and thread-safe. */
+void ps_search_record_terms(const ps_prospect_cols_t *c, ps_search_terms_t *ret);
+
+/* The words of a query: normalised, distinct, words that merely start another query word dropped,
+ * longest first. 0 with *ret_n (0: the query has no words, list everything), or -1 when the query
+ * has more than PS_SEARCH_QUERY_WORDS words. Pure and thread-safe. */
+int ps_search_query_words(const char *query, char ret[PS_SEARCH_QUERY_WORDS][PS_SEARCH_TERM_BYTES],
+                          int *ret_n);
+
+/* Writes the terms of record c (its current state and display name), in the caller's transaction.
+ * replace: delete the record's old terms first. 0, or -1 with st set. */
+int ps_store_search_index(ps_db_t *db, const char *tenant, const ps_prospect_cols_t *c, int replace,
+                          ps_status_t *st);
+
+/* Rewrites the terms of record id from its row (after a change of state or names by other code).
+ * Removes them when the record is gone. 0, or -1 with st set. */
+int ps_store_search_reindex(ps_db_t *db, ps_arena_t *a, const char *tenant, const ps_id_t *id,
+                            ps_status_t *st);
+
+/* Removes the terms of record id (when it is deleted or merged away). 0, or -1 with st set. */
+int ps_store_search_unindex(ps_db_t *db, const char *tenant, const ps_id_t *id, ps_status_t *st);
+
+typedef enum ps_list_order {
+  PS_LIST_NEWEST = 0,  /* id descending (ids are UUIDv7: creation order) */
+  PS_LIST_BY_NAME = 1, /* display_name (collation of the column), then id, ascending */
+} ps_list_order_t;
+
+/* One page of the overview. */
+typedef struct ps_list_query {
+  ps_list_order_t order;
+  int states[2];                       /* the states shown; states[1] 0 when only one */
+  int n_words;                         /* query words (ps_search_query_words), 0: no query */
+  const char *words[PS_SEARCH_QUERY_WORDS];
+  int has_cursor;                      /* continue after (after_name, after_id) */
+  ps_id_t after_id;                    /* last id of the previous page */
+  const char *after_name;              /* its display name (BY_NAME only) */
+  int limit;                           /* rows wanted (callers ask one more than a page) */
+} ps_list_query_t;
+
+/* Reads up to q->limit records in order into ret_rows (strings in a). 0 with *ret_n, or -1 with
+ * st set. */
+int ps_store_prospect_list(ps_db_t *db, ps_arena_t *a, const char *tenant, const ps_list_query_t *q,
+                           ps_prospect_cols_t *ret_rows, int *ret_n, ps_status_t *st);
+
+/* What the duplicate check compares. */
+typedef enum ps_dup_key {
+  PS_DUP_EMAIL = 0,
+  PS_DUP_VAT = 1,
+  PS_DUP_PHONE = 2,
+  PS_DUP_NAME = 3,
+} ps_dup_key_t;
+
+/* Up to limit live records of the tenant whose normal form `key` equals value (newest first),
+ * appended through a callback. 0, or -1 with st set. */
+typedef int (*ps_dup_fn)(void *arg, const ps_prospect_cols_t *row, ps_dup_key_t key);
+int ps_store_prospect_dups(ps_db_t *db, ps_arena_t *a, const char *tenant, ps_dup_key_t key,
+                           const char *value, int limit, ps_dup_fn fn, void *arg, ps_status_t *st);
+
+#endif
