@@ -84,6 +84,19 @@ if [ -n "$PERF_PID" ]; then
 fi
 grep -E "^finished in|^requests:|^status codes:" "$WORK/h2load.txt"
 rps=$(awk '/^finished in/ {print $4; exit}' "$WORK/h2load.txt")
+# Redis round trips per call at steady state, from the server's own counters
+kill -USR1 "$SERVER_PID"; sleep 0.3
+stats=$(grep "stats: calls" "$WORK/server.log" | tail -1)
+calls=$(sed -n 's/.* ok=\([0-9]*\).*/\1/p' <<<"$stats")
+redis_cmds=$(sed -n 's/.*redis commands=\([0-9]*\).*/\1/p' <<<"$stats")
+
+echo "== h2load GetProspect with Redis stopped (4 connections x 8 streams, ${DURATION}s)"
+ps_redis_stop
+h2load -D "$DURATION" -c 4 -m 8 -t 1 -d "$WORK/body.bin" -H 'content-type: application/grpc' \
+    -H 'te: trailers' "http://127.0.0.1:$PORT/prospects.v1.ProspectService/GetProspect" >"$WORK/h2load-noredis.txt"
+grep -E "^finished in|^requests:" "$WORK/h2load-noredis.txt"
+rps_noredis=$(awk '/^finished in/ {print $4; exit}' "$WORK/h2load-noredis.txt")
+
 # h2load counts any gRPC status as success: the server must have answered OK to all of them
 "$PY" "$PS_ROOT/bench/prep.py" check "127.0.0.1:$PORT" "$WORK/body.bin" || ps_die "GetProspect no longer answers OK"
 
@@ -95,3 +108,5 @@ echo
 echo "cold start to SERVING: $(( (t1 - t0) / 1000000 )) ms"
 echo "idle RSS: $((rss_kb / 1024)) MiB"
 echo "GetProspect RPS: $rps; sysbench point selects/s: $sb_qps; ratio: $(awk -v a="$rps" -v b="$sb_qps" 'BEGIN {printf "%.2f", a / b}')"
+echo "GetProspect RPS with Redis stopped: $rps_noredis; ratio to Redis up: $(awk -v a="$rps_noredis" -v b="$rps" 'BEGIN {printf "%.2f", a / b}')"
+echo "Redis round trips per call (Redis up, whole run so far): $redis_cmds / $calls = $(awk -v a="$redis_cmds" -v b="$calls" 'BEGIN {printf "%.5f", a / b}')"
