@@ -306,6 +306,42 @@ class ServerTestCase(unittest.TestCase, RpcAssertions):
         return out
 
 
+# ---------------------------------------------------------------- server counters
+
+_STATS_LINE = re.compile(r"\bstats: calls (?P<calls>[^;]*); flags (?P<flags>[^;]*); redis (?P<redis>[^;\n]*)")
+
+
+def _parse_counters(text):
+    return {k: int(v) for k, v in re.findall(r"(\w+)=(\d+)", text)}
+
+
+def server_stats(server, timeout=5):
+    """The server's counters: sends SIGUSR1 and parses the `stats:` line it logs into
+    {"calls": {...}, "flags": {...}, "redis": {...}} (names as logged, values ints)."""
+    import signal
+    seen = len(_STATS_LINE.findall(server.log()))
+    server.proc.send_signal(signal.SIGUSR1)
+    deadline = time.monotonic() + timeout
+    while True:
+        found = list(_STATS_LINE.finditer(server.log()))
+        if len(found) > seen:
+            m = found[-1]
+            return {part: _parse_counters(m.group(part)) for part in ("calls", "flags", "redis")}
+        if time.monotonic() >= deadline or not server.running():
+            raise AssertionError("no stats line in the server log %.0f s after SIGUSR1" % timeout)
+        time.sleep(0.01)
+
+
+def stats_delta(before, after):
+    """after - before, counter by counter, in the shape of server_stats()."""
+    return {part: {k: v - before[part].get(k, 0) for k, v in after[part].items()} for part in after}
+
+
+def apps_redis_key(tenant):
+    """The Redis key of a tenant's cached app flags ("<version>|<prospects><quote_requests>")."""
+    return "prospects:apps:v1:%s" % tenant
+
+
 # ---------------------------------------------------------------- records: update, delete, list, duplicates, contact persons
 
 def update(channel, prospect, paths, timeout=10):
