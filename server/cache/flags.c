@@ -136,6 +136,71 @@ void ps_flags_abandon(const char *tenant) {
   pthread_mutex_unlock(&F.mu[s]);
 }
 
+/* ---- pending Redis writes: a small FIFO of (tenant, flags), one entry per tenant */
+
+typedef struct pending {
+  char tenant[64];
+  ps_flags_t flags;
+} pending_t;
+
+static pthread_mutex_t pending_mu = PTHREAD_MUTEX_INITIALIZER;
+static pending_t pending[PS_FLAGS_PENDING_MAX];
+static int pending_head, pending_n; /* ring buffer */
+static atomic_int pending_count;
+
+static int pending_find(const char *tenant) {
+  for (int i = 0; i < pending_n; i++) {
+    int k = (pending_head + i) % PS_FLAGS_PENDING_MAX;
+    if (strcmp(pending[k].tenant, tenant) == 0) return k;
+  }
+  return -1;
+}
+
+void ps_flags_pending_add(const char *tenant, const ps_flags_t *flags) {
+  if (strlen(tenant) >= sizeof pending[0].tenant) return;
+  pthread_mutex_lock(&pending_mu);
+  int k = pending_find(tenant);
+  if (k >= 0) {
+    if (flags->version >= pending[k].flags.version) pending[k].flags = *flags;
+  } else {
+    if (pending_n == PS_FLAGS_PENDING_MAX) { /* full: drop the oldest */
+      pending_head = (pending_head + 1) % PS_FLAGS_PENDING_MAX;
+      pending_n--;
+    }
+    k = (pending_head + pending_n) % PS_FLAGS_PENDING_MAX;
+    strcpy(pending[k].tenant, tenant);
+    pending[k].flags = *flags;
+    pending_n++;
+  }
+  atomic_store(&pending_count, pending_n);
+  pthread_mutex_unlock(&pending_mu);
+}
+
+int ps_flags_pending_has(const char *tenant) {
+  if (atomic_load(&pending_count) == 0) return 0;
+  pthread_mutex_lock(&pending_mu);
+  int has = pending_find(tenant) >= 0;
+  pthread_mutex_unlock(&pending_mu);
+  return has;
+}
+
+int ps_flags_pending_take(int max, char tenants[][64], ps_flags_t *out) {
+  pthread_mutex_lock(&pending_mu);
+  int n = 0;
+  while (n < max && pending_n > 0) {
+    strcpy(tenants[n], pending[pending_head].tenant);
+    out[n] = pending[pending_head].flags;
+    pending_head = (pending_head + 1) % PS_FLAGS_PENDING_MAX;
+    pending_n--;
+    n++;
+  }
+  atomic_store(&pending_count, pending_n);
+  pthread_mutex_unlock(&pending_mu);
+  return n;
+}
+
+int ps_flags_pending_count(void) { return atomic_load(&pending_count); }
+
 void ps_flags_count(ps_flags_stat_t which) {
   switch (which) {
   case PS_FLAGS_STAT_REDIS_HIT: atomic_fetch_add(&s_redis_hits, 1); break;

@@ -35,6 +35,22 @@ void ps_flags_fill(const char *tenant, const ps_flags_t *flags);
 /* Ends a load that failed; one waiter takes over. */
 void ps_flags_abandon(const char *tenant);
 
+/* Writes to Redis that failed (Redis down or hung when the flags changed). Until such a write has
+ * been made, Redis may hold an older value for the tenant, so loads of it skip Redis, and the
+ * write is retried as soon as Redis answers again. At most PS_FLAGS_PENDING_MAX are kept (the
+ * oldest is dropped: its Redis entry then ages out within its TTL). */
+#define PS_FLAGS_PENDING_MAX 4096
+
+/* Remembers that flags (a newer version replaces an older one) still have to reach Redis. */
+void ps_flags_pending_add(const char *tenant, const ps_flags_t *flags);
+/* 1 when the tenant has a write waiting (Redis must not be trusted for it), else 0. */
+int ps_flags_pending_has(const char *tenant);
+/* Takes up to max pending writes out of the list into out (tenant names copied into tenants[i]);
+ * returns how many. The caller puts them back with ps_flags_pending_add when its write fails. */
+int ps_flags_pending_take(int max, char tenants[][64], ps_flags_t *out);
+/* Number of pending writes (cheap: one atomic read). */
+int ps_flags_pending_count(void);
+
 /* Counters of the flags cache (this process). The service layer adds to them. */
 typedef struct ps_flags_stats {
   unsigned long long local_hits;     /* served from process memory */

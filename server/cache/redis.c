@@ -3,6 +3,7 @@
  * once per PS_CACHE_RETRY_US, so a dead Redis costs at most one timeout per second per worker. */
 #include "cache/redis.h"
 
+#include <errno.h>
 #include <hiredis.h>
 #include <stdatomic.h>
 #include <stdint.h>
@@ -133,38 +134,56 @@ int ps_cache_ping(ps_cache_t *c) {
 }
 
 /* Runs one command (argv form) under the breaker; the reply or NULL (breaker tripped). */
+/* 1 when the connection failed because the peer closed or reset it (a restarted Redis), as
+ * opposed to a timeout (a hung or slow Redis): only then is an immediate reconnect worth it. */
+static int peer_gone(const redisContext *rc, int saved_errno) {
+  if (rc->err == REDIS_ERR_EOF) return 1;
+  return rc->err == REDIS_ERR_IO && saved_errno != EAGAIN && saved_errno != EWOULDBLOCK &&
+         saved_errno != EINPROGRESS && saved_errno != 0;
+}
+
 static redisReply *command(ps_cache_t *c, int argc, const char **argv, const size_t *lens) {
   if (c->cfg.port == 0 || !breaker_allows()) return NULL;
-  int64_t start = now_us();
-  int fresh;
-  if (cache_ensure(c, &fresh) != 0) {
-    if (c->cfg.port) breaker_trip();
-    return NULL;
-  }
-  if (fresh) {
-    int64_t left = timeout_us(c) - (now_us() - start);
-    if (redisSetTimeout(c->rc, tv_of_us(left)) != REDIS_OK) {
+  for (int attempt = 0;; attempt++) {
+    int64_t start = now_us();
+    int fresh;
+    if (cache_ensure(c, &fresh) != 0) {
+      breaker_trip();
+      return NULL;
+    }
+    if (fresh) {
+      int64_t left = timeout_us(c) - (now_us() - start);
+      if (redisSetTimeout(c->rc, tv_of_us(left)) != REDIS_OK) {
+        cache_drop(c);
+        breaker_trip();
+        return NULL;
+      }
+    }
+    atomic_fetch_add(&n_commands, 1);
+    errno = 0;
+    redisReply *r = redisCommandArgv(c->rc, argc, argv, lens);
+    int saved_errno = errno;
+    if (!r || c->rc->err) {
+      if (r) freeReplyObject(r);
+      /* an idle connection to a Redis that has since restarted: reconnect once, right away */
+      int retry = !fresh && attempt == 0 && peer_gone(c->rc, saved_errno);
+      cache_drop(c); /* timed out or lost: a half-read reply would poison the next command */
+      if (retry) {
+        c->next_try_us = 0;
+        continue;
+      }
+      breaker_trip();
+      return NULL;
+    }
+    if (fresh && redisSetTimeout(c->rc, tv_of_us(timeout_us(c))) != REDIS_OK) {
+      freeReplyObject(r);
       cache_drop(c);
       breaker_trip();
       return NULL;
     }
+    breaker_ok();
+    return r;
   }
-  atomic_fetch_add(&n_commands, 1);
-  redisReply *r = redisCommandArgv(c->rc, argc, argv, lens);
-  if (!r || c->rc->err) {
-    if (r) freeReplyObject(r);
-    cache_drop(c); /* timed out or lost: a half-read reply would poison the next command */
-    breaker_trip();
-    return NULL;
-  }
-  if (fresh && redisSetTimeout(c->rc, tv_of_us(timeout_us(c))) != REDIS_OK) {
-    freeReplyObject(r);
-    cache_drop(c);
-    breaker_trip();
-    return NULL;
-  }
-  breaker_ok();
-  return r;
 }
 
 int ps_cache_get(ps_cache_t *c, const char *key, char *out, size_t outsz) {
@@ -183,11 +202,13 @@ int ps_cache_get(ps_cache_t *c, const char *key, char *out, size_t outsz) {
   return rc;
 }
 
-/* KEYS[1] key, ARGV[1] version, ARGV[2] "<version>|<payload>", ARGV[3] ttl ms */
+/* KEYS[1] key, ARGV[1] version, ARGV[2] "<version>|<payload>", ARGV[3] ttl ms. Only a value of
+ * exactly the form this service writes (1-19 digit version, two flag digits) can block the write;
+ * anything else in the key is garbage and is replaced. */
 static const char put_script[] =
     "local t = redis.call('TYPE', KEYS[1])['ok'] "
     "if t == 'string' then "
-    "  local v = tonumber(string.match(redis.call('GET', KEYS[1]), '^(%d+)|')) "
+    "  local v = tonumber(string.match(redis.call('GET', KEYS[1]), '^(%d%d?%d?%d?%d?%d?%d?%d?%d?%d?%d?%d?%d?%d?%d?%d?%d?%d?%d?)|[01][01]$')) "
     "  if v and v >= tonumber(ARGV[1]) then return 0 end "
     "elseif t ~= 'none' then "
     "  redis.call('DEL', KEYS[1]) " /* a wrong type would otherwise stay for good */

@@ -30,9 +30,11 @@ int ps_cache_ping(ps_cache_t *c);
  * or the circuit breaker is open. */
 int ps_cache_get(ps_cache_t *c, const char *key, char *out, size_t outsz);
 
-/* Stores "<version>|<payload>" under key for ttl_ms unless the key already holds a value of the same
- * form with an equal or higher version (one atomic script), so a reader holding an old value never
- * overwrites a newer one. 0 when Redis answered (stored or not), -1 when unavailable. */
+/* Stores "<version>|<payload>" (payload: two flag digits, "0" or "1" each) under key for ttl_ms
+ * unless the key already holds a value of exactly that form with an equal or higher version (one
+ * atomic script), so a reader holding an old value never overwrites a newer one; any other content
+ * of the key (garbage, another type) is replaced. 0 when Redis answered (stored or not), -1 when
+ * unavailable. */
 int ps_cache_put_versioned(ps_cache_t *c, const char *key, unsigned long long version,
                            const char *payload, unsigned ttl_ms);
 

@@ -29,6 +29,7 @@ static void redis_key(const char *tenant, char *out, size_t outsz) {
 
 /* "<prospects><quote_requests>" after the version prefix, e.g. "7|10". */
 static int parse_cached(const char *v, ps_flags_t *ret) {
+  if (v[0] < '0' || v[0] > '9') return -1; /* strtoull would take a sign or blanks */
   char *end;
   errno = 0;
   unsigned long long version = strtoull(v, &end, 10);
@@ -41,13 +42,28 @@ static int parse_cached(const char *v, ps_flags_t *ret) {
   return 0;
 }
 
-static void put_redis(ps_ctx_t *ctx, const char *tenant, const ps_flags_t *f) {
+/* Writes the flags to Redis (versioned). 0, or -1 when Redis is unavailable. */
+static int put_redis(ps_ctx_t *ctx, const char *tenant, const ps_flags_t *f) {
   char key[128], payload[3] = {f->prospects ? '1' : '0', f->quote_requests ? '1' : '0', '\0'};
   redis_key(tenant, key, sizeof key);
   unsigned jitter = (unsigned)(ps_hash64(tenant, strlen(tenant), (uint64_t)ps_db_now_us()) %
                                REDIS_TTL_JITTER_MS);
-  (void)ps_cache_put_versioned(ctx->cache, key, (unsigned long long)f->version, payload,
-                               REDIS_TTL_MS + jitter);
+  return ps_cache_put_versioned(ctx->cache, key, (unsigned long long)f->version, payload,
+                                REDIS_TTL_MS + jitter);
+}
+
+/* Redis answers again: make the writes it missed (a few per call, so no call pays for many). */
+static void retry_pending(ps_ctx_t *ctx) {
+  enum { BATCH = 8 };
+  char tenants[BATCH][64];
+  ps_flags_t flags[BATCH];
+  int n = ps_flags_pending_take(BATCH, tenants, flags);
+  for (int i = 0; i < n; i++) {
+    if (put_redis(ctx, tenants[i], &flags[i]) != 0) {
+      for (int j = i; j < n; j++) ps_flags_pending_add(tenants[j], &flags[j]);
+      return;
+    }
+  }
 }
 
 static int64_t mono_ms(void) {
@@ -61,7 +77,9 @@ int ps_apps_flags(ps_ctx_t *ctx, const char *tenant, ps_flags_t *ret) {
   /* this thread loads the tenant for everyone waiting on it */
   char key[128], value[64];
   redis_key(tenant, key, sizeof key);
-  int got = ps_cache_get(ctx->cache, key, value, sizeof value);
+  /* a change of this tenant has not reached Redis yet: Redis may hold the old flags */
+  int got = ps_flags_pending_has(tenant) ? 0 : ps_cache_get(ctx->cache, key, value, sizeof value);
+  if (got >= 0 && ps_flags_pending_count() > 0) retry_pending(ctx);
   if (got == 1 && parse_cached(value, ret) == 0) {
     ps_flags_count(PS_FLAGS_STAT_REDIS_HIT);
     ps_flags_fill(tenant, ret);
@@ -76,7 +94,9 @@ int ps_apps_flags(ps_ctx_t *ctx, const char *tenant, ps_flags_t *ret) {
   }
   ps_flags_t f = {row.prospects, row.quote_requests, row.version};
   ps_flags_fill(tenant, &f);
-  if (got >= 0) put_redis(ctx, tenant, &f); /* no tenant row: cached too (negative caching) */
+  if (got >= 0 && put_redis(ctx, tenant, &f) != 0 && ps_flags_pending_has(tenant))
+    ps_flags_pending_add(tenant, &f); /* still not in Redis: keep it pending */
+  /* (a tenant without a row is cached too: negative caching) */
   *ret = f;
   return 0;
 }
@@ -225,7 +245,7 @@ int ps_update_tenant_apps(ps_ctx_t *ctx, const Prospects__V1__UpdateTenantAppsRe
   /* committed: replace the cached flags here and in Redis, where other replicas read them */
   ps_flags_t f = {t.out.prospects, t.out.quote_requests, t.out.version};
   ps_flags_fill(tenant, &f);
-  put_redis(ctx, tenant, &f);
+  if (put_redis(ctx, tenant, &f) != 0) ps_flags_pending_add(tenant, &f); /* retried later */
   ps_flags_count(PS_FLAGS_STAT_INVALIDATION);
   Prospects__V1__TenantApps *m = apps_msg(ctx, tenant, &t.out);
   if (!m) return out_of_memory(ctx);
