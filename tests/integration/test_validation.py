@@ -11,7 +11,10 @@ from prospects.v1 import resources_pb2, service_pb2
 
 Code = grpc.StatusCode
 UUID = "0190a3b4-5c6d-7e8f-9a0b-1c2d3e4f5a6b"
-IMPLEMENTED = {"CreateProspect", "GetProspect", "GetTenantApps", "UpdateTenantApps"}
+IMPLEMENTED = {"CreateProspect", "GetProspect", "GetTenantApps", "UpdateTenantApps",
+               "UpdateProspect", "DeleteProspect", "ListProspects", "FindDuplicateProspects",
+               "CreateContactPerson", "GetContactPerson", "ListContactPersons",
+               "UpdateContactPerson", "DeleteContactPerson"}
 
 
 class Transport(lib.ServerTestCase):
@@ -40,7 +43,7 @@ class Transport(lib.ServerTestCase):
     def test_methods_not_yet_implemented_say_so(self):
         svc = service_pb2.DESCRIPTOR.services_by_name["ProspectService"]
         pending = [m.name for m in svc.methods if m.name not in IMPLEMENTED]
-        self.assertGreater(len(pending), 10)
+        self.assertGreater(len(pending), 0)
         for name in pending:
             with self.subTest(method=name):
                 self.assertRpcError(lambda: lib.raw_call(self.channel, lib.method(name), b"", timeout=5),
