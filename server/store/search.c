@@ -1,6 +1,7 @@
 /* The word index of the overview (prospect_terms), the overview query and the duplicate lookups. */
 #include "store/search.h"
 
+#include <stdint.h>
 #include <string.h>
 
 #include "core/normalize.h"
@@ -268,8 +269,72 @@ static char *like_prefix(ps_arena_t *a, const char *w) {
   return out;
 }
 
-int ps_store_prospect_list(ps_db_t *db, ps_arena_t *a, const char *tenant, const ps_list_query_t *q,
+/* How many records have a word starting with w, counted up to DRIVER_COUNT_CAP (one index range
+ * each): with several query words the rarest drives the lookup, so that a common word ("amsterdam")
+ * next to a rare one never makes the query walk all records of the common one. */
+#define DRIVER_COUNT_CAP 5000
+static ps_sql_t Q_COUNT_EXACT = PS_SQL(
+    "SELECT COUNT(*) FROM (SELECT 1 FROM prospect_terms WHERE tenant_id = ? AND term = ? LIMIT 5000) x");
+static ps_sql_t Q_COUNT_RANGE = PS_SQL(
+    "SELECT COUNT(*) FROM (SELECT 1 FROM prospect_terms WHERE tenant_id = ? AND term LIKE ? LIMIT 5000) x");
+
+static int word_count(ps_db_t *db, ps_arena_t *a, const char *tenant, const char *w, int64_t *ret,
+                      ps_status_t *st) {
+  int exact = ps_utf8_chars(w) <= PS_SEARCH_PREFIX_MAX;
+  const char *v = exact ? w : like_prefix(a, w);
+  if (!v) return ps_fail(st, PS_RESOURCE_EXHAUSTED, "", "Out of memory.");
+  ps_params_t p;
+  ps_params_init(&p);
+  ps_param_str(&p, tenant);
+  ps_param_str(&p, v);
+  MYSQL_STMT *s = ps_db_exec(db, exact ? &Q_COUNT_EXACT : &Q_COUNT_RANGE, &p, st);
+  if (!s) return -1;
+  int64_t n = 0;
+  ps_row_t r;
+  ps_row_init(&r);
+  ps_col_i64(&r, &n);
+  if (ps_db_fetch(db, s, &r, NULL, st) < 0) return -1;
+  *ret = n;
+  return 0;
+}
+
+int ps_store_prospect_list(ps_db_t *db, ps_arena_t *a, const char *tenant, const ps_list_query_t *q_in,
                            ps_prospect_cols_t *ret_rows, int *ret_n, ps_status_t *st) {
+  ps_list_query_t qq = *q_in, *q = &qq;
+  int64_t driver_n = 0;
+  if (q->n_words > 1 || (q->n_words == 1 && ps_utf8_chars(q->words[0]) > PS_SEARCH_PREFIX_MAX)) {
+    int best = 0;
+    int64_t best_n = INT64_MAX;
+    for (int i = 0; i < q->n_words; i++) {
+      int64_t n = 0;
+      if (word_count(db, a, tenant, q->words[i], &n, st) != 0) return -1;
+      if (n < best_n) {
+        best_n = n;
+        best = i;
+      }
+      if (n == 0) break; /* nothing can match */
+    }
+    const char *w = q->words[best];
+    q->words[best] = q->words[0];
+    q->words[0] = w;
+    driver_n = best_n;
+  }
+  /* A long driving word with many records: sorting all of them would cost too much, and they are
+   * dense, so read its first characters' term in index order instead and check the whole word on
+   * each candidate like the other words; a page fills after a few candidates. */
+  char *prefix_driver = NULL;
+  if (q->n_words >= 1 && q->n_words <= N_FILTERS && driver_n >= DRIVER_COUNT_CAP &&
+      ps_utf8_chars(q->words[0]) > PS_SEARCH_PREFIX_MAX) {
+    const char *w = q->words[0];
+    size_t b = 0, chars = 0;
+    for (; w[b]; b++)
+      if (((unsigned char)w[b] & 0xC0) != 0x80 && chars++ == PS_SEARCH_PREFIX_MAX) break;
+    if (!(prefix_driver = ps_arena_strndup(a, w, b)))
+      return ps_fail(st, PS_RESOURCE_EXHAUSTED, "", "Out of memory.");
+    for (int i = q->n_words; i > 0; i--) q->words[i] = q->words[i - 1];
+    q->words[0] = prefix_driver;
+    q->n_words++;
+  }
   static const ps_id_t max_id = {{0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
                                   0xff, 0xff, 0xff, 0xff, 0xff}};
   static const ps_id_t min_id = {{0}};

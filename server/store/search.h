@@ -12,7 +12,8 @@
  * word is the start of one of its words.
  *
  * Index. Each word is stored whole and as its first 1, 2 and 3 characters (PS_SEARCH_PREFIX_MAX),
- * at most PS_SEARCH_TERMS_MAX distinct terms per record. The longest query word drives the lookup:
+ * at most PS_SEARCH_TERMS_MAX distinct terms per record. One query word drives the lookup (with
+ * several, the one with the fewest records, counted up to 5000 on the index first):
  * up to 3 characters it is one exact term (one ordered index range per state, stops after a
  * page); longer, it is the range of whole words starting with it, sorted after the lookup (cost
  * grows with the records having such a word, not with the tenant). The other words are checked per

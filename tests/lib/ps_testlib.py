@@ -426,3 +426,40 @@ def explain(mariadb, database, statement):
     cols = ["id", "select_type", "table", "type", "possible_keys", "key", "key_len", "ref", "rows",
             "Extra"]
     return [dict(zip(cols, r)) for r in mariadb.sql("EXPLAIN " + statement, database)]
+
+
+def logged_selects(mariadb, needle):
+    """The SELECT statements in mysql.general_log (log_output=TABLE) that contain needle, as SQL
+    that can be run again: binary string parameters (ids) come back as X'..' literals."""
+    rows = mariadb.sql("SELECT DISTINCT HEX(argument) FROM mysql.general_log WHERE command_type = 'Execute'"
+                       " AND argument LIKE 'SELECT%%' AND argument LIKE '%%%s%%'" % needle)
+    unesc = {b"0": b"\0", b"n": b"\n", b"r": b"\r", b"Z": b"\x1a", b"t": b"\t", b"b": b"\b"}
+
+    def literal(m):
+        body, raw, i = m.group(1), bytearray(), 0
+        while i < len(body):
+            if body[i:i + 2] == b"\\x" and re.fullmatch(rb"[0-9A-Fa-f]{2}", body[i + 2:i + 4]):
+                raw += bytes.fromhex(body[i + 2:i + 4].decode())  # the log's form of a non-text byte
+                i += 4
+            elif body[i:i + 1] == b"\\" and i + 1 < len(body):
+                raw += unesc.get(body[i + 1:i + 2], body[i + 1:i + 2])
+                i += 2
+            elif body[i:i + 2] == b"''":
+                raw += b"'"
+                i += 2
+            else:
+                raw += body[i:i + 1]
+                i += 1
+        try:
+            text = bytes(raw).decode("utf-8")
+            if text.isprintable():
+                return ("'" + text.replace("\\", "\\\\").replace("'", "''") + "'").encode()
+        except UnicodeDecodeError:
+            pass
+        return b"X'" + bytes(raw).hex().encode() + b"'"
+
+    out = []
+    for (h,) in rows:
+        stmt = re.sub(rb"'((?:[^'\\]|\\.|'')*)'", literal, bytes.fromhex(h), flags=re.S)
+        out.append(stmt.decode("utf-8").replace("\n", " "))
+    return out

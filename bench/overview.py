@@ -1,0 +1,270 @@
+#!/usr/bin/python3
+"""Scale benchmark of the overview and the duplicate check (issue: prospect records, Deliver 7).
+
+Not a test: it prints figures. It starts its own MariaDB (large buffer pool), Redis and server,
+loads 1,000 tenants (one with BIG prospects, the others with SMALL each) with bulk SQL, then times
+ListProspects (first page and a deep page, with and without a query, both orders) and
+FindDuplicateProspects through the real server with one gRPC client, sequentially, and prints
+p50/p99 in ms. It also EXPLAINs every statement the server ran and reports any full scan.
+
+    PYTHONPATH=build/py:tests/lib /usr/bin/python3 bench/overview.py [--big 1000000] [--small 100]
+        [--tenants 1000] [--runs 300]
+
+The word index rows of the bulk data are produced in SQL for the generator's own simple vocabulary;
+the script checks a sample against the server's tokenizer (by rewriting records through
+UpdateProspect and comparing their rows) and says so if they differ."""
+
+import argparse
+import hashlib
+import hmac
+import os
+import statistics
+import struct
+import sys
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "lib"))
+import harness  # noqa: E402
+import ps_testlib as lib  # noqa: E402
+from prospects.v1 import resources_pb2, service_pb2  # noqa: E402
+
+KEY = "bench-page-token-key"
+BIG = "bench-big"
+
+FIRST = ["jan", "piet", "kees", "emma", "sophie", "lucas", "daan", "julia", "sem", "tess", "noah",
+         "mila", "liam", "anna", "finn", "sara", "levi", "eva", "bram", "lotte"]
+SYL = ["van", "der", "berg", "bak", "ker", "jan", "sen", "de", "vries", "mul", "der", "smit", "visser",
+       "boer", "dijk", "meer", "bos", "vos", "peters", "hen", "drik", "kok", "brouw", "wer", "graaf",
+       "hout", "man", "kamp", "veld", "holt", "stra", "ma", "ens", "hof", "laan", "beek", "rijn",
+       "maas", "zand", "wit"]
+CITIES = ["amsterdam", "rotterdam", "utrecht", "eindhoven", "groningen", "tilburg", "almere", "breda",
+          "nijmegen", "apeldoorn", "haarlem", "arnhem", "enschede", "amersfoort", "zaanstad",
+          "zwolle", "leiden", "maastricht", "dordrecht", "ede", "delft", "venlo", "deventer",
+          "alkmaar", "helmond", "hengelo", "emmen", "gouda", "hilversum", "lelystad"]
+DOMAINS = ["example", "mail", "posteo", "acme", "bedrijf", "kpn", "ziggo", "gmail"]
+
+
+def elt(idx_expr, words):
+    return "ELT(1 + (%s), %s)" % (idx_expr, ", ".join("'%s'" % w for w in words))
+
+
+class BigMariaDB(harness.PrivateMariaDB):
+    OPTS = ["--innodb-buffer-pool-size=6G", "--innodb-log-file-size=1G",
+            "--innodb-flush-log-at-trx-commit=2", "--skip-log-bin", "--skip-name-resolve",
+            "--character-set-server=utf8mb4", "--collation-server=utf8mb4_unicode_ci",
+            "--max-allowed-packet=256M"]
+
+
+def load(db, database, tenants, big, small):
+    t0 = time.monotonic()
+    sql = lambda s: db.sql(s, database, timeout=7200)  # noqa: E731
+    sql("INSERT INTO tenant_apps (tenant_id, prospects_enabled, version, update_time) "
+        "SELECT IF(seq = 1, '%s', CONCAT('bench-', seq)), 1, 1, NOW(6) FROM seq_1_to_%d" % (BIG, tenants))
+    # the secondary indexes are built after the bulk load (same definitions as the migration)
+    sql("ALTER TABLE prospects DROP KEY prospects_overview_newest, DROP KEY prospects_overview_name,"
+        " DROP KEY prospects_dup_email, DROP KEY prospects_dup_vat, DROP KEY prospects_dup_phone,"
+        " DROP KEY prospects_dup_name")
+    sql("ALTER TABLE prospect_terms DROP KEY prospect_terms_by_name, DROP KEY prospect_terms_by_prospect")
+    first = elt("s % 20", FIRST)
+    last = "CONCAT(%s, %s)" % (elt("(s * 7) % 40", SYL), elt("(s DIV 40 * 13) % 40", SYL))
+    city = elt("(s * 11) % 30", CITIES)
+    dom = elt("(s * 3) % 8", DOMAINS)
+    base_ms = int(time.time() * 1000) - 400 * 24 * 3600 * 1000
+
+    def insert(tenant_expr, n_expr_from, ts_expr):
+        return (
+            "INSERT INTO prospects (tenant_id, id, kind, state, display_name, first_name, last_name,"
+            " vat_number, email, phone, city, country_code, notes, email_norm, vat_norm, phone_norm,"
+            " name_key, version, create_time, update_time)"
+            " SELECT tenant_id, id, 1, IF(s %% 10 = 0, 2, 1), CONCAT(f, ' ', l), f, l, vat, email, phone, c,"
+            " 'NL', '', LOWER(email), vat, CONCAT('316', LPAD(s, 8, '0')), CONCAT(f, ' ', l), 1, ts, ts"
+            " FROM (SELECT %s AS tenant_id, s, %s AS f, %s AS l, %s AS c,"
+            "  CONCAT(%s, '.', %s, s, '@', %s, '.nl') AS email,"
+            "  CONCAT('NL', LPAD(s, 9, '0'), 'B01') AS vat, CONCAT('06 ', LPAD(s, 8, '0')) AS phone,"
+            "  %s AS ts,"
+            "  UNHEX(CONCAT(LPAD(HEX(%d + s * 37), 12, '0'), '7', LPAD(HEX(s %% 4096), 3, '0'), '8',"
+            "   LPAD(HEX(FLOOR(RAND() * 1152921504606846976)), 15, '0'))) AS id"
+            "  FROM %s) g" % (tenant_expr, first, last, city, first, last, dom, ts_expr, base_ms, n_expr_from))
+
+    sql(insert("'%s'" % BIG, "(SELECT seq AS s FROM seq_1_to_%d) q" % big,
+               "FROM_UNIXTIME((%d + s * 37) / 1000)" % base_ms))
+    print("loaded %d prospects of %s in %.0f s" % (big, BIG, time.monotonic() - t0), flush=True)
+    sql(insert("CONCAT('bench-', t)", "(SELECT a.seq AS t, b.seq + 2000000 * a.seq AS s FROM seq_2_to_%d a,"
+               " seq_1_to_%d b) q" % (tenants, small), "FROM_UNIXTIME((%d + s * 37) / 1000)" % base_ms))
+    print("loaded %d other tenants x %d in %.0f s" % (tenants - 1, small, time.monotonic() - t0), flush=True)
+    # the word index: each word whole and as its first 1..3 characters (store/search.h)
+    words = ["first_name", "last_name", "city",
+             "REPLACE(REPLACE(REPLACE(email, '.', ''), '@', ' '), ' ', '')",  # placeholder, replaced below
+             ]
+    word_sql = " UNION ALL ".join([
+        "SELECT tenant_id, id, state, display_name, first_name AS w FROM prospects",
+        "SELECT tenant_id, id, state, display_name, last_name FROM prospects",
+        "SELECT tenant_id, id, state, display_name, city FROM prospects",
+        # e-mail without dots: firstlast123, domainnl
+        "SELECT tenant_id, id, state, display_name, REPLACE(SUBSTRING_INDEX(email, '@', 1), '.', '') FROM prospects",
+        "SELECT tenant_id, id, state, display_name, REPLACE(SUBSTRING_INDEX(email, '@', -1), '.', '') FROM prospects",
+        # e-mail with dots as spaces: first, last123, domain, nl
+        "SELECT tenant_id, id, state, display_name, SUBSTRING_INDEX(SUBSTRING_INDEX(email, '@', 1), '.', -1) FROM prospects",
+        "SELECT tenant_id, id, state, display_name, SUBSTRING_INDEX(SUBSTRING_INDEX(email, '@', -1), '.', 1) FROM prospects",
+        "SELECT tenant_id, id, state, display_name, 'nl' FROM prospects",
+        # VAT number: as written / normal form, and without the country prefix
+        "SELECT tenant_id, id, state, display_name, LOWER(vat_number) FROM prospects",
+        "SELECT tenant_id, id, state, display_name, LOWER(SUBSTRING(vat_number, 3)) FROM prospects",
+    ])
+    del words
+    sql("INSERT IGNORE INTO prospect_terms (tenant_id, term, state, id, display_name)"
+        " SELECT w.tenant_id, IF(k.seq = 4, w.w, LEFT(w.w, k.seq)), w.state, w.id, w.display_name"
+        " FROM (%s) w JOIN seq_1_to_4 k ON k.seq = 4 OR k.seq < CHAR_LENGTH(w.w)" % word_sql)
+    print("word index rows: %s in %.0f s" % (sql("SELECT COUNT(*) FROM prospect_terms")[0][0],
+                                             time.monotonic() - t0), flush=True)
+    sql("ALTER TABLE prospects ADD KEY prospects_overview_newest (tenant_id, state, id),"
+        " ADD KEY prospects_overview_name (tenant_id, state, display_name, id),"
+        " ADD KEY prospects_dup_email (tenant_id, email_norm), ADD KEY prospects_dup_vat (tenant_id, vat_norm),"
+        " ADD KEY prospects_dup_phone (tenant_id, phone_norm), ADD KEY prospects_dup_name (tenant_id, name_key)")
+    sql("ALTER TABLE prospect_terms ADD KEY prospect_terms_by_name (tenant_id, term, state, display_name, id),"
+        " ADD KEY prospect_terms_by_prospect (tenant_id, id, term)")
+    sql("ANALYZE TABLE prospects, prospect_terms")
+    print("indexes built in %.0f s total" % (time.monotonic() - t0), flush=True)
+
+
+def mint(tenant, query, filter_, order, pos):
+    """A page token as the server makes it (core/pagetoken.h), for a position deep in the list."""
+    def s(x):
+        b = x.encode()
+        return struct.pack(">I", len(b)) + b
+    ctx = s("ListProspects") + s(tenant) + s(query) + struct.pack(">q", filter_) + struct.pack(">q", order)
+    mac = hmac.new(KEY.encode(), b"\x01" + struct.pack(">I", len(ctx)) + ctx + pos, hashlib.sha256).digest()
+    import base64
+    return base64.urlsafe_b64encode(b"\x01" + pos + mac[:16]).decode().rstrip("=")
+
+
+def deep_position(db, database, query_ids_sql, order, offset):
+    if order == 2:
+        r = db.sql("SELECT HEX(id), display_name FROM prospects WHERE tenant_id = '%s' AND state = 1 %s"
+                   " ORDER BY display_name, id LIMIT 1 OFFSET %d" % (BIG, query_ids_sql, offset), database)
+        return bytes([1]) + bytes.fromhex(r[0][0]) + r[0][1].encode()
+    r = db.sql("SELECT HEX(id) FROM prospects WHERE tenant_id = '%s' AND state = 1 %s"
+               " ORDER BY id DESC LIMIT 1 OFFSET %d" % (BIG, query_ids_sql, offset), database)
+    return bytes([0]) + bytes.fromhex(r[0][0])
+
+
+def timeit(fn, runs):
+    fn()  # warm
+    out = []
+    for _ in range(runs):
+        t = time.perf_counter()
+        fn()
+        out.append((time.perf_counter() - t) * 1000)
+    out.sort()
+    return statistics.median(out), out[min(len(out) - 1, int(len(out) * 0.99))]
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--tenants", type=int, default=1000)
+    ap.add_argument("--big", type=int, default=1000000)
+    ap.add_argument("--small", type=int, default=100)
+    ap.add_argument("--runs", type=int, default=300)
+    args = ap.parse_args()
+
+    db = BigMariaDB().start(timeout=120)
+    database = harness.fresh_database(db, prefix="bench")
+    load(db, database, args.tenants, args.big, args.small)
+    server = harness.Server(database=database, mariadb=db, redis=harness.private_redis(),
+                            env={"PS_PAGE_TOKEN_KEY": KEY}, log_level="warn")
+    ch = server.channel
+
+    # the SQL-made word index must equal what the server writes: rewrite a sample through the server
+    mismatches = 0
+    sample = db.sql("SELECT HEX(id) FROM prospects WHERE tenant_id = '%s' ORDER BY RAND() LIMIT 20" % BIG, database)
+    for (h,) in sample:
+        terms = lambda: sorted(r[0] for r in db.sql(  # noqa: E731
+            "SELECT term FROM prospect_terms WHERE tenant_id = '%s' AND id = UNHEX('%s')" % (BIG, h), database))
+        before = terms()
+        uid = "%s-%s-%s-%s-%s" % (h[0:8], h[8:12], h[12:16], h[16:20], h[20:32])
+        lib.update(ch, resources_pb2.Prospect(name="tenants/%s/prospects/%s" % (BIG, uid.lower()),
+                                              notes="bench"), ["notes"])
+        if terms() != before:
+            mismatches += 1
+    print("word index check: %d of %d sampled records differ from the server's tokenizer"
+          % (mismatches, len(sample)))
+
+    db.sql("SET GLOBAL log_output = 'TABLE'")
+    db.sql("TRUNCATE mysql.general_log")
+    db.sql("SET GLOBAL general_log = 1")
+
+    rows = []
+    n_state1 = int(db.sql("SELECT COUNT(*) FROM prospects WHERE tenant_id = '%s' AND state = 1" % BIG, database)[0][0])
+
+    def case(label, query="", order=1, deep=None, ids_sql=""):
+        token = ""
+        if deep is not None:
+            token = mint(BIG, query, 1, 0 if order == 1 else 1, deep_position(db, database, ids_sql, order, deep))
+        req = service_pb2.ListProspectsRequest(parent="tenants/%s" % BIG, query=query, order_by=order,
+                                               page_size=50, page_token=token)
+        resp = harness.call(ch, lib.method("ListProspects"), req, service_pb2.ListProspectsResponse)
+        p50, p99 = timeit(lambda: harness.call(ch, lib.method("ListProspects"), req,
+                                               service_pb2.ListProspectsResponse), args.runs)
+        rows.append((label, len(resp.prospects), p50, p99))
+        print("%-58s %4d rows  p50 %6.2f ms  p99 %6.2f ms" % rows[-1], flush=True)
+
+    deep = int(n_state1 * 0.9)
+    case("overview newest, first page")
+    case("overview newest, deep page (90%%: row %d)" % deep, deep=deep)
+    case("overview by name, first page", order=2)
+    case("overview by name, deep page (90%)", order=2, deep=deep)
+    # a last name (one of ~1600; ~0.06% of the records each)
+    lname = db.sql("SELECT last_name FROM prospects WHERE tenant_id = '%s' LIMIT 1 OFFSET %d"
+                   % (BIG, args.big // 81), database)[0][0]
+    q_ids = "AND last_name = '%s'" % lname
+    n_q = int(db.sql("SELECT COUNT(*) FROM prospects WHERE tenant_id = '%s' AND state = 1 %s" % (BIG, q_ids), database)[0][0])
+    case("query %r (%d matches), newest, first page" % (lname, n_q), query=lname)
+    case("query %r, newest, deep page (90%%)" % lname, query=lname, deep=int(n_q * 0.9), ids_sql=q_ids)
+    case("query %r, by name, first page" % lname, query=lname, order=2)
+    case("query %r, by name, deep page (90%%)" % lname, query=lname, order=2, deep=int(n_q * 0.9), ids_sql=q_ids)
+    # short words: one exact term, read in index order
+    q_ids = "AND last_name LIKE 'ja%'"
+    n_q = int(db.sql("SELECT COUNT(*) FROM prospects WHERE tenant_id = '%s' AND state = 1 %s" % (BIG, q_ids), database)[0][0])
+    case("query 'ja' (%d+ matches), newest, first page" % n_q, query="ja")
+    case("query 'ja', newest, deep page", query="ja", deep=int(n_q * 0.9), ids_sql=q_ids)
+    case("query 'ja', by name, first page", query="ja", order=2)
+    # two words: a common city and a first name (the rarer word drives the lookup)
+    two = " ".join(db.sql("SELECT city, first_name FROM prospects WHERE tenant_id = '%s' AND state = 1"
+                          " LIMIT 1 OFFSET %d" % (BIG, args.big // 3), database)[0])
+    case("query %r, newest, first page" % two, query=two)
+    case("query %r, by name, first page" % two, query=two, order=2)
+    case("query 'amsterdam zzz' (no match), newest", query="amsterdam zzz")
+    # an e-mail address (the magnifying glass of S11)
+    em = db.sql("SELECT email FROM prospects WHERE tenant_id = '%s' LIMIT 1 OFFSET %d"
+                % (BIG, args.big * 7 // 9), database)[0][0]
+    case("query e-mail %r, newest" % em, query=em)
+
+    one = db.sql("SELECT email, vat_number, phone, first_name, last_name FROM prospects WHERE tenant_id = '%s'"
+                 " LIMIT 1 OFFSET %d" % (BIG, args.big * 3 // 7), database)[0]
+    cand = resources_pb2.Prospect(kind=resources_pb2.PERSON, email=one[0].upper(), vat_number=one[1],
+                                  phone=one[2], first_name=one[3].title(), last_name=one[4],
+                                  address=resources_pb2.Address(country_code="NL"))
+    dreq = service_pb2.FindDuplicateProspectsRequest(parent="tenants/%s" % BIG, candidate=cand)
+    dresp = harness.call(ch, lib.method("FindDuplicateProspects"), dreq, service_pb2.FindDuplicateProspectsResponse)
+    p50, p99 = timeit(lambda: harness.call(ch, lib.method("FindDuplicateProspects"), dreq,
+                                           service_pb2.FindDuplicateProspectsResponse), args.runs)
+    rows.append(("duplicate check (e-mail, VAT, phone, name)", len(dresp.duplicates), p50, p99))
+    print("%-58s %4d rows  p50 %6.2f ms  p99 %6.2f ms" % rows[-1], flush=True)
+
+    db.sql("SET GLOBAL general_log = 0")
+    stmts = lib.logged_selects(db, BIG)
+    scans = 0
+    for s in stmts:
+        for r in lib.explain(db, database, s):
+            if r["type"] in ("ALL", "index") and r["table"] in ("prospects", "prospect_terms", "p", "t", "f"):
+                scans += 1
+                print("FULL SCAN: %s\n  in %s" % (r, s[:300]))
+    print("EXPLAIN: %d distinct statements checked, %d full scans" % (len(stmts), scans))
+    worst = max(r[3] for r in rows)
+    print("worst p99 %.2f ms (target 20 ms): %s" % (worst, "met" if worst <= 20 else "NOT met"))
+    server.close()
+    db.close()
+
+
+if __name__ == "__main__":
+    main()

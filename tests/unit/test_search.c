@@ -1,0 +1,145 @@
+/* store/search.c pure parts (the words of a record and of a query) and the update-mask parsers of
+ * service/records.h. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <string.h>
+
+#include "service/records.h"
+#include "store/search.h"
+
+static ps_search_terms_t terms;
+
+static int has(const char *t) {
+  for (int i = 0; i < terms.n; i++)
+    if (strcmp(terms.term[i], t) == 0) return 1;
+  return 0;
+}
+
+static void test_record_terms(void **state) {
+  (void)state;
+  ps_prospect_cols_t c;
+  memset(&c, 0, sizeof c);
+  c.display_name = "Bakkerij Jänsen B.V.";
+  c.company_name = "Bakkerij Jänsen B.V.";
+  c.city = "Den Haag";
+  c.email = "Jan.Jansen@Example.com";
+  c.vat_number = "0123.456.789";
+  c.country_code = "BE";
+  ps_search_record_terms(&c, &terms);
+  const char *want[] = {"b", "ba", "bak", "bakkerij", "j", "ja", "jan", "jansen", "den", "haag",
+                        "janjansen", "examplecom", "example", "com", "0123456789", "be0123456789",
+                        "be", "bv" /* never: legal form */};
+  for (size_t i = 0; i < sizeof want / sizeof want[0] - 1; i++)
+    if (!has(want[i])) fail_msg("term %s missing", want[i]);
+  assert_false(has("bv"));
+  for (int i = 0; i < terms.n; i++)
+    for (int j = i + 1; j < terms.n; j++) assert_string_not_equal(terms.term[i], terms.term[j]);
+
+  /* a long word is cut to PS_SEARCH_WORD_MAX characters; a record keeps at most PS_SEARCH_TERMS_MAX */
+  char longname[300];
+  memset(longname, 'x', 200);
+  longname[200] = '\0';
+  c.display_name = longname;
+  c.company_name = c.city = c.email = c.vat_number = "";
+  ps_search_record_terms(&c, &terms);
+  assert_int_equal(terms.n, 4);
+  assert_int_equal(strlen(terms.term[3]), PS_SEARCH_WORD_MAX);
+  char many[2000] = "";
+  for (int i = 0; i < 300; i++) {
+    char w[8];
+    snprintf(w, sizeof w, "w%d ", i);
+    strcat(many, w);
+  }
+  c.display_name = many;
+  ps_search_record_terms(&c, &terms);
+  assert_int_equal(terms.n, PS_SEARCH_TERMS_MAX);
+}
+
+static void test_query_words(void **state) {
+  (void)state;
+  char w[PS_SEARCH_QUERY_WORDS][PS_SEARCH_TERM_BYTES];
+  int n = -1;
+  assert_int_equal(ps_search_query_words("", w, &n), 0);
+  assert_int_equal(n, 0);
+  assert_int_equal(ps_search_query_words("  B.V. ", w, &n), 0);
+  assert_int_equal(n, 0);
+  assert_int_equal(ps_search_query_words("Jan JANSEN jan", w, &n), 0);
+  assert_int_equal(n, 1); /* "jan" starts "jansen": redundant */
+  assert_string_equal(w[0], "jansen");
+  assert_int_equal(ps_search_query_words("de Amsterdam Ö", w, &n), 0);
+  assert_int_equal(n, 3);
+  assert_string_equal(w[0], "amsterdam"); /* longest first */
+  assert_string_equal(w[2], "o");
+  assert_int_equal(ps_search_query_words("jan.jansen@example.com", w, &n), 0);
+  assert_int_equal(n, 2);
+  assert_string_equal(w[0], "examplecom");
+  assert_string_equal(w[1], "janjansen");
+  assert_int_equal(ps_search_query_words("a1 b2 c3 d4 e5", w, &n), 0);
+  assert_int_equal(ps_search_query_words("a1 b2 c3 d4 e5 f6", w, &n), -1);
+}
+
+static void test_prospect_mask(void **state) {
+  (void)state;
+  ps_status_t st;
+  unsigned bits = 0;
+  char *p1[] = {"email", "address.city"};
+  Google__Protobuf__FieldMask m = GOOGLE__PROTOBUF__FIELD_MASK__INIT;
+  m.n_paths = 2;
+  m.paths = p1;
+  assert_int_equal(ps_prospect_parse_mask(&m, &bits, &st), 0);
+  assert_int_equal(bits, PS_PF_EMAIL | PS_PF_CITY);
+  char *p2[] = {"address"};
+  m.n_paths = 1;
+  m.paths = p2;
+  assert_int_equal(ps_prospect_parse_mask(&m, &bits, &st), 0);
+  assert_int_equal(bits, PS_PF_ADDRESS);
+  char *p3[] = {"*"};
+  m.paths = p3;
+  assert_int_equal(ps_prospect_parse_mask(&m, &bits, &st), 0);
+  assert_int_equal(bits, PS_PF_ALL | PS_PF_STAR);
+  const char *bad[] = {"kind", "state", "etag", "create_time", "name", "colour", "address.planet", ""};
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    char *p[] = {(char *)bad[i]};
+    m.paths = p;
+    ps_status_clear(&st);
+    assert_int_equal(ps_prospect_parse_mask(&m, &bits, &st), -1);
+    assert_int_equal(st.code, PS_INVALID_ARGUMENT);
+    assert_string_equal(st.meta[0].value, "update_mask.paths");
+  }
+  m.n_paths = 0;
+  assert_int_equal(ps_prospect_parse_mask(&m, &bits, &st), -1);
+  assert_int_equal(ps_prospect_parse_mask(NULL, &bits, &st), -1);
+  assert_string_equal(st.meta[0].value, "update_mask");
+}
+
+static void test_contact_mask(void **state) {
+  (void)state;
+  ps_status_t st;
+  unsigned bits = 0;
+  char *p[] = {"role", "email"};
+  Google__Protobuf__FieldMask m = GOOGLE__PROTOBUF__FIELD_MASK__INIT;
+  m.n_paths = 2;
+  m.paths = p;
+  assert_int_equal(ps_contact_parse_mask(&m, &bits, &st), 0);
+  assert_int_equal(bits, PS_CF_ROLE | PS_CF_EMAIL);
+  char *q[] = {"etag"};
+  m.n_paths = 1;
+  m.paths = q;
+  assert_int_equal(ps_contact_parse_mask(&m, &bits, &st), -1);
+  assert_string_equal(st.meta[0].value, "update_mask.paths");
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_record_terms),
+      cmocka_unit_test(test_query_words),
+      cmocka_unit_test(test_prospect_mask),
+      cmocka_unit_test(test_contact_mask),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
