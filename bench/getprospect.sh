@@ -78,7 +78,7 @@ h2load -D "$DURATION" -c 4 -m 8 -t 1 -d "$WORK/body.bin" -H 'content-type: appli
     -H 'te: trailers' "http://127.0.0.1:$PORT/prospects.v1.ProspectService/GetProspect" >"$WORK/h2load.txt"
 if [ -n "$PERF_PID" ]; then
     wait "$PERF_PID"
-    perf report -i "$WORK/perf.data" --no-children --sort dso,symbol --stdio 2>/dev/null |
+    perf report -i "$WORK/perf.data" --no-children --sort dso,symbol -g none --stdio 2>/dev/null |
         grep -v '^#' | grep '%' | head -40 >"$PS_BENCH_PERF"
     echo "profile written to $PS_BENCH_PERF"
 fi
