@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/wire.h"
 #include "google/protobuf/descriptor.pb-c.h"
 #include "grpc/reflection/v1/reflection.pb-c.h"
 
@@ -114,20 +115,6 @@ static int find_symbol(const char *name) {
   return -1;
 }
 
-/* Reads a varint at *p (< end); -1 when malformed. */
-static int read_varint(const uint8_t **p, const uint8_t *end, uint64_t *ret) {
-  uint64_t v = 0;
-  for (int shift = 0; shift < 64 && *p < end; shift += 7) {
-    uint8_t b = *(*p)++;
-    v |= (uint64_t)(b & 0x7f) << shift;
-    if (!(b & 0x80)) {
-      *ret = v;
-      return 0;
-    }
-  }
-  return -1;
-}
-
 static void reset(void) {
   for (size_t i = 0; i < R.n_files; i++) {
     free(R.files[i].name);
@@ -149,7 +136,7 @@ static void build(void) {
   size_t n = 0;
   while (p < end) {
     uint64_t key, len;
-    if (read_varint(&p, end, &key) || key != ((1 << 3) | 2) || read_varint(&p, end, &len) ||
+    if (ps_wire_varint(&p, end, &key) || key != ((1 << 3) | 2) || ps_wire_varint(&p, end, &len) ||
         len > (uint64_t)(end - p))
       goto fail;
     file_t *files = realloc(R.files, (n + 1) * sizeof *files);

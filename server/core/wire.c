@@ -7,7 +7,7 @@
 
 #define MAX_DEPTH 32
 
-static int varint(const uint8_t **p, const uint8_t *end, uint64_t *ret) {
+int ps_wire_varint(const uint8_t **p, const uint8_t *end, uint64_t *ret) {
   uint64_t v = 0;
   for (int shift = 0; shift < 64 && *p < end; shift += 7) {
     uint8_t b = *(*p)++;
@@ -38,11 +38,11 @@ static ps_wire_problem_t walk(const ProtobufCMessageDescriptor *d, const uint8_t
   size_t used = strnlen(path, pathsz);
   while (p < end) {
     uint64_t key, n;
-    if (varint(&p, end, &key)) return PS_WIRE_MALFORMED;
+    if (ps_wire_varint(&p, end, &key)) return PS_WIRE_MALFORMED;
     uint32_t num = (uint32_t)(key >> 3);
     switch (key & 7) {
     case 0:
-      if (varint(&p, end, &n)) return PS_WIRE_MALFORMED;
+      if (ps_wire_varint(&p, end, &n)) return PS_WIRE_MALFORMED;
       break;
     case 1:
       if (end - p < 8) return PS_WIRE_MALFORMED;
@@ -53,7 +53,7 @@ static ps_wire_problem_t walk(const ProtobufCMessageDescriptor *d, const uint8_t
       p += 4;
       break;
     case 2: {
-      if (varint(&p, end, &n) || n > (uint64_t)(end - p)) return PS_WIRE_MALFORMED;
+      if (ps_wire_varint(&p, end, &n) || n > (uint64_t)(end - p)) return PS_WIRE_MALFORMED;
       const uint8_t *v = p;
       p += n;
       const ProtobufCFieldDescriptor *f = field_of(d, num);

@@ -16,6 +16,10 @@ typedef enum ps_wire_problem {
   PS_WIRE_MALFORMED = 3, /* the bytes are not a valid encoding (protobuf-c would refuse them too) */
 } ps_wire_problem_t;
 
+/* Reads one base-128 varint at *p (before end) and advances *p. 0, or -1 when it is truncated or
+ * longer than 10 bytes. */
+int ps_wire_varint(const uint8_t **p, const uint8_t *end, uint64_t *ret);
+
 /* Walks buf as a message of type d. Returns PS_WIRE_OK, or the first problem found with the
  * field's path ("prospect.address.city") in ret_path (truncated to pathsz). Unknown fields are
  * skipped. Nesting deeper than 32 levels is PS_WIRE_MALFORMED. */
