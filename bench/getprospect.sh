@@ -13,6 +13,9 @@ BUILD_DIR=${PS_BUILD_DIR:-$PS_ROOT/build}
 PY=/usr/bin/python3
 SERVER_PID=
 
+# user + system CPU time of a process, in clock ticks
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+
 cleanup() {
     trap - EXIT INT TERM
     if [ -n "$SERVER_PID" ] && ps_alive "$SERVER_PID"; then
@@ -74,8 +77,10 @@ if [ -n "${PS_BENCH_PERF:-}" ]; then # profile the server during the measured ru
     perf record -g -o "$WORK/perf.data" -p "$SERVER_PID" -- sleep "$DURATION" 2>/dev/null &
     PERF_PID=$!
 fi
+cpu0=$(cpu_ticks "$SERVER_PID"); db0=$(cpu_ticks "$PS_MYSQL_PID")
 h2load -D "$DURATION" -c 4 -m 8 -t 1 -d "$WORK/body.bin" -H 'content-type: application/grpc' \
     -H 'te: trailers' "http://127.0.0.1:$PORT/prospects.v1.ProspectService/GetProspect" >"$WORK/h2load.txt"
+cpu1=$(cpu_ticks "$SERVER_PID"); db1=$(cpu_ticks "$PS_MYSQL_PID")
 if [ -n "$PERF_PID" ]; then
     wait "$PERF_PID"
     perf report -i "$WORK/perf.data" --no-children --sort dso,symbol -g none --stdio 2>/dev/null |
@@ -84,6 +89,10 @@ if [ -n "$PERF_PID" ]; then
 fi
 grep -E "^finished in|^requests:|^status codes:" "$WORK/h2load.txt"
 rps=$(awk '/^finished in/ {print $4; exit}' "$WORK/h2load.txt")
+done_n=$(awk '/^requests:/ {print $8; exit}' "$WORK/h2load.txt")
+hz=$(getconf CLK_TCK)
+server_us=$(awk -v t="$((cpu1 - cpu0))" -v n="$done_n" -v hz="$hz" 'BEGIN {printf "%.1f", t * 1e6 / hz / n}')
+db_us=$(awk -v t="$((db1 - db0))" -v n="$done_n" -v hz="$hz" 'BEGIN {printf "%.1f", t * 1e6 / hz / n}')
 # Redis round trips per call at steady state, from the server's own counters
 kill -USR1 "$SERVER_PID"; sleep 0.3
 stats=$(grep "stats: calls" "$WORK/server.log" | tail -1)
@@ -108,5 +117,6 @@ echo
 echo "cold start to SERVING: $(( (t1 - t0) / 1000000 )) ms"
 echo "idle RSS: $((rss_kb / 1024)) MiB"
 echo "GetProspect RPS: $rps; sysbench point selects/s: $sb_qps; ratio: $(awk -v a="$rps" -v b="$sb_qps" 'BEGIN {printf "%.2f", a / b}')"
+echo "CPU per GetProspect: server $server_us µs, MariaDB $db_us µs (process CPU time / calls)"
 echo "GetProspect RPS with Redis stopped: $rps_noredis; ratio to Redis up: $(awk -v a="$rps_noredis" -v b="$rps" 'BEGIN {printf "%.2f", a / b}')"
 echo "Redis round trips per call (Redis up, whole run so far): $redis_cmds / $calls = $(awk -v a="$redis_cmds" -v b="$calls" 'BEGIN {printf "%.5f", a / b}')"
