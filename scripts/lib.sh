@@ -1,7 +1,7 @@
 # shellcheck shell=bash
 # Shared functions of scripts/run and scripts/test. Source it, do not run it.
 #
-#   ps_install_deps            apt packages (only when one is missing) + dbmate from npm
+#   ps_install_deps            apt packages (only when one is missing) + the npm packages
 #   ps_build DIR [CMAKE_ARGS]  configure and build the tree into DIR
 #   ps_free_port               print a free TCP port on 127.0.0.1
 #   ps_mariadb_start DIR       private MariaDB with its data under DIR (kept across starts)
@@ -19,6 +19,15 @@ PS_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 PS_LOCAL=${PS_LOCAL_DIR:-$PS_ROOT/.local}
 PS_DBMATE_VERSION=2.36.0
 PS_NPM_PREFIX=$PS_LOCAL/npm
+# From the npm registry, pinned, all running on Debian 12's Node 18: dbmate (the migrations), and the
+# gRPC clients of the reflection tests (tests/interop/test_reflection_*.py): buf (`buf curl`) and
+# grpc-js-reflection-client on @grpc/grpc-js.
+PS_NPM_PACKAGES=(
+    "dbmate@$PS_DBMATE_VERSION"
+    @bufbuild/buf@1.75.0
+    @grpc/grpc-js@1.14.7
+    grpc-js-reflection-client@1.4.2
+)
 # The database user the scripts create on their private MariaDB (loopback only).
 PS_DB_USER=prospects
 PS_DB_PASSWORD=prospects
@@ -63,23 +72,37 @@ ps_install_deps() {
     [ ${#missing[@]} -eq 0 ] || ps_apt_install "${missing[@]}"
     # Debian's nodejs comes without npm, other builds of nodejs bundle it: ask only when needed.
     command -v npm >/dev/null || ps_apt_install npm
-    ps_install_dbmate
+    ps_install_npm_packages
 }
 
-# Sets PS_DBMATE to the dbmate binary (the native one the npm package ships, when found).
-ps_install_dbmate() {
-    local native
-    if ! "$PS_NPM_PREFIX/node_modules/.bin/dbmate" --version 2>/dev/null | grep -q "$PS_DBMATE_VERSION"; then
-        ps_log "installing dbmate $PS_DBMATE_VERSION from npm into ${PS_NPM_PREFIX#"$PS_ROOT"/}"
+# The version of an npm package installed under PS_NPM_PREFIX (empty when it is not there).
+ps_npm_version() {
+    node -p "require(process.argv[1]).version" "$PS_NPM_PREFIX/node_modules/$1/package.json" 2>/dev/null
+}
+
+# Installs PS_NPM_PACKAGES when one is missing or at another version. All in one npm command: npm
+# removes from the folder the packages that a later `npm install --no-save` does not name.
+# Sets PS_DBMATE to the dbmate binary (the native one, when found) and PS_NODE_MODULES, exported as
+# PS_TEST_NODE_MODULES for the tests (tests/lib/harness.py: node_modules()).
+ps_install_npm_packages() {
+    local spec native todo=
+    for spec in "${PS_NPM_PACKAGES[@]}"; do
+        [ "$(ps_npm_version "${spec%@*}")" = "${spec##*@}" ] || todo+=" $spec"
+    done
+    if [ -n "$todo" ]; then
+        ps_log "installing from npm into ${PS_NPM_PREFIX#"$PS_ROOT"/}:$todo"
         mkdir -p "$PS_NPM_PREFIX"
         npm install --prefix "$PS_NPM_PREFIX" --no-audit --no-fund --no-save --loglevel=error \
-            "dbmate@$PS_DBMATE_VERSION" >&2 || ps_die "npm install dbmate failed"
+            "${PS_NPM_PACKAGES[@]}" >&2 || ps_die "npm install failed"
     fi
-    PS_DBMATE=$PS_NPM_PREFIX/node_modules/.bin/dbmate
-    for native in "$PS_NPM_PREFIX"/node_modules/@dbmate/*/bin/dbmate; do
+    PS_NODE_MODULES=$PS_NPM_PREFIX/node_modules
+    export PS_TEST_NODE_MODULES=$PS_NODE_MODULES
+    PS_DBMATE=$PS_NODE_MODULES/.bin/dbmate
+    for native in "$PS_NODE_MODULES"/@dbmate/*/bin/dbmate; do
         if [ -x "$native" ] && "$native" --version >/dev/null 2>&1; then PS_DBMATE=$native; break; fi
     done
     "$PS_DBMATE" --version >/dev/null || ps_die "dbmate does not run ($PS_DBMATE)"
+    "$PS_NODE_MODULES/.bin/buf" --version >/dev/null || ps_die "buf does not run"
 }
 
 # ps_build DIR [CMAKE_ARGS...]

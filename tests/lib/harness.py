@@ -603,3 +603,16 @@ class Server:
 def main():
     """unittest.main() for a test file: verbose, exit status non-zero on failure."""
     unittest.main(verbosity=2)
+
+
+def node_modules(*tools):
+    """The node_modules folder holding the npm packages the interop tests use (scripts/lib.sh installs
+    them): PS_TEST_NODE_MODULES (scripts/test sets it), else .local/npm/node_modules of the checkout.
+    Each of tools (a path inside it, e.g. ".bin/buf") must exist; raises RuntimeError otherwise."""
+    path = os.environ.get("PS_TEST_NODE_MODULES") or os.path.join(
+        SOURCE_DIR, ".local", "npm", "node_modules")
+    for tool in tools:
+        if not os.path.exists(os.path.join(path, tool)):
+            raise RuntimeError("%s not found in %s: run scripts/test once (it installs the npm "
+                               "packages), or set PS_TEST_NODE_MODULES" % (tool, path))
+    return path
