@@ -66,13 +66,21 @@ static int add_symbol(const char *prefix, const char *name, int file) {
   return 0;
 }
 
+/* An enum and its values: values are scoped as siblings of their enum (prospects.v1.COMPANY). */
+static int add_enum(const char *prefix, const Google__Protobuf__EnumDescriptorProto *e, int file) {
+  if (add_symbol(prefix, e->name, file)) return -1;
+  for (size_t i = 0; i < e->n_value; i++)
+    if (add_symbol(prefix, e->value[i]->name, file)) return -1;
+  return 0;
+}
+
 static int add_message(const char *prefix, const Google__Protobuf__DescriptorProto *m, int file) {
   if (add_symbol(prefix, m->name, file)) return -1;
   const char *full = R.symbols[R.n_symbols - 1].name;
   for (size_t i = 0; i < m->n_nested_type; i++)
     if (add_message(full, m->nested_type[i], file)) return -1;
   for (size_t i = 0; i < m->n_enum_type; i++)
-    if (add_symbol(full, m->enum_type[i]->name, file)) return -1;
+    if (add_enum(full, m->enum_type[i], file)) return -1;
   for (size_t i = 0; i < m->n_extension; i++)
     if (add_symbol(full, m->extension[i]->name, file)) return -1;
   for (size_t i = 0; i < m->n_field; i++) /* fields resolve too (grpcurl describe pkg.Msg.field) */
@@ -85,7 +93,7 @@ static int index_file(int fi, const Google__Protobuf__FileDescriptorProto *fd) {
   for (size_t i = 0; i < fd->n_message_type; i++)
     if (add_message(pkg, fd->message_type[i], fi)) return -1;
   for (size_t i = 0; i < fd->n_enum_type; i++)
-    if (add_symbol(pkg, fd->enum_type[i]->name, fi)) return -1;
+    if (add_enum(pkg, fd->enum_type[i], fi)) return -1;
   for (size_t i = 0; i < fd->n_extension; i++)
     if (add_symbol(pkg, fd->extension[i]->name, fi)) return -1;
   for (size_t i = 0; i < fd->n_service; i++) {

@@ -110,6 +110,8 @@ class ReflectionOverGrpcio(T.ServerTestCase):
             "prospects.v1.CreateProspectRequest": SERVICE_FILE,                # message
             "prospects.v1.Prospect": RESOURCES_FILE,                           # message, other file
             "prospects.v1.PartyKind": RESOURCES_FILE,                          # enum
+            "prospects.v1.COMPANY": RESOURCES_FILE,                            # enum value
+            "grpc.health.v1.HealthCheckResponse.SERVING": "grpc/health/v1/health.proto",  # nested value
             "prospects.v1.StateFilter": SERVICE_FILE,                          # enum
             "prospects.v1.Prospect.company_name": RESOURCES_FILE,              # field
             "prospects.v1.FindDuplicateProspectsRequest.prospect": SERVICE_FILE,  # field in a oneof
