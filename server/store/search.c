@@ -228,9 +228,12 @@ int ps_store_search_reindex(ps_db_t *db, ps_arena_t *a, const char *tenant, cons
 #define B_PLAIN_BY_NAME                                                                         \
   "(SELECT display_name AS kname, id AS kid FROM prospects WHERE tenant_id = ? AND state = ?"  \
   " AND (display_name > ? OR (display_name = ? AND id > ?)) ORDER BY display_name, id LIMIT ?)"
-/* A short driving word (<= 3 characters): one exact term, read in index order. */
+/* The term branches name their index: with ORDER BY id and LIMIT the optimizer may otherwise walk
+ * (tenant_id, id, term) for its order, i.e. every word of every record of the tenant.
+ * A short driving word (<= 3 characters): one exact term, read in index order. */
 #define B_EXACT_NEWEST                                                                          \
-  "(SELECT t.id AS kid FROM prospect_terms t WHERE t.tenant_id = ? AND t.term = ?"             \
+  "(SELECT t.id AS kid FROM prospect_terms t FORCE INDEX (PRIMARY)"                           \
+  " WHERE t.tenant_id = ? AND t.term = ?"                                                      \
   " AND t.state = ? AND t.id < ?" WORD_FILTERS("t") " ORDER BY t.id DESC LIMIT ?)"
 #define B_EXACT_BY_NAME                                                                         \
   "(SELECT t.display_name AS kname, t.id AS kid FROM prospect_terms t FORCE INDEX"             \
@@ -239,11 +242,12 @@ int ps_store_search_reindex(ps_db_t *db, ps_arena_t *a, const char *tenant, cons
   " ORDER BY t.display_name, t.id LIMIT ?)"
 /* A longer driving word: the whole words starting with it, then sorted. */
 #define B_RANGE_NEWEST                                                                          \
-  "(SELECT DISTINCT t.id AS kid FROM prospect_terms t WHERE t.tenant_id = ? AND t.term LIKE ?" \
+  "(SELECT DISTINCT t.id AS kid FROM prospect_terms t FORCE INDEX (PRIMARY)"                  \
+  " WHERE t.tenant_id = ? AND t.term LIKE ?"                                                   \
   " AND t.state = ? AND t.id < ?" WORD_FILTERS("t") " ORDER BY kid DESC LIMIT ?)"
 #define B_RANGE_BY_NAME                                                                         \
   "(SELECT DISTINCT t.display_name AS kname, t.id AS kid FROM prospect_terms t"                \
-  " WHERE t.tenant_id = ? AND t.term LIKE ? AND t.state = ?"                                   \
+  " FORCE INDEX (PRIMARY) WHERE t.tenant_id = ? AND t.term LIKE ? AND t.state = ?"             \
   " AND (t.display_name > ? OR (t.display_name = ? AND t.id > ?))" WORD_FILTERS("t")           \
   " ORDER BY kname, kid LIMIT ?)"
 
