@@ -64,26 +64,27 @@ static int validate_fields(const Prospects__V1__Prospect *p, unsigned bits, cons
 }
 
 /* Checks the kind and the name a kind needs (a PERSON a first or last name, a COMPANY a company
- * name). 0, or -1 with st INVALID_ARGUMENT naming the field. */
+ * name); field paths start with prefix. 0, or -1 with st INVALID_ARGUMENT naming the field. */
 static int validate_kind_names(int kind, const char *first, const char *last, const char *company,
-                               ps_status_t *st) {
+                               const char *prefix, ps_status_t *st) {
+  char f[64];
   if (kind == PROSPECTS__V1__PARTY_KIND__PERSON && !has_text(first) && !has_text(last))
-    return ps_fail_field(st, "prospect.last_name", "a PERSON needs a first or last name");
+    return ps_fail_field(st, fpath(f, sizeof f, prefix, "last_name"),
+                         "a PERSON needs a first or last name");
   if (kind == PROSPECTS__V1__PARTY_KIND__COMPANY && !has_text(company))
-    return ps_fail_field(st, "prospect.company_name", "is required for a COMPANY");
+    return ps_fail_field(st, fpath(f, sizeof f, prefix, "company_name"), "is required for a COMPANY");
   return 0;
 }
 
-/* Validates the input fields of a Prospect for create (limits from resources.proto). Output-only
- * fields are ignored. 0, or -1 with st INVALID_ARGUMENT naming the field. */
-static int validate_prospect_input(const Prospects__V1__Prospect *p, ps_status_t *st) {
-  if (!p) return ps_fail_field(st, "prospect", "is required");
+int ps_prospect_validate_new(const Prospects__V1__Prospect *p, const char *prefix, ps_status_t *st) {
+  char f[64];
+  if (!p) return ps_fail_field(st, prefix, "is required");
   if (p->kind == PROSPECTS__V1__PARTY_KIND__PARTY_KIND_UNSPECIFIED)
-    return ps_fail_field(st, "prospect.kind", "is required (PERSON or COMPANY)");
+    return ps_fail_field(st, fpath(f, sizeof f, prefix, "kind"), "is required (PERSON or COMPANY)");
   if (p->kind != PROSPECTS__V1__PARTY_KIND__PERSON && p->kind != PROSPECTS__V1__PARTY_KIND__COMPANY)
-    return ps_fail_field(st, "prospect.kind", "must be PERSON or COMPANY");
-  if (validate_fields(p, PS_PF_ALL, "prospect", st) != 0) return -1;
-  return validate_kind_names(p->kind, p->first_name, p->last_name, p->company_name, st);
+    return ps_fail_field(st, fpath(f, sizeof f, prefix, "kind"), "must be PERSON or COMPANY");
+  if (validate_fields(p, PS_PF_ALL, prefix, st) != 0) return -1;
+  return validate_kind_names(p->kind, p->first_name, p->last_name, p->company_name, prefix, st);
 }
 
 /* "first last" without stray spaces when one is missing. */
@@ -91,6 +92,40 @@ static char *person_display_name(ps_arena_t *a, const char *first, const char *l
   if (!has_text(first)) return ps_arena_strdup(a, last);
   if (!has_text(last)) return ps_arena_strdup(a, first);
   return ps_arena_printf(a, "%s %s", first, last);
+}
+
+int ps_prospect_new_row(ps_arena_t *a, const Prospects__V1__Prospect *in, ps_prospect_cols_t *ret,
+                        ps_status_t *st) {
+  ps_prospect_cols_t c;
+  memset(&c, 0, sizeof c);
+  if (ps_id_new(&c.id) != 0)
+    return ps_fail(st, PS_INTERNAL, "", "Could not make a new record id.");
+  const Prospects__V1__Address *ad = in->address;
+  c.kind = in->kind;
+  c.state = PROSPECTS__V1__PROSPECT_STATE__PROSPECT;
+  c.first_name = (char *)str_or_empty(in->first_name);
+  c.last_name = (char *)str_or_empty(in->last_name);
+  c.company_name = (char *)str_or_empty(in->company_name);
+  c.vat_number = (char *)str_or_empty(in->vat_number);
+  c.email = (char *)str_or_empty(in->email);
+  c.phone = (char *)str_or_empty(in->phone);
+  c.website = (char *)str_or_empty(in->website);
+  c.street = (char *)str_or_empty(ad ? ad->street : NULL);
+  c.postal_code = (char *)str_or_empty(ad ? ad->postal_code : NULL);
+  c.city = (char *)str_or_empty(ad ? ad->city : NULL);
+  c.country_code = (char *)str_or_empty(ad ? ad->country_code : NULL);
+  c.language = (char *)str_or_empty(in->language);
+  c.notes = (char *)str_or_empty(in->notes);
+  c.converting_invoice = "";
+  c.display_name = c.kind == PROSPECTS__V1__PARTY_KIND__COMPANY
+                       ? c.company_name
+                       : person_display_name(a, c.first_name, c.last_name);
+  if (!c.display_name)
+    return ps_fail(st, PS_RESOURCE_EXHAUSTED, "", "Out of memory building the response.");
+  c.version = 1;
+  c.create_us = c.update_us = ps_db_now_us();
+  *ret = c;
+  return 0;
 }
 
 typedef struct create_tx {
@@ -134,38 +169,13 @@ int ps_create_prospect(ps_ctx_t *ctx, const Prospects__V1__CreateProspectRequest
   const char *request_id = str_or_empty(req->request_id);
   if (ps_check_request_id(request_id, "request_id", 0, st) != 0) return -1;
   const Prospects__V1__Prospect *in = req->prospect;
-  if (validate_prospect_input(in, st) != 0) return -1;
+  if (ps_prospect_validate_new(in, "prospect", st) != 0) return -1;
 
   if (ps_apps_require(ctx, tenant, 0) != 0) return -1;
 
   ps_arena_t *a = ctx->arena;
   ps_prospect_cols_t c;
-  memset(&c, 0, sizeof c);
-  if (ps_id_new(&c.id) != 0)
-    return ps_fail(st, PS_INTERNAL, "", "Could not make a new record id.");
-  const Prospects__V1__Address *ad = in->address;
-  c.kind = in->kind;
-  c.state = PROSPECTS__V1__PROSPECT_STATE__PROSPECT;
-  c.first_name = (char *)str_or_empty(in->first_name);
-  c.last_name = (char *)str_or_empty(in->last_name);
-  c.company_name = (char *)str_or_empty(in->company_name);
-  c.vat_number = (char *)str_or_empty(in->vat_number);
-  c.email = (char *)str_or_empty(in->email);
-  c.phone = (char *)str_or_empty(in->phone);
-  c.website = (char *)str_or_empty(in->website);
-  c.street = (char *)str_or_empty(ad ? ad->street : NULL);
-  c.postal_code = (char *)str_or_empty(ad ? ad->postal_code : NULL);
-  c.city = (char *)str_or_empty(ad ? ad->city : NULL);
-  c.country_code = (char *)str_or_empty(ad ? ad->country_code : NULL);
-  c.language = (char *)str_or_empty(in->language);
-  c.notes = (char *)str_or_empty(in->notes);
-  c.converting_invoice = "";
-  c.display_name = c.kind == PROSPECTS__V1__PARTY_KIND__COMPANY
-                       ? c.company_name
-                       : person_display_name(a, c.first_name, c.last_name);
-  if (!c.display_name) return out_of_memory(ctx);
-  c.version = 1;
-  c.create_us = c.update_us = ps_db_now_us();
+  if (ps_prospect_new_row(a, in, &c, st) != 0) return -1;
 
   Prospects__V1__Prospect *out = ps_store_prospect_msg(a, tenant, &c);
   if (!out) return out_of_memory(ctx);
@@ -350,7 +360,8 @@ static int update_tx(ps_db_t *db, void *arg, ps_status_t *st) {
     return ps_fail_field(st, "prospect.kind", "cannot be changed after create");
   uint64_t old_version = c.version;
   apply_prospect_mask(&c, t->in, t->bits);
-  if (validate_kind_names(c.kind, c.first_name, c.last_name, c.company_name, st) != 0) return -1;
+  if (validate_kind_names(c.kind, c.first_name, c.last_name, c.company_name, "prospect", st) != 0)
+    return -1;
   c.display_name = c.kind == PROSPECTS__V1__PARTY_KIND__COMPANY
                        ? c.company_name
                        : person_display_name(t->arena, c.first_name, c.last_name);
@@ -617,6 +628,86 @@ static int popcount(unsigned v) {
   return n;
 }
 
+_Static_assert(PS_DUP_KEYS_CONTACT == ((1u << PS_DUP_EMAIL) | (1u << PS_DUP_VAT) | (1u << PS_DUP_PHONE)) &&
+                   PS_DUP_KEYS_ALL == (PS_DUP_KEYS_CONTACT | (1u << PS_DUP_NAME)),
+               "PS_DUP_KEYS_* follow ps_dup_key_t");
+
+static int dup_out_of_memory(ps_status_t *st) {
+  return ps_fail(st, PS_RESOURCE_EXHAUSTED, "", "Out of memory building the response.");
+}
+
+int ps_prospect_find_duplicates(ps_db_t *db, ps_arena_t *a, const char *tenant,
+                                const ps_prospect_cols_t *subject, const char *second_name,
+                                const ps_id_t *self, unsigned keys, int max,
+                                Prospects__V1__DuplicateCandidate ***ret, size_t *ret_n,
+                                ps_status_t *st) {
+  dup_acc_t d;
+  memset(&d, 0, sizeof d);
+  if (self) {
+    d.has_self = 1;
+    d.self = *self;
+  }
+  static __thread ps_prospect_norms_t nf;
+  ps_store_prospect_norms(subject, &nf);
+  d.arena = a;
+  d.cap = 4 * (max + 1);
+  d.rows = ps_arena_alloc(a, sizeof *d.rows * (size_t)d.cap);
+  d.reasons = ps_arena_alloc(a, sizeof *d.reasons * (size_t)d.cap);
+  if (!d.rows || !d.reasons) return dup_out_of_memory(st);
+  int limit = max + 1; /* one more: the record itself may be among them */
+#define KEY(k) (keys & (1u << (k)))
+  if ((KEY(PS_DUP_EMAIL) && ps_store_prospect_dups(db, a, tenant, PS_DUP_EMAIL, nf.email, limit, dup_collect, &d, st)) ||
+      (KEY(PS_DUP_VAT) && ps_store_prospect_dups(db, a, tenant, PS_DUP_VAT, nf.vat, limit, dup_collect, &d, st)) ||
+      (KEY(PS_DUP_PHONE) && ps_store_prospect_dups(db, a, tenant, PS_DUP_PHONE, nf.phone, limit, dup_collect, &d, st)) ||
+      (KEY(PS_DUP_NAME) && ps_store_prospect_dups(db, a, tenant, PS_DUP_NAME, nf.name_key, limit, dup_collect, &d, st)))
+    return -1;
+  if (KEY(PS_DUP_NAME) && second_name && has_text(second_name)) {
+    ps_prospect_cols_t other = *subject;
+    other.display_name = (char *)second_name;
+    ps_store_prospect_norms(&other, &nf);
+    if (ps_store_prospect_dups(db, a, tenant, PS_DUP_NAME, nf.name_key, limit, dup_collect, &d, st))
+      return -1;
+  }
+#undef KEY
+
+  /* most reasons first, then newest */
+  for (int i = 1; i < d.n; i++) {
+    ps_prospect_cols_t r = d.rows[i];
+    unsigned rs = d.reasons[i];
+    int j = i;
+    while (j > 0 && (popcount(d.reasons[j - 1]) < popcount(rs) ||
+                     (popcount(d.reasons[j - 1]) == popcount(rs) &&
+                      memcmp(d.rows[j - 1].id.b, r.id.b, 16) < 0))) {
+      d.rows[j] = d.rows[j - 1];
+      d.reasons[j] = d.reasons[j - 1];
+      j--;
+    }
+    d.rows[j] = r;
+    d.reasons[j] = rs;
+  }
+
+  int shown = d.n > max ? max : d.n;
+  Prospects__V1__DuplicateCandidate **out = ps_arena_alloc(a, sizeof *out * (size_t)(shown ? shown : 1));
+  if (!out) return dup_out_of_memory(st);
+  static const Prospects__V1__DuplicateReason k_reason[] = {
+      PROSPECTS__V1__DUPLICATE_REASON__SAME_EMAIL, PROSPECTS__V1__DUPLICATE_REASON__SAME_VAT_NUMBER,
+      PROSPECTS__V1__DUPLICATE_REASON__SAME_PHONE, PROSPECTS__V1__DUPLICATE_REASON__SIMILAR_NAME};
+  for (int i = 0; i < shown; i++) {
+    Prospects__V1__DuplicateCandidate *dc = ps_arena_alloc(a, sizeof *dc);
+    if (!dc) return dup_out_of_memory(st);
+    prospects__v1__duplicate_candidate__init(dc);
+    if (!(dc->prospect = ps_store_prospect_msg(a, tenant, &d.rows[i]))) return dup_out_of_memory(st);
+    dc->reasons = ps_arena_alloc(a, sizeof *dc->reasons * 4);
+    if (!dc->reasons) return dup_out_of_memory(st);
+    for (int k = 0; k < 4; k++)
+      if (d.reasons[i] & (1u << k)) dc->reasons[dc->n_reasons++] = k_reason[k];
+    out[i] = dc;
+  }
+  *ret = out;
+  *ret_n = (size_t)shown;
+  return 0;
+}
+
 /* FindDuplicateProspects (SPEC: duplicate check): the tenant's live records that are likely the
  * same party as the candidate data or an existing record (itself excluded): the same normalized
  * e-mail (case, spaces), VAT number (spaces, dots, case, country prefix from the address), phone
@@ -635,24 +726,24 @@ int ps_find_duplicate_prospects(ps_ctx_t *ctx, const Prospects__V1__FindDuplicat
   if (ps_check_page_size(req->page_size, "page_size", DUP_DEFAULT, DUP_MAX, &page_size, st) != 0)
     return -1;
 
-  dup_acc_t d;
-  memset(&d, 0, sizeof d);
+  ps_id_t self;
+  int has_self = 0;
   ps_prospect_cols_t subject;
   memset(&subject, 0, sizeof subject);
   const char *second_name = NULL; /* a candidate may carry a company and a person name */
   if (req->subject_case == PROSPECTS__V1__FIND_DUPLICATE_PROSPECTS_REQUEST__SUBJECT_PROSPECT) {
     char other[PS_TENANT_MAX + 1];
-    if (ps_name_parse_prospect(req->prospect, "prospect", other, &d.self, st) != 0) return -1;
+    if (ps_name_parse_prospect(req->prospect, "prospect", other, &self, st) != 0) return -1;
     if (ps_apps_require(ctx, tenant, 0) != 0) return -1;
     if (strcmp(other, tenant) != 0) {
-      char *name = ps_name_prospect(a, tenant, &d.self);
+      char *name = ps_name_prospect(a, tenant, &self);
       if (!name) return out_of_memory(ctx);
       return ps_fail(st, PS_NOT_FOUND, "PROSPECT_NOT_FOUND", "Prospect %s does not exist.", name);
     }
-    int rc = ps_store_prospect_get(ctx->db, a, tenant, &d.self, PS_LOCK_NONE, &subject, st);
+    int rc = ps_store_prospect_get(ctx->db, a, tenant, &self, PS_LOCK_NONE, &subject, st);
     if (rc < 0) return -1;
-    if (rc == 0) return ps_prospect_missing(ctx, tenant, &d.self);
-    d.has_self = 1;
+    if (rc == 0) return ps_prospect_missing(ctx, tenant, &self);
+    has_self = 1;
   } else if (req->subject_case == PROSPECTS__V1__FIND_DUPLICATE_PROSPECTS_REQUEST__SUBJECT_CANDIDATE &&
              req->candidate) {
     const Prospects__V1__Prospect *in = req->candidate;
@@ -684,64 +775,13 @@ int ps_find_duplicate_prospects(ps_ctx_t *ctx, const Prospects__V1__FindDuplicat
     return ps_fail_field(st, "candidate", "is required: give candidate data or an existing prospect");
   }
 
-  static __thread ps_prospect_norms_t nf;
-  ps_store_prospect_norms(&subject, &nf);
-  d.arena = a;
-  d.cap = 4 * (page_size + 1);
-  d.rows = ps_arena_alloc(a, sizeof *d.rows * (size_t)d.cap);
-  d.reasons = ps_arena_alloc(a, sizeof *d.reasons * (size_t)d.cap);
-  if (!d.rows || !d.reasons) return out_of_memory(ctx);
-  int limit = page_size + 1; /* one more: the record itself may be among them */
-  if (ps_store_prospect_dups(ctx->db, a, tenant, PS_DUP_EMAIL, nf.email, limit, dup_collect, &d, st) ||
-      ps_store_prospect_dups(ctx->db, a, tenant, PS_DUP_VAT, nf.vat, limit, dup_collect, &d, st) ||
-      ps_store_prospect_dups(ctx->db, a, tenant, PS_DUP_PHONE, nf.phone, limit, dup_collect, &d, st) ||
-      ps_store_prospect_dups(ctx->db, a, tenant, PS_DUP_NAME, nf.name_key, limit, dup_collect, &d, st))
-    return -1;
-  if (second_name && has_text(second_name)) {
-    ps_prospect_cols_t other = subject;
-    other.display_name = (char *)second_name;
-    ps_store_prospect_norms(&other, &nf);
-    if (ps_store_prospect_dups(ctx->db, a, tenant, PS_DUP_NAME, nf.name_key, limit, dup_collect, &d, st))
-      return -1;
-  }
-
-  /* most reasons first, then newest */
-  for (int i = 1; i < d.n; i++) {
-    ps_prospect_cols_t r = d.rows[i];
-    unsigned rs = d.reasons[i];
-    int j = i;
-    while (j > 0 && (popcount(d.reasons[j - 1]) < popcount(rs) ||
-                     (popcount(d.reasons[j - 1]) == popcount(rs) &&
-                      memcmp(d.rows[j - 1].id.b, r.id.b, 16) < 0))) {
-      d.rows[j] = d.rows[j - 1];
-      d.reasons[j] = d.reasons[j - 1];
-      j--;
-    }
-    d.rows[j] = r;
-    d.reasons[j] = rs;
-  }
-
   Prospects__V1__FindDuplicateProspectsResponse *resp = ps_arena_alloc(a, sizeof *resp);
   if (!resp) return out_of_memory(ctx);
   prospects__v1__find_duplicate_prospects_response__init(resp);
-  int shown = d.n > page_size ? page_size : d.n;
-  resp->duplicates = ps_arena_alloc(a, sizeof *resp->duplicates * (size_t)(shown ? shown : 1));
-  if (!resp->duplicates) return out_of_memory(ctx);
-  static const Prospects__V1__DuplicateReason k_reason[] = {
-      PROSPECTS__V1__DUPLICATE_REASON__SAME_EMAIL, PROSPECTS__V1__DUPLICATE_REASON__SAME_VAT_NUMBER,
-      PROSPECTS__V1__DUPLICATE_REASON__SAME_PHONE, PROSPECTS__V1__DUPLICATE_REASON__SIMILAR_NAME};
-  for (int i = 0; i < shown; i++) {
-    Prospects__V1__DuplicateCandidate *dc = ps_arena_alloc(a, sizeof *dc);
-    if (!dc) return out_of_memory(ctx);
-    prospects__v1__duplicate_candidate__init(dc);
-    if (!(dc->prospect = ps_store_prospect_msg(a, tenant, &d.rows[i]))) return out_of_memory(ctx);
-    dc->reasons = ps_arena_alloc(a, sizeof *dc->reasons * 4);
-    if (!dc->reasons) return out_of_memory(ctx);
-    for (int k = 0; k < 4; k++)
-      if (d.reasons[i] & (1u << k)) dc->reasons[dc->n_reasons++] = k_reason[k];
-    resp->duplicates[i] = dc;
-  }
-  resp->n_duplicates = (size_t)shown;
+  if (ps_prospect_find_duplicates(ctx->db, a, tenant, &subject, second_name,
+                                  has_self ? &self : NULL, PS_DUP_KEYS_ALL, page_size,
+                                  &resp->duplicates, &resp->n_duplicates, st) != 0)
+    return -1;
   *ret = resp;
   return 0;
 }

@@ -6,12 +6,43 @@
 #include "core/ids.h"
 #include "core/names.h"
 #include "google/protobuf/field_mask.pb-c.h"
+#include "prospects/v1/service.pb-c.h"
 #include "service/ctx.h"
+#include "store/db.h"
+#include "store/prospects.h"
 
 /* Sets ctx->status for a prospect id that is not a live record of the tenant: NOT_FOUND
  * PROSPECT_NOT_FOUND, or PROSPECT_MERGED with merged_into / surviving_prospect when it was merged
  * away (S10-S12). Always returns -1. */
 int ps_prospect_missing(ps_ctx_t *ctx, const char *tenant, const ps_id_t *id);
+
+/* The create rules of a Prospect (CreateProspect, and the new prospect of IntakeQuoteRequest): kind
+ * PERSON or COMPANY, every field within the limits of resources.proto, a PERSON a first or last
+ * name, a COMPANY a company name; output-only fields are ignored. Field paths start with prefix
+ * ("prospect", "new_prospect"). 0, or -1 with st INVALID_ARGUMENT naming the field. */
+int ps_prospect_validate_new(const Prospects__V1__Prospect *p, const char *prefix, ps_status_t *st);
+
+/* The row of a new record made from validated input p: a fresh id, state PROSPECT, version 1,
+ * create/update time now, display name by kind. Strings are shared with p (or in a). 0 with *ret,
+ * or -1 with st set (no id could be made, out of memory). */
+int ps_prospect_new_row(ps_arena_t *a, const Prospects__V1__Prospect *p, ps_prospect_cols_t *ret,
+                        ps_status_t *st);
+
+/* What ps_prospect_find_duplicates compares: bits 1u << ps_dup_key_t (store/search.h): e-mail,
+ * VAT number, phone, name. */
+#define PS_DUP_KEYS_CONTACT 7u /* same normalized e-mail, VAT number or phone */
+#define PS_DUP_KEYS_ALL 15u    /* ... or a very similar name */
+
+/* The duplicate check (FindDuplicateProspects; the hint of IntakeQuoteRequest): live records of the
+ * tenant whose normal forms (of subject's email, vat_number, phone, country_code, display_name, and
+ * second_name when not NULL) equal one of the keys, self excluded when not NULL; each with every
+ * reason it matched, most reasons first, then newest; at most max. Plain reads on db (inside or
+ * outside a transaction). 0 with *ret / *ret_n (array in a), or -1 with st set. */
+int ps_prospect_find_duplicates(ps_db_t *db, ps_arena_t *a, const char *tenant,
+                                const ps_prospect_cols_t *subject, const char *second_name,
+                                const ps_id_t *self, unsigned keys, int max,
+                                Prospects__V1__DuplicateCandidate ***ret, size_t *ret_n,
+                                ps_status_t *st);
 
 /* Update-mask bits of Prospect: the writable fields. */
 #define PS_PF_FIRST_NAME (1u << 0)
