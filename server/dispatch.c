@@ -29,6 +29,12 @@ ADAPT(ps_list_contact_persons, Prospects__V1__ListContactPersonsRequest,
       Prospects__V1__ListContactPersonsResponse)
 ADAPT(ps_update_contact_person, Prospects__V1__UpdateContactPersonRequest, Prospects__V1__ContactPerson)
 ADAPT(ps_delete_contact_person, Prospects__V1__DeleteContactPersonRequest, Google__Protobuf__Empty)
+ADAPT(ps_link_document, Prospects__V1__LinkDocumentRequest, Prospects__V1__Document)
+ADAPT(ps_unlink_document, Prospects__V1__UnlinkDocumentRequest, Google__Protobuf__Empty)
+ADAPT(ps_list_documents, Prospects__V1__ListDocumentsRequest, Prospects__V1__ListDocumentsResponse)
+ADAPT(ps_lookup_document, Prospects__V1__LookupDocumentRequest, Prospects__V1__Document)
+ADAPT(ps_convert_prospect, Prospects__V1__ConvertProspectRequest,
+      Prospects__V1__ConvertProspectResponse)
 ADAPT(ps_get_tenant_apps, Prospects__V1__GetTenantAppsRequest, Prospects__V1__TenantApps)
 ADAPT(ps_update_tenant_apps, Prospects__V1__UpdateTenantAppsRequest, Prospects__V1__TenantApps)
 
@@ -47,6 +53,11 @@ static const struct {
     {"ListContactPersons", adapt_ps_list_contact_persons},
     {"UpdateContactPerson", adapt_ps_update_contact_person},
     {"DeleteContactPerson", adapt_ps_delete_contact_person},
+    {"LinkDocument", adapt_ps_link_document},
+    {"UnlinkDocument", adapt_ps_unlink_document},
+    {"ListDocuments", adapt_ps_list_documents},
+    {"LookupDocument", adapt_ps_lookup_document},
+    {"ConvertProspect", adapt_ps_convert_prospect},
     {"GetTenantApps", adapt_ps_get_tenant_apps},
     {"UpdateTenantApps", adapt_ps_update_tenant_apps},
 };

@@ -34,6 +34,20 @@ int ps_update_contact_person(ps_ctx_t *ctx, const Prospects__V1__UpdateContactPe
 int ps_delete_contact_person(ps_ctx_t *ctx, const Prospects__V1__DeleteContactPersonRequest *req,
                              Google__Protobuf__Empty **ret);
 
+/* documents.c */
+int ps_link_document(ps_ctx_t *ctx, const Prospects__V1__LinkDocumentRequest *req,
+                     Prospects__V1__Document **ret);
+int ps_unlink_document(ps_ctx_t *ctx, const Prospects__V1__UnlinkDocumentRequest *req,
+                       Google__Protobuf__Empty **ret);
+int ps_list_documents(ps_ctx_t *ctx, const Prospects__V1__ListDocumentsRequest *req,
+                      Prospects__V1__ListDocumentsResponse **ret);
+int ps_lookup_document(ps_ctx_t *ctx, const Prospects__V1__LookupDocumentRequest *req,
+                       Prospects__V1__Document **ret);
+
+/* convert.c */
+int ps_convert_prospect(ps_ctx_t *ctx, const Prospects__V1__ConvertProspectRequest *req,
+                        Prospects__V1__ConvertProspectResponse **ret);
+
 /* apps.c */
 int ps_get_tenant_apps(ps_ctx_t *ctx, const Prospects__V1__GetTenantAppsRequest *req,
                        Prospects__V1__TenantApps **ret);

@@ -27,6 +27,9 @@ static ps_sql_t Q_UPDATE = PS_SQL(
     " vat_number = ?, email = ?, phone = ?, website = ?, street = ?, postal_code = ?, city = ?,"
     " country_code = ?, language = ?, notes = ?, email_norm = ?, vat_norm = ?, phone_norm = ?,"
     " name_key = ?, version = ?, update_time = ? WHERE tenant_id = ? AND id = ? AND version = ?");
+static ps_sql_t Q_CONVERT = PS_SQL(
+    "UPDATE prospects SET state = ?, convert_time = ?, converting_invoice = ?, version = ?,"
+    " update_time = ? WHERE tenant_id = ? AND id = ? AND version = ?");
 static ps_sql_t Q_DOCUMENT_COUNT = PS_SQL(
     "SELECT COUNT(*) FROM document_links WHERE tenant_id = ? AND prospect_id = ?");
 static ps_sql_t Q_DELETE_CONTACTS = PS_SQL(
@@ -204,6 +207,25 @@ int ps_store_prospect_update(ps_db_t *db, const char *tenant, const ps_prospect_
     return ps_fail(st, PS_ABORTED, "ETAG_MISMATCH",
                    "The prospect was changed meanwhile; read it again and retry.");
   return ps_store_search_index(db, tenant, c, 1, st);
+}
+
+int ps_store_prospect_convert(ps_db_t *db, const char *tenant, const ps_prospect_cols_t *c,
+                              uint64_t old_version, ps_status_t *st) {
+  ps_params_t p;
+  ps_params_init(&p);
+  ps_param_i64(&p, c->state);
+  ps_param_time(&p, c->convert_us);
+  ps_param_str(&p, c->converting_invoice);
+  ps_param_u64(&p, c->version);
+  ps_param_time(&p, c->update_us);
+  ps_param_str(&p, tenant);
+  ps_param_id(&p, &c->id);
+  ps_param_u64(&p, old_version);
+  MYSQL_STMT *s = ps_db_exec(db, &Q_CONVERT, &p, st);
+  if (!s) return -1;
+  if (ps_db_affected(s) != 1)
+    return ps_fail(st, PS_ABORTED, "", "The prospect was changed meanwhile; retry.");
+  return ps_store_search_index(db, tenant, c, 1, st); /* the word index carries the state */
 }
 
 int ps_store_prospect_document_count(ps_db_t *db, const char *tenant, const ps_id_t *id,

@@ -94,6 +94,13 @@ int ps_store_prospect_exists(ps_db_t *db, const char *tenant, const ps_id_t *id,
 int ps_store_prospect_update(ps_db_t *db, const char *tenant, const ps_prospect_cols_t *c,
                              uint64_t old_version, ps_status_t *st);
 
+/* Records a conversion (S3) of a live record read FOR UPDATE in the caller's transaction: state,
+ * convert_time (c->convert_us), converting_invoice, version (c->version) and update_time from c,
+ * only while the stored version is still old_version; the word index follows the new state. The
+ * other columns are not written. 0, or -1 with st set (ABORTED when the version moved on). */
+int ps_store_prospect_convert(ps_db_t *db, const char *tenant, const ps_prospect_cols_t *c,
+                              uint64_t old_version, ps_status_t *st);
+
 /* Links of documents to the record (table document_links). 0 with *ret_n, or -1 with st set. */
 int ps_store_prospect_document_count(ps_db_t *db, const char *tenant, const ps_id_t *id,
                                      int64_t *ret_n, ps_status_t *st);

@@ -14,7 +14,9 @@ UUID = "0190a3b4-5c6d-7e8f-9a0b-1c2d3e4f5a6b"
 IMPLEMENTED = {"CreateProspect", "GetProspect", "GetTenantApps", "UpdateTenantApps",
                "UpdateProspect", "DeleteProspect", "ListProspects", "FindDuplicateProspects",
                "CreateContactPerson", "GetContactPerson", "ListContactPersons",
-               "UpdateContactPerson", "DeleteContactPerson"}
+               "UpdateContactPerson", "DeleteContactPerson",
+               "LinkDocument", "UnlinkDocument", "ListDocuments", "LookupDocument",
+               "ConvertProspect"}
 
 
 class Transport(lib.ServerTestCase):

@@ -463,3 +463,91 @@ def logged_selects(mariadb, needle):
         stmt = re.sub(rb"'((?:[^'\\]|\\.|'')*)'", literal, bytes.fromhex(h), flags=re.S)
         out.append(stmt.decode("utf-8").replace("\n", " "))
     return out
+
+
+# ---------------------------------------------------------------- documents, quote requests, conversion
+
+def document(type=resources_pb2.QUOTE, document_id="doc-1", **kw):
+    """A Document to link (type QUOTE by default)."""
+    return resources_pb2.Document(type=type, document_id=document_id, **kw)
+
+
+def link_document(channel, parent, doc, request_id="", timeout=10):
+    req = service_pb2.LinkDocumentRequest(parent=parent, document=doc, request_id=request_id)
+    return harness.call(channel, method("LinkDocument"), req, resources_pb2.Document, timeout=timeout)
+
+
+def unlink_document(channel, tenant, type, document_id, timeout=10):
+    from google.protobuf import empty_pb2
+    req = service_pb2.UnlinkDocumentRequest(parent="tenants/%s" % tenant, type=type,
+                                            document_id=document_id)
+    return harness.call(channel, method("UnlinkDocument"), req, empty_pb2.Empty, timeout=timeout)
+
+
+def lookup_document(channel, tenant, type, document_id, timeout=10):
+    req = service_pb2.LookupDocumentRequest(parent="tenants/%s" % tenant, type=type,
+                                            document_id=document_id)
+    return harness.call(channel, method("LookupDocument"), req, resources_pb2.Document, timeout=timeout)
+
+
+def list_documents(channel, parent, page_size=0, page_token="", type=0, timeout=10):
+    req = service_pb2.ListDocumentsRequest(parent=parent, page_size=page_size, page_token=page_token,
+                                           type=type)
+    return harness.call(channel, method("ListDocuments"), req, service_pb2.ListDocumentsResponse,
+                        timeout=timeout)
+
+
+def list_all_documents(channel, parent, page_size=50, type=0, max_pages=1000):
+    """Every link of the record, following next_page_token; returns [Document]."""
+    out, token = [], ""
+    for _ in range(max_pages):
+        resp = list_documents(channel, parent, page_size=page_size, page_token=token, type=type)
+        out.extend(resp.documents)
+        token = resp.next_page_token
+        if not token:
+            return out
+    raise AssertionError("more than %d pages" % max_pages)
+
+
+def intake(channel, tenant, request_id, quote_request, new_prospect=None, existing=None,
+           contact_person=None, timeout=10):
+    kw = {"parent": "tenants/%s" % tenant, "request_id": request_id, "quote_request": quote_request}
+    if new_prospect is not None:
+        kw["new_prospect"] = new_prospect
+    if existing is not None:
+        kw["existing"] = existing
+    if contact_person is not None:
+        kw["contact_person"] = contact_person
+    return harness.call(channel, method("IntakeQuoteRequest"), service_pb2.IntakeQuoteRequestRequest(**kw),
+                        service_pb2.IntakeQuoteRequestResponse, timeout=timeout)
+
+
+def convert(channel, name, invoice, request_id="", timeout=10):
+    req = service_pb2.ConvertProspectRequest(name=name, invoice=invoice, request_id=request_id)
+    return harness.call(channel, method("ConvertProspect"), req, service_pb2.ConvertProspectResponse,
+                        timeout=timeout)
+
+
+def enable_quote_requests(channel, tenant):
+    """Turn QUOTE_REQUESTS (and with it PROSPECTS) on and wait until the PROSPECTS gate is open."""
+    update_apps(channel, tenant, ["quote_requests_enabled"], quote_requests=True)
+    wait_gate(channel, tenant, True)
+
+
+def hex_id(name):
+    """The 32 hex digits of the last UUID of a resource name (for SQL)."""
+    return name.rsplit("/", 1)[1].replace("-", "")
+
+
+def merge_away_by_sql(mariadb, database, tenant, source_name, target_name):
+    """What a merge leaves behind for a source record, done in SQL (until MergeProspects exists):
+    its document links moved to the target, the row and its word index gone, a tombstone."""
+    src, dst = _q(hex_id(source_name)), _q(hex_id(target_name))
+    t = _q(tenant)
+    mariadb.sql("START TRANSACTION;"
+                "UPDATE document_links SET prospect_id = UNHEX(%s) WHERE tenant_id = %s AND prospect_id = UNHEX(%s);"
+                "DELETE FROM prospect_terms WHERE tenant_id = %s AND id = UNHEX(%s);"
+                "DELETE FROM contact_persons WHERE tenant_id = %s AND prospect_id = UNHEX(%s);"
+                "DELETE FROM prospects WHERE tenant_id = %s AND id = UNHEX(%s);"
+                "INSERT INTO prospect_tombstones VALUES (%s, UNHEX(%s), UNHEX(%s), UNHEX(%s), NOW(6));"
+                "COMMIT" % (dst, t, src, t, src, t, src, t, src, t, src, dst, dst), database)
