@@ -33,6 +33,8 @@ ADAPT(ps_link_document, Prospects__V1__LinkDocumentRequest, Prospects__V1__Docum
 ADAPT(ps_unlink_document, Prospects__V1__UnlinkDocumentRequest, Google__Protobuf__Empty)
 ADAPT(ps_list_documents, Prospects__V1__ListDocumentsRequest, Prospects__V1__ListDocumentsResponse)
 ADAPT(ps_lookup_document, Prospects__V1__LookupDocumentRequest, Prospects__V1__Document)
+ADAPT(ps_intake_quote_request, Prospects__V1__IntakeQuoteRequestRequest,
+      Prospects__V1__IntakeQuoteRequestResponse)
 ADAPT(ps_convert_prospect, Prospects__V1__ConvertProspectRequest,
       Prospects__V1__ConvertProspectResponse)
 ADAPT(ps_get_tenant_apps, Prospects__V1__GetTenantAppsRequest, Prospects__V1__TenantApps)
@@ -57,6 +59,7 @@ static const struct {
     {"UnlinkDocument", adapt_ps_unlink_document},
     {"ListDocuments", adapt_ps_list_documents},
     {"LookupDocument", adapt_ps_lookup_document},
+    {"IntakeQuoteRequest", adapt_ps_intake_quote_request},
     {"ConvertProspect", adapt_ps_convert_prospect},
     {"GetTenantApps", adapt_ps_get_tenant_apps},
     {"UpdateTenantApps", adapt_ps_update_tenant_apps},

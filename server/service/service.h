@@ -44,6 +44,10 @@ int ps_list_documents(ps_ctx_t *ctx, const Prospects__V1__ListDocumentsRequest *
 int ps_lookup_document(ps_ctx_t *ctx, const Prospects__V1__LookupDocumentRequest *req,
                        Prospects__V1__Document **ret);
 
+/* intake.c */
+int ps_intake_quote_request(ps_ctx_t *ctx, const Prospects__V1__IntakeQuoteRequestRequest *req,
+                            Prospects__V1__IntakeQuoteRequestResponse **ret);
+
 /* convert.c */
 int ps_convert_prospect(ps_ctx_t *ctx, const Prospects__V1__ConvertProspectRequest *req,
                         Prospects__V1__ConvertProspectResponse **ret);

@@ -16,7 +16,7 @@ IMPLEMENTED = {"CreateProspect", "GetProspect", "GetTenantApps", "UpdateTenantAp
                "CreateContactPerson", "GetContactPerson", "ListContactPersons",
                "UpdateContactPerson", "DeleteContactPerson",
                "LinkDocument", "UnlinkDocument", "ListDocuments", "LookupDocument",
-               "ConvertProspect"}
+               "IntakeQuoteRequest", "ConvertProspect"}
 
 
 class Transport(lib.ServerTestCase):
