@@ -303,6 +303,25 @@ class ListDocuments(lib.ServerTestCase):
                             Code.INVALID_ARGUMENT, field="parent")
 
 
+class QueryPlans(lib.ServerTestCase):
+    def test_list_reads_the_records_index_in_order(self):
+        t = lib.new_enabled_tenant(self.channel)
+        p = lib.create(self.channel, t, lib.person())
+        for i in range(30):
+            lib.link_document(self.channel, p.name, lib.document(R.QUOTE if i % 3 else R.INVOICE, "d-%d" % i))
+        pid, cols = "X'%s'" % lib.hex_id(p.name), "id, prospect_id, type, document_id, document_time"
+        # (with a type the optimizer may walk either of the record's indexes; both are in order)
+        for where in ("", " AND type = 5",
+                      " AND (document_time < NOW(6) OR (document_time = NOW(6) AND id < X'ff'))"):
+            stmt = ("SELECT %s FROM document_links WHERE tenant_id = '%s' AND prospect_id = %s%s"
+                    " ORDER BY document_time DESC, id DESC LIMIT 51" % (cols, t, pid, where))
+            with self.subTest(where=where):
+                (row,) = lib.explain(self.db, self.database, stmt)
+                self.assertIn(row["key"], ("document_links_by_prospect", "document_links_by_prospect_type"), row)
+                self.assertNotIn(row["type"], ("ALL", "index"), row)
+                self.assertNotIn("filesort", row["Extra"], row)
+
+
 class Races(lib.ServerTestCase):
     def setUp(self):
         self.t = lib.new_enabled_tenant(self.channel)
