@@ -8,7 +8,7 @@ FindDuplicateProspects through the real server with one gRPC client, sequentiall
 p50/p99 in ms. It also EXPLAINs every statement the server ran and reports any full scan.
 
     PYTHONPATH=build/py:tests/lib /usr/bin/python3 bench/overview.py [--big 1000000] [--small 100]
-        [--tenants 1000] [--runs 300]
+        [--tenants 1000] [--runs 300] [--data DIR (keep the loaded database there, reuse it)]
 
 The word index rows of the bulk data are produced in SQL for the generator's own simple vocabulary;
 the script checks a sample against the server's tokenizer (by rewriting records through
@@ -165,11 +165,23 @@ def main():
     ap.add_argument("--big", type=int, default=1000000)
     ap.add_argument("--small", type=int, default=100)
     ap.add_argument("--runs", type=int, default=300)
+    ap.add_argument("--data", default="", help="keep the loaded MariaDB in this folder and reuse it")
     args = ap.parse_args()
 
-    db = BigMariaDB().start(timeout=120)
-    database = harness.fresh_database(db, prefix="bench")
-    load(db, database, args.tenants, args.big, args.small)
+    if args.data:
+        os.makedirs(args.data, exist_ok=True)
+    db = BigMariaDB(directory=args.data or None).start(timeout=120)
+    database = "bench"
+    have = db.sql("SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = 'bench'"
+                  " AND table_name = 'bench_loaded'")
+    if args.data and have[0][0] == "1":
+        print("reusing the data loaded in %s" % args.data, flush=True)
+    else:
+        db.drop_database(database)
+        db.create_database(database)
+        harness.dbmate(db, database, "up")
+        load(db, database, args.tenants, args.big, args.small)
+        db.sql("CREATE TABLE bench_loaded (n INT)", database)
     server = harness.Server(database=database, mariadb=db, redis=harness.private_redis(),
                             env={"PS_PAGE_TOKEN_KEY": KEY}, log_level="warn")
     ch = server.channel

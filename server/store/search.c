@@ -403,13 +403,17 @@ int ps_store_prospect_list(ps_db_t *db, ps_arena_t *a, const char *tenant, const
 
 /* ------------------------------------------------------------------------------ duplicates */
 
-static ps_sql_t Q_DUP_EMAIL = PS_SQL("SELECT " PS_PROSPECT_COLUMNS " FROM prospects"
+/* Each lookup names its index: for ORDER BY id DESC LIMIT the optimizer may otherwise walk the
+ * primary key (tenant_id, id) backwards and test every record of the tenant (measured: 40 ms at a
+ * million records instead of under 5). */
+
+static ps_sql_t Q_DUP_EMAIL = PS_SQL("SELECT " PS_PROSPECT_COLUMNS " FROM prospects FORCE INDEX (prospects_dup_email)"
                                      " WHERE tenant_id = ? AND email_norm = ? ORDER BY id DESC LIMIT ?");
-static ps_sql_t Q_DUP_VAT = PS_SQL("SELECT " PS_PROSPECT_COLUMNS " FROM prospects"
+static ps_sql_t Q_DUP_VAT = PS_SQL("SELECT " PS_PROSPECT_COLUMNS " FROM prospects FORCE INDEX (prospects_dup_vat)"
                                    " WHERE tenant_id = ? AND vat_norm = ? ORDER BY id DESC LIMIT ?");
-static ps_sql_t Q_DUP_PHONE = PS_SQL("SELECT " PS_PROSPECT_COLUMNS " FROM prospects"
+static ps_sql_t Q_DUP_PHONE = PS_SQL("SELECT " PS_PROSPECT_COLUMNS " FROM prospects FORCE INDEX (prospects_dup_phone)"
                                      " WHERE tenant_id = ? AND phone_norm = ? ORDER BY id DESC LIMIT ?");
-static ps_sql_t Q_DUP_NAME = PS_SQL("SELECT " PS_PROSPECT_COLUMNS " FROM prospects"
+static ps_sql_t Q_DUP_NAME = PS_SQL("SELECT " PS_PROSPECT_COLUMNS " FROM prospects FORCE INDEX (prospects_dup_name)"
                                     " WHERE tenant_id = ? AND name_key = ? ORDER BY id DESC LIMIT ?");
 
 int ps_store_prospect_dups(ps_db_t *db, ps_arena_t *a, const char *tenant, ps_dup_key_t key,
