@@ -42,4 +42,15 @@ LD_LIBRARY_PATH="$prefix/$libdir" "$tmp/build-make/consumer"
 if ldd "$tmp/build-make/consumer_static" | grep -q prospect_client; then
   echo "consumer_static should not need libprospect_client.so"; exit 1
 fi
+echo "== the README's example of a service calling the library compiles against the install"
+# the first C block of README.md, its statements wrapped in main()
+awk '/^```c$/ {on = 1; next} on && /^```$/ {exit} on' "$src/README.md" >"$tmp/readme.c"
+test -s "$tmp/readme.c" || { echo "README.md has no C example"; exit 1; }
+{ echo '#include <stdio.h>'; echo '#include <stdlib.h>'; echo '#include <string.h>'
+  grep '^#include' "$tmp/readme.c"; echo 'int main(void) {'
+  grep -v '^#include' "$tmp/readme.c"; echo 'return 0; }'; } >"$tmp/readme_main.c"
+PKG_CONFIG_PATH="$prefix/$libdir/pkgconfig"; export PKG_CONFIG_PATH
+# shellcheck disable=SC2046
+cc -Wall -Wextra -Werror $extra -o "$tmp/readme_example" "$tmp/readme_main.c" \
+  $(pkg-config --cflags --libs prospect-client)
 echo "== consumer builds and runs against the installed library"
