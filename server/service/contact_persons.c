@@ -182,10 +182,8 @@ int ps_create_contact_person(ps_ctx_t *ctx, const Prospects__V1__CreateContactPe
   t.c = &c;
   if (request_id[0]) {
     t.with_key = 1;
-    t.key.tenant = tenant;
-    t.key.request_id = request_id;
-    t.key.method = "CreateContactPerson";
-    if (ps_idem_fingerprint(&req->base, &t.key.fingerprint) != 0) return out_of_memory(ctx);
+    if (ps_idem_key_init(&t.key, tenant, request_id, "CreateContactPerson", &req->base) != 0)
+      return out_of_memory(ctx);
     size_t n = protobuf_c_message_get_packed_size(&out->base);
     uint8_t *buf = ps_arena_alloc(a, n ? n : 1);
     if (!buf) return out_of_memory(ctx);

@@ -82,11 +82,7 @@ static int convert_tx(ps_db_t *db, void *arg, ps_status_t *st) {
   if (!(r->prospect = ps_store_prospect_msg(a, t->tenant, &rec)) ||
       !(r->invoice = ps_store_document_msg(a, t->tenant, &link)))
     return out_of_memory(st);
-  if (t->with_key) {
-    ps_blob_t packed;
-    if (ps_pack_in_arena(a, &r->base, &packed) != 0) return out_of_memory(st);
-    if (ps_idem_store(db, &t->key, packed.data, packed.len, st) != 0) return -1;
-  }
+  if (t->with_key && ps_idem_store_msg(db, a, &t->key, &r->base, st) != 0) return -1;
   t->out = r;
   return 0;
 }
@@ -124,10 +120,8 @@ int ps_convert_prospect(ps_ctx_t *ctx, const Prospects__V1__ConvertProspectReque
     return -1;
   if (request_id[0]) {
     t.with_key = 1;
-    t.key.tenant = tenant;
-    t.key.request_id = request_id;
-    t.key.method = "ConvertProspect";
-    if (ps_idem_fingerprint(&req->base, &t.key.fingerprint) != 0) return out_of_memory(st);
+    if (ps_idem_key_init(&t.key, tenant, request_id, "ConvertProspect", &req->base) != 0)
+      return out_of_memory(st);
   }
   if (ps_db_tx(ctx->db, convert_tx, &t, st) != 0) {
     if (t.missing) return ps_prospect_missing(ctx, tenant, &t.id);

@@ -261,11 +261,7 @@ static int link_tx(ps_db_t *db, void *arg, ps_status_t *st) {
                               &existed, st) != 0)
     return -1;
   if (!(t->out = ps_store_document_msg(t->arena, t->tenant, &link))) return out_of_memory(st);
-  if (t->with_key) {
-    ps_blob_t packed;
-    if (ps_pack_in_arena(t->arena, &t->out->base, &packed) != 0) return out_of_memory(st);
-    if (ps_idem_store(db, &t->key, packed.data, packed.len, st) != 0) return -1;
-  }
+  if (t->with_key && ps_idem_store_msg(db, t->arena, &t->key, &t->out->base, st) != 0) return -1;
   return 0;
 }
 
@@ -297,10 +293,8 @@ int ps_link_document(ps_ctx_t *ctx, const Prospects__V1__LinkDocumentRequest *re
     return -1;
   if (request_id[0]) {
     t.with_key = 1;
-    t.key.tenant = tenant;
-    t.key.request_id = request_id;
-    t.key.method = "LinkDocument";
-    if (ps_idem_fingerprint(&req->base, &t.key.fingerprint) != 0) return out_of_memory(st);
+    if (ps_idem_key_init(&t.key, tenant, request_id, "LinkDocument", &req->base) != 0)
+      return out_of_memory(st);
   }
   if (ps_db_tx(ctx->db, link_tx, &t, st) != 0) {
     if (t.missing) return ps_prospect_missing(ctx, tenant, &t.prospect_id);

@@ -111,9 +111,7 @@ static int intake_tx(ps_db_t *db, void *arg, ps_status_t *st) {
   if (!(r->prospect = ps_store_prospect_msg(a, t->tenant, &rec)) ||
       !(r->document = ps_store_document_msg(a, t->tenant, &link)))
     return out_of_memory(st);
-  ps_blob_t packed;
-  if (ps_pack_in_arena(a, &r->base, &packed) != 0) return out_of_memory(st);
-  if (ps_idem_store(db, &t->key, packed.data, packed.len, st) != 0) return -1;
+  if (ps_idem_store_msg(db, a, &t->key, &r->base, st) != 0) return -1;
   t->out = r;
   return 0;
 }
@@ -195,10 +193,8 @@ int ps_intake_quote_request(ps_ctx_t *ctx, const Prospects__V1__IntakeQuoteReque
   if (ps_document_new_row(a, req->quote_request, type, ps_db_now_us(), &t.doc, &t.has_snapshot,
                           st) != 0)
     return -1;
-  t.key.tenant = tenant;
-  t.key.request_id = request_id;
-  t.key.method = "IntakeQuoteRequest";
-  if (ps_idem_fingerprint(&req->base, &t.key.fingerprint) != 0) return out_of_memory(st);
+  if (ps_idem_key_init(&t.key, tenant, request_id, "IntakeQuoteRequest", &req->base) != 0)
+    return out_of_memory(st);
 
   if (ps_db_tx(ctx->db, intake_tx, &t, st) != 0) {
     if (t.missing) return ps_prospect_missing(ctx, tenant, &t.existing);

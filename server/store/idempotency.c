@@ -118,3 +118,21 @@ int ps_idem_store(ps_db_t *db, const ps_idem_key_t *k, const void *response, siz
     return ps_fail(st, PS_INTERNAL, "", "Internal error storing the result of a request id.");
   return 0;
 }
+
+int ps_idem_key_init(ps_idem_key_t *k, const char *tenant, const char *request_id,
+                     const char *method, const ProtobufCMessage *req) {
+  k->tenant = tenant;
+  k->request_id = request_id;
+  k->method = method;
+  return ps_idem_fingerprint(req, &k->fingerprint);
+}
+
+int ps_idem_store_msg(ps_db_t *db, ps_arena_t *a, const ps_idem_key_t *k,
+                      const ProtobufCMessage *response, ps_status_t *st) {
+  size_t n = protobuf_c_message_get_packed_size(response);
+  unsigned char *buf = ps_arena_alloc(a, n ? n : 1);
+  if (!buf)
+    return ps_fail(st, PS_RESOURCE_EXHAUSTED, "", "Out of memory storing the result of request_id.");
+  n = protobuf_c_message_pack(response, buf);
+  return ps_idem_store(db, k, buf, n, st);
+}

@@ -41,6 +41,16 @@ int ps_idem_fingerprint(const ProtobufCMessage *req, uint64_t *ret);
 int ps_idem_claim(ps_db_t *db, ps_arena_t *a, const ps_idem_key_t *k, int64_t now_us,
                   ps_blob_t *ret_response, ps_status_t *st);
 
+/* Fills k for a call of method with request req: tenant, request_id (already validated), method
+ * and the fingerprint of req. Strings are borrowed. 0, or -1 when out of memory. */
+int ps_idem_key_init(ps_idem_key_t *k, const char *tenant, const char *request_id,
+                     const char *method, const ProtobufCMessage *req);
+
+/* Packs response into a and stores it under the claimed key k, in the same transaction. 0, or -1
+ * with st set (RESOURCE_EXHAUSTED when out of memory, or a database failure). */
+int ps_idem_store_msg(ps_db_t *db, ps_arena_t *a, const ps_idem_key_t *k,
+                      const ProtobufCMessage *response, ps_status_t *st);
+
 /* Stores the packed response of a claimed key, in the same transaction. 0 or -1 with st set. */
 int ps_idem_store(ps_db_t *db, const ps_idem_key_t *k, const void *response, size_t len,
                   ps_status_t *st);
