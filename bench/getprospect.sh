@@ -15,6 +15,7 @@ SERVER_PID=
 
 # user + system CPU time of a process, in clock ticks
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+sys_ticks() { awk '{print $15}' "/proc/$1/stat"; }
 
 cleanup() {
     trap - EXIT INT TERM
@@ -77,10 +78,10 @@ if [ -n "${PS_BENCH_PERF:-}" ]; then # profile the server during the measured ru
     perf record -g -o "$WORK/perf.data" -p "$SERVER_PID" -- sleep "$DURATION" 2>/dev/null &
     PERF_PID=$!
 fi
-cpu0=$(cpu_ticks "$SERVER_PID"); db0=$(cpu_ticks "$PS_MYSQL_PID")
+cpu0=$(cpu_ticks "$SERVER_PID"); db0=$(cpu_ticks "$PS_MYSQL_PID"); sys0=$(sys_ticks "$SERVER_PID")
 h2load -D "$DURATION" -c 4 -m 8 -t 1 -d "$WORK/body.bin" -H 'content-type: application/grpc' \
     -H 'te: trailers' "http://127.0.0.1:$PORT/prospects.v1.ProspectService/GetProspect" >"$WORK/h2load.txt"
-cpu1=$(cpu_ticks "$SERVER_PID"); db1=$(cpu_ticks "$PS_MYSQL_PID")
+cpu1=$(cpu_ticks "$SERVER_PID"); db1=$(cpu_ticks "$PS_MYSQL_PID"); sys1=$(sys_ticks "$SERVER_PID")
 if [ -n "$PERF_PID" ]; then
     wait "$PERF_PID"
     perf report -i "$WORK/perf.data" --no-children --sort dso,symbol -g none --stdio 2>/dev/null |
@@ -93,6 +94,7 @@ done_n=$(awk '/^requests:/ {print $8; exit}' "$WORK/h2load.txt")
 hz=$(getconf CLK_TCK)
 server_us=$(awk -v t="$((cpu1 - cpu0))" -v n="$done_n" -v hz="$hz" 'BEGIN {printf "%.1f", t * 1e6 / hz / n}')
 db_us=$(awk -v t="$((db1 - db0))" -v n="$done_n" -v hz="$hz" 'BEGIN {printf "%.1f", t * 1e6 / hz / n}')
+sys_us=$(awk -v t="$((sys1 - sys0))" -v n="$done_n" -v hz="$hz" 'BEGIN {printf "%.1f", t * 1e6 / hz / n}')
 # Redis round trips per call at steady state, from the server's own counters
 kill -USR1 "$SERVER_PID"; sleep 0.3
 stats=$(grep "stats: calls" "$WORK/server.log" | tail -1)
@@ -117,6 +119,6 @@ echo
 echo "cold start to SERVING: $(( (t1 - t0) / 1000000 )) ms"
 echo "idle RSS: $((rss_kb / 1024)) MiB"
 echo "GetProspect RPS: $rps; sysbench point selects/s: $sb_qps; ratio: $(awk -v a="$rps" -v b="$sb_qps" 'BEGIN {printf "%.2f", a / b}')"
-echo "CPU per GetProspect: server $server_us µs, MariaDB $db_us µs (process CPU time / calls)"
+echo "CPU per GetProspect: server $server_us µs (of which kernel $sys_us µs), MariaDB $db_us µs (process CPU time / calls)"
 echo "GetProspect RPS with Redis stopped: $rps_noredis; ratio to Redis up: $(awk -v a="$rps_noredis" -v b="$rps" 'BEGIN {printf "%.2f", a / b}')"
 echo "Redis round trips per call (Redis up, whole run so far): $redis_cmds / $calls = $(awk -v a="$redis_cmds" -v b="$calls" 'BEGIN {printf "%.5f", a / b}')"
