@@ -37,6 +37,11 @@ ADAPT(ps_intake_quote_request, Prospects__V1__IntakeQuoteRequestRequest,
       Prospects__V1__IntakeQuoteRequestResponse)
 ADAPT(ps_convert_prospect, Prospects__V1__ConvertProspectRequest,
       Prospects__V1__ConvertProspectResponse)
+ADAPT(ps_merge_prospects, Prospects__V1__MergeProspectsRequest, Prospects__V1__MergeProspectsResponse)
+ADAPT(ps_get_merge, Prospects__V1__GetMergeRequest, Prospects__V1__Merge)
+ADAPT(ps_list_merges, Prospects__V1__ListMergesRequest, Prospects__V1__ListMergesResponse)
+ADAPT(ps_resolve_prospect, Prospects__V1__ResolveProspectRequest,
+      Prospects__V1__ResolveProspectResponse)
 ADAPT(ps_get_tenant_apps, Prospects__V1__GetTenantAppsRequest, Prospects__V1__TenantApps)
 ADAPT(ps_update_tenant_apps, Prospects__V1__UpdateTenantAppsRequest, Prospects__V1__TenantApps)
 
@@ -61,6 +66,10 @@ static const struct {
     {"LookupDocument", adapt_ps_lookup_document},
     {"IntakeQuoteRequest", adapt_ps_intake_quote_request},
     {"ConvertProspect", adapt_ps_convert_prospect},
+    {"MergeProspects", adapt_ps_merge_prospects},
+    {"GetMerge", adapt_ps_get_merge},
+    {"ListMerges", adapt_ps_list_merges},
+    {"ResolveProspect", adapt_ps_resolve_prospect},
     {"GetTenantApps", adapt_ps_get_tenant_apps},
     {"UpdateTenantApps", adapt_ps_update_tenant_apps},
 };

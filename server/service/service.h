@@ -52,6 +52,16 @@ int ps_intake_quote_request(ps_ctx_t *ctx, const Prospects__V1__IntakeQuoteReque
 int ps_convert_prospect(ps_ctx_t *ctx, const Prospects__V1__ConvertProspectRequest *req,
                         Prospects__V1__ConvertProspectResponse **ret);
 
+/* merges.c */
+int ps_merge_prospects(ps_ctx_t *ctx, const Prospects__V1__MergeProspectsRequest *req,
+                       Prospects__V1__MergeProspectsResponse **ret);
+int ps_get_merge(ps_ctx_t *ctx, const Prospects__V1__GetMergeRequest *req,
+                 Prospects__V1__Merge **ret);
+int ps_list_merges(ps_ctx_t *ctx, const Prospects__V1__ListMergesRequest *req,
+                   Prospects__V1__ListMergesResponse **ret);
+int ps_resolve_prospect(ps_ctx_t *ctx, const Prospects__V1__ResolveProspectRequest *req,
+                        Prospects__V1__ResolveProspectResponse **ret);
+
 /* apps.c */
 int ps_get_tenant_apps(ps_ctx_t *ctx, const Prospects__V1__GetTenantAppsRequest *req,
                        Prospects__V1__TenantApps **ret);

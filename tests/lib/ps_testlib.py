@@ -551,3 +551,54 @@ def merge_away_by_sql(mariadb, database, tenant, source_name, target_name):
                 "DELETE FROM prospects WHERE tenant_id = %s AND id = UNHEX(%s);"
                 "INSERT INTO prospect_tombstones VALUES (%s, UNHEX(%s), UNHEX(%s), UNHEX(%s), NOW(6));"
                 "COMMIT" % (dst, t, src, t, src, t, src, t, src, t, src, dst, dst), database)
+
+
+# ---------------------------------------------------------------- merging, resolving
+
+def merge(channel, target, sources, request_id="", target_etag="", move_contact_persons=False,
+          validate_only=False, acting_user="", metadata=None, timeout=30):
+    """MergeProspects. sources: names, or (name, etag) pairs. Returns MergeProspectsResponse."""
+    srcs = [service_pb2.MergeSource(name=s) if isinstance(s, str) else
+            service_pb2.MergeSource(name=s[0], etag=s[1]) for s in sources]
+    req = service_pb2.MergeProspectsRequest(target=target, target_etag=target_etag, sources=srcs,
+                                            move_contact_persons=move_contact_persons,
+                                            validate_only=validate_only, request_id=request_id,
+                                            acting_user=acting_user)
+    return harness.call(channel, method("MergeProspects"), req, service_pb2.MergeProspectsResponse,
+                        metadata=metadata, timeout=timeout)
+
+
+def get_merge(channel, name, timeout=10):
+    return harness.call(channel, method("GetMerge"), service_pb2.GetMergeRequest(name=name),
+                        resources_pb2.Merge, timeout=timeout)
+
+
+def list_merges(channel, tenant, target="", page_size=0, page_token="", timeout=10):
+    req = service_pb2.ListMergesRequest(parent="tenants/%s" % tenant, target=target,
+                                        page_size=page_size, page_token=page_token)
+    return harness.call(channel, method("ListMerges"), req, service_pb2.ListMergesResponse,
+                        timeout=timeout)
+
+
+def resolve(channel, name, timeout=10):
+    """ResolveProspect -> ResolveProspectResponse (name, merged_via)."""
+    return harness.call(channel, method("ResolveProspect"), service_pb2.ResolveProspectRequest(name=name),
+                        service_pb2.ResolveProspectResponse, timeout=timeout)
+
+
+TENANT_TABLES = ("tenant_apps", "prospects", "prospect_terms", "prospect_tombstones", "contact_persons",
+                 "document_links", "merges", "idempotency_keys")
+
+
+def dump_tenant(mariadb, database, tenant, tables=TENANT_TABLES):
+    """{table: sorted rows} of every column of the tenant's rows (hex), to compare the database
+    before and after a call that must write nothing."""
+    out = {}
+    for table in tables:
+        cols = [r[0] for r in mariadb.sql(
+            "SELECT COLUMN_NAME FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = %s AND"
+            " TABLE_NAME = %s ORDER BY ORDINAL_POSITION" % (_q(database), _q(table)))]
+        rows = mariadb.sql("SELECT %s FROM `%s` WHERE tenant_id = %s" % (
+            ", ".join("HEX(`%s`)" % c for c in cols), table, _q(tenant)), database)
+        out[table] = sorted(tuple(r) for r in rows)
+    return out

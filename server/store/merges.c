@@ -1,0 +1,211 @@
+/* Merges: the links and contact persons a merge moves, and the permanent merge records. */
+#include "store/merges.h"
+
+#include <string.h>
+
+/* A record's links and contact persons: index document_links_by_prospect / contact_persons_by_prospect
+ * (tenant_id, prospect_id, ...), whose entries carry the primary key. */
+static ps_sql_t Q_LINK_IDS = PS_SQL(
+    "SELECT id FROM document_links WHERE tenant_id = ? AND prospect_id = ? ORDER BY id LIMIT ?");
+static ps_sql_t Q_LINK_IDS_UPDATE = PS_SQL(
+    "SELECT id FROM document_links WHERE tenant_id = ? AND prospect_id = ? ORDER BY id LIMIT ?"
+    " FOR UPDATE");
+static ps_sql_t Q_MOVE_LINKS = PS_SQL(
+    "UPDATE document_links SET prospect_id = ? WHERE tenant_id = ? AND prospect_id = ?");
+static ps_sql_t Q_CONTACTS = PS_SQL(
+    "SELECT " PS_CONTACT_COLUMNS " FROM contact_persons WHERE tenant_id = ? AND prospect_id = ?"
+    " ORDER BY id LIMIT ?");
+static ps_sql_t Q_CONTACTS_UPDATE = PS_SQL(
+    "SELECT " PS_CONTACT_COLUMNS " FROM contact_persons WHERE tenant_id = ? AND prospect_id = ?"
+    " ORDER BY id LIMIT ? FOR UPDATE");
+static ps_sql_t Q_MOVE_CONTACTS = PS_SQL(
+    "UPDATE contact_persons SET prospect_id = ? WHERE tenant_id = ? AND prospect_id = ?");
+
+#define MERGE_COLUMNS "id, target_id, create_time, caller, acting_user, record"
+static ps_sql_t Q_INSERT = PS_SQL(
+    "INSERT INTO merges (tenant_id, id, target_id, create_time, caller, acting_user, record)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?)");
+static ps_sql_t Q_GET = PS_SQL(
+    "SELECT " MERGE_COLUMNS " FROM merges WHERE tenant_id = ? AND id = ?");
+/* Newest first, keyset pages: the primary key, or merges_by_target (tenant_id, target_id, id). */
+static ps_sql_t Q_LIST = PS_SQL(
+    "SELECT " MERGE_COLUMNS " FROM merges WHERE tenant_id = ? ORDER BY id DESC LIMIT ?");
+static ps_sql_t Q_LIST_AFTER = PS_SQL(
+    "SELECT " MERGE_COLUMNS " FROM merges WHERE tenant_id = ? AND id < ? ORDER BY id DESC LIMIT ?");
+static ps_sql_t Q_LIST_TARGET = PS_SQL(
+    "SELECT " MERGE_COLUMNS " FROM merges WHERE tenant_id = ? AND target_id = ?"
+    " ORDER BY id DESC LIMIT ?");
+static ps_sql_t Q_LIST_TARGET_AFTER = PS_SQL(
+    "SELECT " MERGE_COLUMNS " FROM merges WHERE tenant_id = ? AND target_id = ? AND id < ?"
+    " ORDER BY id DESC LIMIT ?");
+
+int ps_store_merge_link_ids(ps_db_t *db, ps_arena_t *a, const char *tenant,
+                            const ps_id_t *prospect_id, ps_lock_t lock, int limit,
+                            ps_id_t **ret_ids, int *ret_n, ps_status_t *st) {
+  ps_params_t p;
+  ps_params_init(&p);
+  ps_param_str(&p, tenant);
+  ps_param_id(&p, prospect_id);
+  ps_param_i64(&p, limit);
+  MYSQL_STMT *s = ps_db_exec(db, lock == PS_LOCK_UPDATE ? &Q_LINK_IDS_UPDATE : &Q_LINK_IDS, &p, st);
+  if (!s) return -1;
+  /* grows by doubling in the arena: the old arrays are simply left behind until the call ends */
+  ps_id_t *ids = NULL;
+  int n = 0, cap = 0;
+  for (;;) {
+    ps_id_t id;
+    ps_row_t r;
+    ps_row_init(&r);
+    ps_col_id(&r, &id);
+    int rc = ps_db_fetch(db, s, &r, NULL, st);
+    if (rc < 0) return -1;
+    if (rc == 0) break;
+    if (n == cap) {
+      int ncap = cap ? cap * 2 : 64;
+      ps_id_t *grown = ps_arena_alloc(a, sizeof *grown * (size_t)ncap);
+      if (!grown) return ps_fail(st, PS_RESOURCE_EXHAUSTED, "", "Out of memory reading links.");
+      if (n) memcpy(grown, ids, sizeof *ids * (size_t)n);
+      ids = grown;
+      cap = ncap;
+    }
+    ids[n++] = id;
+  }
+  *ret_ids = ids;
+  *ret_n = n;
+  return 0;
+}
+
+/* UPDATE ... SET prospect_id = to WHERE tenant_id = ? AND prospect_id = from. */
+static int move_rows(ps_db_t *db, ps_sql_t *q, const char *tenant, const ps_id_t *from,
+                     const ps_id_t *to, uint64_t *ret_moved, ps_status_t *st) {
+  ps_params_t p;
+  ps_params_init(&p);
+  ps_param_id(&p, to);
+  ps_param_str(&p, tenant);
+  ps_param_id(&p, from);
+  MYSQL_STMT *s = ps_db_exec(db, q, &p, st);
+  if (!s) return -1;
+  *ret_moved = ps_db_affected(s);
+  return 0;
+}
+
+int ps_store_merge_move_links(ps_db_t *db, const char *tenant, const ps_id_t *from,
+                              const ps_id_t *to, uint64_t *ret_moved, ps_status_t *st) {
+  return move_rows(db, &Q_MOVE_LINKS, tenant, from, to, ret_moved, st);
+}
+
+int ps_store_merge_move_contacts(ps_db_t *db, const char *tenant, const ps_id_t *from,
+                                 const ps_id_t *to, uint64_t *ret_moved, ps_status_t *st) {
+  return move_rows(db, &Q_MOVE_CONTACTS, tenant, from, to, ret_moved, st);
+}
+
+int ps_store_merge_contacts(ps_db_t *db, ps_arena_t *a, const char *tenant,
+                            const ps_id_t *prospect_id, ps_lock_t lock, int limit,
+                            ps_contact_cols_t **ret_rows, int *ret_n, ps_status_t *st) {
+  ps_params_t p;
+  ps_params_init(&p);
+  ps_param_str(&p, tenant);
+  ps_param_id(&p, prospect_id);
+  ps_param_i64(&p, limit);
+  MYSQL_STMT *s = ps_db_exec(db, lock == PS_LOCK_UPDATE ? &Q_CONTACTS_UPDATE : &Q_CONTACTS, &p, st);
+  if (!s) return -1;
+  ps_contact_cols_t *rows = NULL;
+  int n = 0, cap = 0;
+  for (;;) {
+    ps_contact_cols_t c;
+    ps_row_t r;
+    ps_row_init(&r);
+    ps_store_contact_bind(&r, &c);
+    int rc = ps_db_fetch(db, s, &r, a, st);
+    if (rc < 0) return -1;
+    if (rc == 0) break;
+    if (n == cap) {
+      int ncap = cap ? cap * 2 : 16;
+      ps_contact_cols_t *grown = ps_arena_alloc(a, sizeof *grown * (size_t)ncap);
+      if (!grown)
+        return ps_fail(st, PS_RESOURCE_EXHAUSTED, "", "Out of memory reading contact persons.");
+      if (n) memcpy(grown, rows, sizeof *rows * (size_t)n);
+      rows = grown;
+      cap = ncap;
+    }
+    rows[n++] = c;
+  }
+  *ret_rows = rows;
+  *ret_n = n;
+  return 0;
+}
+
+int ps_store_merge_insert(ps_db_t *db, const char *tenant, const ps_merge_row_t *m,
+                          ps_status_t *st) {
+  ps_params_t p;
+  ps_params_init(&p);
+  ps_param_str(&p, tenant);
+  ps_param_id(&p, &m->id);
+  ps_param_id(&p, &m->target_id);
+  ps_param_time(&p, m->create_us);
+  ps_param_str(&p, m->caller ? m->caller : "");
+  ps_param_str(&p, m->acting_user ? m->acting_user : "");
+  ps_param_blob(&p, m->record.data ? (const void *)m->record.data : "", m->record.len);
+  return ps_db_exec(db, &Q_INSERT, &p, st) ? 0 : -1;
+}
+
+static void merge_bind(ps_row_t *r, ps_merge_row_t *m) {
+  ps_col_id(r, &m->id);
+  ps_col_id(r, &m->target_id);
+  ps_col_time(r, &m->create_us);
+  ps_col_str(r, &m->caller);
+  ps_col_str(r, &m->acting_user);
+  ps_col_blob(r, &m->record);
+}
+
+int ps_store_merge_get(ps_db_t *db, ps_arena_t *a, const char *tenant, const ps_id_t *id,
+                       ps_merge_row_t *ret, ps_status_t *st) {
+  ps_params_t p;
+  ps_params_init(&p);
+  ps_param_str(&p, tenant);
+  ps_param_id(&p, id);
+  MYSQL_STMT *s = ps_db_exec(db, &Q_GET, &p, st);
+  if (!s) return -1;
+  ps_merge_row_t m;
+  ps_row_t r;
+  ps_row_init(&r);
+  merge_bind(&r, &m);
+  int rc = ps_db_fetch(db, s, &r, a, st);
+  if (rc == 1) *ret = m;
+  return rc;
+}
+
+int ps_store_merge_list(ps_db_t *db, ps_arena_t *a, const char *tenant, const ps_merge_query_t *q,
+                        size_t max_bytes, ps_merge_row_t *ret_rows, int *ret_n, int *ret_cut,
+                        ps_status_t *st) {
+  ps_sql_t *sql = q->has_target ? (q->has_cursor ? &Q_LIST_TARGET_AFTER : &Q_LIST_TARGET)
+                                : (q->has_cursor ? &Q_LIST_AFTER : &Q_LIST);
+  ps_params_t p;
+  ps_params_init(&p);
+  ps_param_str(&p, tenant);
+  if (q->has_target) ps_param_id(&p, &q->target_id);
+  if (q->has_cursor) ps_param_id(&p, &q->after_id);
+  ps_param_i64(&p, q->limit);
+  MYSQL_STMT *s = ps_db_exec(db, sql, &p, st);
+  if (!s) return -1;
+  int n = 0, cut = 0;
+  size_t bytes = 0;
+  while (n < q->limit) {
+    if (n > 0 && bytes >= max_bytes) {
+      cut = 1; /* the rest of the result is discarded by the next statement on db */
+      break;
+    }
+    ps_merge_row_t m;
+    ps_row_t r;
+    ps_row_init(&r);
+    merge_bind(&r, &m);
+    int rc = ps_db_fetch(db, s, &r, a, st);
+    if (rc < 0) return -1;
+    if (rc == 0) break;
+    bytes += m.record.len;
+    ret_rows[n++] = m;
+  }
+  *ret_n = n;
+  *ret_cut = cut;
+  return 0;
+}
