@@ -541,7 +541,19 @@ int ps_db_fetch(ps_db_t *db, MYSQL_STMT *s, ps_row_t *r, ps_arena_t *a, ps_statu
     if (db->open == s) db->open = NULL;
     return 0;
   }
-  if (rc == 1) return db_fail(db, mysql_stmt_errno(s), st);
+  if (rc == 1) {
+    /* an error that arrives with the rows (a lock wait or deadlock of a locking read is reported
+     * while its rows stream in) is set on the connection, not on the statement */
+    unsigned err = mysql_stmt_errno(s);
+    const char *text = mysql_stmt_error(s);
+    if (err == 0) {
+      err = mysql_errno(db->mysql);
+      text = mysql_error(db->mysql);
+    }
+    db_fail(db, err, st);
+    keep_error_text(db, err, text);
+    return -1;
+  }
   /* 0 or MYSQL_DATA_TRUNCATED: text and blobs are deliberately "truncated" to length only */
   for (unsigned i = 0; i < r->n; i++) {
     int null = r->is_null[i];
