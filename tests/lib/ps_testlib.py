@@ -6,7 +6,8 @@
     wire                         a tiny protobuf wire encoder, for messages Python protobuf refuses
     RpcAssertions                a unittest mixin: assertRpcError(...) checks code, reason, field
     Apps helpers                 set_apps(channel, tenant, ...) and wait_gate(channel, tenant, ...)
-    SQL helpers                  row counts and ids of a tenant's rows
+    SQL helpers                  row counts and ids of a tenant's rows; dump_tenant() for before/after
+    Merging helpers              merge(), get_merge(), list_merges(), resolve()
 """
 
 import atexit
@@ -540,8 +541,9 @@ def hex_id(name):
 
 
 def merge_away_by_sql(mariadb, database, tenant, source_name, target_name):
-    """What a merge leaves behind for a source record, done in SQL (until MergeProspects exists):
-    its document links moved to the target, the row and its word index gone, a tombstone."""
+    """What a merge leaves behind for a source record, done in SQL: its document links moved to the
+    target, the row and its word index gone, a tombstone (no merge record). A shortcut for tests of
+    other calls on a merged-away id; merge() below runs the real MergeProspects."""
     src, dst = _q(hex_id(source_name)), _q(hex_id(target_name))
     t = _q(tenant)
     mariadb.sql("START TRANSACTION;"
