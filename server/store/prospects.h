@@ -110,9 +110,10 @@ int ps_store_prospect_document_count(ps_db_t *db, const char *tenant, const ps_i
  * longer exists. 0, or -1 with st set. */
 int ps_store_prospect_delete(ps_db_t *db, const char *tenant, const ps_id_t *id, ps_status_t *st);
 
-/* Merge chains. Longest chain followed; a longer one is reported as INTERNAL (it cannot be made by
- * merges that always target live records, unless data was edited by hand). */
-#define PS_MERGE_CHAIN_MAX 32
+/* Merge chains. A chain grows by one each time the survivor of earlier merges is itself merged
+ * away, so its length is the number of merges one lineage of records went through: 1024 is far
+ * beyond what people do by hand. A longer one is reported as INTERNAL. */
+#define PS_MERGE_CHAIN_MAX 1024
 
 typedef struct ps_merge_chain {
   int n_via;                          /* merged-away ids followed; 0 when the id was never merged */

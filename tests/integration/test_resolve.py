@@ -55,6 +55,19 @@ class Resolve(lib.ServerTestCase):
         self.assertEqual(lib.lookup_document(self.channel, self.t, R.QUOTE, "from-a").prospect, c)
         self.assertRpcError(lambda: lib.list_documents(self.channel, a), Code.NOT_FOUND, reason="PROSPECT_MERGED")
 
+    def test_a_long_chain_still_resolves(self):
+        # the survivor of each merge is merged away by the next one: 40 hops
+        names = [self.person("L%d" % i) for i in range(41)]
+        for i in range(40):
+            self.merge(names[i + 1], [names[i]])
+        r = lib.resolve(self.channel, names[0])
+        self.assertEqual((r.name, list(r.merged_via)), (names[40], names[:40]))
+        e = self.assertRpcError(lambda: lib.get(self.channel, names[0]), Code.NOT_FOUND,
+                                reason="PROSPECT_MERGED")
+        info = harness.error_info(e)
+        self.assertEqual((info.metadata["merged_into"], info.metadata["surviving_prospect"]),
+                         (names[1], names[40]))
+
     def test_chain_of_several_sources_and_hops(self):
         names = [self.person("P%d" % i) for i in range(6)]
         self.merge(names[1], [names[0], names[2]])   # 0, 2 -> 1
