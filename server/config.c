@@ -43,6 +43,7 @@ static const setting_t settings[] = {
     S("grace", "PS_GRACE_MS", T_INT, grace_ms, "10000", 0, 600000, "on SIGTERM, how long in-flight calls may finish, milliseconds"),
     S("max-recv-bytes", "PS_MAX_RECV_BYTES", T_INT, max_recv_bytes, "4194304", 1024, 268435456, "largest request message accepted, bytes"),
     S("health-interval", "PS_HEALTH_INTERVAL_MS", T_INT, health_interval_ms, "1000", 50, 60000, "database health probe interval, milliseconds"),
+    S("idem-purge-interval", "PS_IDEM_PURGE_INTERVAL_S", T_INT, idem_purge_interval_s, "60", 0, 86400, "how often request ids past their 24 h are deleted, seconds (0: never)"),
     S("startup-wait", "PS_STARTUP_WAIT_S", T_INT, startup_wait_s, "30", 0, 3600, "how long start-up waits for the database, seconds"),
     S("log-level", "PS_LOG_LEVEL", T_STR, log_level, "info", 0, 0, "debug, info, warn or error"),
     S("page-token-key", "PS_PAGE_TOKEN_KEY", T_SECRET, page_token_key, "", 0, 0, "HMAC key sealing page tokens; the same on every replica (empty: a development key)"),

@@ -23,6 +23,7 @@ typedef struct ps_config {
   int grace_ms;               /* how long SIGTERM waits for in-flight calls before cancelling */
   int max_recv_bytes;         /* largest request message accepted */
   int health_interval_ms;     /* how often the database is probed for health */
+  int idem_purge_interval_s;  /* how often expired request ids are deleted (0: never) */
   int startup_wait_s;         /* how long start-up waits for the database */
   char log_level[16];         /* debug, info, warn, error */
   char page_token_key[257];   /* secret: HMAC key of page tokens, the same on every replica; "" = development key */

@@ -18,6 +18,7 @@
 #include "health.h"
 #include "log.h"
 #include "store/db.h"
+#include "store/idempotency.h"
 #include "transport.h"
 
 /* The health probe: its own MySQL connection, pinged every interval. */
@@ -27,8 +28,34 @@ static struct {
   pthread_cond_t cond;
   int stop;
   int interval_ms;
+  int purge_interval_s;     /* idempotency key purge interval (0: off) */
+  long next_purge_s;        /* CLOCK_MONOTONIC second of the next purge (0: at the first probe) */
   ps_db_t *db;
 } probe = {.mu = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER};
+
+/* Deletes request ids past their lifetime, a few batches every idem_purge_interval_s (called by
+ * the probe thread, with probe.mu held: shutdown waits for it). */
+static void purge_expired_request_ids(void) {
+  enum { BATCH = 1000, MAX_BATCHES = 20 };
+  if (probe.purge_interval_s <= 0) return;
+  struct timespec now;
+  clock_gettime(CLOCK_MONOTONIC, &now);
+  if (probe.next_purge_s && now.tv_sec < probe.next_purge_s) return;
+  probe.next_purge_s = now.tv_sec + probe.purge_interval_s;
+  uint64_t total = 0;
+  for (int i = 0; i < MAX_BATCHES; i++) {
+    ps_status_t st;
+    ps_status_clear(&st);
+    uint64_t n = 0;
+    if (ps_idem_purge(probe.db, ps_db_now_us(), BATCH, &n, &st) != 0) {
+      ps_warn("purging expired request ids: %s", st.message);
+      break;
+    }
+    total += n;
+    if (n < BATCH) break;
+  }
+  if (total) ps_info("purged %llu expired request ids", (unsigned long long)total);
+}
 
 static void *probe_main(void *arg) {
   (void)arg;
@@ -42,6 +69,7 @@ static void *probe_main(void *arg) {
     pthread_mutex_lock(&probe.mu);
     if (probe.stop) break; /* shutdown owns the status now */
     ps_health_set(up ? PS_HEALTH_SERVING : PS_HEALTH_NOT_SERVING);
+    if (up) purge_expired_request_ids();
     if (up && before != PS_HEALTH_SERVING) ps_info("database answers again: SERVING");
     if (!up && before == PS_HEALTH_SERVING) ps_warn("database unreachable (%s): NOT_SERVING", st.message);
     struct timespec until;
@@ -155,6 +183,7 @@ int main(int argc, char **argv) {
   }
   ps_health_set(PS_HEALTH_SERVING);
   probe.interval_ms = cfg.health_interval_ms;
+  probe.purge_interval_s = cfg.idem_purge_interval_s;
   if (pthread_create(&probe.thread, NULL, probe_main, NULL) != 0) {
     ps_error("cannot start the health probe");
     ps_health_set(PS_HEALTH_NOT_SERVING);

@@ -17,6 +17,9 @@ static ps_sql_t Q_TAKE_EXPIRED = PS_SQL(
 static ps_sql_t Q_GET = PS_SQL(
     "SELECT method, fingerprint, response FROM idempotency_keys"
     " WHERE tenant_id = ? AND request_id = ? LOCK IN SHARE MODE");
+/* The one statement that spans tenants: maintenance by the expiry index, in small batches. */
+static ps_sql_t Q_PURGE = PS_SQL(
+    "DELETE FROM idempotency_keys WHERE expire_time < ? ORDER BY expire_time LIMIT ?");
 static ps_sql_t Q_STORE = PS_SQL(
     "UPDATE idempotency_keys SET response = ? WHERE tenant_id = ? AND request_id = ?");
 
@@ -135,4 +138,16 @@ int ps_idem_store_msg(ps_db_t *db, ps_arena_t *a, const ps_idem_key_t *k,
     return ps_fail(st, PS_RESOURCE_EXHAUSTED, "", "Out of memory storing the result of request_id.");
   n = protobuf_c_message_pack(response, buf);
   return ps_idem_store(db, k, buf, n, st);
+}
+
+int ps_idem_purge(ps_db_t *db, int64_t now_us, unsigned limit, uint64_t *ret_deleted,
+                  ps_status_t *st) {
+  ps_params_t p;
+  ps_params_init(&p);
+  ps_param_time(&p, now_us);
+  ps_param_u64(&p, limit);
+  MYSQL_STMT *s = ps_db_exec(db, &Q_PURGE, &p, st);
+  if (!s) return -1;
+  *ret_deleted = ps_db_affected(s);
+  return 0;
 }

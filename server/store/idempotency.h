@@ -51,6 +51,12 @@ int ps_idem_key_init(ps_idem_key_t *k, const char *tenant, const char *request_i
 int ps_idem_store_msg(ps_db_t *db, ps_arena_t *a, const ps_idem_key_t *k,
                       const ProtobufCMessage *response, ps_status_t *st);
 
+/* Deletes up to limit keys that expired before now_us, of every tenant (maintenance: the only
+ * statement that is not limited to one tenant; it reads the expiry index). 0 with *ret_deleted,
+ * or -1 with st set. */
+int ps_idem_purge(ps_db_t *db, int64_t now_us, unsigned limit, uint64_t *ret_deleted,
+                  ps_status_t *st);
+
 /* Stores the packed response of a claimed key, in the same transaction. 0 or -1 with st set. */
 int ps_idem_store(ps_db_t *db, const ps_idem_key_t *k, const void *response, size_t len,
                   ps_status_t *st);
