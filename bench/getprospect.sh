@@ -69,6 +69,14 @@ SB=(sysbench oltp_point_select --db-driver=mysql --mysql-host=127.0.0.1 --mysql-
 sb_qps=$("${SB[@]}" --threads=8 --time="$DURATION" run | awk '/queries:/ {gsub(/[()]/,"",$3); print $3; exit}')
 echo "sysbench point selects/s: $sb_qps"
 
+echo "== sysbench: the GetProspect query alone (22 columns by primary key, prepared, TCP, 32 threads, ${DURATION}s)"
+id_hex=$(sed 's|.*/||; s/-//g' "$WORK/body.bin.name")
+lookup_qps=$(sysbench "$PS_ROOT/bench/prospect_lookup.lua" --db-driver=mysql --mysql-host=127.0.0.1 \
+    --mysql-port="$PS_MYSQL_PORT" --mysql-user="$PS_DB_USER" --mysql-password="$PS_DB_PASSWORD" \
+    --mysql-db=prospects --tenant=bench --id-hex="$id_hex" --threads=32 --time="$DURATION" run |
+    awk '/queries:/ {gsub(/[()]/,"",$3); print $3; exit}')
+echo "prospect lookups/s: $lookup_qps"
+
 echo "== h2load GetProspect (4 connections x 8 streams, ${DURATION}s)"
 # warm-up, then the measured run
 h2load -D 2 -c 4 -m 8 -t 1 -d "$WORK/body.bin" -H 'content-type: application/grpc' -H 'te: trailers' \
@@ -120,5 +128,6 @@ echo "cold start to SERVING: $(( (t1 - t0) / 1000000 )) ms"
 echo "idle RSS: $((rss_kb / 1024)) MiB"
 echo "GetProspect RPS: $rps; sysbench point selects/s: $sb_qps; ratio: $(awk -v a="$rps" -v b="$sb_qps" 'BEGIN {printf "%.2f", a / b}')"
 echo "CPU per GetProspect: server $server_us µs (of which kernel $sys_us µs), MariaDB $db_us µs (process CPU time / calls)"
+echo "GetProspect RPS: $rps; the same query in MariaDB alone: $lookup_qps/s; ratio: $(awk -v a="$rps" -v b="$lookup_qps" 'BEGIN {printf "%.2f", a / b}')"
 echo "GetProspect RPS with Redis stopped: $rps_noredis; ratio to Redis up: $(awk -v a="$rps_noredis" -v b="$rps" 'BEGIN {printf "%.2f", a / b}')"
 echo "Redis round trips per call (Redis up, whole run so far): $redis_cmds / $calls = $(awk -v a="$redis_cmds" -v b="$calls" 'BEGIN {printf "%.5f", a / b}')"
