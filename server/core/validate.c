@@ -272,3 +272,9 @@ int ps_check_page_size(int32_t v, const char *field, int32_t def, int32_t max, i
   *ret = v == 0 ? def : v > max ? max : v;
   return 0;
 }
+
+int ps_has_text(const char *s) {
+  for (; s && *s; s++)
+    if (*s != ' ' && *s != '\t') return 1;
+  return 0;
+}

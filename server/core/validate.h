@@ -30,6 +30,9 @@ size_t ps_utf8_decode(const char *s, size_t n, uint32_t *ret_cp);
  * so that names and validation never echo huge or binary input. */
 const char *ps_quote(const char *s, char out[PS_QUOTE_SIZE]);
 
+/* 1 when s (NULL allowed) has a character other than space or tab, else 0. */
+int ps_has_text(const char *s);
+
 /* Valid UTF-8, at most max_chars code points, no control characters (tab and newline allowed only
  * when multiline). required: empty is refused ("is required"). */
 int ps_check_text(const char *v, const char *field, size_t max_chars, int required, int multiline,

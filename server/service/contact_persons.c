@@ -23,12 +23,6 @@ static int out_of_memory(ps_ctx_t *ctx) {
 
 static char *sv(const char *s) { return (char *)(s ? s : ""); }
 
-static int has_text(const char *s) {
-  for (; s && *s; s++)
-    if (*s != ' ' && *s != '\t') return 1;
-  return 0;
-}
-
 /* Validates the fields named by bits (PS_CF_*). 0, or -1 with st naming the field. */
 static int validate_contact_fields(const Prospects__V1__ContactPerson *c, unsigned bits,
                                    ps_status_t *st) {
@@ -44,9 +38,14 @@ static int validate_contact_fields(const Prospects__V1__ContactPerson *c, unsign
 }
 
 static int require_a_name(const char *first, const char *last, ps_status_t *st) {
-  if (!has_text(first) && !has_text(last))
+  if (!ps_has_text(first) && !ps_has_text(last))
     return ps_fail_field(st, "contact_person.last_name", "a contact person needs a first or last name");
   return 0;
+}
+
+int ps_contact_validate_new(const Prospects__V1__ContactPerson *c, ps_status_t *st) {
+  if (validate_contact_fields(c, PS_CF_ALL, st) != 0) return -1;
+  return require_a_name(c->first_name, c->last_name, st);
 }
 
 static int contact_missing(ps_ctx_t *ctx, const char *tenant, const ps_id_t *prospect,
@@ -160,8 +159,7 @@ int ps_create_contact_person(ps_ctx_t *ctx, const Prospects__V1__CreateContactPe
   if (ps_check_request_id(request_id, "request_id", 0, st) != 0) return -1;
   const Prospects__V1__ContactPerson *in = req->contact_person;
   if (!in) return ps_fail_field(st, "contact_person", "is required");
-  if (validate_contact_fields(in, PS_CF_ALL, st) != 0) return -1;
-  if (require_a_name(in->first_name, in->last_name, st) != 0) return -1;
+  if (ps_contact_validate_new(in, st) != 0) return -1;
   if (ps_apps_require(ctx, tenant, 0) != 0) return -1;
 
   if (ps_id_new(&c.id) != 0) return ps_fail(st, PS_INTERNAL, "", "Could not make a new record id.");

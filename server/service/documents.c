@@ -44,12 +44,6 @@ static int out_of_memory(ps_status_t *st) {
 
 static char *sv(const char *s) { return (char *)(s ? s : ""); }
 
-static int has_text(const char *s) {
-  for (; s && *s; s++)
-    if (*s != ' ' && *s != '\t') return 1;
-  return 0;
-}
-
 /* Field path "<prefix>.<field>" in buf (cut when it does not fit: paths here are short). */
 static const char *fpath(char *buf, size_t n, const char *prefix, const char *field) {
   if (snprintf(buf, n, "%s.%s", prefix, field) >= (int)n) buf[n - 1] = '\0';
@@ -110,7 +104,7 @@ int ps_document_validate(const Prospects__V1__Document *d, const char *prefix, i
   if (ps_check_text(d->document_id, fpath(f, sizeof f, prefix, "document_id"), PS_DOCUMENT_ID_MAX,
                     1, 0, st) != 0)
     return -1;
-  if (!has_text(d->document_id))
+  if (!ps_has_text(d->document_id))
     return ps_fail_field(st, fpath(f, sizeof f, prefix, "document_id"), "is required");
   if (ps_check_text(d->number, fpath(f, sizeof f, prefix, "number"), PS_DOCUMENT_NUMBER_MAX, 0, 0,
                     st) != 0 ||

@@ -34,25 +34,6 @@ static int out_of_memory(ps_status_t *st) {
 
 static char *sv(const char *s) { return (char *)(s ? s : ""); }
 
-static int has_text(const char *s) {
-  for (; s && *s; s++)
-    if (*s != ' ' && *s != '\t') return 1;
-  return 0;
-}
-
-/* The contact person of a new COMPANY: the rules of CreateContactPerson (S6). */
-static int validate_contact(const Prospects__V1__ContactPerson *c, ps_status_t *st) {
-  if (ps_check_text(c->first_name, "contact_person.first_name", 100, 0, 0, st) ||
-      ps_check_text(c->last_name, "contact_person.last_name", 100, 0, 0, st) ||
-      ps_check_email(c->email, "contact_person.email", st) ||
-      ps_check_phone(c->phone, "contact_person.phone", st) ||
-      ps_check_text(c->role, "contact_person.role", 100, 0, 0, st))
-    return -1;
-  if (!has_text(c->first_name) && !has_text(c->last_name))
-    return ps_fail_field(st, "contact_person.last_name", "a contact person needs a first or last name");
-  return 0;
-}
-
 typedef struct intake_tx {
   ps_arena_t *arena;
   const char *tenant;
@@ -148,7 +129,7 @@ int ps_intake_quote_request(ps_ctx_t *ctx, const Prospects__V1__IntakeQuoteReque
     if (req->contact_person) {
       if (req->new_prospect->kind != PROSPECTS__V1__PARTY_KIND__COMPANY)
         return ps_fail_field(st, "contact_person", "is only for a new COMPANY prospect");
-      if (validate_contact(req->contact_person, st) != 0) return -1;
+      if (ps_contact_validate_new(req->contact_person, st) != 0) return -1;
     }
     t.create = 1;
     break;

@@ -23,13 +23,6 @@ static int out_of_memory(ps_ctx_t *ctx) {
 
 static const char *str_or_empty(const char *s) { return s ? s : ""; }
 
-/* 1 when s has a character other than space or tab. */
-static int has_text(const char *s) {
-  for (; s && *s; s++)
-    if (*s != ' ' && *s != '\t') return 1;
-  return 0;
-}
-
 /* Field path "<prefix>.<field>" in buf. */
 static const char *fpath(char *buf, size_t n, const char *prefix, const char *field) {
   snprintf(buf, n, "%s.%s", prefix, field);
@@ -68,10 +61,10 @@ static int validate_fields(const Prospects__V1__Prospect *p, unsigned bits, cons
 static int validate_kind_names(int kind, const char *first, const char *last, const char *company,
                                const char *prefix, ps_status_t *st) {
   char f[64];
-  if (kind == PROSPECTS__V1__PARTY_KIND__PERSON && !has_text(first) && !has_text(last))
+  if (kind == PROSPECTS__V1__PARTY_KIND__PERSON && !ps_has_text(first) && !ps_has_text(last))
     return ps_fail_field(st, fpath(f, sizeof f, prefix, "last_name"),
                          "a PERSON needs a first or last name");
-  if (kind == PROSPECTS__V1__PARTY_KIND__COMPANY && !has_text(company))
+  if (kind == PROSPECTS__V1__PARTY_KIND__COMPANY && !ps_has_text(company))
     return ps_fail_field(st, fpath(f, sizeof f, prefix, "company_name"), "is required for a COMPANY");
   return 0;
 }
@@ -89,8 +82,8 @@ int ps_prospect_validate_new(const Prospects__V1__Prospect *p, const char *prefi
 
 /* "first last" without stray spaces when one is missing. */
 static char *person_display_name(ps_arena_t *a, const char *first, const char *last) {
-  if (!has_text(first)) return ps_arena_strdup(a, last);
-  if (!has_text(last)) return ps_arena_strdup(a, first);
+  if (!ps_has_text(first)) return ps_arena_strdup(a, last);
+  if (!ps_has_text(last)) return ps_arena_strdup(a, first);
   return ps_arena_printf(a, "%s %s", first, last);
 }
 
@@ -659,7 +652,7 @@ int ps_prospect_find_duplicates(ps_db_t *db, ps_arena_t *a, const char *tenant,
       (KEY(PS_DUP_PHONE) && ps_store_prospect_dups(db, a, tenant, PS_DUP_PHONE, nf.phone, limit, dup_collect, &d, st)) ||
       (KEY(PS_DUP_NAME) && ps_store_prospect_dups(db, a, tenant, PS_DUP_NAME, nf.name_key, limit, dup_collect, &d, st)))
     return -1;
-  if (KEY(PS_DUP_NAME) && second_name && has_text(second_name)) {
+  if (KEY(PS_DUP_NAME) && second_name && ps_has_text(second_name)) {
     ps_prospect_cols_t other = *subject;
     other.display_name = (char *)second_name;
     ps_store_prospect_norms(&other, &nf);
@@ -756,12 +749,12 @@ int ps_find_duplicate_prospects(ps_ctx_t *ctx, const Prospects__V1__FindDuplicat
     subject.phone = sv(in->phone);
     subject.country_code = sv(ad ? ad->country_code : NULL);
     char *person = NULL;
-    if (has_text(in->first_name) || has_text(in->last_name)) {
+    if (ps_has_text(in->first_name) || ps_has_text(in->last_name)) {
       person = person_display_name(a, sv(in->first_name), sv(in->last_name));
       if (!person) return out_of_memory(ctx);
     }
     int company_first = in->kind == PROSPECTS__V1__PARTY_KIND__COMPANY ||
-                        (in->kind != PROSPECTS__V1__PARTY_KIND__PERSON && has_text(in->company_name));
+                        (in->kind != PROSPECTS__V1__PARTY_KIND__PERSON && ps_has_text(in->company_name));
     if (company_first) {
       subject.display_name = sv(in->company_name);
       second_name = in->kind == PROSPECTS__V1__PARTY_KIND__COMPANY ? NULL : person;

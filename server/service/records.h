@@ -70,6 +70,11 @@ int ps_prospect_find_duplicates(ps_db_t *db, ps_arena_t *a, const char *tenant,
 int ps_prospect_parse_mask(const Google__Protobuf__FieldMask *mask, unsigned *ret_bits,
                            ps_status_t *st);
 
+/* The rules of a new contact person (S6): every field within its limits and a first or last
+ * name; field paths start with "contact_person". 0, or -1 with st INVALID_ARGUMENT naming the
+ * field. Used by CreateContactPerson and IntakeQuoteRequest. */
+int ps_contact_validate_new(const Prospects__V1__ContactPerson *c, ps_status_t *st);
+
 /* Update-mask bits of ContactPerson. */
 #define PS_CF_FIRST_NAME (1u << 0)
 #define PS_CF_LAST_NAME (1u << 1)
