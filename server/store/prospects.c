@@ -131,37 +131,28 @@ void ps_store_prospect_norms(const ps_prospect_cols_t *c, ps_prospect_norms_t *r
   fit_chars(ret->name_key, 255);
 }
 
-int ps_store_prospect_insert(ps_db_t *db, const char *tenant, const ps_prospect_cols_t *c,
-                             ps_status_t *st) {
+/* Binds the writable data columns, display_name .. notes, then their normal forms, in the order
+ * both Q_INSERT and Q_UPDATE name them. */
+static void bind_data_columns(ps_params_t *p, const ps_prospect_cols_t *c) {
   static __thread ps_prospect_norms_t nf; /* 2.5 KiB: kept off the worker's stack */
   ps_store_prospect_norms(c, &nf);
-  const char *email_norm = nf.email, *vat_norm = nf.vat, *phone_norm = nf.phone,
-             *name_key = nf.name_key;
+  const char *const cols[] = {c->display_name, c->first_name,  c->last_name,   c->company_name,
+                              c->vat_number,   c->email,       c->phone,       c->website,
+                              c->street,       c->postal_code, c->city,        c->country_code,
+                              c->language,     c->notes,       nf.email,       nf.vat,
+                              nf.phone,        nf.name_key};
+  for (size_t i = 0; i < sizeof cols / sizeof cols[0]; i++) ps_param_str(p, cols[i]);
+}
 
+int ps_store_prospect_insert(ps_db_t *db, const char *tenant, const ps_prospect_cols_t *c,
+                             ps_status_t *st) {
   ps_params_t p;
   ps_params_init(&p);
   ps_param_str(&p, tenant);
   ps_param_id(&p, &c->id);
   ps_param_i64(&p, c->kind);
   ps_param_i64(&p, c->state);
-  ps_param_str(&p, c->display_name);
-  ps_param_str(&p, c->first_name);
-  ps_param_str(&p, c->last_name);
-  ps_param_str(&p, c->company_name);
-  ps_param_str(&p, c->vat_number);
-  ps_param_str(&p, c->email);
-  ps_param_str(&p, c->phone);
-  ps_param_str(&p, c->website);
-  ps_param_str(&p, c->street);
-  ps_param_str(&p, c->postal_code);
-  ps_param_str(&p, c->city);
-  ps_param_str(&p, c->country_code);
-  ps_param_str(&p, c->language);
-  ps_param_str(&p, c->notes);
-  ps_param_str(&p, email_norm);
-  ps_param_str(&p, vat_norm);
-  ps_param_str(&p, phone_norm);
-  ps_param_str(&p, name_key);
+  bind_data_columns(&p, c);
   ps_param_u64(&p, c->version);
   ps_param_time(&p, c->create_us);
   ps_param_time(&p, c->update_us);
@@ -174,28 +165,9 @@ int ps_store_prospect_insert(ps_db_t *db, const char *tenant, const ps_prospect_
 
 int ps_store_prospect_update(ps_db_t *db, const char *tenant, const ps_prospect_cols_t *c,
                              uint64_t old_version, ps_status_t *st) {
-  static __thread ps_prospect_norms_t nf;
-  ps_store_prospect_norms(c, &nf);
   ps_params_t p;
   ps_params_init(&p);
-  ps_param_str(&p, c->display_name);
-  ps_param_str(&p, c->first_name);
-  ps_param_str(&p, c->last_name);
-  ps_param_str(&p, c->company_name);
-  ps_param_str(&p, c->vat_number);
-  ps_param_str(&p, c->email);
-  ps_param_str(&p, c->phone);
-  ps_param_str(&p, c->website);
-  ps_param_str(&p, c->street);
-  ps_param_str(&p, c->postal_code);
-  ps_param_str(&p, c->city);
-  ps_param_str(&p, c->country_code);
-  ps_param_str(&p, c->language);
-  ps_param_str(&p, c->notes);
-  ps_param_str(&p, nf.email);
-  ps_param_str(&p, nf.vat);
-  ps_param_str(&p, nf.phone);
-  ps_param_str(&p, nf.name_key);
+  bind_data_columns(&p, c);
   ps_param_u64(&p, c->version);
   ps_param_time(&p, c->update_us);
   ps_param_str(&p, tenant);
