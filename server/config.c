@@ -58,7 +58,7 @@ static int set_value(ps_config_t *cfg, const setting_t *s, const char *v, const 
     long n = strtol(v, &end, 10);
     if (errno || end == v || *end || n < s->min || n > s->max) {
       fprintf(err, "prospect-server: %s: \"%s\" is not a whole number from %ld to %ld\n", from,
-              s->type == T_SECRET ? "***" : v, s->min, s->max);
+              v, s->min, s->max);
       return -1;
     }
     *(int *)field = (int)n;
