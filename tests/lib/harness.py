@@ -39,7 +39,12 @@ import tempfile
 import time
 import unittest
 
-import grpc
+# The tests fork (subprocess: mariadb, redis-cli, the server) while gRPC channels are open. grpcio's
+# fork handlers can then deadlock in the child's pre-fork hook (seen: a test hung in fork()), and
+# the tests never use gRPC in a child: turn them off before grpc is imported.
+os.environ.setdefault("GRPC_ENABLE_FORK_SUPPORT", "false")
+
+import grpc  # noqa: E402
 
 SOURCE_DIR = os.environ.get("PS_SOURCE_DIR") or os.path.dirname(
     os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
