@@ -4,7 +4,10 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "core/wire.h"
+#include "google/protobuf/field_mask.pb-c.h"
 #include "prospects/v1/service.pb-c.h"
+#include "service/merges.h"
 #include "service/service.h"
 
 /* Adapts a typed handler to the generic shape the table stores. */
@@ -74,6 +77,34 @@ static const struct {
     {"UpdateTenantApps", adapt_ps_update_tenant_apps},
 };
 
+/* Methods whose requests carry a record (notes up to 10,000 characters), a contact person or a
+ * document with its party snapshot; every other method gets PS_DISPATCH_SMALL_REQUEST_BYTES. */
+static const struct {
+  const char *name;
+  size_t max_bytes;
+} request_caps[] = {
+    {"CreateProspect", PS_DISPATCH_MAX_REQUEST_BYTES},
+    {"UpdateProspect", PS_DISPATCH_MAX_REQUEST_BYTES},
+    {"FindDuplicateProspects", PS_DISPATCH_MAX_REQUEST_BYTES},
+    {"IntakeQuoteRequest", PS_DISPATCH_MAX_REQUEST_BYTES},
+    {"CreateContactPerson", 16384},
+    {"UpdateContactPerson", 16384},
+    {"LinkDocument", 16384},
+    {"ConvertProspect", 16384},
+    {"MergeProspects", 8192},
+};
+
+/* Caps of particular repeated fields (others: PS_DISPATCH_MAX_REPEATED). The merge's cap is the
+ * rule of S10, so it is refused with the same reason as the handler would give. */
+static const ps_wire_limit_t repeated_caps[] = {
+    {&prospects__v1__merge_prospects_request__descriptor, 3, PS_MERGE_SOURCES_MAX, "TOO_MANY_SOURCES"},
+    {&google__protobuf__field_mask__descriptor, 1, 32, NULL},
+};
+
+static const ps_wire_rules_t wire_rules = {
+    repeated_caps, sizeof repeated_caps / sizeof repeated_caps[0], PS_DISPATCH_MAX_REPEATED,
+    PS_DISPATCH_MAX_UNKNOWN_FIELDS, 0};
+
 #define MAX_METHODS 64
 static ps_method_t table[MAX_METHODS];
 static size_t n_table;
@@ -91,6 +122,9 @@ static void build(void) {
     m->handler = NULL;
     for (size_t h = 0; h < sizeof handlers / sizeof handlers[0]; h++)
       if (strcmp(handlers[h].name, md->name) == 0) m->handler = handlers[h].fn;
+    m->max_request_bytes = PS_DISPATCH_SMALL_REQUEST_BYTES;
+    for (size_t c = 0; c < sizeof request_caps / sizeof request_caps[0]; c++)
+      if (strcmp(request_caps[c].name, md->name) == 0) m->max_request_bytes = request_caps[c].max_bytes;
   }
 }
 
@@ -98,4 +132,59 @@ const ps_method_t *ps_dispatch_methods(size_t *ret_n) {
   pthread_once(&once, build);
   *ret_n = n_table;
   return table;
+}
+
+const ps_method_t *ps_dispatch_find(const char *path, size_t n) {
+  pthread_once(&once, build);
+  for (size_t i = 0; i < n_table; i++)
+    if (strlen(table[i].path) == n && memcmp(table[i].path, path, n) == 0) return &table[i];
+  return NULL;
+}
+
+int ps_dispatch_fail_memory(ps_status_t *st) {
+  return ps_fail(st, PS_RESOURCE_EXHAUSTED, "CALL_MEMORY_EXCEEDED",
+                 "the call needs more memory than one call may use");
+}
+
+int ps_dispatch_decode(const ps_method_t *m, const uint8_t *buf, size_t len, ps_arena_t *arena,
+                       ProtobufCMessage **ret, ps_status_t *st) {
+  if (len > m->max_request_bytes) {
+    char limit[24];
+    snprintf(limit, sizeof limit, "%zu", m->max_request_bytes);
+    ps_fail(st, PS_RESOURCE_EXHAUSTED, "REQUEST_TOO_LARGE",
+            "the request has %zu bytes; %s accepts at most %zu", len, m->name, m->max_request_bytes);
+    return ps_status_meta(st, "limit_bytes", limit);
+  }
+  char path[160];
+  ps_wire_limit_t hit;
+  switch (ps_wire_check(m->request, buf, len, &wire_rules, path, sizeof path, &hit)) {
+  case PS_WIRE_OK:
+    break;
+  case PS_WIRE_NUL: /* protobuf-c would cut the string at the NUL */
+    return ps_fail_field(st, path, "must not contain a NUL character");
+  case PS_WIRE_BAD_UTF8:
+    return ps_fail_field(st, path, "is not valid UTF-8");
+  case PS_WIRE_TOO_MANY:
+    if (hit.reason) {
+      ps_fail(st, PS_INVALID_ARGUMENT, hit.reason, "%s: at most %zu values are accepted", path,
+              hit.max);
+      return ps_status_meta(st, "field", path);
+    }
+    return ps_fail_field(st, path, "holds more than %zu values", hit.max);
+  case PS_WIRE_TOO_MANY_UNKNOWN:
+    return ps_fail(st, PS_INVALID_ARGUMENT, "MALFORMED_REQUEST",
+                   "the request holds more than %d fields that %s does not have",
+                   PS_DISPATCH_MAX_UNKNOWN_FIELDS, m->request->name);
+  case PS_WIRE_MALFORMED:
+    return ps_fail(st, PS_INVALID_ARGUMENT, "MALFORMED_REQUEST",
+                   "the request is not a valid %s message", m->request->name);
+  }
+  ProtobufCMessage *req = protobuf_c_message_unpack(m->request, &arena->allocator, len, buf);
+  if (!req) {
+    if (arena->exhausted) return ps_dispatch_fail_memory(st);
+    return ps_fail(st, PS_INVALID_ARGUMENT, "MALFORMED_REQUEST",
+                   "the request is not a valid %s message", m->request->name);
+  }
+  *ret = req;
+  return 0;
 }

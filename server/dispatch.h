@@ -6,7 +6,9 @@
 
 #include <protobuf-c/protobuf-c.h>
 #include <stddef.h>
+#include <stdint.h>
 
+#include "core/status.h"
 #include "service/ctx.h"
 
 typedef struct ps_method {
@@ -15,9 +17,37 @@ typedef struct ps_method {
   const ProtobufCMessageDescriptor *request;  /* request message type */
   const ProtobufCMessageDescriptor *response; /* response message type */
   ps_handler_fn handler;                      /* NULL: answered with UNIMPLEMENTED */
+  size_t max_request_bytes;                   /* largest request accepted (checked before decoding) */
 } ps_method_t;
+
+/* Requests of most methods are a few names and ids; the methods that carry a record with its notes
+ * need more. Every method's cap is at most PS_DISPATCH_MAX_REQUEST_BYTES. */
+#define PS_DISPATCH_SMALL_REQUEST_BYTES 4096
+#define PS_DISPATCH_MAX_REQUEST_BYTES 65536
+
+/* Repeated fields of a request hold at most this many values unless the method's rules say
+ * otherwise, and a request holds at most this many fields unknown to this server. */
+#define PS_DISPATCH_MAX_REPEATED 64
+#define PS_DISPATCH_MAX_UNKNOWN_FIELDS 64
 
 /* The table (built once, thread-safe) and its length. */
 const ps_method_t *ps_dispatch_methods(size_t *ret_n);
+
+/* The method whose path ("/prospects.v1.ProspectService/GetProspect") is path[0..n), or NULL. */
+const ps_method_t *ps_dispatch_find(const char *path, size_t n);
+
+/* Turns a request's wire bytes into m's request message, refusing before anything is decoded what
+ * must not be: a request larger than the method's cap (RESOURCE_EXHAUSTED, REQUEST_TOO_LARGE), a
+ * string with a NUL byte or invalid UTF-8 (INVALID_ARGUMENT naming the field), a repeated field with
+ * too many values (INVALID_ARGUMENT, the field's reason), too many unknown fields or bytes that are
+ * not the message (INVALID_ARGUMENT, MALFORMED_REQUEST). The message is unpacked into arena; when
+ * the arena's budget runs out it is RESOURCE_EXHAUSTED (CALL_MEMORY_EXCEEDED). 0 with *ret set, or -1
+ * with st set. Thread-safe (the arena is the caller's). */
+int ps_dispatch_decode(const ps_method_t *m, const uint8_t *buf, size_t len, ps_arena_t *arena,
+                       ProtobufCMessage **ret, ps_status_t *st);
+
+/* Sets st for a call that ran out of its memory budget (RESOURCE_EXHAUSTED, CALL_MEMORY_EXCEEDED).
+ * Returns -1. */
+int ps_dispatch_fail_memory(ps_status_t *st);
 
 #endif

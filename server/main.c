@@ -3,7 +3,8 @@
  * Start-up: read the configuration, block SIGINT/SIGTERM (before gRPC starts its threads, so they
  * inherit the mask), wait for the database, refuse to serve when its schema is behind, start the
  * transport, report SERVING. SIGTERM/SIGINT: report NOT_SERVING, drain in-flight calls for the grace
- * period, cancel the rest, exit 0. SIGUSR1: log the counters. */
+ * period, cancel the rest, exit 0. SIGUSR1: log the counters. SIGHUP: reread the authorization
+ * policy. */
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -11,6 +12,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "auth/authz.h"
 #include "cache/flags.h"
 #include "cache/redis.h"
 #include "config.h"
@@ -95,12 +97,14 @@ static void log_stats(const char *what) {
   ps_transport_get_stats(&t);
   ps_flags_get_stats(&f);
   ps_cache_get_stats(&r);
-  ps_info("%s: calls accepted=%llu ok=%llu failed=%llu shed=%llu expired=%llu unknown_method=%llu; "
+  ps_info("%s: calls accepted=%llu ok=%llu failed=%llu shed=%llu expired=%llu unknown_method=%llu "
+          "unauthenticated=%llu denied=%llu watchers_refused=%llu; "
           "flags local_hits=%llu waits=%llu redis_hits=%llu redis_misses=%llu fallbacks=%llu "
           "mysql_reads=%llu invalidations=%llu; redis commands=%llu failures=%llu skipped=%llu",
           what, (unsigned long long)t.accepted, (unsigned long long)t.ok,
           (unsigned long long)t.failed, (unsigned long long)t.shed, (unsigned long long)t.expired,
-          (unsigned long long)t.unimplemented, f.local_hits, f.waits, f.redis_hits, f.redis_misses,
+          (unsigned long long)t.unimplemented, (unsigned long long)t.unauthenticated,
+          (unsigned long long)t.denied, (unsigned long long)t.watchers_refused, f.local_hits, f.waits, f.redis_hits, f.redis_misses,
           f.fallbacks, f.mysql_reads, f.invalidations, r.commands, r.failures, r.skipped);
 }
 
@@ -122,15 +126,22 @@ int main(int argc, char **argv) {
   sigaddset(&set, SIGINT);
   sigaddset(&set, SIGTERM);
   sigaddset(&set, SIGUSR1); /* logs the counters */
+  sigaddset(&set, SIGHUP);  /* rereads the authorization policy now */
   pthread_sigmask(SIG_BLOCK, &set, NULL);
   signal(SIGPIPE, SIG_IGN);
 
-  char described[2048];
+  char described[4096];
   ps_config_describe(&cfg, described, sizeof described);
   ps_info("starting: %s", described);
   if (ps_pagetoken_set_key(cfg.page_token_key))
-    ps_warn("PS_PAGE_TOKEN_KEY is not set: page tokens are sealed with the built-in development key "
-            "(set one shared secret on every replica in production)");
+    ps_warn("DEVELOPMENT: PS_PAGE_TOKEN_KEY is not set, page tokens are sealed with the built-in "
+            "development key that anyone who reads the source can use");
+  if (cfg.plaintext)
+    ps_warn("PLAINTEXT: serving %s without TLS; callers are not authenticated, and the merge and "
+            "audit records cannot name them. Use this only for development or behind a trusted "
+            "local proxy.", cfg.listen);
+  if (!cfg.authz_policy[0])
+    ps_warn("no PS_AUTHZ_POLICY_FILE: every caller may call every method");
 
   ps_db_config_t dbc = {cfg.mysql_host, (unsigned)cfg.mysql_port, cfg.mysql_socket, cfg.mysql_user,
                         cfg.mysql_password, cfg.mysql_database, (unsigned)cfg.mysql_timeout_s};
@@ -167,17 +178,38 @@ int main(int argc, char **argv) {
     return 1;
   }
 
+  if (ps_authz_start(cfg.authz_policy, cfg.authz_reload_s, &st) != 0) {
+    ps_error("refusing to serve: %s", st.message);
+    ps_db_free(probe.db);
+    return 1;
+  }
   ps_transport_config_t tc = {
       .listen = cfg.listen,
       .cq_threads = cfg.cq_threads,
       .workers = cfg.workers,
       .queue = cfg.queue,
       .max_recv_bytes = cfg.max_recv_bytes,
+      .call_memory_bytes = (size_t)cfg.call_memory_mb << 20,
+      .plaintext = cfg.plaintext,
+      .tls_cert = cfg.tls_cert,
+      .tls_key = cfg.tls_key,
+      .tls_client_ca = cfg.tls_client_ca,
+      .tls_reload_s = cfg.tls_reload_s,
+      .max_streams = cfg.max_streams,
+      .max_watchers = cfg.max_watchers,
+      .keepalive_ms = cfg.keepalive_s * 1000,
+      .keepalive_timeout_ms = cfg.keepalive_timeout_s * 1000,
+      .min_ping_interval_ms = cfg.min_ping_interval_s * 1000,
+      .max_idle_ms = cfg.max_idle_s * 1000,
+      .max_age_ms = cfg.max_age_s * 1000,
+      .max_age_grace_ms = cfg.max_age_grace_s * 1000,
+      .grpc_memory_bytes = (size_t)cfg.grpc_memory_mb << 20,
       .db = dbc,
       .cache = {cfg.redis_host, (unsigned)cfg.redis_port, (unsigned)cfg.redis_timeout_ms},
   };
   if (ps_transport_start(&tc, &st) != 0) {
     ps_error("cannot serve: %s", st.message);
+    ps_authz_stop();
     ps_db_free(probe.db);
     return 1;
   }
@@ -188,6 +220,7 @@ int main(int argc, char **argv) {
     ps_error("cannot start the health probe");
     ps_health_set(PS_HEALTH_NOT_SERVING);
     ps_transport_shutdown(0);
+    ps_authz_stop();
     ps_db_free(probe.db);
     return 1;
   }
@@ -199,6 +232,10 @@ int main(int argc, char **argv) {
   int sig = 0;
   for (;;) {
     sigwait(&set, &sig);
+    if (sig == SIGHUP) {
+      if (ps_authz_reload() == 0) ps_info("SIGHUP: the authorization policy is unchanged");
+      continue;
+    }
     if (sig != SIGUSR1) break;
     log_stats("stats");
   }
@@ -212,6 +249,7 @@ int main(int argc, char **argv) {
   ps_health_set(PS_HEALTH_NOT_SERVING);
 
   ps_transport_shutdown(cfg.grace_ms);
+  ps_authz_stop();
   log_stats("stopped");
   ps_flags_clear();
   ps_db_free(probe.db);

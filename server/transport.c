@@ -21,8 +21,9 @@
 #include <string.h>
 #include <time.h>
 
+#include "auth/authz.h"
+#include "auth/tls.h"
 #include "core/arena.h"
-#include "core/wire.h"
 #include "dispatch.h"
 #include "google/rpc/error_details.pb-c.h"
 #include "google/rpc/status.pb-c.h"
@@ -35,6 +36,8 @@
 #define MAX_CQS 64
 #define ARMED_PER_METHOD 8 /* calls armed per method and completion queue */
 #define ARMED_GENERIC 4    /* armed catch-all calls per completion queue (unknown methods) */
+#define MAX_POLICY_HEADERS 64   /* request metadata entries the policy can see */
+#define MAX_STREAM_REQUEST 4096 /* largest message on a health or reflection stream */
 
 typedef enum { K_UNARY, K_GENERIC, K_HEALTH_CHECK, K_HEALTH_WATCH, K_REFLECTION } kind_t;
 typedef enum { TAG_REQUEST, TAG_CLOSE, TAG_DONE, TAG_RECV, TAG_SEND } tag_type_t;
@@ -65,6 +68,7 @@ typedef struct call {
   grpc_metadata_array md;        /* request metadata */
   grpc_call_details details;     /* catch-all only: the method asked for */
   grpc_byte_buffer *payload;     /* the request message (registered unary methods) */
+  char *identity;                /* the caller's verified identity ("" : none); malloc'd */
   int close_cancelled;           /* written by RECV_CLOSE_ON_SERVER */
   atomic_int cancelled;          /* 1 once the client has gone (deadline, cancel, reset) */
   atomic_int refs;               /* outstanding batches + 1 while not yet handed out */
@@ -82,6 +86,7 @@ typedef struct call {
   int w_last_sent;               /* last status sent, -1 before the first */
   int w_sending;                 /* a send batch is in flight */
   int w_closed;                  /* the client has gone */
+  int w_listed;                  /* in T.watchers (counted in n_watchers) */
   int w_started;                 /* initial metadata sent */
 } call_t;
 
@@ -105,8 +110,11 @@ static struct {
   atomic_int shutting_down;
   atomic_long inflight; /* unary calls accepted and not yet released */
   atomic_ullong accepted, shed, expired, unimplemented, ok, failed;
+  atomic_ullong unauthenticated, denied, watchers_refused;
   pthread_mutex_t watch_mu;
   call_t *watchers;     /* open health Watch streams */
+  int n_watchers;       /* how many (guarded by watch_mu) */
+  grpc_resource_quota *quota;
 } T = {.watch_mu = PTHREAD_MUTEX_INITIALIZER};
 
 /* ------------------------------------------------------------------ call bookkeeping */
@@ -138,6 +146,7 @@ static void call_free(call_t *c) {
   if (c->have_details) grpc_slice_unref(c->status_details);
   if (c->n_trailer) grpc_slice_unref(c->trailer.value);
   if (c->counted) atomic_fetch_sub(&T.inflight, 1);
+  free(c->identity);
   free(c);
 }
 
@@ -259,6 +268,7 @@ static void *worker_init(void *ud, int index) {
   worker_t *w = calloc(1, sizeof *w);
   if (!w) return NULL;
   if (ps_arena_init(&w->arena, 0) != 0) goto fail;
+  ps_arena_set_limit(&w->arena, T.cfg.call_memory_bytes);
   w->db = ps_db_new(&T.cfg.db);
   if (!w->db) goto fail;
   w->cache = ps_cache_new(&T.cfg.cache);
@@ -306,9 +316,8 @@ static void worker_run(void *ud, void *state, void *item) {
   ps_status_clear(&ctx.status);
   ctx.deadline_ms = deadline_ms(c->deadline);
   size_t len;
-  const char *v = md_get(c, "x-caller", &len);
-  ctx.caller = v ? ps_arena_strndup(&w->arena, v, len) : "";
-  v = md_get(c, "x-acting-user", &len);
+  ctx.caller = c->identity ? c->identity : ""; /* the certificate's, never the client's word */
+  const char *v = md_get(c, "x-acting-user", &len); /* a claim of the authenticated caller */
   ctx.actor = v ? ps_arena_strndup(&w->arena, v, len) : "";
 
   grpc_byte_buffer *reply = NULL;
@@ -326,21 +335,8 @@ static void worker_run(void *ud, void *state, void *item) {
     } else {
       grpc_slice s = grpc_byte_buffer_reader_readall(&reader);
       grpc_byte_buffer_reader_destroy(&reader);
-      char path[160];
-      ps_wire_problem_t pr = ps_wire_check_strings(m->request, GRPC_SLICE_START_PTR(s),
-                                                   GRPC_SLICE_LENGTH(s), path, sizeof path);
-      if (pr == PS_WIRE_NUL || pr == PS_WIRE_BAD_UTF8) {
-        /* refused before decoding: protobuf-c would cut a string at a NUL byte */
-        ps_fail_field(&ctx.status, path, "%s",
-                      pr == PS_WIRE_NUL ? "must not contain a NUL character"
-                                        : "is not valid UTF-8");
-      } else {
-        req = protobuf_c_message_unpack(m->request, &w->arena.allocator, GRPC_SLICE_LENGTH(s),
-                                        GRPC_SLICE_START_PTR(s));
-        if (!req)
-          ps_fail(&ctx.status, PS_INVALID_ARGUMENT, "MALFORMED_REQUEST",
-                  "the request is not a valid %s message", m->request->name);
-      }
+      (void)ps_dispatch_decode(m, GRPC_SLICE_START_PTR(s), GRPC_SLICE_LENGTH(s), &w->arena, &req,
+                               &ctx.status);
       grpc_slice_unref(s);
     }
     if (req) {
@@ -351,6 +347,8 @@ static void worker_run(void *ud, void *state, void *item) {
       } else if (rc == 0) {
         ps_fail(&ctx.status, PS_INTERNAL, NULL, "internal error");
         ps_error("transport: %s returned success without a response", m->path);
+      } else if (w->arena.exhausted) {
+        ps_dispatch_fail_memory(&ctx.status); /* whatever the handler made of a NULL allocation */
       } else if (ctx.status.code == PS_OK) {
         ps_fail(&ctx.status, PS_INTERNAL, NULL, "internal error");
         ps_error("transport: %s failed without a status", m->path);
@@ -378,7 +376,7 @@ static grpc_byte_buffer *health_response(ps_health_t status) {
 /* Reads the service name of a HealthCheckRequest into out; 0, or -1 when undecodable. */
 static int health_request(call_t *c, char *out, size_t outsz) {
   out[0] = '\0';
-  if (!c->payload) return -1;
+  if (!c->payload || grpc_byte_buffer_length(c->payload) > MAX_STREAM_REQUEST) return -1;
   grpc_byte_buffer_reader reader;
   if (!grpc_byte_buffer_reader_init(&reader, c->payload)) return -1;
   grpc_slice s = grpc_byte_buffer_reader_readall(&reader);
@@ -453,6 +451,15 @@ static void health_watch(call_t *c) {
     return;
   }
   pthread_mutex_lock(&T.watch_mu);
+  if (T.n_watchers >= T.cfg.max_watchers) {
+    pthread_mutex_unlock(&T.watch_mu);
+    atomic_fetch_add(&T.watchers_refused, 1);
+    finish_error(c, PS_RESOURCE_EXHAUSTED, "TOO_MANY_WATCHERS",
+                 "too many health Watch streams are open; use Check, or retry later");
+    return;
+  }
+  T.n_watchers++;
+  c->w_listed = 1;
   c->w_next = T.watchers;
   if (T.watchers) T.watchers->w_prev = c;
   T.watchers = c;
@@ -462,8 +469,10 @@ static void health_watch(call_t *c) {
 
 static void watch_closed(call_t *c) {
   pthread_mutex_lock(&T.watch_mu);
-  if (!c->w_closed) {
-    c->w_closed = 1;
+  c->w_closed = 1;
+  if (c->w_listed) { /* a refused or malformed Watch was never listed */
+    c->w_listed = 0;
+    T.n_watchers--;
     if (c->w_prev) c->w_prev->w_next = c->w_next; else T.watchers = c->w_next;
     if (c->w_next) c->w_next->w_prev = c->w_prev;
     c->w_next = c->w_prev = NULL;
@@ -514,7 +523,8 @@ static void on_recv(call_t *c, int ok) {
   uint8_t *out = NULL;
   size_t out_len = 0;
   int rc = -1;
-  if (grpc_byte_buffer_reader_init(&reader, c->payload)) {
+  if (grpc_byte_buffer_length(c->payload) <= MAX_STREAM_REQUEST &&
+      grpc_byte_buffer_reader_init(&reader, c->payload)) {
     grpc_slice s = grpc_byte_buffer_reader_readall(&reader);
     grpc_byte_buffer_reader_destroy(&reader);
     rc = ps_reflection_answer(GRPC_SLICE_START_PTR(s), GRPC_SLICE_LENGTH(s), &out, &out_len);
@@ -546,6 +556,51 @@ static void on_send(call_t *c, int ok) {
   call_release(c);
 }
 
+/* ------------------------------------------------------------------ authorization */
+
+/* The method a call asked for, printable, into buf (registered methods: their path). */
+static const char *call_path(const call_t *c, char *buf, size_t bufsz) {
+  if (c->method) return c->method->path;
+  size_t n = GRPC_SLICE_LENGTH(c->details.method);
+  if (n > bufsz - 1) n = bufsz - 1;
+  memcpy(buf, GRPC_SLICE_START_PTR(c->details.method), n);
+  buf[n] = '\0';
+  for (size_t i = 0; i < n; i++) /* keep messages and logs printable */
+    if ((unsigned char)buf[i] < 0x20 || (unsigned char)buf[i] > 0x7e) buf[i] = '?';
+  return buf;
+}
+
+/* The fixed point where every call (known method or not) is authorized, before anything of it is
+ * decoded: the caller's verified identity is kept for the handler, or the call is answered with
+ * UNAUTHENTICATED / PERMISSION_DENIED. 0 when it may go on. */
+static int authorize(call_t *c, const char *path) {
+  ps_peer_buf_t peer;
+  ps_tls_call_peer(c->call, &peer);
+  ps_policy_header_t headers[MAX_POLICY_HEADERS];
+  size_t n = 0;
+  for (size_t i = 0; i < c->md.count && n < MAX_POLICY_HEADERS; i++, n++) {
+    headers[n].key = (const char *)GRPC_SLICE_START_PTR(c->md.metadata[i].key);
+    headers[n].key_len = GRPC_SLICE_LENGTH(c->md.metadata[i].key);
+    headers[n].value = (const char *)GRPC_SLICE_START_PTR(c->md.metadata[i].value);
+    headers[n].value_len = GRPC_SLICE_LENGTH(c->md.metadata[i].value);
+  }
+  ps_policy_request_t req = {path, strlen(path), &peer.peer, headers, n};
+  ps_status_t st;
+  ps_status_clear(&st);
+  if (ps_authz_check(&req, &st) != 0) {
+    atomic_fetch_add(st.code == PS_UNAUTHENTICATED ? &T.unauthenticated : &T.denied, 1);
+    ps_debug("%s: %s %s", path, ps_code_name(st.code), st.message);
+    finish(c, &st, NULL);
+    return -1;
+  }
+  const char *id = ps_peer_identity(&peer.peer);
+  if (*id && !(c->identity = strdup(id))) {
+    finish_error(c, PS_RESOURCE_EXHAUSTED, NULL, "out of memory");
+    return -1;
+  }
+  return 0;
+}
+
 /* ------------------------------------------------------------------ transport threads */
 
 static void on_request(call_t *c, int ok) {
@@ -563,19 +618,18 @@ static void on_request(call_t *c, int ok) {
   if (grpc_call_start_batch(c->call, &op, 1, &c->t_close, NULL) != GRPC_CALL_OK)
     atomic_fetch_sub(&c->refs, 1);
 
+  char method[160];
+  const char *path = call_path(c, method, sizeof method);
+  if (authorize(c, path) != 0) {
+    call_release(c);
+    return;
+  }
   kind_t kind = c->method ? c->method->kind : K_GENERIC;
   switch (kind) {
   case K_GENERIC: {
     atomic_fetch_add(&T.unimplemented, 1);
     ps_status_t st;
-    char method[160];
-    size_t n = GRPC_SLICE_LENGTH(c->details.method);
-    if (n > sizeof method - 1) n = sizeof method - 1;
-    memcpy(method, GRPC_SLICE_START_PTR(c->details.method), n);
-    method[n] = '\0';
-    for (size_t i = 0; i < n; i++) /* keep the message printable */
-      if ((unsigned char)method[i] < 0x20 || (unsigned char)method[i] > 0x7e) method[i] = '?';
-    ps_fail(&st, PS_UNIMPLEMENTED, "UNKNOWN_METHOD", "unknown method %s", method);
+    ps_fail(&st, PS_UNIMPLEMENTED, "UNKNOWN_METHOD", "unknown method %s", path);
     finish(c, &st, NULL);
     call_release(c);
     return;
@@ -706,15 +760,35 @@ int ps_transport_start(const ps_transport_config_t *cfg, ps_status_t *st) {
     return ps_fail(st, PS_INTERNAL, NULL, "the embedded descriptor set cannot be read");
   }
 
-  grpc_arg args[2];
-  args[0].type = GRPC_ARG_INTEGER;
-  args[0].key = (char *)GRPC_ARG_ALLOW_REUSEPORT; /* a second server must not share the port */
-  args[0].value.integer = 0;
-  args[1].type = GRPC_ARG_INTEGER;
-  args[1].key = (char *)GRPC_ARG_MAX_RECEIVE_MESSAGE_LENGTH;
-  args[1].value.integer = cfg->max_recv_bytes;
-  grpc_channel_args channel_args = {2, args};
+  T.quota = grpc_resource_quota_create("prospect-server");
+  grpc_resource_quota_resize(T.quota, cfg->grpc_memory_bytes);
+  int max_recv = cfg->max_recv_bytes < PS_DISPATCH_MAX_REQUEST_BYTES ? cfg->max_recv_bytes
+                                                                      : PS_DISPATCH_MAX_REQUEST_BYTES;
+  grpc_arg args[16];
+  size_t na = 0;
+#define INT_ARG(k, v) args[na++] = (grpc_arg){.type = GRPC_ARG_INTEGER, .key = (char *)(k), .value.integer = (v)}
+  INT_ARG(GRPC_ARG_ALLOW_REUSEPORT, 0); /* a second server must not share the port */
+  INT_ARG(GRPC_ARG_MAX_RECEIVE_MESSAGE_LENGTH, max_recv);
+  INT_ARG(GRPC_ARG_MAX_CONCURRENT_STREAMS, cfg->max_streams);
+  INT_ARG(GRPC_ARG_MAX_METADATA_SIZE, 16384);
+  INT_ARG(GRPC_ARG_KEEPALIVE_TIME_MS, cfg->keepalive_ms);
+  INT_ARG(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, cfg->keepalive_timeout_ms);
+  INT_ARG(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1); /* clients may keep idle channels alive */
+  INT_ARG(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, cfg->min_ping_interval_ms);
+  INT_ARG(GRPC_ARG_HTTP2_MAX_PING_STRIKES, 2);
+  if (cfg->max_idle_ms > 0) INT_ARG(GRPC_ARG_MAX_CONNECTION_IDLE_MS, cfg->max_idle_ms);
+  if (cfg->max_age_ms > 0) {
+    INT_ARG(GRPC_ARG_MAX_CONNECTION_AGE_MS, cfg->max_age_ms);
+    INT_ARG(GRPC_ARG_MAX_CONNECTION_AGE_GRACE_MS, cfg->max_age_grace_ms);
+  }
+#undef INT_ARG
+  args[na++] = (grpc_arg){.type = GRPC_ARG_POINTER,
+                          .key = (char *)GRPC_ARG_RESOURCE_QUOTA,
+                          .value.pointer = {T.quota, grpc_resource_quota_arg_vtable()}};
+  grpc_channel_args channel_args = {na, args};
   T.server = grpc_server_create(&channel_args, NULL);
+  grpc_resource_quota_unref(T.quota); /* the server holds its own reference */
+  T.quota = NULL;
 
   T.n_cqs = cfg->cq_threads < MAX_CQS ? cfg->cq_threads : MAX_CQS;
   for (int i = 0; i < T.n_cqs; i++) {
@@ -729,7 +803,21 @@ int ps_transport_start(const ps_transport_config_t *cfg, ps_status_t *st) {
         0);
   }
 
-  grpc_server_credentials *creds = grpc_insecure_server_credentials_create();
+  grpc_server_credentials *creds;
+  if (cfg->plaintext) {
+    creds = grpc_insecure_server_credentials_create();
+  } else {
+    ps_tls_config_t tls = {cfg->tls_cert, cfg->tls_key, cfg->tls_client_ca, cfg->tls_reload_s};
+    creds = ps_tls_server_credentials(&tls, st);
+    if (!creds) {
+      grpc_server_destroy(T.server);
+      T.server = NULL;
+      destroy_cqs();
+      free(T.methods);
+      grpc_shutdown();
+      return -1;
+    }
+  }
   T.port = grpc_server_add_http2_port(T.server, cfg->listen, creds);
   grpc_server_credentials_release(creds);
   if (T.port == 0) {
@@ -824,4 +912,7 @@ void ps_transport_get_stats(ps_transport_stats_t *ret) {
   ret->unimplemented = atomic_load(&T.unimplemented);
   ret->ok = atomic_load(&T.ok);
   ret->failed = atomic_load(&T.failed);
+  ret->unauthenticated = atomic_load(&T.unauthenticated);
+  ret->denied = atomic_load(&T.denied);
+  ret->watchers_refused = atomic_load(&T.watchers_refused);
 }

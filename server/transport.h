@@ -7,6 +7,8 @@
 
 #include <stdint.h>
 
+#include <stddef.h>
+
 #include "cache/redis.h"
 #include "core/status.h"
 #include "store/db.h"
@@ -17,6 +19,21 @@ typedef struct ps_transport_config {
   int workers;              /* handler threads */
   int queue;                /* pool queue bound */
   int max_recv_bytes;       /* receive-size limit */
+  size_t call_memory_bytes; /* memory budget of one call's arena (0: none) */
+  int plaintext;            /* 1: no TLS */
+  const char *tls_cert;     /* server certificate chain, key and client CA files (TLS) */
+  const char *tls_key;
+  const char *tls_client_ca;
+  int tls_reload_s;         /* how often they are checked for changes */
+  int max_streams;          /* HTTP/2 concurrent streams per connection */
+  int max_watchers;         /* open health Watch streams in all */
+  int keepalive_ms;         /* ping a quiet connection after this long */
+  int keepalive_timeout_ms; /* close it when the ping is not answered within this */
+  int min_ping_interval_ms; /* client pings closer together than this are strikes */
+  int max_idle_ms;          /* close connections without calls after this long (0: never) */
+  int max_age_ms;           /* ask connections older than this to go away (0: never) */
+  int max_age_grace_ms;     /* time their calls get to finish */
+  size_t grpc_memory_bytes; /* gRPC's buffers, all connections together */
   ps_db_config_t db;        /* each worker's MySQL connection */
   ps_cache_config_t cache;  /* each worker's Redis connection */
 } ps_transport_config_t;
@@ -29,6 +46,9 @@ typedef struct ps_transport_stats {
   uint64_t unimplemented;   /* unknown methods */
   uint64_t ok;              /* handled calls answered OK */
   uint64_t failed;          /* handled calls answered with another status */
+  uint64_t unauthenticated; /* calls refused: no verified client certificate */
+  uint64_t denied;          /* calls refused by the authorization policy */
+  uint64_t watchers_refused;/* health Watch streams refused (too many open) */
 } ps_transport_stats_t;
 
 /* Initialises gRPC, binds cfg->listen and starts serving. Strings in cfg must outlive the

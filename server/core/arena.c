@@ -16,22 +16,35 @@ struct ps_arena_block {
 static void *pb_alloc(void *ud, size_t n) { return ps_arena_alloc(ud, n); }
 static void pb_free(void *ud, void *p) { (void)ud; (void)p; }
 
-static ps_arena_block_t *block_new(size_t size) {
+static ps_arena_block_t *block_new(ps_arena_t *a, size_t size) {
   if (size > SIZE_MAX - sizeof(ps_arena_block_t)) return NULL; /* header + size would wrap */
+  if (a->limit && (size > a->limit || a->held > a->limit - size)) {
+    a->exhausted = 1;
+    return NULL;
+  }
   ps_arena_block_t *b = malloc(sizeof *b + size);
-  if (!b) return NULL;
+  if (!b) {
+    a->exhausted = 1;
+    return NULL;
+  }
   b->next = NULL;
   b->size = size;
   b->used = 0;
+  a->held += size;
+  if (a->held > a->peak) a->peak = a->held;
   return b;
 }
 
+void ps_arena_set_limit(ps_arena_t *a, size_t limit) { a->limit = limit; }
+
 int ps_arena_init(ps_arena_t *a, size_t block_size) {
   a->block_size = block_size ? block_size : 16384;
+  a->limit = a->held = a->peak = 0;
+  a->exhausted = 0;
   a->allocator.alloc = pb_alloc;
   a->allocator.free = pb_free;
   a->allocator.allocator_data = a;
-  a->head = block_new(a->block_size);
+  a->head = block_new(a, a->block_size);
   return a->head ? 0 : -1;
 }
 
@@ -43,6 +56,7 @@ void ps_arena_destroy(ps_arena_t *a) {
     b = next;
   }
   a->head = NULL;
+  a->held = 0;
 }
 
 void ps_arena_reset(ps_arena_t *a) {
@@ -58,7 +72,9 @@ void ps_arena_reset(ps_arena_t *a) {
     }
     b = next;
   }
-  if (!keep) keep = block_new(a->block_size);
+  a->held = keep ? keep->size : 0;
+  a->exhausted = 0;
+  if (!keep) keep = block_new(a, a->block_size);
   if (keep) {
     keep->used = 0;
     keep->next = NULL;
@@ -68,11 +84,14 @@ void ps_arena_reset(ps_arena_t *a) {
 
 void *ps_arena_alloc(ps_arena_t *a, size_t n) {
   size_t need = (n + 15) & ~(size_t)15;
-  if (need < n) return NULL;
+  if (need < n) {
+    a->exhausted = 1;
+    return NULL;
+  }
   ps_arena_block_t *b = a->head;
   if (!b || b->size - b->used < need) {
     size_t size = need > a->block_size ? need : a->block_size;
-    ps_arena_block_t *nb = block_new(size);
+    ps_arena_block_t *nb = block_new(a, size);
     if (!nb) return NULL;
     if (size > a->block_size && b) {
       /* an oversized block goes behind the head so the head keeps filling */

@@ -1,6 +1,8 @@
 /* A per-call bump allocator. Requests are unpacked into it and responses are built in it; the
  * transport resets it after the reply is packed, so the hot path does no per-field malloc/free.
- * Not thread-safe: one arena per worker. */
+ * It can hold a budget: once the blocks of one call would pass it, allocations fail (NULL) and the
+ * arena remembers that it ran out, so the transport answers RESOURCE_EXHAUSTED instead of letting
+ * one call take the process's memory. Not thread-safe: one arena per worker. */
 #ifndef PS_CORE_ARENA_H
 #define PS_CORE_ARENA_H
 
@@ -12,6 +14,10 @@ typedef struct ps_arena_block ps_arena_block_t;
 typedef struct ps_arena {
   ps_arena_block_t *head;       /* block being filled; older blocks follow via ->next */
   size_t block_size;            /* size of a regular block */
+  size_t limit;                 /* most bytes of blocks one call may hold (0: no limit) */
+  size_t held;                  /* bytes of blocks held now */
+  size_t peak;                  /* most bytes held since init (for tuning the budget) */
+  int exhausted;                /* an allocation failed since the last reset */
   ProtobufCAllocator allocator; /* protobuf-c view of this arena (free is a no-op) */
 } ps_arena_t;
 
@@ -19,10 +25,13 @@ typedef struct ps_arena {
  * memory (the arena is then empty but valid for ps_arena_destroy). */
 int ps_arena_init(ps_arena_t *a, size_t block_size);
 
+/* Sets the budget of one call (0: none). Takes effect for the next allocations. */
+void ps_arena_set_limit(ps_arena_t *a, size_t limit);
+
 /* Frees all blocks. Accepts an arena that was never initialised if it was zeroed. */
 void ps_arena_destroy(ps_arena_t *a);
 
-/* Releases everything allocated since init/reset; keeps one block for reuse. */
+/* Releases everything allocated since init/reset; keeps one block for reuse; clears exhausted. */
 void ps_arena_reset(ps_arena_t *a);
 
 /* n bytes, 16-aligned, zeroed; NULL when out of memory. Freed by ps_arena_reset/destroy only. */

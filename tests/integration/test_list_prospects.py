@@ -158,10 +158,14 @@ class PageTokens(lib.ServerTestCase):
             self.assertRpcError(lambda: lib.list_page(self.channel, self.tenant, page_token=forged,
                                                       order_by=BY_NAME),
                                 Code.INVALID_ARGUMENT, field="page_token", msg="byte %d" % i)
-        for junk in ("x", "not a token!", tok[:-2], tok + "AA", "A" * 5000):
+        for junk in ("x", "not a token!", tok[:-2], tok + "AA", "A" * 3000):
             self.assertRpcError(lambda: lib.list_page(self.channel, self.tenant, page_token=junk,
                                                       order_by=BY_NAME),
                                 Code.INVALID_ARGUMENT, field="page_token", msg=junk[:20])
+        # a request past ListProspects' size cap is refused before it is decoded
+        self.assertRpcError(lambda: lib.list_page(self.channel, self.tenant, page_token="A" * 5000,
+                                                  order_by=BY_NAME),
+                            Code.RESOURCE_EXHAUSTED, reason="REQUEST_TOO_LARGE")
 
     def test_tokens_work_across_replicas_with_one_key(self):
         env = {"PS_PAGE_TOKEN_KEY": "shared-secret-for-this-test"}

@@ -130,8 +130,10 @@ class SeedRules(MergeCase):
         m = r.merge
         self.assertRegex(m.name, r"^tenants/%s/merges/%s$" % (self.t, lib.UUID_RE))
         self.assertRecent(m.create_time)
+        # the caller is the verified certificate's identity, never the x-caller claim: a plaintext
+        # server has none (test_security.py checks it with certificates)
         self.assertEqual((m.caller, m.acting_user, m.target, list(m.sources)),
-                         ("web-backend", "user-17", target.name, [src.name]))
+                         ("", "user-17", target.name, [src.name]))
         self.assertEqual(len(m.source_snapshots), 1)
         self.assertEqual(m.source_snapshots[0].prospect, src)          # the record as it was
         self.assertEqual(list(m.source_snapshots[0].contact_persons), [cp])
@@ -380,7 +382,7 @@ class DryRun(MergeCase):
         self.assertEqual(list(r.violations), [])
         m = r.merge
         self.assertEqual((m.name, m.HasField("create_time")), ("", False))
-        self.assertEqual((m.caller, m.acting_user, m.target, list(m.sources)), ("web", "u-1", target.name, [src.name]))
+        self.assertEqual((m.caller, m.acting_user, m.target, list(m.sources)), ("", "u-1", target.name, [src.name]))
         self.assertEqual(sorted(m.moved_documents), sorted(d.name for d in docs))
         self.assertEqual(list(m.moved_contact_persons), [c.name for c in cps])
         self.assertEqual(m.source_snapshots[0].prospect, src)

@@ -121,10 +121,17 @@ class Names(lib.ServerTestCase):
                             Code.NOT_FOUND)
 
     def test_huge_name_is_refused_with_a_short_message(self):
-        name = "tenants/%s/prospects/%s" % ("a" * 100000, UUID)
+        name = "tenants/%s/prospects/%s" % ("a" * 3500, UUID)
         e = self.assertRpcError(lambda: lib.get(self.channel, name), Code.INVALID_ARGUMENT,
                                 reason="INVALID_FIELD", field="name")
         self.assertLess(len(e.details()), 400)
+        # past GetProspect's 4 KiB cap: refused before decoding; past every cap: by gRPC itself
+        name = "tenants/%s/prospects/%s" % ("a" * 5000, UUID)
+        e = self.assertRpcError(lambda: lib.get(self.channel, name), Code.RESOURCE_EXHAUSTED,
+                                reason="REQUEST_TOO_LARGE")
+        self.assertLess(len(e.details()), 400)
+        name = "tenants/%s/prospects/%s" % ("a" * 100000, UUID)
+        self.assertRpcError(lambda: lib.get(self.channel, name), Code.RESOURCE_EXHAUSTED)
 
 
 def long_text(n, ch="x"):

@@ -57,6 +57,10 @@ _PY_DIR = os.path.join(BUILD_DIR, "py")
 if os.path.isdir(_PY_DIR) and _PY_DIR not in sys.path:
     sys.path.insert(0, _PY_DIR)
 
+# One page-token key for every server this test process starts (two replicas accept each other's
+# tokens, as in production).
+PAGE_TOKEN_KEY = secrets.token_hex(32)
+
 DB_USER = "prospects"
 DB_PASSWORD = "prospects"
 HEALTH_CHECK = "/grpc.health.v1.Health/Check"
@@ -508,10 +512,11 @@ class Server:
 
     database: a database name on `mariadb` (default: a fresh_database()); mariadb/redis: default the
     shared ones; env: extra/overriding environment variables (a value of None removes one);
-    args: command-line arguments; wait: wait until Health/Check says SERVING."""
+    args: command-line arguments; wait: wait until Health/Check says SERVING; make_channel: how
+    .channel is made (default: plaintext)."""
 
     def __init__(self, database=None, mariadb=None, redis=None, env=None, args=(), port=None,
-                 binary=None, wait=True, timeout=15, log_level="info"):
+                 binary=None, wait=True, timeout=15, log_level="info", make_channel=None):
         self.mariadb = mariadb or shared_mariadb()
         self.redis = redis or shared_redis()
         self.database = database or fresh_database(self.mariadb)
@@ -523,7 +528,10 @@ class Server:
         self.log_path = os.path.join(self.dir, "server.log")
         full_env = {k: v for k, v in os.environ.items()
                     if not k.startswith(("PS_TEST_", "PS_MYSQL_", "PS_REDIS_"))}
-        full_env.update({"PS_LISTEN": self.address, "PS_LOG_LEVEL": log_level})
+        # Plaintext unless a test configures TLS (tests/lib/pki.py); a real key, never the
+        # development fallback.
+        full_env.update({"PS_LISTEN": self.address, "PS_LOG_LEVEL": log_level,
+                         "PS_PLAINTEXT": "1", "PS_PAGE_TOKEN_KEY": PAGE_TOKEN_KEY})
         full_env.update(self.mariadb.server_env(self.database))
         full_env.update(self.redis.server_env())
         for k, v in (env or {}).items():
@@ -534,7 +542,8 @@ class Server:
         self.env = full_env
         self.args = list(args)
         self._start()
-        self.channel = channel(self.address)
+        # make_channel(address): e.g. a TLS channel (tests/lib/pki.py) for a server with TLS
+        self.channel = (make_channel or channel)(self.address)
         self.returncode = None
         if wait:
             try:
