@@ -47,6 +47,8 @@ ADAPT(ps_resolve_prospect, Prospects__V1__ResolveProspectRequest,
       Prospects__V1__ResolveProspectResponse)
 ADAPT(ps_get_tenant_apps, Prospects__V1__GetTenantAppsRequest, Prospects__V1__TenantApps)
 ADAPT(ps_update_tenant_apps, Prospects__V1__UpdateTenantAppsRequest, Prospects__V1__TenantApps)
+ADAPT(ps_list_audit_events, Prospects__V1__ListAuditEventsRequest,
+      Prospects__V1__ListAuditEventsResponse)
 
 static const struct {
   const char *name;
@@ -75,6 +77,7 @@ static const struct {
     {"ResolveProspect", adapt_ps_resolve_prospect},
     {"GetTenantApps", adapt_ps_get_tenant_apps},
     {"UpdateTenantApps", adapt_ps_update_tenant_apps},
+    {"ListAuditEvents", adapt_ps_list_audit_events},
 };
 
 /* Methods whose requests carry a record (notes up to 10,000 characters), a contact person or a

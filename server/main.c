@@ -190,6 +190,7 @@ int main(int argc, char **argv) {
       .queue = cfg.queue,
       .max_recv_bytes = cfg.max_recv_bytes,
       .call_memory_bytes = (size_t)cfg.call_memory_mb << 20,
+      .max_reply_bytes = (size_t)cfg.max_reply_bytes,
       .plaintext = cfg.plaintext,
       .tls_cert = cfg.tls_cert,
       .tls_key = cfg.tls_key,

@@ -37,6 +37,7 @@
 #define ARMED_PER_METHOD 8 /* calls armed per method and completion queue */
 #define ARMED_GENERIC 4    /* armed catch-all calls per completion queue (unknown methods) */
 #define MAX_POLICY_HEADERS 64   /* request metadata entries the policy can see */
+#define PS_IDENTITY_MAX 255     /* longest caller identity (merges.caller, audit_events.caller) */
 #define MAX_STREAM_REQUEST 4096 /* largest message on a health or reflection stream */
 
 typedef enum { K_UNARY, K_GENERIC, K_HEALTH_CHECK, K_HEALTH_WATCH, K_REFLECTION } kind_t;
@@ -315,6 +316,7 @@ static void worker_run(void *ud, void *state, void *item) {
   ps_ctx_t ctx = {.arena = &w->arena, .db = w->db, .cache = w->cache};
   ps_status_clear(&ctx.status);
   ctx.deadline_ms = deadline_ms(c->deadline);
+  ctx.max_reply_bytes = T.cfg.max_reply_bytes;
   size_t len;
   ctx.caller = c->identity ? c->identity : ""; /* the certificate's, never the client's word */
   const char *v = md_get(c, "x-acting-user", &len); /* a claim of the authenticated caller */
@@ -594,6 +596,12 @@ static int authorize(call_t *c, const char *path) {
     return -1;
   }
   const char *id = ps_peer_identity(&peer.peer);
+  if (strlen(id) > PS_IDENTITY_MAX) {
+    atomic_fetch_add(&T.unauthenticated, 1);
+    finish_error(c, PS_UNAUTHENTICATED, "CLIENT_CERTIFICATE_REQUIRED",
+                 "the client certificate's identity is longer than 255 bytes");
+    return -1;
+  }
   if (*id && !(c->identity = strdup(id))) {
     finish_error(c, PS_RESOURCE_EXHAUSTED, NULL, "out of memory");
     return -1;

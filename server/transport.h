@@ -20,6 +20,7 @@ typedef struct ps_transport_config {
   int queue;                /* pool queue bound */
   int max_recv_bytes;       /* receive-size limit */
   size_t call_memory_bytes; /* memory budget of one call's arena (0: none) */
+  size_t max_reply_bytes;   /* byte cap of a page of a List method */
   int plaintext;            /* 1: no TLS */
   const char *tls_cert;     /* server certificate chain, key and client CA files (TLS) */
   const char *tls_key;

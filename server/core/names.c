@@ -171,3 +171,9 @@ char *ps_name_merge(ps_arena_t *a, const char *tenant, const ps_id_t *merge) {
   ps_id_format(merge, m);
   return ps_arena_printf(a, "tenants/%s/merges/%s", tenant, m);
 }
+
+char *ps_name_audit_event(ps_arena_t *a, const char *tenant, const ps_id_t *event) {
+  char e[PS_ID_TEXT_LEN + 1];
+  ps_id_format(event, e);
+  return ps_arena_printf(a, "tenants/%s/auditEvents/%s", tenant, e);
+}

@@ -1,6 +1,6 @@
 /* Resource names (AIP-122): tenants/{tenant}, tenants/{tenant}/apps,
  * tenants/{tenant}/prospects/{prospect}, .../contactPersons/{contact_person},
- * .../documents/{document}, tenants/{tenant}/merges/{merge}.
+ * .../documents/{document}, tenants/{tenant}/merges/{merge}, tenants/{tenant}/auditEvents/{event}.
  * A tenant id is 1-63 characters of [a-z0-9-], starting and ending with a letter or digit; the other
  * ids are UUIDs (core/ids.h). Parsers set INVALID_ARGUMENT naming `field` (ps_fail_field) on a
  * missing or malformed name, and leave their outputs untouched on failure. */
@@ -44,5 +44,6 @@ char *ps_name_contact_person(ps_arena_t *a, const char *tenant, const ps_id_t *p
 char *ps_name_document(ps_arena_t *a, const char *tenant, const ps_id_t *prospect,
                        const ps_id_t *document);
 char *ps_name_merge(ps_arena_t *a, const char *tenant, const ps_id_t *merge);
+char *ps_name_audit_event(ps_arena_t *a, const char *tenant, const ps_id_t *event);
 
 #endif

@@ -12,6 +12,7 @@
 #include "core/hash.h"
 #include "core/names.h"
 #include "core/validate.h"
+#include "service/audit.h"
 #include "service/service.h"
 #include "store/apps.h"
 #include "store/db.h"
@@ -202,6 +203,7 @@ typedef struct update_apps_tx {
   unsigned bits;             /* parsed update mask */
   ps_apps_flags_t sent;      /* the values the caller sent */
   const char *etag;          /* "" or the etag that must match */
+  const ps_ctx_t *ctx;       /* the caller, for the audit trail */
   ps_apps_row_t out;         /* the row after the call */
 } update_apps_tx_t;
 
@@ -215,14 +217,25 @@ static int update_apps_tx(ps_db_t *db, void *arg, ps_status_t *st) {
       return ps_fail(st, PS_ABORTED, "ETAG_MISMATCH",
                      "The apps were changed since this etag was read; read them again and retry.");
   }
-  ps_apps_flags_t now = {cur.prospects, cur.quote_requests}, next;
-  if (ps_apps_apply(now, t->bits, t->sent, &next, st) != 0) return -1;
+  ps_apps_flags_t was = {cur.prospects, cur.quote_requests}, next;
+  if (ps_apps_apply(was, t->bits, t->sent, &next, st) != 0) return -1;
   if (next.prospects == cur.prospects && next.quote_requests == cur.quote_requests) {
     t->out = cur; /* nothing changes: no new version */
     return 0;
   }
-  return ps_store_apps_write(db, t->tenant, next.prospects, next.quote_requests, cur.version,
-                             ps_db_now_us(), &t->out, st);
+  int64_t now = ps_db_now_us();
+  if (ps_store_apps_write(db, t->tenant, next.prospects, next.quote_requests, cur.version, now,
+                          &t->out, st) != 0)
+    return -1;
+  char resource[PS_TENANT_MAX + 16], details[160];
+  snprintf(resource, sizeof resource, "tenants/%s/apps", t->tenant);
+  snprintf(details, sizeof details,
+           "prospects_enabled %s -> %s, quote_requests_enabled %s -> %s (version %llu)",
+           cur.prospects ? "true" : "false", next.prospects ? "true" : "false",
+           cur.quote_requests ? "true" : "false", next.quote_requests ? "true" : "false",
+           (unsigned long long)t->out.version);
+  return ps_audit_record(db, t->ctx->caller, t->ctx->actor, t->tenant, "UpdateTenantApps", resource,
+                         details, now, st);
 }
 
 /* UpdateTenantApps (S4, S8): writes the fields named by update_mask (empty mask or "*": both, as
@@ -238,6 +251,7 @@ int ps_update_tenant_apps(ps_ctx_t *ctx, const Prospects__V1__UpdateTenantAppsRe
   memset(&t, 0, sizeof t);
   if (ps_apps_parse_mask(req->update_mask, &t.bits, &ctx->status) != 0) return -1;
   t.tenant = tenant;
+  t.ctx = ctx;
   t.sent.prospects = req->apps->prospects_enabled;
   t.sent.quote_requests = req->apps->quote_requests_enabled;
   t.etag = req->apps->etag ? req->apps->etag : "";

@@ -272,11 +272,19 @@ int ps_list_contact_persons(ps_ctx_t *ctx, const Prospects__V1__ListContactPerso
   int shown = n > page_size ? page_size : n;
   resp->contact_persons = ps_arena_alloc(a, sizeof *resp->contact_persons * (size_t)(shown ? shown : 1));
   if (!resp->contact_persons) return out_of_memory(ctx);
-  for (int i = 0; i < shown; i++)
+  ps_reply_budget_t budget;
+  ps_reply_budget_init(&budget, ctx->max_reply_bytes);
+  int cut = 0;
+  for (int i = 0; i < shown; i++) {
     if (!(resp->contact_persons[i] = ps_store_contact_msg(a, tenant, &rows[i])))
       return out_of_memory(ctx);
+    if (!ps_reply_budget_take(&budget, &resp->contact_persons[i]->base, i)) {
+      shown = i;
+      cut = 1;
+    }
+  }
   resp->n_contact_persons = (size_t)shown;
-  if (n > page_size && shown > 0 &&
+  if ((n > page_size || cut) && shown > 0 &&
       !(resp->next_page_token = ps_pagetoken_make(a, &tc, rows[shown - 1].id.b, 16)))
     return out_of_memory(ctx);
   *ret = resp;

@@ -5,6 +5,7 @@
 #define PS_SERVICE_CTX_H
 
 #include <protobuf-c/protobuf-c.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "core/arena.h"
@@ -19,9 +20,32 @@ typedef struct ps_ctx {
   struct ps_db *db;        /* this worker's MySQL connection (never shared) */
   struct ps_cache *cache;  /* this worker's Redis connection (never shared); may be down */
   int64_t deadline_ms;     /* the caller's deadline, CLOCK_REALTIME ms; INT64_MAX if none */
-  const char *caller;      /* the calling service (x-caller metadata), "" when not given */
-  const char *actor;       /* the acting user (x-acting-user metadata), "" when not given */
+  const char *caller;      /* the calling service: the identity of its verified client certificate
+                              (SPIFFE ID, else DNS name); "" on a plaintext server */
+  const char *actor;       /* the acting user the caller claims (x-acting-user), "" when not given */
+  size_t max_reply_bytes;  /* pages of List methods end before their reply passes this (0: no cap) */
 } ps_ctx_t;
+
+/* The byte cap of one page: items are added while the reply stays under max (the first item is
+ * always added, so a page never comes back empty while items remain). */
+typedef struct ps_reply_budget {
+  size_t max;   /* bytes the items of the page may take */
+  size_t used;  /* bytes taken so far */
+} ps_reply_budget_t;
+
+static inline void ps_reply_budget_init(ps_reply_budget_t *b, size_t max) {
+  b->max = max > 1024 ? max - 1024 : (max ? max : SIZE_MAX); /* room for the page token */
+  b->used = 0;
+}
+
+/* Takes item number index of the page: 1 when it fits, 0 when the page must end before it. */
+static inline int ps_reply_budget_take(ps_reply_budget_t *b, const ProtobufCMessage *item,
+                                       int index) {
+  size_t n = protobuf_c_message_get_packed_size(item) + 6; /* + field tag and length */
+  if (index > 0 && n > b->max - (b->used < b->max ? b->used : b->max)) return 0;
+  b->used += n;
+  return 1;
+}
 
 /* The generic handler shape the method table stores. */
 typedef int (*ps_handler_fn)(ps_ctx_t *ctx, const ProtobufCMessage *req, ProtobufCMessage **ret_resp);

@@ -433,10 +433,11 @@ int ps_list_documents(ps_ctx_t *ctx, const Prospects__V1__ListDocumentsRequest *
   if (!live) return ps_prospect_missing(ctx, tenant, &q.prospect_id);
 
   q.limit = page_size + 1;
+  q.max_bytes = ctx->max_reply_bytes;
   ps_document_cols_t *rows = ps_arena_alloc(a, sizeof *rows * (size_t)q.limit);
   if (!rows) return out_of_memory(st);
-  int n = 0;
-  if (ps_store_document_list(ctx->db, a, tenant, &q, rows, &n, st) != 0) return -1;
+  int n = 0, cut = 0;
+  if (ps_store_document_list(ctx->db, a, tenant, &q, rows, &n, &cut, st) != 0) return -1;
 
   Prospects__V1__ListDocumentsResponse *resp = ps_arena_alloc(a, sizeof *resp);
   if (!resp) return out_of_memory(st);
@@ -444,10 +445,17 @@ int ps_list_documents(ps_ctx_t *ctx, const Prospects__V1__ListDocumentsRequest *
   int shown = n > page_size ? page_size : n;
   resp->documents = ps_arena_alloc(a, sizeof *resp->documents * (size_t)(shown ? shown : 1));
   if (!resp->documents) return out_of_memory(st);
-  for (int i = 0; i < shown; i++)
+  ps_reply_budget_t budget;
+  ps_reply_budget_init(&budget, ctx->max_reply_bytes);
+  for (int i = 0; i < shown; i++) {
     if (!(resp->documents[i] = ps_store_document_msg(a, tenant, &rows[i]))) return out_of_memory(st);
+    if (!ps_reply_budget_take(&budget, &resp->documents[i]->base, i)) {
+      shown = i;
+      cut = 1;
+    }
+  }
   resp->n_documents = (size_t)shown;
-  if (n > page_size && shown > 0) {
+  if ((n > page_size || cut) && shown > 0) {
     unsigned char pos[POSITION_LEN];
     pack_position(pos, &rows[shown - 1]);
     if (!(resp->next_page_token = ps_pagetoken_make(a, &tc, pos, sizeof pos))) return out_of_memory(st);

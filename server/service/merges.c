@@ -33,6 +33,7 @@
 #include "core/pagetoken.h"
 #include "core/validate.h"
 #include "service/apps.h"
+#include "service/audit.h"
 #include "service/documents.h"
 #include "service/records.h"
 #include "service/service.h"
@@ -41,8 +42,7 @@
 
 #define LIST_DEFAULT 20
 #define LIST_MAX 100
-#define LIST_MAX_BYTES (2u << 20) /* a ListMerges page stops after ~2 MiB of records */
-#define CALLER_MAX 128            /* merges.caller */
+#define CALLER_MAX 255            /* merges.caller */
 #define ACTING_USER_MAX 255       /* merges.acting_user */
 
 static int out_of_memory(ps_status_t *st) {
@@ -450,6 +450,13 @@ static int merge_tx(ps_db_t *db, void *arg, ps_status_t *st) {
   row.acting_user = (char *)j->acting_user;
   if (ps_pack_in_arena(a, &j->merge->base, &row.record) != 0) return out_of_memory(st);
   if (ps_store_merge_insert(db, j->tenant, &row, st) != 0) return -1;
+  char details[160];
+  snprintf(details, sizeof details, "%d record(s) merged into %s; %zu document link(s) and %zu "
+           "contact person(s) moved", j->n_recs - 1, j->recs[0].name, j->merge->n_moved_documents,
+           j->merge->n_moved_contact_persons);
+  if (ps_audit_record(db, j->caller, j->acting_user, j->tenant, "MergeProspects", j->merge->name,
+                      details, now, st) != 0)
+    return -1;
 
   /* the key keeps only the merge's name; a replay reads the record itself (it can be large) */
   Prospects__V1__Merge stub = PROSPECTS__V1__MERGE__INIT;
@@ -645,7 +652,8 @@ int ps_list_merges(ps_ctx_t *ctx, const Prospects__V1__ListMergesRequest *req,
   ps_merge_row_t *rows = ps_arena_alloc(a, sizeof *rows * (size_t)q.limit);
   if (!rows) return out_of_memory(st);
   int n = 0, cut = 0;
-  if (ps_store_merge_list(ctx->db, a, tenant, &q, LIST_MAX_BYTES, rows, &n, &cut, st) != 0)
+  if (ps_store_merge_list(ctx->db, a, tenant, &q, ctx->max_reply_bytes ? ctx->max_reply_bytes : SIZE_MAX,
+                          rows, &n, &cut, st) != 0)
     return -1;
 
   Prospects__V1__ListMergesResponse *resp = ps_arena_alloc(a, sizeof *resp);

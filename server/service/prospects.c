@@ -560,10 +560,11 @@ int ps_list_prospects(ps_ctx_t *ctx, const Prospects__V1__ListProspectsRequest *
   if (ps_apps_require(ctx, tenant, 0) != 0) return -1;
 
   q.limit = page_size + 1;
+  q.max_bytes = ctx->max_reply_bytes;
   ps_prospect_cols_t *rows = ps_arena_alloc(a, sizeof *rows * (size_t)q.limit);
   if (!rows) return out_of_memory(ctx);
-  int n = 0;
-  if (ps_store_prospect_list(ctx->db, a, tenant, &q, rows, &n, st) != 0) return -1;
+  int n = 0, cut = 0;
+  if (ps_store_prospect_list(ctx->db, a, tenant, &q, rows, &n, &cut, st) != 0) return -1;
 
   Prospects__V1__ListProspectsResponse *resp = ps_arena_alloc(a, sizeof *resp);
   if (!resp) return out_of_memory(ctx);
@@ -571,11 +572,17 @@ int ps_list_prospects(ps_ctx_t *ctx, const Prospects__V1__ListProspectsRequest *
   int shown = n > page_size ? page_size : n;
   resp->prospects = ps_arena_alloc(a, sizeof *resp->prospects * (size_t)(shown ? shown : 1));
   if (!resp->prospects) return out_of_memory(ctx);
+  ps_reply_budget_t budget;
+  ps_reply_budget_init(&budget, ctx->max_reply_bytes);
   for (int i = 0; i < shown; i++) {
     if (!(resp->prospects[i] = ps_store_prospect_msg(a, tenant, &rows[i]))) return out_of_memory(ctx);
+    if (!ps_reply_budget_take(&budget, &resp->prospects[i]->base, i)) {
+      shown = i; /* the page ends here; the token continues after the last record shown */
+      cut = 1;
+    }
   }
   resp->n_prospects = (size_t)shown;
-  if (n > page_size && shown > 0) {
+  if ((n > page_size || cut) && shown > 0) {
     unsigned char pos[PS_PAGETOKEN_MAX_POS];
     size_t pn = pack_position(pos, q.order, &rows[shown - 1]);
     if (!(resp->next_page_token = ps_pagetoken_make(a, &tc, pos, pn))) return out_of_memory(ctx);
@@ -773,6 +780,15 @@ int ps_find_duplicate_prospects(ps_ctx_t *ctx, const Prospects__V1__FindDuplicat
                                   has_self ? &self : NULL, PS_DUP_KEYS_ALL, page_size,
                                   &resp->duplicates, &resp->n_duplicates, st) != 0)
     return -1;
+  /* the closest candidates come first: the reply keeps as many as its byte cap holds */
+  ps_reply_budget_t budget;
+  ps_reply_budget_init(&budget, ctx->max_reply_bytes);
+  for (size_t i = 0; i < resp->n_duplicates; i++) {
+    if (!ps_reply_budget_take(&budget, &resp->duplicates[i]->base, (int)i)) {
+      resp->n_duplicates = i;
+      break;
+    }
+  }
   *ret = resp;
   return 0;
 }

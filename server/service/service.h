@@ -68,4 +68,8 @@ int ps_get_tenant_apps(ps_ctx_t *ctx, const Prospects__V1__GetTenantAppsRequest 
 int ps_update_tenant_apps(ps_ctx_t *ctx, const Prospects__V1__UpdateTenantAppsRequest *req,
                           Prospects__V1__TenantApps **ret);
 
+/* audit.c */
+int ps_list_audit_events(ps_ctx_t *ctx, const Prospects__V1__ListAuditEventsRequest *req,
+                         Prospects__V1__ListAuditEventsResponse **ret);
+
 #endif

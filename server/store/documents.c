@@ -109,7 +109,7 @@ int ps_store_document_delete(ps_db_t *db, const char *tenant, int type, const ch
 
 int ps_store_document_list(ps_db_t *db, ps_arena_t *a, const char *tenant,
                            const ps_document_query_t *q, ps_document_cols_t *ret_rows, int *ret_n,
-                           ps_status_t *st) {
+                           int *ret_cut, ps_status_t *st) {
   ps_sql_t *sql = q->type ? (q->has_cursor ? &Q_LIST_TYPE_AFTER : &Q_LIST_TYPE)
                           : (q->has_cursor ? &Q_LIST_AFTER : &Q_LIST);
   ps_params_t p;
@@ -125,8 +125,13 @@ int ps_store_document_list(ps_db_t *db, ps_arena_t *a, const char *tenant,
   ps_param_i64(&p, q->limit);
   MYSQL_STMT *s = ps_db_exec(db, sql, &p, st);
   if (!s) return -1;
-  int n = 0;
+  int n = 0, cut = 0;
+  size_t held0 = a->held;
   for (;;) {
+    if (q->max_bytes && n > 0 && a->held - held0 >= q->max_bytes) {
+      cut = 1; /* the rest of the result is discarded by the next statement on db */
+      break;
+    }
     ps_document_cols_t c;
     ps_row_t r;
     ps_row_init(&r);
@@ -137,5 +142,6 @@ int ps_store_document_list(ps_db_t *db, ps_arena_t *a, const char *tenant,
     if (n < q->limit) ret_rows[n++] = c;
   }
   *ret_n = n;
+  *ret_cut = cut;
   return 0;
 }

@@ -67,11 +67,14 @@ typedef struct ps_document_query {
   int64_t after_us;      /* document time of the last row of the previous page */
   ps_id_t after_id;      /* its link id */
   int limit;             /* rows wanted (callers ask one more than a page) */
+  size_t max_bytes;      /* stop after the rows read take this much of a (0: no cap) */
 } ps_document_query_t;
 
-/* Reads up to q->limit links in order into ret_rows (strings in a). 0 with *ret_n, or -1 with st. */
+/* Reads up to q->limit links in order into ret_rows (strings in a). Reading stops early, after at
+ * least one row, once the rows take q->max_bytes of the arena: then *ret_cut is 1 (rows may
+ * follow). 0 with *ret_n and *ret_cut, or -1 with st. */
 int ps_store_document_list(ps_db_t *db, ps_arena_t *a, const char *tenant,
                            const ps_document_query_t *q, ps_document_cols_t *ret_rows, int *ret_n,
-                           ps_status_t *st);
+                           int *ret_cut, ps_status_t *st);
 
 #endif

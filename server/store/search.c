@@ -303,7 +303,7 @@ static int word_count(ps_db_t *db, ps_arena_t *a, const char *tenant, const char
 }
 
 int ps_store_prospect_list(ps_db_t *db, ps_arena_t *a, const char *tenant, const ps_list_query_t *q_in,
-                           ps_prospect_cols_t *ret_rows, int *ret_n, ps_status_t *st) {
+                           ps_prospect_cols_t *ret_rows, int *ret_n, int *ret_cut, ps_status_t *st) {
   ps_list_query_t qq = *q_in, *q = &qq;
   int64_t driver_n = 0;
   if (q->n_words > 1 || (q->n_words == 1 && ps_utf8_chars(q->words[0]) > PS_SEARCH_PREFIX_MAX)) {
@@ -386,8 +386,13 @@ int ps_store_prospect_list(ps_db_t *db, ps_arena_t *a, const char *tenant, const
 
   MYSQL_STMT *s = ps_db_exec(db, sql, &p, st);
   if (!s) return -1;
-  int n = 0;
+  int n = 0, cut = 0;
+  size_t held0 = a->held;
   for (;;) {
+    if (q->max_bytes && n > 0 && a->held - held0 >= q->max_bytes) {
+      cut = 1; /* the rest of the result is discarded by the next statement on db */
+      break;
+    }
     ps_prospect_cols_t c;
     ps_row_t r;
     ps_row_init(&r);
@@ -398,6 +403,7 @@ int ps_store_prospect_list(ps_db_t *db, ps_arena_t *a, const char *tenant, const
     if (n < q->limit) ret_rows[n++] = c;
   }
   *ret_n = n;
+  *ret_cut = cut;
   return 0;
 }
 

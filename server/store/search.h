@@ -85,12 +85,14 @@ typedef struct ps_list_query {
   ps_id_t after_id;                    /* last id of the previous page */
   const char *after_name;              /* its display name (BY_NAME only) */
   int limit;                           /* rows wanted (callers ask one more than a page) */
+  size_t max_bytes;                    /* stop after the rows read take this much of the arena */
 } ps_list_query_t;
 
-/* Reads up to q->limit records in order into ret_rows (strings in a). 0 with *ret_n, or -1 with
- * st set. */
+/* Reads up to q->limit records in order into ret_rows (strings in a). Reading stops early, after at
+ * least one row, once the rows take q->max_bytes (0: no cap) of the arena: then *ret_cut is 1 (rows
+ * may follow). 0 with *ret_n and *ret_cut, or -1 with st set. */
 int ps_store_prospect_list(ps_db_t *db, ps_arena_t *a, const char *tenant, const ps_list_query_t *q,
-                           ps_prospect_cols_t *ret_rows, int *ret_n, ps_status_t *st);
+                           ps_prospect_cols_t *ret_rows, int *ret_n, int *ret_cut, ps_status_t *st);
 
 /* What the duplicate check compares. */
 typedef enum ps_dup_key {

@@ -229,6 +229,30 @@ class Tls(unittest.TestCase, lib.RpcAssertions):
         rows = self.db.sql("SELECT caller FROM merges WHERE tenant_id = '%s'" % t, self.database)
         self.assertIn([CALLERS["web"][0]], rows)
 
+    def test_audit_rows_name_the_certificate_not_x_caller(self):
+        web, account, ops = self.channels["web"], self.channels["account"], self.channels["operators"]
+        t = harness.new_tenant("audit")
+        fake = [("x-caller", "web-backend"), ("x-acting-user", "admin-3")]
+        harness.call(account, lib.method("UpdateTenantApps"), S.UpdateTenantAppsRequest(
+            apps=R.TenantApps(name=lib.apps_name(t), prospects_enabled=True),
+            update_mask=field_mask_pb2.FieldMask(paths=["prospects_enabled"])), R.TenantApps,
+            metadata=fake)
+        lib.wait_gate(web, t, True)
+        a = lib.create(web, t, lib.person(first_name="A"))
+        b = lib.create(web, t, lib.person(first_name="B"))
+        m = lib.merge(web, a.name, [b.name], request_id="r-a", acting_user="user-8",
+                      metadata=[("x-caller", "account-service")]).merge
+        events = harness.call(ops, lib.method("ListAuditEvents"),
+                              S.ListAuditEventsRequest(parent="tenants/" + t),
+                              S.ListAuditEventsResponse).audit_events
+        self.assertEqual([(e.action, e.caller, e.acting_user, e.resource) for e in events], [
+            ("MergeProspects", CALLERS["web"][0], "user-8", m.name),
+            ("UpdateTenantApps", CALLERS["account"][0], "admin-3", lib.apps_name(t))])
+        rows = self.db.sql("SELECT action, caller FROM audit_events WHERE tenant_id = '%s' ORDER BY id"
+                           % t, self.database)
+        self.assertEqual(rows, [["UpdateTenantApps", CALLERS["account"][0]],
+                                ["MergeProspects", CALLERS["web"][0]]])
+
     def test_certificate_of_another_ca_gets_no_connection(self):
         stranger = pkilib.Pki(name="other-ca").issue("web", dns=CALLERS["web"])
         creds = grpc.ssl_channel_credentials(self.pki.ca_pem, stranger.key_pem, stranger.cert_pem)

@@ -17,7 +17,7 @@ IMPLEMENTED = {"CreateProspect", "GetProspect", "GetTenantApps", "UpdateTenantAp
                "UpdateContactPerson", "DeleteContactPerson",
                "LinkDocument", "UnlinkDocument", "ListDocuments", "LookupDocument",
                "IntakeQuoteRequest", "ConvertProspect",
-               "MergeProspects", "GetMerge", "ListMerges", "ResolveProspect"}
+               "MergeProspects", "GetMerge", "ListMerges", "ResolveProspect", "ListAuditEvents"}
 
 
 class Transport(lib.ServerTestCase):

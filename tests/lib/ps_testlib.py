@@ -589,7 +589,7 @@ def resolve(channel, name, timeout=10):
 
 
 TENANT_TABLES = ("tenant_apps", "prospects", "prospect_terms", "prospect_tombstones", "contact_persons",
-                 "document_links", "merges", "idempotency_keys")
+                 "document_links", "merges", "idempotency_keys", "audit_events")
 
 
 def dump_tenant(mariadb, database, tenant, tables=TENANT_TABLES):
