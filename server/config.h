@@ -31,6 +31,7 @@ typedef struct ps_config {
   int max_recv_bytes;         /* largest request message accepted (gRPC's limit, all methods) */
   int call_memory_mb;         /* memory budget of one call's arena */
   int max_reply_bytes;        /* pages of List methods stop before their reply passes this */
+  int max_pending_replies_mb; /* replies not yet read by their clients before new calls are shed */
   int max_streams;            /* HTTP/2 concurrent streams per connection */
   int max_watchers;           /* open health Watch streams, all connections together */
   int keepalive_s;            /* server pings an idle connection after this long */

@@ -5,6 +5,7 @@
  * transport, report SERVING. SIGTERM/SIGINT: report NOT_SERVING, drain in-flight calls for the grace
  * period, cancel the rest, exit 0. SIGUSR1: log the counters. SIGHUP: reread the authorization
  * policy. */
+#include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -59,6 +60,17 @@ static void purge_expired_request_ids(void) {
   if (total) ps_info("purged %llu expired request ids", (unsigned long long)total);
 }
 
+/* Gives memory that bursts left free back to the system (glibc keeps freed heap pages otherwise,
+ * in every thread's arena), at most every 2 s (called by the probe thread). */
+static void return_memory(void) {
+  static long last_s;
+  struct timespec now;
+  clock_gettime(CLOCK_MONOTONIC, &now);
+  if (now.tv_sec - last_s < 2) return;
+  last_s = now.tv_sec;
+  malloc_trim(0);
+}
+
 static void *probe_main(void *arg) {
   (void)arg;
   pthread_mutex_lock(&probe.mu);
@@ -72,6 +84,7 @@ static void *probe_main(void *arg) {
     if (probe.stop) break; /* shutdown owns the status now */
     ps_health_set(up ? PS_HEALTH_SERVING : PS_HEALTH_NOT_SERVING);
     if (up) purge_expired_request_ids();
+    return_memory();
     if (up && before != PS_HEALTH_SERVING) ps_info("database answers again: SERVING");
     if (!up && before == PS_HEALTH_SERVING) ps_warn("database unreachable (%s): NOT_SERVING", st.message);
     struct timespec until;
@@ -98,13 +111,16 @@ static void log_stats(const char *what) {
   ps_flags_get_stats(&f);
   ps_cache_get_stats(&r);
   ps_info("%s: calls accepted=%llu ok=%llu failed=%llu shed=%llu expired=%llu unknown_method=%llu "
-          "unauthenticated=%llu denied=%llu watchers_refused=%llu; "
+          "unauthenticated=%llu denied=%llu watchers_refused=%llu inflight=%llu watchers=%llu "
+          "pending_reply_bytes=%llu; "
           "flags local_hits=%llu waits=%llu redis_hits=%llu redis_misses=%llu fallbacks=%llu "
           "mysql_reads=%llu invalidations=%llu; redis commands=%llu failures=%llu skipped=%llu",
           what, (unsigned long long)t.accepted, (unsigned long long)t.ok,
           (unsigned long long)t.failed, (unsigned long long)t.shed, (unsigned long long)t.expired,
           (unsigned long long)t.unimplemented, (unsigned long long)t.unauthenticated,
-          (unsigned long long)t.denied, (unsigned long long)t.watchers_refused, f.local_hits, f.waits, f.redis_hits, f.redis_misses,
+          (unsigned long long)t.denied, (unsigned long long)t.watchers_refused,
+          (unsigned long long)t.inflight, (unsigned long long)t.watchers,
+          (unsigned long long)t.pending_reply_bytes, f.local_hits, f.waits, f.redis_hits, f.redis_misses,
           f.fallbacks, f.mysql_reads, f.invalidations, r.commands, r.failures, r.skipped);
 }
 
@@ -191,6 +207,7 @@ int main(int argc, char **argv) {
       .max_recv_bytes = cfg.max_recv_bytes,
       .call_memory_bytes = (size_t)cfg.call_memory_mb << 20,
       .max_reply_bytes = (size_t)cfg.max_reply_bytes,
+      .max_pending_reply_bytes = (size_t)cfg.max_pending_replies_mb << 20,
       .plaintext = cfg.plaintext,
       .tls_cert = cfg.tls_cert,
       .tls_key = cfg.tls_key,

@@ -77,6 +77,7 @@ typedef struct call {
   int md_sent;                   /* initial metadata already sent (streams) */
   /* the reply */
   grpc_byte_buffer *reply;
+  size_t reply_bytes;            /* counted in T.pending_reply_bytes until the call is freed */
   grpc_slice status_details;
   int have_details;
   grpc_metadata trailer;         /* grpc-status-details-bin */
@@ -110,6 +111,7 @@ static struct {
   int port;
   atomic_int shutting_down;
   atomic_long inflight; /* unary calls accepted and not yet released */
+  atomic_size_t pending_reply_bytes; /* replies not yet taken by their (maybe slow) readers */
   atomic_ullong accepted, shed, expired, unimplemented, ok, failed;
   atomic_ullong unauthenticated, denied, watchers_refused;
   pthread_mutex_t watch_mu;
@@ -147,6 +149,7 @@ static void call_free(call_t *c) {
   if (c->have_details) grpc_slice_unref(c->status_details);
   if (c->n_trailer) grpc_slice_unref(c->trailer.value);
   if (c->counted) atomic_fetch_sub(&T.inflight, 1);
+  if (c->reply_bytes) atomic_fetch_sub(&T.pending_reply_bytes, c->reply_bytes);
   free(c->identity);
   free(c);
 }
@@ -227,6 +230,8 @@ static void finish(call_t *c, const ps_status_t *st, grpc_byte_buffer *reply) {
   }
   if (st->code == PS_OK && reply) {
     c->reply = reply;
+    c->reply_bytes = grpc_byte_buffer_length(reply);
+    atomic_fetch_add(&T.pending_reply_bytes, c->reply_bytes);
     ops[n].op = GRPC_OP_SEND_MESSAGE;
     ops[n].data.send_message.send_message = reply;
     n++;
@@ -664,6 +669,15 @@ static void on_request(call_t *c, int ok) {
     call_release(c);
     return;
   }
+  if (atomic_load(&T.pending_reply_bytes) > T.cfg.max_pending_reply_bytes) {
+    /* clients that do not read their replies hold this much memory: take no more work until
+     * they read or go (deadlines, keepalive and connection age end them) */
+    atomic_fetch_add(&T.shed, 1);
+    finish_error(c, PS_RESOURCE_EXHAUSTED, "SERVER_OVERLOADED",
+                 "the server is overloaded; retry with backoff");
+    call_release(c);
+    return;
+  }
   if (ps_pool_submit(T.pool, c) != 0) {
     atomic_fetch_add(&T.shed, 1);
     finish_error(c, PS_RESOURCE_EXHAUSTED, "SERVER_OVERLOADED",
@@ -923,4 +937,10 @@ void ps_transport_get_stats(ps_transport_stats_t *ret) {
   ret->unauthenticated = atomic_load(&T.unauthenticated);
   ret->denied = atomic_load(&T.denied);
   ret->watchers_refused = atomic_load(&T.watchers_refused);
+  ret->pending_reply_bytes = atomic_load(&T.pending_reply_bytes);
+  pthread_mutex_lock(&T.watch_mu);
+  ret->watchers = (uint64_t)T.n_watchers;
+  pthread_mutex_unlock(&T.watch_mu);
+  long inflight = atomic_load(&T.inflight);
+  ret->inflight = inflight > 0 ? (uint64_t)inflight : 0;
 }

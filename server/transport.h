@@ -21,6 +21,7 @@ typedef struct ps_transport_config {
   int max_recv_bytes;       /* receive-size limit */
   size_t call_memory_bytes; /* memory budget of one call's arena (0: none) */
   size_t max_reply_bytes;   /* byte cap of a page of a List method */
+  size_t max_pending_reply_bytes; /* replies waiting for their readers before new calls are shed */
   int plaintext;            /* 1: no TLS */
   const char *tls_cert;     /* server certificate chain, key and client CA files (TLS) */
   const char *tls_key;
@@ -50,6 +51,9 @@ typedef struct ps_transport_stats {
   uint64_t unauthenticated; /* calls refused: no verified client certificate */
   uint64_t denied;          /* calls refused by the authorization policy */
   uint64_t watchers_refused;/* health Watch streams refused (too many open) */
+  uint64_t pending_reply_bytes; /* bytes of replies not yet taken by their readers (a gauge) */
+  uint64_t watchers;        /* open health Watch streams (a gauge) */
+  uint64_t inflight;        /* unary calls accepted and not yet released (a gauge) */
 } ps_transport_stats_t;
 
 /* Initialises gRPC, binds cfg->listen and starts serving. Strings in cfg must outlive the

@@ -66,6 +66,19 @@ DB_PASSWORD = "prospects"
 HEALTH_CHECK = "/grpc.health.v1.Health/Check"
 
 
+_sanitized = None
+
+
+def sanitized():
+    """True when the server binary is built with AddressSanitizer (memory figures mean little
+    then: ASan keeps freed memory in quarantine and adds shadow memory)."""
+    global _sanitized
+    if _sanitized is None:
+        out = subprocess.run(["ldd", SERVER_BIN], capture_output=True, text=True)
+        _sanitized = "libasan" in out.stdout
+    return _sanitized
+
+
 def free_port():
     """A TCP port on 127.0.0.1 that nothing listens on right now."""
     with socket.socket() as s:
