@@ -17,6 +17,7 @@
 #include "cache/flags.h"
 #include "cache/redis.h"
 #include "config.h"
+#include "core/mac.h"
 #include "core/pagetoken.h"
 #include "health.h"
 #include "log.h"
@@ -113,14 +114,15 @@ static void log_stats(const char *what) {
   ps_info("%s: calls accepted=%llu ok=%llu failed=%llu shed=%llu expired=%llu unknown_method=%llu "
           "unauthenticated=%llu denied=%llu watchers_refused=%llu inflight=%llu watchers=%llu "
           "pending_reply_bytes=%llu; "
-          "flags local_hits=%llu waits=%llu redis_hits=%llu redis_misses=%llu fallbacks=%llu "
+          "flags local_hits=%llu waits=%llu redis_hits=%llu redis_misses=%llu redis_garbage=%llu "
+          "fallbacks=%llu "
           "mysql_reads=%llu invalidations=%llu; redis commands=%llu failures=%llu skipped=%llu",
           what, (unsigned long long)t.accepted, (unsigned long long)t.ok,
           (unsigned long long)t.failed, (unsigned long long)t.shed, (unsigned long long)t.expired,
           (unsigned long long)t.unimplemented, (unsigned long long)t.unauthenticated,
           (unsigned long long)t.denied, (unsigned long long)t.watchers_refused,
           (unsigned long long)t.inflight, (unsigned long long)t.watchers,
-          (unsigned long long)t.pending_reply_bytes, f.local_hits, f.waits, f.redis_hits, f.redis_misses,
+          (unsigned long long)t.pending_reply_bytes, f.local_hits, f.waits, f.redis_hits, f.redis_misses, f.redis_garbage,
           f.fallbacks, f.mysql_reads, f.invalidations, r.commands, r.failures, r.skipped);
 }
 
@@ -152,6 +154,10 @@ int main(int argc, char **argv) {
   if (ps_pagetoken_set_key(cfg.page_token_key))
     ps_warn("DEVELOPMENT: PS_PAGE_TOKEN_KEY is not set, page tokens are sealed with the built-in "
             "development key that anyone who reads the source can use");
+  /* cached values in Redis carry a tag under this key (service/apps.c) */
+  ps_mac_set_key(cfg.cache_mac_key,
+                 cfg.page_token_key[0] ? cfg.page_token_key : PS_PAGETOKEN_DEV_KEY,
+                 "prospects apps cache v2");
   if (cfg.plaintext)
     ps_warn("PLAINTEXT: serving %s without TLS; callers are not authenticated, and the merge and "
             "audit records cannot name them. Use this only for development or behind a trusted "
@@ -160,7 +166,9 @@ int main(int argc, char **argv) {
     ps_warn("no PS_AUTHZ_POLICY_FILE: every caller may call every method");
 
   ps_db_config_t dbc = {cfg.mysql_host, (unsigned)cfg.mysql_port, cfg.mysql_socket, cfg.mysql_user,
-                        cfg.mysql_password, cfg.mysql_database, (unsigned)cfg.mysql_timeout_s};
+                        cfg.mysql_password, cfg.mysql_database, (unsigned)cfg.mysql_timeout_s,
+                        strcmp(cfg.mysql_tls, "verify") == 0, cfg.mysql_tls_ca, cfg.mysql_tls_cert,
+                        cfg.mysql_tls_key};
   probe.db = ps_db_new(&dbc);
   if (!probe.db) {
     ps_error("out of memory");
@@ -223,7 +231,8 @@ int main(int argc, char **argv) {
       .max_age_grace_ms = cfg.max_age_grace_s * 1000,
       .grpc_memory_bytes = (size_t)cfg.grpc_memory_mb << 20,
       .db = dbc,
-      .cache = {cfg.redis_host, (unsigned)cfg.redis_port, (unsigned)cfg.redis_timeout_ms},
+      .cache = {cfg.redis_host, (unsigned)cfg.redis_port, (unsigned)cfg.redis_timeout_ms,
+                cfg.redis_user, cfg.redis_password},
   };
   if (ps_transport_start(&tc, &st) != 0) {
     ps_error("cannot serve: %s", st.message);

@@ -27,7 +27,7 @@ static struct {
 } F;
 
 static pthread_once_t once = PTHREAD_ONCE_INIT;
-static atomic_ullong s_local_hits, s_waits, s_redis_hits, s_redis_misses, s_fallbacks,
+static atomic_ullong s_local_hits, s_waits, s_redis_hits, s_redis_misses, s_redis_garbage, s_fallbacks,
     s_mysql_reads, s_invalidations;
 
 static void init(void) {
@@ -205,6 +205,7 @@ void ps_flags_count(ps_flags_stat_t which) {
   switch (which) {
   case PS_FLAGS_STAT_REDIS_HIT: atomic_fetch_add(&s_redis_hits, 1); break;
   case PS_FLAGS_STAT_REDIS_MISS: atomic_fetch_add(&s_redis_misses, 1); break;
+  case PS_FLAGS_STAT_REDIS_GARBAGE: atomic_fetch_add(&s_redis_garbage, 1); break;
   case PS_FLAGS_STAT_FALLBACK: atomic_fetch_add(&s_fallbacks, 1); break;
   case PS_FLAGS_STAT_MYSQL_READ: atomic_fetch_add(&s_mysql_reads, 1); break;
   case PS_FLAGS_STAT_INVALIDATION: atomic_fetch_add(&s_invalidations, 1); break;
@@ -216,6 +217,7 @@ void ps_flags_get_stats(ps_flags_stats_t *ret) {
   ret->waits = atomic_load(&s_waits);
   ret->redis_hits = atomic_load(&s_redis_hits);
   ret->redis_misses = atomic_load(&s_redis_misses);
+  ret->redis_garbage = atomic_load(&s_redis_garbage);
   ret->fallbacks = atomic_load(&s_fallbacks);
   ret->mysql_reads = atomic_load(&s_mysql_reads);
   ret->invalidations = atomic_load(&s_invalidations);

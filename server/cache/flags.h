@@ -57,6 +57,7 @@ typedef struct ps_flags_stats {
   unsigned long long waits;          /* joined another thread's load */
   unsigned long long redis_hits;     /* loaded from Redis */
   unsigned long long redis_misses;   /* Redis answered without a usable value */
+  unsigned long long redis_garbage;  /* of which a value this service did not write (repaired) */
   unsigned long long fallbacks;      /* Redis unavailable: went to MySQL */
   unsigned long long mysql_reads;    /* loads that read MySQL */
   unsigned long long invalidations;  /* writes that replaced the cached flags */
@@ -65,6 +66,7 @@ typedef struct ps_flags_stats {
 typedef enum {
   PS_FLAGS_STAT_REDIS_HIT,
   PS_FLAGS_STAT_REDIS_MISS,
+  PS_FLAGS_STAT_REDIS_GARBAGE,
   PS_FLAGS_STAT_FALLBACK,
   PS_FLAGS_STAT_MYSQL_READ,
   PS_FLAGS_STAT_INVALIDATION,

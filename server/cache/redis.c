@@ -15,6 +15,9 @@
 #include <time.h>
 
 #define PS_CACHE_RETRY_US 1000000
+#define STR_(x) #x
+#define STR(x) STR_(x)
+#define PS_CACHE_HEAD_STR STR(PS_CACHE_HEAD)
 
 struct ps_cache {
   redisContext *rc;      /* NULL while disconnected */
@@ -86,6 +89,20 @@ static int cache_ensure(ps_cache_t *c, int *ret_fresh) {
     if (rc) redisFree(rc);
     c->next_try_us = now_us() + PS_CACHE_RETRY_US;
     return -1;
+  }
+  if (c->cfg.password && c->cfg.password[0]) {
+    /* AUTH [user] password before anything else; a refused AUTH is a failed connection */
+    int with_user = c->cfg.user && c->cfg.user[0];
+    const char *argv[3] = {"AUTH", with_user ? c->cfg.user : c->cfg.password, c->cfg.password};
+    size_t lens[3] = {4, strlen(argv[1]), strlen(c->cfg.password)};
+    redisReply *r = redisCommandArgv(rc, with_user ? 3 : 2, argv, lens);
+    int ok = r && r->type == REDIS_REPLY_STATUS && rc->err == 0;
+    if (r) freeReplyObject(r);
+    if (!ok) {
+      redisFree(rc);
+      c->next_try_us = now_us() + PS_CACHE_RETRY_US;
+      return -1;
+    }
   }
   c->rc = rc;
   *ret_fresh = 1;
@@ -181,53 +198,115 @@ static redisReply *command(ps_cache_t *c, int argc, const char **argv, const siz
       breaker_trip();
       return NULL;
     }
+    if (r->type == REDIS_REPLY_ERROR && r->str &&
+        (strncmp(r->str, "NOAUTH", 6) == 0 || strncmp(r->str, "WRONGPASS", 9) == 0 ||
+         strncmp(r->str, "NOPERM", 6) == 0)) {
+      /* Redis answers but will not serve us (AUTH missing or refused, ACL): unavailable */
+      freeReplyObject(r);
+      cache_drop(c);
+      breaker_trip();
+      return NULL;
+    }
     breaker_ok();
     return r;
   }
 }
 
-int ps_cache_get(ps_cache_t *c, const char *key, char *out, size_t outsz) {
-  const char *argv[2] = {"GET", key};
-  size_t lens[2] = {3, strlen(key)};
-  redisReply *r = command(c, 2, argv, lens);
+int ps_cache_get(ps_cache_t *c, const char *key, char out[PS_CACHE_HEAD + 1], size_t *ret_len) {
+  char end[16];
+  snprintf(end, sizeof end, "%d", PS_CACHE_HEAD - 1);
+  const char *argv[4] = {"GETRANGE", key, "0", end};
+  size_t lens[4] = {8, strlen(key), 1, strlen(end)};
+  redisReply *r = command(c, 4, argv, lens);
   if (!r) return -1;
-  int rc = 0;
-  if (r->type == REDIS_REPLY_STRING && (size_t)r->len < outsz &&
-      memchr(r->str, '\0', (size_t)r->len) == NULL) {
+  int rc = PS_CACHE_MISSING;
+  *ret_len = 0;
+  out[0] = '\0';
+  if (r->type == REDIS_REPLY_STRING && r->len > 0 && (size_t)r->len <= PS_CACHE_HEAD) {
     memcpy(out, r->str, (size_t)r->len);
     out[r->len] = '\0';
-    rc = 1;
+    *ret_len = (size_t)r->len;
+    rc = PS_CACHE_STRING;
+  } else if (r->type == REDIS_REPLY_ERROR && r->str && strncmp(r->str, "WRONGTYPE", 9) == 0) {
+    rc = PS_CACHE_OTHER_TYPE;
   }
-  freeReplyObject(r); /* nil, an error reply (e.g. WRONGTYPE) or an odd value: a miss */
+  freeReplyObject(r);
   return rc;
 }
 
-/* KEYS[1] key, ARGV[1] version, ARGV[2] "<version>|<payload>", ARGV[3] ttl ms. Only a value of
- * exactly the form this service writes (1-19 digit version, two flag digits) can block the write;
- * anything else in the key is garbage and is replaced. */
+/* KEYS[1] key, ARGV[1] value, ARGV[2] ttl ms, ARGV[3] version. Only a value of the form this
+ * service writes ("<1-19 digit version>|...") can block the write; anything else in the key is
+ * garbage and is replaced. (A well-formed value planted with a high version blocks it too: readers
+ * find its tag wrong and repair it with ps_cache_replace.) */
 static const char put_script[] =
     "local t = redis.call('TYPE', KEYS[1])['ok'] "
     "if t == 'string' then "
-    "  local v = tonumber(string.match(redis.call('GET', KEYS[1]), '^(%d%d?%d?%d?%d?%d?%d?%d?%d?%d?%d?%d?%d?%d?%d?%d?%d?%d?%d?)|[01][01]$')) "
-    "  if v and v >= tonumber(ARGV[1]) then return 0 end "
+    "  local d = string.match(redis.call('GETRANGE', KEYS[1], 0, 31), '^(%d+)|') "
+    "  if d and #d <= 19 and tonumber(d) >= tonumber(ARGV[3]) then return 0 end "
     "elseif t ~= 'none' then "
     "  redis.call('DEL', KEYS[1]) " /* a wrong type would otherwise stay for good */
     "end "
-    "redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3]) "
+    "redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) "
     "return 1";
 
-int ps_cache_put_versioned(ps_cache_t *c, const char *key, unsigned long long version,
-                           const char *payload, unsigned ttl_ms) {
-  char v[24], val[256], ttl[16];
-  snprintf(v, sizeof v, "%llu", version);
-  int n = snprintf(val, sizeof val, "%llu|%s", version, payload);
-  if (n < 0 || (size_t)n >= sizeof val) return -1;
+/* KEYS[1] key, ARGV[1] value, ARGV[2] ttl ms, ARGV[3] what was found ("string" or "other"),
+ * ARGV[4] the head of the string found: compare and set. */
+static const char replace_script[] =
+    "local t = redis.call('TYPE', KEYS[1])['ok'] "
+    "if t == 'string' then "
+    "  if ARGV[3] ~= 'string' or redis.call('GETRANGE', KEYS[1], 0, " PS_CACHE_HEAD_STR " - 1) ~= ARGV[4] then return 0 end "
+    "elseif t ~= 'none' then "
+    "  if ARGV[3] ~= 'other' then return 0 end "
+    "  redis.call('DEL', KEYS[1]) "
+    "end "
+    "redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) "
+    "return 1";
+
+/* Runs script with KEYS[1] = key and ARGV = value, ttl and extra[0..n_extra) (binary-safe with
+ * extra_lens); 0 when Redis answered, -1 when unavailable. */
+static int eval_script(ps_cache_t *c, const char *script, size_t script_len, const char *key,
+                       const char *value, unsigned ttl_ms, int n_extra, const char **extra,
+                       const size_t *extra_lens) {
+  char ttl[16];
   snprintf(ttl, sizeof ttl, "%u", ttl_ms ? ttl_ms : 1);
-  const char *argv[7] = {"EVAL", put_script, "1", key, v, val, ttl};
-  size_t lens[7] = {4, sizeof put_script - 1, 1, strlen(key), strlen(v), (size_t)n, strlen(ttl)};
-  redisReply *r = command(c, 7, argv, lens);
+  const char *argv[8] = {"EVAL", script, "1", key, value, ttl};
+  size_t lens[8] = {4, script_len, 1, strlen(key), strlen(value), strlen(ttl)};
+  for (int i = 0; i < n_extra && i < 2; i++) {
+    argv[6 + i] = extra[i];
+    lens[6 + i] = extra_lens[i];
+  }
+  redisReply *r = command(c, 6 + (n_extra < 2 ? n_extra : 2), argv, lens);
   if (!r) return -1;
   freeReplyObject(r); /* an error reply here (e.g. WRONGTYPE) is Redis answering: not a failure */
+  return 0;
+}
+
+int ps_cache_put_versioned(ps_cache_t *c, const char *key, unsigned long long version,
+                           const char *value, unsigned ttl_ms) {
+  char v[24];
+  snprintf(v, sizeof v, "%llu", version);
+  const char *extra[1] = {v};
+  size_t extra_lens[1] = {strlen(v)};
+  return eval_script(c, put_script, sizeof put_script - 1, key, value, ttl_ms, 1, extra, extra_lens);
+}
+
+int ps_cache_replace(ps_cache_t *c, const char *key, ps_cache_found_t found, const char *head,
+                     size_t head_len, const char *value, unsigned ttl_ms) {
+  const char *what = found == PS_CACHE_OTHER_TYPE ? "other" : "string";
+  const char *extra[2] = {what, head ? head : ""};
+  size_t extra_lens[2] = {strlen(what), head ? head_len : 0};
+  return eval_script(c, replace_script, sizeof replace_script - 1, key, value, ttl_ms, 2, extra,
+                     extra_lens);
+}
+
+int ps_cache_set(ps_cache_t *c, const char *key, const char *value, unsigned ttl_ms) {
+  char ttl[16];
+  snprintf(ttl, sizeof ttl, "%u", ttl_ms ? ttl_ms : 1);
+  const char *argv[5] = {"SET", key, value, "PX", ttl};
+  size_t lens[5] = {3, strlen(key), strlen(value), 2, strlen(ttl)};
+  redisReply *r = command(c, 5, argv, lens);
+  if (!r) return -1;
+  freeReplyObject(r);
   return 0;
 }
 

@@ -10,6 +10,7 @@
 #include "cache/flags.h"
 #include "cache/redis.h"
 #include "core/hash.h"
+#include "core/mac.h"
 #include "core/names.h"
 #include "core/validate.h"
 #include "service/audit.h"
@@ -18,39 +19,82 @@
 #include "store/db.h"
 
 /* ---- the flags cache (S4, S8 on the hot path): process memory (<= 0.5 s), then Redis, then MySQL,
- * the source of truth. Redis failing never fails a call: it is skipped and MySQL answers. */
+ * the source of truth. Redis failing never fails a call: it is skipped and MySQL answers.
+ *
+ * Redis is never believed on its word: a cached value is "<version>|<p><q>|<tag>", the tag an HMAC
+ * (core/mac.h) of the tenant and "<version>|<p><q>" under a key shared by the replicas. A value
+ * whose tag does not verify (planted, altered, or of an older format) is garbage: a miss, answered
+ * from MySQL, and repaired in Redis (compare-and-set, so a change made since is never overwritten).
+ * A change of a tenant's apps always replaces the cached value, whatever version the value claims.
+ * A tenant that never changed its apps gets no Redis key (probing unknown tenants fills nothing). */
 
 #define REDIS_TTL_MS 30000        /* Redis entries live 30 s ... */
 #define REDIS_TTL_JITTER_MS 6000  /* ... plus up to 6 s, so tenants do not expire together */
 #define LOAD_WAIT_MS 2000         /* how long a call waits for another thread's load */
 
+#define VALUE_MAX 96 /* "<20 digits>|<2 digits>|<32 hex digits>" and room to spare */
+
 static void redis_key(const char *tenant, char *out, size_t outsz) {
-  snprintf(out, outsz, "prospects:apps:v1:%s", tenant);
+  snprintf(out, outsz, "prospects:apps:v2:%s", tenant);
 }
 
-/* "<prospects><quote_requests>" after the version prefix, e.g. "7|10". */
-static int parse_cached(const char *v, ps_flags_t *ret) {
+/* What a value's tag covers: the tenant and the value's "<version>|<p><q>" part, in buf. Its
+ * length, or 0 when it does not fit. */
+static size_t tag_input(const char *tenant, const char *body, size_t body_len,
+                        char buf[PS_TENANT_MAX + 1 + VALUE_MAX]) {
+  size_t tn = strlen(tenant);
+  if (tn > PS_TENANT_MAX || body_len > VALUE_MAX) return 0;
+  memcpy(buf, tenant, tn);
+  buf[tn] = '\n';
+  memcpy(buf + tn + 1, body, body_len);
+  return tn + 1 + body_len;
+}
+
+/* The cached form of f: "<version>|<prospects><quote_requests>|<tag>", e.g. "7|10|3f…". */
+static int encode_cached(const char *tenant, const ps_flags_t *f, char out[VALUE_MAX]) {
+  int n = snprintf(out, VALUE_MAX, "%llu|%c%c", (unsigned long long)f->version,
+                   f->prospects ? '1' : '0', f->quote_requests ? '1' : '0');
+  char tag[PS_MAC_HEX_LEN + 1], in[PS_TENANT_MAX + 1 + VALUE_MAX];
+  size_t len = n > 0 ? tag_input(tenant, out, (size_t)n, in) : 0;
+  if (len == 0 || ps_mac_hex(in, len, tag) != 0) return -1;
+  snprintf(out + n, VALUE_MAX - (size_t)n, "|%s", tag);
+  return 0;
+}
+
+/* Reads a cached value; -1 when it is not of the form above or its tag does not verify. */
+static int parse_cached(const char *tenant, const char *v, ps_flags_t *ret) {
   if (v[0] < '0' || v[0] > '9') return -1; /* strtoull would take a sign or blanks */
   char *end;
   errno = 0;
   unsigned long long version = strtoull(v, &end, 10);
   if (errno || end == v || *end != '|') return -1;
   const char *p = end + 1;
-  if ((p[0] != '0' && p[0] != '1') || (p[1] != '0' && p[1] != '1') || p[2] != '\0') return -1;
+  if ((p[0] != '0' && p[0] != '1') || (p[1] != '0' && p[1] != '1') || p[2] != '|') return -1;
+  char in[PS_TENANT_MAX + 1 + VALUE_MAX];
+  size_t len = tag_input(tenant, v, (size_t)(p + 2 - v), in);
+  if (len == 0 || !ps_mac_verify(in, len, p + 3)) return -1;
   ret->version = version;
   ret->prospects = p[0] == '1';
   ret->quote_requests = p[1] == '1';
   return 0;
 }
 
-/* Writes the flags to Redis (versioned). 0, or -1 when Redis is unavailable. */
-static int put_redis(ps_ctx_t *ctx, const char *tenant, const ps_flags_t *f) {
-  char key[128], payload[3] = {f->prospects ? '1' : '0', f->quote_requests ? '1' : '0', '\0'};
+typedef enum { PUT_IF_NEWER, PUT_ALWAYS } put_mode_t;
+
+static unsigned redis_ttl_ms(const char *tenant) {
+  return REDIS_TTL_MS + (unsigned)(ps_hash64(tenant, strlen(tenant), (uint64_t)ps_db_now_us()) %
+                                   REDIS_TTL_JITTER_MS);
+}
+
+/* Writes the flags to Redis: PUT_IF_NEWER (a reader's fill: never over a newer version) or
+ * PUT_ALWAYS (a writer's change). 0, or -1 when Redis is unavailable. */
+static int put_redis(ps_ctx_t *ctx, const char *tenant, const ps_flags_t *f, put_mode_t mode) {
+  char key[128], value[VALUE_MAX];
   redis_key(tenant, key, sizeof key);
-  unsigned jitter = (unsigned)(ps_hash64(tenant, strlen(tenant), (uint64_t)ps_db_now_us()) %
-                               REDIS_TTL_JITTER_MS);
-  return ps_cache_put_versioned(ctx->cache, key, (unsigned long long)f->version, payload,
-                                REDIS_TTL_MS + jitter);
+  if (encode_cached(tenant, f, value) != 0) return -1;
+  if (mode == PUT_ALWAYS) return ps_cache_set(ctx->cache, key, value, redis_ttl_ms(tenant));
+  return ps_cache_put_versioned(ctx->cache, key, (unsigned long long)f->version, value,
+                                redis_ttl_ms(tenant));
 }
 
 /* Redis answers again: make the writes it missed (a few per call, so no call pays for many). */
@@ -60,7 +104,7 @@ static void retry_pending(ps_ctx_t *ctx) {
   ps_flags_t flags[BATCH];
   int n = ps_flags_pending_take(BATCH, tenants, flags);
   for (int i = 0; i < n; i++) {
-    if (put_redis(ctx, tenants[i], &flags[i]) != 0) {
+    if (put_redis(ctx, tenants[i], &flags[i], PUT_IF_NEWER) != 0) {
       for (int j = i; j < n; j++) ps_flags_pending_add(tenants[j], &flags[j]);
       return;
     }
@@ -76,17 +120,20 @@ static int64_t mono_ms(void) {
 int ps_apps_flags(ps_ctx_t *ctx, const char *tenant, ps_flags_t *ret) {
   if (ps_flags_lookup(tenant, mono_ms() + LOAD_WAIT_MS, ret) == PS_FLAGS_HIT) return 0;
   /* this thread loads the tenant for everyone waiting on it */
-  char key[128], value[64];
+  char key[128], value[PS_CACHE_HEAD + 1];
+  size_t value_len = 0;
   redis_key(tenant, key, sizeof key);
   /* a change of this tenant has not reached Redis yet: Redis may hold the old flags */
-  int got = ps_flags_pending_has(tenant) ? 0 : ps_cache_get(ctx->cache, key, value, sizeof value);
+  int got = ps_flags_pending_has(tenant) ? 0 : ps_cache_get(ctx->cache, key, value, &value_len);
   if (got >= 0 && ps_flags_pending_count() > 0) retry_pending(ctx);
-  if (got == 1 && parse_cached(value, ret) == 0) {
+  if (got == PS_CACHE_STRING && strlen(value) == value_len && parse_cached(tenant, value, ret) == 0) {
     ps_flags_count(PS_FLAGS_STAT_REDIS_HIT);
     ps_flags_fill(tenant, ret);
     return 0;
   }
+  int garbage = got > 0; /* something this service did not write: repaired below */
   ps_flags_count(got < 0 ? PS_FLAGS_STAT_FALLBACK : PS_FLAGS_STAT_REDIS_MISS);
+  if (got > 0) ps_flags_count(PS_FLAGS_STAT_REDIS_GARBAGE);
   ps_flags_count(PS_FLAGS_STAT_MYSQL_READ);
   ps_apps_row_t row;
   if (ps_store_apps_get(ctx->db, tenant, &row, &ctx->status) != 0) {
@@ -95,9 +142,16 @@ int ps_apps_flags(ps_ctx_t *ctx, const char *tenant, ps_flags_t *ret) {
   }
   ps_flags_t f = {row.prospects, row.quote_requests, row.version};
   ps_flags_fill(tenant, &f);
-  if (got >= 0 && put_redis(ctx, tenant, &f) != 0 && ps_flags_pending_has(tenant))
-    ps_flags_pending_add(tenant, &f); /* still not in Redis: keep it pending */
-  /* (a tenant without a row is cached too: negative caching) */
+  if (garbage) {
+    char fresh[VALUE_MAX];
+    if (encode_cached(tenant, &f, fresh) == 0)
+      (void)ps_cache_replace(ctx->cache, key, (ps_cache_found_t)got, value, value_len, fresh,
+                             redis_ttl_ms(tenant));
+  } else if (got >= 0 && f.version > 0) { /* no key for a tenant without a row */
+    if (put_redis(ctx, tenant, &f, PUT_IF_NEWER) != 0 && ps_flags_pending_has(tenant))
+      ps_flags_pending_add(tenant, &f); /* still not in Redis: keep it pending */
+  }
+  /* (a tenant without a row is cached in process memory only: negative caching) */
   *ret = f;
   return 0;
 }
@@ -259,7 +313,7 @@ int ps_update_tenant_apps(ps_ctx_t *ctx, const Prospects__V1__UpdateTenantAppsRe
   /* committed: replace the cached flags here and in Redis, where other replicas read them */
   ps_flags_t f = {t.out.prospects, t.out.quote_requests, t.out.version};
   ps_flags_fill(tenant, &f);
-  if (put_redis(ctx, tenant, &f) != 0) ps_flags_pending_add(tenant, &f); /* retried later */
+  if (put_redis(ctx, tenant, &f, PUT_ALWAYS) != 0) ps_flags_pending_add(tenant, &f); /* retried later */
   ps_flags_count(PS_FLAGS_STAT_INVALIDATION);
   Prospects__V1__TenantApps *m = apps_msg(ctx, tenant, &t.out);
   if (!m) return out_of_memory(ctx);

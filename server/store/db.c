@@ -234,6 +234,18 @@ static int db_connect(ps_db_t *db, ps_status_t *st) {
                        "ERROR_FOR_DIVISION_BY_ZERO,NO_ENGINE_SUBSTITUTION'");
   rc |= mysql_optionsv(m, MYSQL_INIT_COMMAND, "SET SESSION innodb_lock_wait_timeout = 3");
   _Static_assert(PS_DB_LOCK_WAIT_S == 3, "keep the init command in step with PS_DB_LOCK_WAIT_S");
+  if (db->cfg.tls) {
+    /* never in clear text: TLS is required and the server must prove its name with a
+     * certificate from the CA (a connection that cannot do both fails) */
+    my_bool on = 1;
+    rc |= mysql_optionsv(m, MYSQL_OPT_SSL_ENFORCE, &on);
+    rc |= mysql_optionsv(m, MYSQL_OPT_SSL_VERIFY_SERVER_CERT, &on);
+    rc |= mysql_optionsv(m, MYSQL_OPT_SSL_CA, db->cfg.tls_ca);
+    if (db->cfg.tls_cert && db->cfg.tls_cert[0]) {
+      rc |= mysql_optionsv(m, MYSQL_OPT_SSL_CERT, db->cfg.tls_cert);
+      rc |= mysql_optionsv(m, MYSQL_OPT_SSL_KEY, db->cfg.tls_key);
+    }
+  }
   if (rc != 0) {
     mysql_close(m);
     return db_fail_bug(db, st);

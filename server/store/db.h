@@ -17,6 +17,10 @@ typedef struct ps_db_config {
   const char *password;    /* never logged */
   const char *database;
   unsigned timeout_s;      /* connect/read/write timeout in seconds */
+  int tls;                 /* 1: TLS required, the server's certificate and host name verified */
+  const char *tls_ca;      /* CA bundle of the server's certificate (tls) */
+  const char *tls_cert;    /* client certificate and key, or NULL/"" */
+  const char *tls_key;
 } ps_db_config_t;
 
 typedef struct ps_db ps_db_t;

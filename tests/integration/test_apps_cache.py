@@ -60,10 +60,21 @@ def mysql_flags(server, tenant):
     return (int(rows[0][0]), rows[0][1] + rows[0][2]) if rows else None
 
 
+def redis_set_bytes(redis, key, value):
+    """SET key to value (bytes, NUL bytes included) in the protocol itself."""
+    import socket
+    parts = [b"SET", key.encode(), value]
+    msg = b"*%d\r\n" % len(parts) + b"".join(b"$%d\r\n%s\r\n" % (len(p), p) for p in parts)
+    with socket.create_connection((redis.host, redis.port), timeout=5) as s:
+        s.sendall(msg)
+        assert s.recv(64).startswith(b"+OK")
+
+
 def expected_cached(server, tenant):
-    """The Redis value the server should hold for tenant: "<version>|<p><q>" of MySQL."""
+    """What the server should hold in Redis for tenant: "<version>|<p><q>" of MySQL (its tag
+    checked by cached()), or "" for a tenant without a row (no key)."""
     row = mysql_flags(server, tenant)
-    return "0|00" if row is None else "%d|%s" % row
+    return "" if row is None else "%d|%s" % row
 
 
 class Stream:
@@ -131,8 +142,17 @@ class CacheTestCase(unittest.TestCase, lib.RpcAssertions):
         return lib.stats_delta(before, self.stats(server))
 
     def cached(self, tenant):
-        """The raw Redis value of the tenant's key ("" when absent)."""
-        return self.redis.cli("GET", lib.apps_redis_key(tenant))
+        """"<version>|<p><q>" of the tenant's key when its tag verifies, "" when there is no key,
+        else "UNVERIFIED " + the raw value."""
+        raw = self.redis.cli("GET", lib.apps_redis_key(tenant))
+        if raw == "":
+            return ""
+        return lib.apps_cached_body(tenant, raw) or "UNVERIFIED " + raw
+
+    def plant(self, tenant, body):
+        """Put a value with a valid tag in Redis, as a replica would have written it."""
+        self.redis.cli("SET", lib.apps_redis_key(tenant), lib.apps_cached_value(tenant, body),
+                       "PX", REDIS_TTL_S[0] * 1000)
 
     def wait_cached(self, tenant, want, timeout=5, what=None):
         return lib.wait_for(lambda: self.cached(tenant) == want, timeout, 0.02,
@@ -190,8 +210,8 @@ class TwoReplicas(CacheTestCase):
             self.assertEqual(harness.error_info(err).metadata.get("app"), "PROSPECTS")
             self.assertRpcError(lambda: lib.create(a, tenant, lib.person()), Code.FAILED_PRECONDITION,
                                 reason="PROSPECTS_APP_DISABLED", msg="create, attempt %d" % attempt)
-        self.assertEqual(self.cached(tenant), "0|00", "a tenant without a row is cached too")
-        self.assertKeyTtl(tenant)
+        # a tenant without a row is cached in process memory only: probing costs no Redis key
+        self.assertEqual(self.redis.cli("EXISTS", lib.apps_redis_key(tenant)), "0")
 
         set_prospects(a, tenant, True)
         self.assertTrue(gate_open(a, unknown), "the writing replica sees its change at once")
@@ -253,7 +273,7 @@ class TwoReplicas(CacheTestCase):
         a = self.a.channel
         tenant = harness.new_tenant()
         self.assertFalse(gate_open(a, "tenants/%s/prospects/%s" % (tenant, UNKNOWN_ID)))
-        self.assertEqual(self.cached(tenant), "0|00")
+        self.assertEqual(self.cached(tenant), "")
         for paths, p, q, want in ((["prospects_enabled"], True, False, "10"),
                                   (["quote_requests_enabled"], True, True, "11"),
                                   (["quote_requests_enabled"], True, False, "10"),
@@ -276,7 +296,7 @@ class TwoReplicas(CacheTestCase):
         have left a wrong answer in A's process cache)."""
         key = lib.apps_redis_key(tenant)
         self.redis.cli("DEL", key)
-        self.redis.cli("SET", key, good, "PX", REDIS_TTL_S[0] * 1000)
+        self.plant(tenant, good)
         lib.wait_for(lambda: gate_open(self.a.channel, p.name), 10 * LOCAL_TTL_S, 0.02,
                      "A to answer from the repaired key again")
 
@@ -293,12 +313,22 @@ class TwoReplicas(CacheTestCase):
                  ("trailing junk", ["SET", key, "0|000"]),
                  ("empty", ["SET", key, ""]),
                  ("a list", ["RPUSH", key, "1|00"]),
-                 ("a hash", ["HSET", key, "1", "00"])]
+                 ("a hash", ["HSET", key, "1", "00"]),
+                 # values of the right shape that this service did not write
+                 ("the review's planted value", ["SET", key, "9999999999999999999|00"]),
+                 ("a forged tag", ["SET", key, "9999999999999999999|00|" + "0" * 32]),
+                 ("another tenant's value", ["SET", key, lib.apps_cached_value("other", good)]),
+                 ("another key's tag", ["SET", key, lib.apps_cached_value(tenant, good, "k2")]),
+                 ("a huge value", ["SETRANGE", key, 10 * 1024 * 1024, "x"]),
+                 ("a NUL byte", ["RAW", key, lib.apps_cached_value(tenant, good).encode() + b"\0"])]
         for what, command in cases:
             with self.subTest(what=what):
                 self.reset_cached(tenant, p, good)
                 self.redis.cli("DEL", key)
-                self.redis.cli(*command)
+                if command[0] == "RAW":  # redis-cli cannot pass a NUL byte
+                    redis_set_bytes(self.redis, command[1], command[2])
+                else:
+                    self.redis.cli(*command)
                 before = self.stats()
                 # each call answers from MySQL; the first load after the local entry expired repairs
                 # the key with the versioned put
@@ -463,6 +493,87 @@ class TwoReplicas(CacheTestCase):
 
 # ---------------------------------------------------------------- a Redis of its own
 
+    # ---- issue 10: a value planted in Redis by anyone who can reach it never overrules MySQL
+
+    def test_planted_value_is_overruled_within_the_freshness_bound(self):
+        """The review's value switched a tenant's apps off on every replica until the next write."""
+        tenant, p = self.enabled_tenant_with_prospect(self.a)
+        key = lib.apps_redis_key(tenant)
+        good = expected_cached(self.a, tenant)
+        lib.wait_for(lambda: self.cached(tenant) == good, 5, 0.05, "the value cached")
+        self.redis.cli("SET", key, "9999999999999999999|00")  # no TTL: it would stay for good
+        t0 = time.monotonic()
+        for server in (self.a, self.b):  # neither replica ever closes the gate
+            for _ in range(int(2 * LOCAL_TTL_S / 0.02)):
+                self.assertTrue(gate_open(server.channel, p.name))
+                time.sleep(0.02)
+        waited = lib.wait_for(lambda: self.cached(tenant) == good, FRESHNESS_BOUND_S, 0.01,
+                              "the planted value repaired")
+        print("planted value repaired %.2f s after it was planted (bound %.1f s)"
+              % (time.monotonic() - t0, FRESHNESS_BOUND_S + 4 * LOCAL_TTL_S))
+        self.assertLess(waited, FRESHNESS_BOUND_S)
+        self.assertGreater(int(self.redis.cli("PTTL", key)), 0)
+
+    def test_a_write_replaces_the_cached_value_whatever_it_claims(self):
+        """Even a correctly tagged value claiming a newer version (a bug, a restored backup) is
+        replaced by a change of the apps, also one that changes nothing."""
+        a = self.a.channel
+        tenant, p = self.enabled_tenant_with_prospect(self.a)
+        version = int(expected_cached(self.a, tenant).split("|")[0])
+        self.plant(tenant, "%d|00" % (version + 1000))
+        lib.update_apps(a, tenant, ["prospects_enabled"], prospects=True)  # no change in MySQL
+        self.assertEqual(self.cached(tenant), expected_cached(self.a, tenant))
+        set_prospects(a, tenant, False)
+        self.assertEqual(self.cached(tenant), expected_cached(self.a, tenant))
+        self.assertTrue(self.cached(tenant).endswith("|00"))
+
+
+class RedisAuth(CacheTestCase):
+    """Redis with AUTH: a password (default user) or an ACL user, from a file; a wrong password
+    costs nothing but the cache."""
+
+    def test_password_and_acl_user(self):
+        import os
+        import tempfile
+        with harness.private_redis() as redis:
+            redis.cli("ACL", "SETUSER", "prospects", "on", ">s3cret-user", "~prospects:*",
+                      "+get", "+getrange", "+set", "+eval", "+type", "+del", "+ping", "+strlen")
+            redis.cli("CONFIG", "SET", "requirepass", "s3cret-default")
+            cli = lambda *a: subprocess.run(["redis-cli", "-h", redis.host, "-p", str(redis.port),
+                                             "--no-auth-warning", "-a", "s3cret-default"] +
+                                            [str(x) for x in a],
+                                            capture_output=True, text=True).stdout.strip()
+            self.redis = type("R", (), {"cli": staticmethod(cli)})()
+            pw = tempfile.NamedTemporaryFile("w", delete=False)
+            pw.write("s3cret-user\n")
+            pw.close()
+            cases = [("ACL user, password from a file",
+                      {"PS_REDIS_USER": "prospects", "PS_REDIS_PASSWORD_FILE": pw.name}, True),
+                     ("default user", {"PS_REDIS_PASSWORD": "s3cret-default"}, True),
+                     ("wrong password", {"PS_REDIS_PASSWORD": "wrong"}, False),
+                     ("no password", {}, False)]
+            try:
+                for what, env, works in cases:
+                    with self.subTest(what), harness.Server(redis=redis, env=env) as server:
+                        self.server = server
+                        tenant, p = self.enabled_tenant_with_prospect(server)
+                        before = self.stats()
+                        for _ in range(5):
+                            self.assertEqual(lib.get(server.channel, p.name), p)
+                            time.sleep(LOCAL_TTL_S)
+                        d = self.delta(before)
+                        if works:
+                            self.assertGreater(d["flags"]["redis_hits"], 0, d)
+                            self.assertEqual(d["redis"]["failures"], 0, d)
+                        else:  # Redis counts as down: every call answered from MySQL
+                            self.assertEqual(d["flags"]["redis_hits"], 0, d)
+                            self.assertEqual(d["flags"]["redis_garbage"], 0, d)
+                            self.assertGreater(d["redis"]["failures"] + d["redis"]["skipped"], 0, d)
+                        self.assertNotIn("s3cret", server.log())  # never logged
+            finally:
+                os.unlink(pw.name)
+
+
 class RedisFailures(CacheTestCase):
     """One server on a private Redis that the tests stop, start, pause and resume."""
 
@@ -608,7 +719,7 @@ class RedisFailures(CacheTestCase):
         old = self.warm(tenant, p)
         self.redis.restart()  # same port, empty
         # the other replica's load after the restart (B's versioned put, as B would write it)
-        self.redis.cli("SET", lib.apps_redis_key(tenant), old, "PX", REDIS_TTL_S[0] * 1000)
+        self.plant(tenant, old)
         set_prospects(ch, tenant, False)
         t_change = time.monotonic()
         new = expected_cached(self.server, tenant)

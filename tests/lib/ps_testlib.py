@@ -339,8 +339,34 @@ def stats_delta(before, after):
 
 
 def apps_redis_key(tenant):
-    """The Redis key of a tenant's cached app flags ("<version>|<prospects><quote_requests>")."""
-    return "prospects:apps:v1:%s" % tenant
+    """The Redis key of a tenant's cached app flags ("<version>|<prospects><quote_requests>|<tag>")."""
+    return "prospects:apps:v2:%s" % tenant
+
+
+def _apps_cache_key(page_token_key=None):
+    """The key of the tags of cached values when PS_CACHE_MAC_KEY is not set: derived from the
+    page-token key (server/core/mac.c)."""
+    import hashlib
+    import hmac
+    k = (page_token_key or harness.PAGE_TOKEN_KEY).encode()
+    return hmac.new(k, b"prospects apps cache v2", hashlib.sha256).digest()
+
+
+def apps_cached_value(tenant, body, page_token_key=None):
+    """The value a server writes to Redis for body "<version>|<p><q>": body plus its tag."""
+    import hashlib
+    import hmac
+    tag = hmac.new(_apps_cache_key(page_token_key), ("%s\n%s" % (tenant, body)).encode(),
+                   hashlib.sha256).hexdigest()[:32]
+    return "%s|%s" % (body, tag)
+
+
+def apps_cached_body(tenant, raw, page_token_key=None):
+    """"<version>|<p><q>" of a value in Redis whose tag verifies, else None."""
+    body = raw.rsplit("|", 1)[0] if raw.count("|") == 2 else None
+    if body is None or apps_cached_value(tenant, body, page_token_key) != raw:
+        return None
+    return body
 
 
 # ---------------------------------------------------------------- records: update, delete, list, duplicates, contact persons
