@@ -6,6 +6,8 @@
  * The handle holds only immutable settings and the channel (thread-safe in gRPC), so any number of
  * threads may call at once; all per-call state lives on the caller's stack. */
 #include <errno.h>
+#include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -23,6 +25,7 @@
 #define DEFAULT_MAX_ATTEMPTS 5
 #define DEFAULT_INITIAL_BACKOFF_MS 200
 #define DEFAULT_MAX_BACKOFF_MS 2000
+#define DEFAULT_TLS_RELOAD_S 60
 #define STATUS_DETAILS_KEY "grpc-status-details-bin"
 
 struct psc_client {
@@ -43,32 +46,107 @@ static char *dup_or_null(const char *s, int *oom) {
   return d;
 }
 
-/* 1 when s is usable as an ASCII metadata value (printable, no control characters). */
-static int header_value_ok(const char *s) {
-  for (; *s; s++)
-    if ((unsigned char)*s < 0x20 || (unsigned char)*s > 0x7E) return 0;
-  return 1;
+/* The layout of psc_options_t in 0.1, to prove that 0.2 only renamed use_tls and carved its new
+ * fields out of reserved[]: binaries built against 0.1 pass a struct of the same size and offsets. */
+struct psc_options_v0_1 {
+  const char *target;
+  int64_t default_deadline_ms;
+  psc_retry_policy_t retry;
+  const char *caller;
+  int enable_http_proxy;
+  int use_tls;
+  const char *tls_root_certs_pem;
+  const char *tls_cert_chain_pem;
+  const char *tls_private_key_pem;
+  const char *tls_target_name_override;
+  void *reserved[8];
+};
+_Static_assert(sizeof(psc_options_t) == sizeof(struct psc_options_v0_1), "psc_options_t changed size");
+_Static_assert(offsetof(psc_options_t, transport) == offsetof(struct psc_options_v0_1, use_tls) &&
+                   sizeof(psc_transport_t) == sizeof(int),
+               "transport must sit where use_tls was");
+_Static_assert(offsetof(psc_options_t, tls_ca_file) == offsetof(struct psc_options_v0_1, reserved),
+               "the 0.2 options must start where reserved[] did");
+
+/* The TLS channel credentials of o (checked by psc__options_check): gRPC's TLS credentials with a
+ * certificate provider that watches the files (or holds the PEM strings), the server's certificate
+ * verified and its host name checked. NULL with st set when gRPC refuses. */
+static grpc_channel_credentials *tls_credentials(const psc_options_t *o, psc_status_t *st) {
+  grpc_tls_certificate_provider *provider = NULL;
+  int with_roots = 0, with_identity = 0;
+  if (o->tls_ca_file || o->tls_cert_file) {
+    unsigned reload = (unsigned)(o->tls_reload_s > 0 ? o->tls_reload_s : DEFAULT_TLS_RELOAD_S);
+    provider = grpc_tls_certificate_provider_file_watcher_create(o->tls_key_file, o->tls_cert_file,
+                                                                 o->tls_ca_file, reload);
+    with_roots = o->tls_ca_file != NULL;
+    with_identity = o->tls_cert_file != NULL;
+  } else if (o->tls_root_certs_pem || o->tls_cert_chain_pem) {
+    grpc_tls_identity_pairs *pairs = NULL;
+    if (o->tls_cert_chain_pem) {
+      pairs = grpc_tls_identity_pairs_create();
+      if (!pairs) {
+        psc__status_set(st, PSC_RESOURCE_EXHAUSTED, "out of memory");
+        return NULL;
+      }
+      grpc_tls_identity_pairs_add_pair(pairs, o->tls_private_key_pem, o->tls_cert_chain_pem); /* copies */
+    }
+    provider = grpc_tls_certificate_provider_static_data_create(o->tls_root_certs_pem, pairs); /* owns pairs */
+    with_roots = o->tls_root_certs_pem != NULL;
+    with_identity = pairs != NULL;
+  }
+  if ((o->tls_ca_file || o->tls_cert_file || o->tls_root_certs_pem || o->tls_cert_chain_pem) && !provider) {
+    psc__status_set(st, PSC_INTERNAL, "gRPC could not make a certificate provider");
+    return NULL;
+  }
+
+  /* (gRPC aborts rather than return NULL when out of memory; checked all the same) */
+  grpc_tls_certificate_verifier *verifier = grpc_tls_certificate_verifier_host_name_create();
+  grpc_tls_credentials_options *topts = verifier ? grpc_tls_credentials_options_create() : NULL;
+  if (!topts) { /* nothing else owns topts until grpc_tls_credentials_create: only NULL gets here */
+    if (verifier) grpc_tls_certificate_verifier_release(verifier);
+    if (provider) grpc_tls_certificate_provider_release(provider);
+    psc__status_set(st, PSC_RESOURCE_EXHAUSTED, "out of memory");
+    return NULL;
+  }
+  if (provider) {
+    grpc_tls_credentials_options_set_certificate_provider(topts, provider); /* takes its own ref */
+    if (with_roots) grpc_tls_credentials_options_watch_root_certs(topts);  /* else gRPC's roots */
+    if (with_identity) grpc_tls_credentials_options_watch_identity_key_cert_pairs(topts);
+  }
+  grpc_tls_credentials_options_set_verify_server_cert(topts, 1);
+  grpc_tls_credentials_options_set_certificate_verifier(topts, verifier); /* takes its own ref */
+  grpc_channel_credentials *creds = grpc_tls_credentials_create(topts); /* owns topts */
+  grpc_tls_certificate_verifier_release(verifier);
+  if (provider) grpc_tls_certificate_provider_release(provider);
+  if (!creds) psc__status_set(st, PSC_INTERNAL, "gRPC refused the TLS options");
+  return creds;
 }
 
-PSC_EXPORT int psc_client_new(const psc_options_t *opts, psc_client_t **ret_client) {
-  if (!opts || !ret_client || !opts->target || !*opts->target) return PSC_INVALID_ARGUMENT;
-  if (opts->default_deadline_ms < 0 || opts->retry.max_attempts < 0 ||
-      opts->retry.initial_backoff_ms < 0 || opts->retry.max_backoff_ms < 0)
-    return PSC_INVALID_ARGUMENT;
-  if (opts->caller && !header_value_ok(opts->caller)) return PSC_INVALID_ARGUMENT;
-  if (!opts->tls_cert_chain_pem != !opts->tls_private_key_pem) return PSC_INVALID_ARGUMENT;
-  if (psc__n_methods > sizeof ((psc_client_t *)0)->registered / sizeof(void *)) return PSC_INTERNAL;
+static void client_free_fields(psc_client_t *c) {
+  free(c->target);
+  free(c->caller);
+  free(c);
+}
+
+PSC_EXPORT int psc_client_new_ex(const psc_options_t *opts, psc_client_t **ret_client,
+                                 psc_status_t *ret_status) {
+  psc_status_t local;
+  psc_status_t *st = ret_status ? ret_status : &local;
+  psc__status_clear(st);
+  if (!opts) return psc__status_set(st, PSC_INVALID_ARGUMENT, "no options");
+  if (!ret_client) return psc__status_set(st, PSC_INVALID_ARGUMENT, "ret_client is NULL");
+  if (psc__options_check(opts, st) != 0) return st->code;
+  if (psc__n_methods > sizeof ((psc_client_t *)0)->registered / sizeof(void *))
+    return psc__status_set(st, PSC_INTERNAL, "method table larger than the client's");
 
   psc_client_t *c = calloc(1, sizeof *c);
-  if (!c) return PSC_RESOURCE_EXHAUSTED;
+  if (!c) return psc__status_set(st, PSC_RESOURCE_EXHAUSTED, "out of memory");
   int oom = 0;
   c->target = dup_or_null(opts->target, &oom);
   c->caller = dup_or_null(opts->caller, &oom);
   if (oom) {
-    free(c->target);
-    free(c->caller);
-    free(c);
-    return PSC_RESOURCE_EXHAUSTED;
+    client_free_fields(c);
+    return psc__status_set(st, PSC_RESOURCE_EXHAUSTED, "out of memory");
   }
   c->default_deadline_ms = opts->default_deadline_ms ? opts->default_deadline_ms : DEFAULT_DEADLINE_MS;
   c->retry.max_attempts = opts->retry.max_attempts ? opts->retry.max_attempts : DEFAULT_MAX_ATTEMPTS;
@@ -79,22 +157,16 @@ PSC_EXPORT int psc_client_new(const psc_options_t *opts, psc_client_t **ret_clie
     c->retry.max_backoff_ms = c->retry.initial_backoff_ms;
 
   grpc_init();
-  grpc_channel_credentials *creds;
-  if (opts->use_tls) {
-    grpc_ssl_pem_key_cert_pair pair = {opts->tls_private_key_pem, opts->tls_cert_chain_pem};
-    creds = grpc_ssl_credentials_create(opts->tls_root_certs_pem,
-                                        opts->tls_cert_chain_pem ? &pair : NULL, NULL, NULL);
-  } else {
-    creds = grpc_insecure_credentials_create();
-  }
+  int tls = opts->transport != PSC_TRANSPORT_PLAINTEXT;
+  grpc_channel_credentials *creds = tls ? tls_credentials(opts, st) : grpc_insecure_credentials_create();
   if (!creds) {
     grpc_shutdown();
-    free(c->target);
-    free(c->caller);
-    free(c);
-    return PSC_INVALID_ARGUMENT;
+    client_free_fields(c);
+    return st->code != PSC_OK ? st->code : psc__status_set(st, PSC_INTERNAL, "no channel credentials");
   }
 
+  char user_agent[48];
+  snprintf(user_agent, sizeof user_agent, "prospect-client/%s", psc_version());
   grpc_arg args[5];
   size_t n = 0;
   args[n].type = GRPC_ARG_INTEGER;
@@ -111,26 +183,29 @@ PSC_EXPORT int psc_client_new(const psc_options_t *opts, psc_client_t **ret_clie
   args[n++].value.integer = c->retry.max_backoff_ms;
   args[n].type = GRPC_ARG_STRING;
   args[n].key = GRPC_ARG_PRIMARY_USER_AGENT_STRING;
-  args[n++].value.string = "prospect-client/" "0.1";
-  if (opts->use_tls && opts->tls_target_name_override) {
+  args[n++].value.string = user_agent;
+  if (tls && opts->tls_target_name_override) {
+    /* the name the host-name check and SNI use instead of the target's host */
     args[n].type = GRPC_ARG_STRING;
     args[n].key = GRPC_SSL_TARGET_NAME_OVERRIDE_ARG;
     args[n++].value.string = (char *)opts->tls_target_name_override;
   }
   grpc_channel_args chargs = {n, args};
-  c->channel = grpc_channel_create(c->target, creds, &chargs);
+  c->channel = grpc_channel_create(c->target, creds, &chargs); /* copies the args */
   grpc_channel_credentials_release(creds);
   if (!c->channel) { /* grpc returns a lame channel rather than NULL; be safe anyway */
     grpc_shutdown();
-    free(c->target);
-    free(c->caller);
-    free(c);
-    return PSC_INTERNAL;
+    client_free_fields(c);
+    return psc__status_set(st, PSC_INTERNAL, "gRPC could not make a channel");
   }
   for (size_t i = 0; i < psc__n_methods; i++)
     c->registered[i] = grpc_channel_register_call(c->channel, psc__methods[i].path, NULL, NULL);
   *ret_client = c;
   return PSC_OK;
+}
+
+PSC_EXPORT int psc_client_new(const psc_options_t *opts, psc_client_t **ret_client) {
+  return psc_client_new_ex(opts, ret_client, NULL);
 }
 
 PSC_EXPORT void psc_client_free(psc_client_t *client) {
@@ -334,7 +409,7 @@ PSC_EXPORT int psc_invoke(psc_client_t *client, const psc_method_t *method, cons
     return psc__status_set(st, PSC_INVALID_ARGUMENT, "%s takes a %s", method->name, method->request->name);
   if (opts && opts->deadline_ms < 0) return psc__status_set(st, PSC_INVALID_ARGUMENT, "negative deadline");
   const char *acting_user = opts ? opts->acting_user : NULL;
-  if (acting_user && !header_value_ok(acting_user))
+  if (acting_user && !psc__printable_ascii(acting_user))
     return psc__status_set(st, PSC_INVALID_ARGUMENT, "acting_user must be printable ASCII");
 
   size_t idx = (size_t)(method - psc__methods);

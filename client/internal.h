@@ -10,6 +10,13 @@
 extern const psc_method_t psc__methods[];
 extern const size_t psc__n_methods;
 
+/* Checks every option of o (options.c): 0, or the code of a refusal whose message names the
+ * option, set in st. Reads the tls_*_file files once (see options.c). */
+int psc__options_check(const psc_options_t *o, psc_status_t *st);
+
+/* 1 when s is usable as an ASCII metadata value (printable, no control characters). */
+int psc__printable_ascii(const char *s);
+
 /* Resets st to OK with empty strings. */
 void psc__status_clear(psc_status_t *st);
 

@@ -458,11 +458,12 @@ void sb_printf(sbuf_t *sb, const char *fmt, ...) {
 
 void sb_json_string(sbuf_t *sb, const char *s, size_t n) {
   sb_append(sb, "\"", 1);
-  size_t start = 0;
-  for (size_t i = 0; i < n; i++) {
+  size_t start = 0; /* s[start..i) is text to copy as it is */
+  for (size_t i = 0; i < n;) {
     unsigned char c = (unsigned char)s[i];
     const char *esc = NULL;
     char ubuf[8];
+    size_t len = 1;
     if (c == '"') esc = "\\\"";
     else if (c == '\\') esc = "\\\\";
     else if (c == '\n') esc = "\\n";
@@ -471,12 +472,16 @@ void sb_json_string(sbuf_t *sb, const char *s, size_t n) {
     else if (c < 0x20 || c == 0x7F) {
       snprintf(ubuf, sizeof ubuf, "\\u%04x", c);
       esc = ubuf;
+    } else if (c >= 0x80 && (len = utf8_len((const unsigned char *)s + i, n - i)) == 0) {
+      esc = "\xEF\xBF\xBD"; /* not UTF-8 (protobuf-c does not check strings): U+FFFD per byte */
+      len = 1;
     }
     if (esc) {
       sb_append(sb, s + start, i - start);
       sb_puts(sb, esc);
-      start = i + 1;
+      start = i + len;
     }
+    i += len;
   }
   sb_append(sb, s + start, n - start);
   sb_append(sb, "\"", 1);

@@ -41,7 +41,8 @@ typedef struct sbuf {
 void sb_append(sbuf_t *sb, const char *s, size_t n);
 void sb_puts(sbuf_t *sb, const char *s);
 void sb_printf(sbuf_t *sb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-/* Appends s (n bytes) as a quoted JSON string, escaping what JSON requires. */
+/* Appends s (n bytes) as a quoted JSON string, escaping what JSON requires. The result is always
+ * valid UTF-8: each byte of s that is not part of a valid UTF-8 sequence becomes U+FFFD. */
 void sb_json_string(sbuf_t *sb, const char *s, size_t n);
 
 #endif /* PSC_CLI_JSON_H */

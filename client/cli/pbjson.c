@@ -15,10 +15,22 @@
 #define MEMBER(type, msg, off) (*(type *)((char *)(msg) + (off)))
 
 typedef struct ctx {
-  char path[256]; /* the field being read, for messages ("prospect.address.city") */
+  char path[256]; /* the field being read, for error messages only ("prospect.address.city"); a
+                     longer one is cut there, at a character boundary */
   char *err;
   size_t errlen;
 } ctx_t;
+
+/* Drops a multi-byte character that snprintf cut short at the end of s, so that a message built
+ * from the user's keys and values stays valid UTF-8 when it is too long for its buffer. */
+static void utf8_trim_tail(char *s) {
+  size_t n = strlen(s), i = n;
+  while (i > 0 && n - i < 4 && ((unsigned char)s[i - 1] & 0xC0) == 0x80) i--; /* continuation bytes */
+  if (i == 0 || (unsigned char)s[i - 1] < 0xC0) return;                        /* no lead byte: whole */
+  unsigned char lead = (unsigned char)s[i - 1];
+  size_t want = lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : 2;
+  if (n - (i - 1) < want) s[i - 1] = '\0';
+}
 
 static int fail(ctx_t *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static int fail(ctx_t *c, const char *fmt, ...) {
@@ -27,8 +39,33 @@ static int fail(ctx_t *c, const char *fmt, ...) {
   va_start(ap, fmt);
   vsnprintf(what, sizeof what, fmt, ap);
   va_end(ap);
+  utf8_trim_tail(what);
   snprintf(c->err, c->errlen, "%s%s%s", c->path, c->path[0] ? ": " : "", what);
+  utf8_trim_tail(c->err);
   return -1;
+}
+
+/* Appends the JSON name of a proto field name or FieldMask path ("address.postal_code" ->
+ * "address.postalCode") to out, whatever its length. */
+static void camel_append(sbuf_t *out, const char *name) {
+  int up = 0;
+  const char *start = name; /* name[start..p) is copied as it is */
+  for (const char *p = name; *p; p++) {
+    if (*p == '_') {
+      sb_append(out, start, (size_t)(p - start));
+      start = p + 1;
+      up = 1;
+      continue;
+    }
+    if (up && *p >= 'a' && *p <= 'z') {
+      sb_append(out, start, (size_t)(p - start));
+      char u = (char)(*p - 'a' + 'A');
+      sb_append(out, &u, 1);
+      start = p + 1;
+    }
+    up = 0;
+  }
+  sb_append(out, start, strlen(start));
 }
 
 void pbjson_camel(const char *name, char *out, size_t n) {
@@ -448,6 +485,7 @@ static int to_message(ctx_t *c, const ProtobufCMessageDescriptor *d, const json_
   size_t base = strlen(c->path);
   for (size_t i = 0; i < v->n; i++) {
     snprintf(c->path + base, sizeof c->path - base, "%s%s", base ? "." : "", v->keys[i]);
+    utf8_trim_tail(c->path); /* a long key is cut for messages, never inside a character */
     const ProtobufCFieldDescriptor *f = find_field(d, v->keys[i]);
     if (!f) {
       c->path[base] = '\0';
@@ -588,12 +626,10 @@ static int emit_wkt(const ProtobufCMessage *m, sbuf_t *out) {
     const ProtobufCFieldDescriptor *fp = protobuf_c_message_descriptor_get_field(d, 1);
     size_t n = MEMBER(size_t, m, fp->quantifier_offset);
     char **paths = MEMBER(char **, m, fp->offset);
-    sbuf_t joined = {0};
+    sbuf_t joined = {0}; /* no length limit: a path is as long as it is (issue 10) */
     for (size_t i = 0; i < n; i++) {
-      char camel[256];
-      pbjson_camel(paths[i] ? paths[i] : "", camel, sizeof camel);
       if (i) sb_append(&joined, ",", 1);
-      sb_puts(&joined, camel);
+      camel_append(&joined, paths[i] ? paths[i] : "");
     }
     if (joined.failed) out->failed = 1;
     sb_json_string(out, joined.buf ? joined.buf : "", joined.len);
@@ -625,9 +661,11 @@ static void emit_message(const ProtobufCMessage *m, sbuf_t *out, int indent, int
     }
     sb_append(out, any ? "," : "", any ? 1 : 0);
     newline(out, indent, level + 1);
-    char camel[128];
-    pbjson_camel(f->name, camel, sizeof camel);
-    sb_json_string(out, camel, strlen(camel));
+    sbuf_t camel = {0};
+    camel_append(&camel, f->name);
+    if (camel.failed) out->failed = 1;
+    sb_json_string(out, camel.buf ? camel.buf : "", camel.len);
+    free(camel.buf);
     sb_puts(out, indent ? ": " : ":");
     if (f->label == PROTOBUF_C_LABEL_REPEATED) {
       const char *arr = *(char *const *)member;

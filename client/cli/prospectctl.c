@@ -3,6 +3,10 @@
  *   prospectctl [OPTIONS] COMMAND [REQUEST]      REQUEST: JSON text, "-" (stdin) or @FILE; default {}
  *   prospectctl COMMAND --help                   the request's fields, the response type, retries
  *
+ * Transport (conn.c): --plaintext or --tls when given (or PROSPECTCTL_PLAINTEXT=1 / 0); else TLS
+ * as soon as --ca, --cert, --key or --server-name is given (or their PROSPECTCTL_* variables); else
+ * plaintext for a target on this host (scripts/run's localhost:50051) and TLS for any other.
+ *
  * The response is printed as JSON on stdout. On an error the status is printed as JSON on stderr
  * and the exit status is the gRPC code (1-16); 64 = usage error, 65 = bad request JSON,
  * 70 = out of memory or another local failure. */
@@ -12,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "conn.h"
 #include "json.h"
 #include "pbjson.h"
 #include "prospects/client.h"
@@ -23,7 +28,7 @@
 
 /* Command-line options (one table: name, argument, meaning) - printed by --help. */
 typedef struct cli {
-  const char *target;      /* --target */
+  ctl_conn_input_t conn;   /* --target, --ca, --cert, --key, --server-name, --plaintext, --tls */
   long long deadline_ms;   /* --deadline */
   const char *caller;      /* --caller */
   const char *acting_user; /* --acting-user */
@@ -36,6 +41,12 @@ static const struct {
   const char *name, *arg, *help;
 } option_help[] = {
     {"--target", "ADDR", "server address (default $PROSPECTCTL_TARGET, else " DEFAULT_TARGET ")"},
+    {"--ca", "FILE", "CA bundle (PEM) that verifies the server: TLS ($PROSPECTCTL_CA)"},
+    {"--cert", "FILE", "client certificate chain (PEM): mutual TLS ($PROSPECTCTL_CERT)"},
+    {"--key", "FILE", "the certificate's private key (PEM) ($PROSPECTCTL_KEY)"},
+    {"--server-name", "NAME", "name the server's certificate carries, e.g. for an IP target ($PROSPECTCTL_SERVER_NAME)"},
+    {"--plaintext", NULL, "no TLS, whatever the target ($PROSPECTCTL_PLAINTEXT=1)"},
+    {"--tls", NULL, "TLS even to this host, with the system's roots unless --ca ($PROSPECTCTL_PLAINTEXT=0)"},
     {"--deadline", "MS", "deadline of the call in milliseconds, retries included (default 10000)"},
     {"--caller", "NAME", "x-caller metadata: the calling service (default prospectctl)"},
     {"--acting-user", "NAME", "x-acting-user metadata: the user on whose behalf the call is made"},
@@ -78,12 +89,16 @@ static void usage(FILE *f) {
              "mapping: lowerCamelCase or proto field names, enums by name), \"-\" to read it from stdin,\n"
              "or @FILE; without it the request is {}. The response is printed as JSON on stdout.\n"
              "Exit status: 0 OK, 1-16 the gRPC status code (the error as JSON on stderr), 64 usage,\n"
-             "65 bad request JSON, 70 local failure.\n\nOptions:\n");
+             "65 bad request JSON, 70 local failure.\n\n"
+             "Transport: --plaintext or --tls when given (or PROSPECTCTL_PLAINTEXT=1 or 0); otherwise TLS\n"
+             "when --ca, --cert, --key or --server-name is given (or PROSPECTCTL_CA, _CERT, _KEY,\n"
+             "_SERVER_NAME is set); otherwise plaintext for a target on this host (localhost, 127.0.0.0/8,\n"
+             "::1, unix:) and TLS for any other. A flag wins over its variable.\n\nOptions:\n");
   for (size_t i = 0; i < sizeof option_help / sizeof option_help[0]; i++) {
-    char left[40];
+    char left[48];
     snprintf(left, sizeof left, "%s%s%s", option_help[i].name, option_help[i].arg ? " " : "",
              option_help[i].arg ? option_help[i].arg : "");
-    fprintf(f, "  %-22s %s\n", left, option_help[i].help);
+    fprintf(f, "  %-24s %s\n", left, option_help[i].help);
   }
   fprintf(f, "\nCommands (also accepted by RPC name, e.g. GetProspect):\n");
   for (size_t i = 0; i < psc_method_count(); i++) {
@@ -206,10 +221,29 @@ static int parse_number_arg(const char *opt, const char *s, long long lo, long l
   return 0;
 }
 
+/* The value of environment variable name, or NULL when it is unset or empty. */
+static const char *env(const char *name) {
+  const char *v = getenv(name);
+  return v && *v ? v : NULL;
+}
+
 int main(int argc, char **argv) {
-  cli_t cli = {.target = getenv("PROSPECTCTL_TARGET"), .caller = "prospectctl"};
-  if (!cli.target || !*cli.target) cli.target = DEFAULT_TARGET;
+  /* gRPC logs a failed TLS handshake on stderr, where the error JSON goes; the JSON carries the
+   * reason already. GRPC_VERBOSITY set by the user (e.g. ERROR, DEBUG) still wins. */
+  if (setenv("GRPC_VERBOSITY", "NONE", 0) != 0) {
+    fprintf(stderr, "prospectctl: setenv: %s\n", strerror(errno));
+    return EXIT_SOFTWARE;
+  }
+  cli_t cli = {.caller = "prospectctl"};
+  cli.conn.target = env("PROSPECTCTL_TARGET");
+  if (!cli.conn.target) cli.conn.target = DEFAULT_TARGET;
+  cli.conn.ca = env("PROSPECTCTL_CA");
+  cli.conn.cert = env("PROSPECTCTL_CERT");
+  cli.conn.key = env("PROSPECTCTL_KEY");
+  cli.conn.server_name = env("PROSPECTCTL_SERVER_NAME");
+  int env_mode = ctl_mode_from_env(getenv("PROSPECTCTL_PLAINTEXT")); /* -1: not a value it takes */
   const char *command = NULL, *request_arg = NULL;
+  ctl_mode_t mode_flag = CTL_MODE_AUTO; /* --plaintext / --tls: wins over PROSPECTCTL_PLAINTEXT */
   int help = 0;
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
@@ -220,15 +254,28 @@ int main(int argc, char **argv) {
       printf("prospectctl %s (header %d.%d.%d)\n", psc_version(), PSC_VERSION_MAJOR, PSC_VERSION_MINOR,
              PSC_VERSION_PATCH);
       return 0;
-    } else if (strcmp(a, "--target") == 0 || strcmp(a, "--caller") == 0 || strcmp(a, "--acting-user") == 0) {
-      if (i + 1 >= argc) {
+    } else if (strcmp(a, "--target") == 0 || strcmp(a, "--caller") == 0 || strcmp(a, "--acting-user") == 0 ||
+               strcmp(a, "--ca") == 0 || strcmp(a, "--cert") == 0 || strcmp(a, "--key") == 0 ||
+               strcmp(a, "--server-name") == 0) {
+      if (i + 1 >= argc || !*argv[i + 1]) {
         fprintf(stderr, "prospectctl: %s needs a value\n", a);
         return EXIT_USAGE;
       }
       const char *val = argv[++i];
-      if (a[2] == 't') cli.target = val;
-      else if (a[2] == 'c') cli.caller = val;
-      else cli.acting_user = val;
+      if (strcmp(a, "--target") == 0) cli.conn.target = val;
+      else if (strcmp(a, "--caller") == 0) cli.caller = val;
+      else if (strcmp(a, "--acting-user") == 0) cli.acting_user = val;
+      else if (strcmp(a, "--ca") == 0) cli.conn.ca = val;
+      else if (strcmp(a, "--cert") == 0) cli.conn.cert = val;
+      else if (strcmp(a, "--key") == 0) cli.conn.key = val;
+      else cli.conn.server_name = val;
+    } else if (strcmp(a, "--plaintext") == 0 || strcmp(a, "--tls") == 0) {
+      ctl_mode_t want = a[2] == 'p' ? CTL_MODE_PLAINTEXT : CTL_MODE_TLS;
+      if (mode_flag && mode_flag != want) {
+        fprintf(stderr, "prospectctl: --plaintext and --tls exclude each other\n");
+        return EXIT_USAGE;
+      }
+      mode_flag = want;
     } else if (strcmp(a, "--deadline") == 0) {
       if (parse_number_arg(a, i + 1 < argc ? argv[++i] : NULL, 1, 24LL * 3600 * 1000, &v) < 0) return EXIT_USAGE;
       cli.deadline_ms = v;
@@ -250,6 +297,14 @@ int main(int argc, char **argv) {
       fprintf(stderr, "prospectctl: one request only (see --help)\n");
       return EXIT_USAGE;
     }
+  }
+  if (mode_flag) {
+    cli.conn.mode = mode_flag;
+  } else if (env_mode < 0 && !help) {
+    fprintf(stderr, "prospectctl: PROSPECTCTL_PLAINTEXT must be 1 (plaintext) or 0 (TLS)\n");
+    return EXIT_USAGE;
+  } else if (env_mode > 0) {
+    cli.conn.mode = (ctl_mode_t)env_mode;
   }
   if (!command) {
     usage(help ? stdout : stderr);
@@ -307,13 +362,20 @@ int main(int argc, char **argv) {
 
   /* the call */
   psc_options_t opts = {0};
-  opts.target = cli.target;
+  opts.target = cli.conn.target;
   opts.caller = cli.caller;
   opts.retry.max_attempts = cli.attempts;
+  if (ctl_conn_options(&cli.conn, &opts, err, sizeof err) < 0) {
+    fprintf(stderr, "prospectctl: %s\n", err);
+    protobuf_c_message_free_unpacked(req, NULL);
+    return EXIT_USAGE;
+  }
   psc_client_t *client = NULL;
-  rc = psc_client_new(&opts, &client);
+  psc_status_t st;
+  rc = psc_client_new_ex(&opts, &client, &st);
   if (rc != PSC_OK) {
-    fprintf(stderr, "prospectctl: cannot make a client for %s: %s\n", cli.target, psc_code_name(rc));
+    fprintf(stderr, "prospectctl: cannot make a client for %s: %s: %s\n", cli.conn.target, psc_code_name(rc),
+            st.message);
     protobuf_c_message_free_unpacked(req, NULL);
     return rc == PSC_INVALID_ARGUMENT ? EXIT_USAGE : EXIT_SOFTWARE;
   }
@@ -322,7 +384,6 @@ int main(int argc, char **argv) {
   copts.acting_user = cli.acting_user;
   copts.no_retry = cli.no_retry;
   ProtobufCMessage *resp = NULL;
-  psc_status_t st;
   int code = psc_invoke(client, m, req, &copts, &resp, &st);
   protobuf_c_message_free_unpacked(req, NULL);
   psc_client_free(client);

@@ -5,6 +5,10 @@
  * retry never converts twice.
  *
  *   example-invoicing TARGET PROSPECT_NAME INVOICE_ID
+ * Environment: PROSPECTS_CA_FILE (the CA bundle that verifies the server), PROSPECTS_CERT_FILE and
+ * PROSPECTS_KEY_FILE (this service's certificate and key: mutual TLS), PROSPECTS_SERVER_NAME (the
+ * name in the server's certificate, when TARGET does not carry it); PROSPECTS_PLAINTEXT=1 for a
+ * local development server without TLS.
  * Exit status: 0 done; 77 a step's RPC is not implemented by this server yet; 1 another failure. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -46,16 +50,24 @@ int main(int argc, char **argv) {
     return 2;
   }
   const char *target = argv[1], *name = argv[2], *invoice_id = argv[3];
+  /* Mutual TLS with the files the deployment mounts (replaced in place when they are rotated: the
+   * library's file watcher picks the new ones up); plaintext only when asked for. */
   psc_options_t opts = {0};
   opts.target = target;
   opts.caller = "invoicing-service";
+  opts.tls_ca_file = getenv("PROSPECTS_CA_FILE");
+  opts.tls_cert_file = getenv("PROSPECTS_CERT_FILE");
+  opts.tls_key_file = getenv("PROSPECTS_KEY_FILE");
+  opts.tls_target_name_override = getenv("PROSPECTS_SERVER_NAME");
+  const char *plaintext = getenv("PROSPECTS_PLAINTEXT");
+  if (plaintext && strcmp(plaintext, "1") == 0) opts.transport = PSC_TRANSPORT_PLAINTEXT;
   psc_client_t *client = NULL;
-  if (psc_client_new(&opts, &client) != PSC_OK) {
-    fprintf(stderr, "cannot make a client for %s\n", target);
+  psc_status_t st;
+  if (psc_client_new_ex(&opts, &client, &st) != PSC_OK) {
+    fprintf(stderr, "cannot make a client for %s: %s\n", target, st.message);
     return 1;
   }
   int rc = 1;
-  psc_status_t st;
   Prospects__V1__ConvertProspectResponse *done = NULL;
   if (convert(client, name, invoice_id, &done, &st) != PSC_OK) {
     if (strcmp(st.reason, "PROSPECT_MERGED") != 0) {

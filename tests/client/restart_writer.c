@@ -17,6 +17,7 @@ int main(int argc, char **argv) {
   int count = atoi(argv[3]);
   psc_options_t o = {0};
   o.target = argv[1];
+  o.transport = PSC_TRANSPORT_PLAINTEXT; /* the test's server serves h2c */
   o.caller = "restart-test";
   o.default_deadline_ms = 30000;
   o.retry.max_attempts = 100; /* ride out a restart of several seconds */

@@ -70,6 +70,7 @@ static int64_t now_ms(void) {
 static psc_client_t *client_for(const char *target, int attempts, int backoff_ms) {
   psc_options_t o = {0};
   o.target = target;
+  o.transport = PSC_TRANSPORT_PLAINTEXT; /* the test servers of run_live.py library serve h2c */
   o.caller = "client-test";
   o.retry.max_attempts = attempts;
   o.retry.initial_backoff_ms = backoff_ms;
@@ -124,27 +125,140 @@ static void test_method_table(void) {
   CHECK_INT(psc_method_find("MergeProspects")->retry, PSC_RETRY_REQUEST_ID);
 }
 
+/* Writes text to dir/name; the path goes to path (size n). Returns path, or NULL on failure. */
+static const char *write_file(const char *dir, const char *name, const char *text, char *path, size_t n) {
+  snprintf(path, n, "%s/%s", dir, name);
+  FILE *f = fopen(path, "w");
+  if (!f) return NULL;
+  fputs(text, f);
+  return fclose(f) == 0 ? path : NULL;
+}
+
+/* psc_client_new_ex() on o must fail with code and a message containing part. */
+#define CHECK_REFUSED(o, part)                                                                         \
+  do {                                                                                                 \
+    psc_client_t *c_ = (psc_client_t *)0x1;                                                            \
+    psc_status_t st_;                                                                                  \
+    CHECK_INT(psc_client_new_ex(&(o), &c_, &st_), PSC_INVALID_ARGUMENT);                               \
+    CHECK_INT(st_.code, PSC_INVALID_ARGUMENT);                                                         \
+    CHECK(c_ == (psc_client_t *)0x1);                                                                  \
+    if (!strstr(st_.message, part)) {                                                                  \
+      fprintf(stderr, "  FAIL %s:%d [%s]: message \"%s\" lacks \"%s\"\n", __FILE__, __LINE__, current, \
+              st_.message, part);                                                                      \
+      failures++;                                                                                      \
+    }                                                                                                  \
+  } while (0)
+
 static void test_options(void) {
   current = "options";
   psc_client_t *c = (psc_client_t *)0x1;
   psc_options_t o = {0};
   CHECK_INT(psc_client_new(NULL, &c), PSC_INVALID_ARGUMENT);
   CHECK_INT(psc_client_new(&o, &c), PSC_INVALID_ARGUMENT); /* no target */
+  CHECK_REFUSED(o, "target is required");
   o.target = "127.0.0.1:1";
   o.default_deadline_ms = -5;
   CHECK_INT(psc_client_new(&o, &c), PSC_INVALID_ARGUMENT);
+  CHECK_REFUSED(o, "default_deadline_ms");
   o.default_deadline_ms = 0;
   o.caller = "bad\nvalue";
   CHECK_INT(psc_client_new(&o, &c), PSC_INVALID_ARGUMENT);
+  CHECK_REFUSED(o, "caller");
   o.caller = NULL;
   o.tls_cert_chain_pem = "x"; /* a certificate without its key */
   CHECK_INT(psc_client_new(&o, &c), PSC_INVALID_ARGUMENT);
+  CHECK_REFUSED(o, "tls_cert_chain_pem is set without tls_private_key_pem");
   CHECK(c == (psc_client_t *)0x1); /* untouched on failure */
   o.tls_cert_chain_pem = NULL;
-  CHECK_INT(psc_client_new(&o, &c), PSC_OK);
+  psc_status_t st;
+  CHECK_INT(psc_client_new_ex(&o, NULL, &st), PSC_INVALID_ARGUMENT);
+  CHECK_INT(psc_client_new_ex(NULL, &c, NULL), PSC_INVALID_ARGUMENT); /* the status may be NULL */
+  /* zero-initialised options: TLS with gRPC's roots (nothing to check until it connects) */
+  CHECK_INT(psc_client_new_ex(&o, &c, &st), PSC_OK);
+  CHECK_INT(st.code, PSC_OK);
   CHECK_STR(psc_client_target(c), "127.0.0.1:1");
   psc_client_free(c);
   psc_client_free(NULL);
+  o.transport = PSC_TRANSPORT_PLAINTEXT;
+  CHECK_INT(psc_client_new(&o, &c), PSC_OK);
+  psc_client_free(c);
+  o.transport = PSC_TRANSPORT_TLS;
+  CHECK_INT(psc_client_new(&o, &c), PSC_OK);
+  psc_client_free(c);
+  o.transport = (psc_transport_t)7;
+  CHECK_REFUSED(o, "transport 7");
+  o.transport = PSC_TRANSPORT_DEFAULT;
+  int marker;
+  o.reserved[3] = &marker; /* an option of a newer header */
+  CHECK_REFUSED(o, "reserved[3]");
+  o.reserved[3] = NULL;
+
+  current = "options: TLS files";
+  char dir[] = "/tmp/psc-test-XXXXXX";
+  if (!mkdtemp(dir)) {
+    perror("mkdtemp");
+    failures++;
+    return;
+  }
+  char ca[300], cert[300], key[300], junk[300], missing[300];
+  /* PEM-shaped: enough for the options check (gRPC parses them when it connects) */
+  if (!write_file(dir, "ca.pem", "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n", ca, sizeof ca) ||
+      !write_file(dir, "cert.pem", "subject=CN=x\n-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n",
+                  cert, sizeof cert) ||
+      !write_file(dir, "key.pem", "-----BEGIN EC PRIVATE KEY-----\nMHcC\n-----END EC PRIVATE KEY-----\n", key,
+                  sizeof key) ||
+      !write_file(dir, "junk.pem", "not a certificate\n", junk, sizeof junk)) {
+    perror("writing the test's PEM files");
+    failures++;
+  }
+  snprintf(missing, sizeof missing, "%s/missing.pem", dir);
+
+  o.tls_cert_file = cert; /* without its key */
+  CHECK_REFUSED(o, "tls_cert_file is set without tls_key_file");
+  o.tls_cert_file = NULL;
+  o.tls_key_file = key;
+  CHECK_REFUSED(o, "tls_key_file is set without tls_cert_file");
+  o.tls_key_file = NULL;
+  o.tls_private_key_pem = "k";
+  CHECK_REFUSED(o, "tls_private_key_pem is set without tls_cert_chain_pem");
+  o.tls_private_key_pem = NULL;
+  o.tls_ca_file = missing;
+  CHECK_REFUSED(o, "No such file");
+  CHECK_REFUSED(o, missing);
+  o.tls_ca_file = "";
+  CHECK_REFUSED(o, "tls_ca_file is an empty string");
+  o.tls_ca_file = junk;
+  CHECK_REFUSED(o, "holds no PEM CERTIFICATE");
+  o.tls_ca_file = ca;
+  o.tls_cert_file = cert;
+  o.tls_key_file = cert; /* a certificate where the key should be */
+  CHECK_REFUSED(o, "tls_key_file");
+  CHECK_REFUSED(o, "holds no PEM PRIVATE KEY");
+  o.tls_key_file = key;
+  o.tls_root_certs_pem = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"; /* files and memory */
+  CHECK_REFUSED(o, "not both");
+  o.tls_root_certs_pem = NULL;
+  o.tls_reload_s = -1;
+  CHECK_REFUSED(o, "tls_reload_s");
+  o.tls_reload_s = 0;
+  o.tls_target_name_override = "";
+  CHECK_REFUSED(o, "tls_target_name_override");
+  o.tls_target_name_override = "prospects.test";
+  o.transport = PSC_TRANSPORT_PLAINTEXT; /* plaintext and TLS material: refused, never ignored */
+  CHECK_REFUSED(o, "tls_ca_file is set with PSC_TRANSPORT_PLAINTEXT");
+  o.transport = PSC_TRANSPORT_TLS;
+  CHECK_INT(psc_client_new_ex(&o, &c, &st), PSC_OK); /* files watched; nothing connects yet */
+  if (st.code == PSC_OK) psc_client_free(c);
+  else fprintf(stderr, "  (%s)\n", st.message);
+  o.tls_ca_file = o.tls_cert_file = o.tls_key_file = NULL;
+  o.tls_cert_chain_pem = "x";
+  o.tls_private_key_pem = "y";
+  CHECK_REFUSED(o, "tls_cert_chain_pem holds no PEM CERTIFICATE");
+  remove(ca);
+  remove(cert);
+  remove(key);
+  remove(junk);
+  rmdir(dir);
 }
 
 static void test_status_decoding(void) {
@@ -300,6 +414,7 @@ static void test_deadline(void) {
   snprintf(target, sizeof target, "127.0.0.1:%d", ntohs(a.sin_port));
   psc_options_t o = {0};
   o.target = target;
+  o.transport = PSC_TRANSPORT_PLAINTEXT;
   o.default_deadline_ms = 300;
   psc_client_t *c = NULL;
   CHECK_INT(psc_client_new(&o, &c), PSC_OK);

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "google/protobuf/any.pb-c.h"
+#include "google/protobuf/field_mask.pb-c.h"
 #include "json.h"
 #include "pbjson.h"
 #include "prospects/client.h"
@@ -66,7 +67,170 @@ static void expect_error(const ProtobufCMessageDescriptor *d, const char *in, co
   free(got);
 }
 
+/* 1 when s (n bytes) is valid UTF-8 (RFC 3629: no overlong forms, no surrogates, <= U+10FFFF). */
+static int utf8_valid(const char *str, size_t n) {
+  const unsigned char *s = (const unsigned char *)str;
+  for (size_t i = 0; i < n;) {
+    unsigned c = s[i];
+    size_t len;
+    unsigned cp;
+    if (c < 0x80) {
+      i++;
+      continue;
+    }
+    if (c >= 0xC2 && c <= 0xDF) len = 2, cp = c & 0x1F;
+    else if (c >= 0xE0 && c <= 0xEF) len = 3, cp = c & 0x0F;
+    else if (c >= 0xF0 && c <= 0xF4) len = 4, cp = c & 0x07;
+    else return 0;
+    if (i + len > n) return 0;
+    for (size_t k = 1; k < len; k++) {
+      if ((s[i + k] & 0xC0) != 0x80) return 0;
+      cp = (cp << 6) | (s[i + k] & 0x3F);
+    }
+    if ((len == 3 && (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF))) || (len == 4 && (cp < 0x10000 || cp > 0x10FFFF)))
+      return 0;
+    i += len;
+  }
+  return 1;
+}
+
+/* m as compact JSON; checks that it is valid UTF-8 and that the JSON reader takes it back. */
+static char *to_json_checked(const ProtobufCMessage *m) {
+  sbuf_t out = {0};
+  pbjson_from_message(m, &out, 0);
+  CHECK(!out.failed);
+  if (!out.buf) return NULL;
+  if (!utf8_valid(out.buf, out.len)) {
+    fprintf(stderr, "FAIL: invalid UTF-8 in the output: %s\n", out.buf);
+    failures++;
+  }
+  json_t *v = NULL;
+  char err[200];
+  if (json_parse(out.buf, out.len, &v, err, sizeof err) < 0) {
+    fprintf(stderr, "FAIL: the output does not read back (%s): %s\n", err, out.buf);
+    failures++;
+  }
+  json_free(v);
+  return out.buf;
+}
+
+/* Issue 10: FieldMask paths were cut at 255 bytes, sometimes inside a character, and the JSON was
+ * then invalid UTF-8. Paths of any length come out whole, wherever their multi-byte characters sit. */
+static void test_long_field_mask_paths(void) {
+  const ProtobufCMessageDescriptor *upd = &prospects__v1__update_prospect_request__descriptor;
+  /* "é" (2 bytes), "€" (3), "😀" (4) shifted across byte 255 one byte at a time */
+  for (int shift = 0; shift < 8; shift++) {
+    char path[1200];
+    size_t n = 0;
+    for (int i = 0; i < 250 + shift; i++) path[n++] = 'a';
+    const char *tail = "\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80" "fieldTail";
+    memcpy(path + n, tail, strlen(tail));
+    n += strlen(tail);
+    path[n] = '\0';
+    char in[2600], want[2600];
+    snprintf(in, sizeof in, "{\"updateMask\":\"%s,%s.postalCode\"}", path, path);
+    snprintf(want, sizeof want, "{\"updateMask\":\"%s,%s.postalCode\"}", path, path);
+    expect(upd, in, want);
+  }
+  /* a mask as the server could send it: long snake_case paths, many of them */
+  Google__Protobuf__FieldMask mask = GOOGLE__PROTOBUF__FIELD_MASK__INIT;
+  char *paths[40];
+  char *expected = malloc(40 * 1100);
+  CHECK(expected != NULL);
+  if (!expected) return;
+  size_t e = 0;
+  expected[e++] = '"';
+  for (int i = 0; i < 40; i++) {
+    paths[i] = malloc(1100);
+    CHECK(paths[i] != NULL);
+    if (!paths[i]) {
+      for (int k = 0; k < i; k++) free(paths[k]);
+      free(expected);
+      return;
+    }
+    size_t n = 0;
+    for (int k = 0; k < 100; k++) n += (size_t)sprintf(paths[i] + n, "part_\xc3\xa9%d_", k % 10);
+    paths[i][n - 1] = '\0'; /* the last "_" */
+    if (i) expected[e++] = ',';
+    for (size_t k = 0; k + 1 < n; k++) { /* camelCase of it, by hand: "_x" -> "X" */
+      char c = paths[i][k];
+      if (c == '_' && paths[i][k + 1] >= 'a' && paths[i][k + 1] <= 'z') {
+        expected[e++] = (char)(paths[i][++k] - 'a' + 'A');
+      } else if (c != '_') {
+        expected[e++] = c;
+      }
+    }
+  }
+  expected[e++] = '"';
+  expected[e] = '\0';
+  mask.n_paths = 40;
+  mask.paths = paths;
+  char *got = to_json_checked(&mask.base);
+  CHECK_STR(got, expected);
+  CHECK(got && strlen(got) > 40 * 255);
+  free(got);
+  for (int i = 0; i < 40; i++) free(paths[i]);
+  free(expected);
+}
+
+/* Strings that are not UTF-8 (protobuf-c does not check what it decodes) still give valid JSON:
+ * each bad sequence becomes U+FFFD. */
+static void test_invalid_utf8_output(void) {
+  static const struct {
+    const char *in, *want;
+  } cases[] = {
+      {"ok \xc3\xa9", "{\"firstName\":\"ok \xc3\xa9\"}"},
+      {"\xff", "{\"firstName\":\"\xef\xbf\xbd\"}"},
+      {"cut \xc3", "{\"firstName\":\"cut \xef\xbf\xbd\"}"},
+      {"\xe2\x82", "{\"firstName\":\"\xef\xbf\xbd\xef\xbf\xbd\"}"},
+      {"\xed\xa0\x80x", "{\"firstName\":\"\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbdx\"}"}, /* a surrogate */
+      {"\xc0\xaf", "{\"firstName\":\"\xef\xbf\xbd\xef\xbf\xbd\"}"},                       /* overlong "/" */
+      {"\xf4\x90\x80\x80", "{\"firstName\":\"\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\"}"}, /* > U+10FFFF */
+      {"tab\t\x7f", "{\"firstName\":\"tab\\t\\u007f\"}"},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    Prospects__V1__Prospect p = PROSPECTS__V1__PROSPECT__INIT;
+    p.first_name = (char *)cases[i].in;
+    char *got = to_json_checked(&p.base);
+    CHECK_STR(got, cases[i].want);
+    free(got);
+  }
+  /* and in a FieldMask path */
+  Google__Protobuf__FieldMask mask = GOOGLE__PROTOBUF__FIELD_MASK__INIT;
+  char *paths[] = {"a_\xff_b"};
+  mask.n_paths = 1;
+  mask.paths = paths;
+  char *got = to_json_checked(&mask.base);
+  CHECK_STR(got, "\"a\xef\xbf\xbd" "B\""); /* the bad byte replaced, "_b" camel-cased as ever */
+  free(got);
+}
+
+/* Error messages name the user's keys; a long one is cut to fit, never inside a character. */
+static void test_long_key_errors(void) {
+  const ProtobufCMessageDescriptor *create = &prospects__v1__create_prospect_request__descriptor;
+  for (int shift = 0; shift < 3; shift++) {
+    char text[1400];
+    size_t n = 0;
+    n += (size_t)sprintf(text + n, "{\"prospect\":{\"%.*s", shift, "xyz");
+    for (int i = 0; i < 300; i++) n += (size_t)sprintf(text + n, "\xe2\x82\xac"); /* "€" */
+    sprintf(text + n, "\":1}}");
+    json_t *v = NULL;
+    char err[300];
+    CHECK(json_parse(text, strlen(text), &v, err, sizeof err) == 0);
+    ProtobufCMessage *m = NULL;
+    if (v) CHECK(pbjson_to_message(create, v, &m, err, sizeof err) < 0);
+    json_free(v);
+    const char *want = "prospect: prospects.v1.Prospect has no field \"";
+    if (strncmp(err, want, strlen(want)) != 0) fprintf(stderr, "FAIL: error \"%s\"\n", err), failures++;
+    if (!utf8_valid(err, strlen(err))) fprintf(stderr, "FAIL: error not UTF-8: %s\n", err), failures++;
+  }
+}
+
 int main(void) {
+  test_long_field_mask_paths();
+  test_long_key_errors();
+  test_invalid_utf8_output();
+
   const ProtobufCMessageDescriptor *create = &prospects__v1__create_prospect_request__descriptor;
   /* names: both accepted, lowerCamelCase out; defaults left out; enums by name or number */
   expect(create, "{\"parent\":\"tenants/t\",\"prospect\":{\"kind\":\"COMPANY\",\"company_name\":\"Acme\","

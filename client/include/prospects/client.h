@@ -24,6 +24,19 @@
  * writes that carry a request_id (Create*, LinkDocument, IntakeQuoteRequest, ConvertProspect,
  * MergeProspects). Update*, Delete* and UnlinkDocument are never retried. The deadline covers all
  * attempts together.
+ *
+ * Transport security: a client speaks TLS unless its options ask for PSC_TRANSPORT_PLAINTEXT, and
+ * never falls back to plaintext. The server's certificate is always verified (CA bundle, host
+ * name). With a client certificate the connection is mutual TLS, and the server authorizes every
+ * call by that certificate's identity (its SPIFFE URI SAN, else its DNS SAN); x-caller is only a
+ * label. Certificate files (tls_*_file) are watched: a rotated certificate, key or CA bundle is
+ * used by the next connection the channel makes, without a new handle or a restart.
+ *
+ * Versioning: MINOR grows when something is added (a function, an option carved out of
+ * psc_options_t.reserved, an enum value); the layout of the public structs and the signatures stay,
+ * so binaries built against an older header keep linking and running. MAJOR, and with it the
+ * SOVERSION, grows when a layout or a signature changes. While MAJOR is 0 a MINOR step may also
+ * change a default, and this header says which (see psc_options_t.transport for 0.2).
  */
 #ifndef PROSPECTS_CLIENT_H
 #define PROSPECTS_CLIENT_H
@@ -40,7 +53,7 @@ extern "C" {
 /* ---------------------------------------------------------------- version */
 
 #define PSC_VERSION_MAJOR 0
-#define PSC_VERSION_MINOR 1
+#define PSC_VERSION_MINOR 2
 #define PSC_VERSION_PATCH 0
 /* One number that compares: 0x00MMmmpp. */
 #define PSC_VERSION_NUMBER ((PSC_VERSION_MAJOR << 16) | (PSC_VERSION_MINOR << 8) | PSC_VERSION_PATCH)
@@ -117,23 +130,57 @@ typedef struct psc_retry_policy {
                              Also the channel's reconnect backoff, so reconnects keep pace */
 } psc_retry_policy_t;
 
+/* Transport security of a client (psc_options_t.transport). */
+typedef enum psc_transport {
+  PSC_TRANSPORT_DEFAULT = 0,  /* the same as PSC_TRANSPORT_TLS */
+  PSC_TRANSPORT_TLS = 1,      /* TLS; the server's certificate is verified against the CA bundle
+                                 (tls_ca_file / tls_root_certs_pem, else gRPC's default roots) and
+                                 its name against the target's host or tls_target_name_override.
+                                 Mutual TLS when a client certificate is given */
+  PSC_TRANSPORT_PLAINTEXT = 2 /* no TLS (h2c): nothing is encrypted, the server is not verified and
+                                 the caller has no identity. Only for a local development server
+                                 (scripts/run) or a trusted proxy on the same host; must be asked
+                                 for, and no tls_* option may be set with it */
+} psc_transport_t;
+
 /* How to make a client. Zero-initialise ({0}) and set what you need: every zero field takes its
  * default. The library copies what it needs in psc_client_new(): the caller may free the strings
- * afterwards. */
+ * afterwards (files are read again by path when they change).
+ *
+ * TLS material comes either from files (tls_ca_file, tls_cert_file + tls_key_file: watched, so
+ * rotation needs no restart) or from memory (tls_root_certs_pem, tls_cert_chain_pem +
+ * tls_private_key_pem: fixed for the life of the handle), not a mix of both. psc_client_new_ex()
+ * says in its status which option is wrong. */
 typedef struct psc_options {
   const char *target;          /* gRPC target, e.g. "localhost:50051", "dns:///prospects:50051";
                                   required */
   int64_t default_deadline_ms; /* deadline of a call whose options give none; default 10000 */
   psc_retry_policy_t retry;    /* retry policy of UNAVAILABLE */
-  const char *caller;          /* sent as x-caller metadata (the calling service); NULL: none */
+  const char *caller;          /* sent as x-caller metadata (a label for logs; the server identifies
+                                  the caller by its certificate); NULL: none */
   int enable_http_proxy;       /* 1: honour http_proxy/https_proxy; default 0 (direct) */
-  /* transport security; all NULL/0 = plaintext */
-  int use_tls;                 /* 1: TLS (server verified against tls_root_certs_pem or the system roots) */
-  const char *tls_root_certs_pem;  /* PEM roots; NULL: gRPC's default roots */
-  const char *tls_cert_chain_pem;  /* client certificate for mutual TLS; NULL: none */
-  const char *tls_private_key_pem; /* its private key; required with tls_cert_chain_pem */
-  const char *tls_target_name_override; /* for tests only: the name expected in the server cert */
-  void *reserved[8];           /* for future options (call credentials, ...): keep NULL */
+  psc_transport_t transport;   /* TLS (0 = PSC_TRANSPORT_DEFAULT, or PSC_TRANSPORT_TLS) or
+                                  PSC_TRANSPORT_PLAINTEXT. Changed in 0.2: this was `int use_tls`,
+                                  where 0 meant plaintext; 1 still means TLS, 0 now means TLS too */
+  const char *tls_root_certs_pem;  /* CA bundle in memory (PEM); NULL: tls_ca_file, else gRPC's
+                                      default roots */
+  const char *tls_cert_chain_pem;  /* client certificate chain in memory (PEM), for mutual TLS;
+                                      NULL: none */
+  const char *tls_private_key_pem; /* its private key (PEM); required with tls_cert_chain_pem */
+  const char *tls_target_name_override; /* the name checked against the server's certificate (and
+                                           sent as SNI) instead of the target's host, e.g. when the
+                                           target is an IP address; NULL: the target's host */
+  const char *tls_ca_file;     /* since 0.2: CA bundle file (PEM) that verifies the server; NULL:
+                                  tls_root_certs_pem, else gRPC's default roots */
+  const char *tls_cert_file;   /* since 0.2: client certificate chain file (PEM), for mutual TLS;
+                                  NULL: none */
+  const char *tls_key_file;    /* since 0.2: its private key file (PEM); required with
+                                  tls_cert_file, and only with it */
+  int tls_reload_s;            /* since 0.2: how often the tls_*_file files are checked for
+                                  changes, seconds; default 60 */
+  void *reserved[4];           /* for future options: keep NULL (psc_client_new refuses a set one).
+                                  0.1 had reserved[8]; the four fields above took their place, so
+                                  the size and the offsets of the older fields are unchanged */
 } psc_options_t;
 
 /* Options of one call; zero-initialise. NULL options = all defaults. */
@@ -147,12 +194,22 @@ typedef struct psc_call_options {
 /* The client handle: a gRPC channel plus its settings. Opaque; immutable after creation. */
 typedef struct psc_client psc_client_t;
 
-/* Creates a client for opts->target. Connecting is lazy: this succeeds while the server is down.
+/* Creates a client for opts->target. Connecting is lazy: this succeeds while the server is down
+ * (a TLS handshake that fails, e.g. on an unknown CA or a wrong host name, shows up as PSC_UNAVAILABLE
+ * on the calls). The certificate files are read once here to check them, and again by gRPC.
  * opts: read only, not kept. *ret_client: on success a new handle the caller frees with
  * psc_client_free(); untouched on failure.
- * Returns PSC_OK, PSC_INVALID_ARGUMENT (NULL arguments, no target, bad TLS options) or
- * PSC_RESOURCE_EXHAUSTED (out of memory). Thread-safe (initialises gRPC once per process). */
+ * Returns PSC_OK, PSC_INVALID_ARGUMENT (NULL arguments, no target, a bad option: e.g. a certificate
+ * without its key, TLS options with PSC_TRANSPORT_PLAINTEXT, a file that cannot be read or holds
+ * no PEM block), PSC_RESOURCE_EXHAUSTED (out of memory) or PSC_INTERNAL (gRPC refused the
+ * credentials). Thread-safe (initialises gRPC once per process). */
 PSC_EXPORT int psc_client_new(const psc_options_t *opts, psc_client_t **ret_client);
+
+/* Since 0.2. psc_client_new(), and on every return *ret_status says what happened: code (the same
+ * as the return value) and, on failure, a message naming the option at fault ("tls_cert_file is
+ * set without tls_key_file"). ret_status belongs to the caller (nothing to free); may be NULL. */
+PSC_EXPORT int psc_client_new_ex(const psc_options_t *opts, psc_client_t **ret_client,
+                                 psc_status_t *ret_status);
 
 /* Frees the handle and its channel. NULL is fine. No call may be running on it (the caller
  * joins its threads first). Responses already returned stay valid (they are the caller's). */

@@ -16,11 +16,18 @@ int main(int argc, char **argv) {
 
   psc_options_t opts = {0};
   opts.target = argc > 1 ? argv[1] : "127.0.0.1:1";
+  opts.transport = PSC_TRANSPORT_PLAINTEXT; /* since 0.2: plaintext only when asked for */
   opts.caller = "consumer";
   opts.retry.max_attempts = 2;
   opts.retry.initial_backoff_ms = 10;
   psc_client_t *client = NULL;
-  if (psc_client_new(&opts, &client) != PSC_OK) return 1;
+  psc_status_t st;
+  /* since 0.2: a refused option comes with a message */
+  opts.tls_cert_file = "/nonexistent/cert.pem";
+  if (psc_client_new_ex(&opts, &client, &st) != PSC_INVALID_ARGUMENT || !strstr(st.message, "tls_cert_file"))
+    return 1;
+  opts.tls_cert_file = NULL;
+  if (psc_client_new_ex(&opts, &client, &st) != PSC_OK) return 1;
 
   /* generated message types and the well-known types come with the installed headers */
   Prospects__V1__TenantApps apps = PROSPECTS__V1__TENANT_APPS__INIT;
@@ -33,7 +40,6 @@ int main(int argc, char **argv) {
   psc_call_options_t call = {0};
   call.deadline_ms = 5000;
   Prospects__V1__TenantApps *got = NULL;
-  psc_status_t st;
   int code = psc_get_tenant_apps(client, &req, &call, &got, &st);
   printf("GetTenantApps: %s (%s) after %d attempt(s)\n", psc_code_name(code), st.message, st.attempts);
   if (got) prospects__v1__tenant_apps__free_unpacked(got, NULL);
