@@ -36,6 +36,7 @@ ps_build "$BUILD_DIR"
 
 mkdir -p "$PS_LOCAL"
 WORK=$(mktemp -d "$PS_LOCAL/bench.XXXXXX")
+PS_DB_NAME_PATTERN="prospects sbtest"
 ps_mariadb_start "$WORK/mariadb"
 ps_redis_start "$WORK/redis"
 ps_create_database prospects
@@ -63,7 +64,7 @@ rss_kb=$(awk '/^VmRSS/ {print $2}' "/proc/$SERVER_PID/status")
 
 echo "== sysbench oltp_point_select (MariaDB alone, TCP, 8 threads, ${DURATION}s)"
 SB=(sysbench oltp_point_select --db-driver=mysql --mysql-host=127.0.0.1 --mysql-port="$PS_MYSQL_PORT"
-    --mysql-user="$PS_DB_USER" --mysql-password="$PS_DB_PASSWORD" --mysql-db=sbtest
+    --mysql-user="$PS_DB_MIGRATE_USER" --mysql-password="$PS_DB_MIGRATE_PASSWORD" --mysql-db=sbtest
     --tables=1 --table-size=100000)
 "${SB[@]}" prepare >/dev/null
 sb_qps=$("${SB[@]}" --threads=8 --time="$DURATION" run | awk '/queries:/ {gsub(/[()]/,"",$3); print $3; exit}')

@@ -8,6 +8,7 @@
 #   ps_mariadb_stop
 #   ps_redis_start DIR         private Redis (no persistence) with its files under DIR
 #   ps_redis_stop
+#   ps_db_users DATABASE       the server's and the migrations' users for DATABASE (or a pattern)
 #   ps_create_database NAME    on the private MariaDB
 #   ps_migrate NAME [DIR]      apply migrations/ (or DIR) to it with dbmate
 #
@@ -28,9 +29,12 @@ PS_NPM_PACKAGES=(
     @grpc/grpc-js@1.14.7
     grpc-js-reflection-client@1.4.2
 )
-# The database user the scripts create on their private MariaDB (loopback only).
+# The database users the scripts create on their private MariaDB (loopback only; scripts/db-users.sql):
+# the server's (rows only) and the migrations' (schema).
 PS_DB_USER=prospects
 PS_DB_PASSWORD=prospects
+PS_DB_MIGRATE_USER=prospects_migrate
+PS_DB_MIGRATE_PASSWORD=prospects_migrate
 
 PS_APT_PACKAGES=(
     build-essential cmake pkg-config ca-certificates
@@ -147,8 +151,8 @@ ps_mysql() { # SQL over the private socket as root
 ps_mariadb_is_ours() {
     local want=$PS_MYSQL_DIR/data/ got_sock got_tcp
     got_sock=$(ps_mysql -e 'SELECT @@datadir' 2>/dev/null) || return 1
-    got_tcp=$(mariadb --no-defaults -h127.0.0.1 -P"$PS_MYSQL_PORT" -u"$PS_DB_USER" -p"$PS_DB_PASSWORD" \
-        -N -B -e 'SELECT @@datadir' 2>/dev/null) || return 1
+    got_tcp=$(mariadb --no-defaults -h127.0.0.1 -P"$PS_MYSQL_PORT" -u"$PS_DB_MIGRATE_USER" \
+        -p"$PS_DB_MIGRATE_PASSWORD" -N -B -e 'SELECT @@datadir' 2>/dev/null) || return 1
     [ "$got_sock" = "$want" ] && [ "$got_tcp" = "$want" ]
 }
 
@@ -184,13 +188,8 @@ ps_mariadb_start() {
     if [ ! -d "$PS_MYSQL_DIR/data/mysql" ]; then
         ps_log "initialising MariaDB data in ${PS_MYSQL_DIR#"$PS_ROOT"/}"
         rm -rf "$PS_MYSQL_DIR/data"
-        cat >"$PS_MYSQL_DIR/init.sql" <<EOF
-FLUSH PRIVILEGES;
-CREATE USER '$PS_DB_USER'@'127.0.0.1' IDENTIFIED BY '$PS_DB_PASSWORD';
-CREATE USER '$PS_DB_USER'@'localhost' IDENTIFIED BY '$PS_DB_PASSWORD';
-GRANT ALL PRIVILEGES ON *.* TO '$PS_DB_USER'@'127.0.0.1' WITH GRANT OPTION;
-GRANT ALL PRIVILEGES ON *.* TO '$PS_DB_USER'@'localhost' WITH GRANT OPTION;
-EOF
+        # shellcheck disable=SC2086 # a list of names
+        { echo "FLUSH PRIVILEGES;"; ps_db_users_sql $PS_DB_NAME_PATTERN; } >"$PS_MYSQL_DIR/init.sql"
         mariadb-install-db --no-defaults --datadir="$PS_MYSQL_DIR/data" "${user_opt[@]}" \
             --auth-root-authentication-method=normal --skip-test-db --force \
             --extra-file="$PS_MYSQL_DIR/init.sql" "${opts[@]}" >"$PS_MYSQL_DIR/install.log" 2>&1 ||
@@ -212,6 +211,8 @@ EOF
         fi
         sleep 0.1
     done
+    # shellcheck disable=SC2086 # a list of names
+    ps_db_users $PS_DB_NAME_PATTERN # also takes back what an older setup granted
     ps_log "MariaDB ready on 127.0.0.1:$PS_MYSQL_PORT (socket $PS_MYSQL_SOCKET)"
 }
 
@@ -230,6 +231,32 @@ ps_mariadb_stop() {
     ps_log "MariaDB stopped"
 }
 
+# The databases the users of ps_mariadb_start may use (names or LIKE patterns, space-separated):
+# scripts/run's, or the tests' (`ps\_%`).
+PS_DB_NAME_PATTERN=${PS_DB_NAME_PATTERN:-prospects}
+
+# scripts/db-users.sql with this checkout's names and passwords, for the DATABASE names or patterns
+# (the GRANT lines once per database).
+ps_db_users_sql() {
+    local db first=1 users
+    users="s/@APP_USER@/$PS_DB_USER/g; s/@APP_PASSWORD@/$PS_DB_PASSWORD/g;"
+    users+="s/@MIGRATE_USER@/$PS_DB_MIGRATE_USER/g; s/@MIGRATE_PASSWORD@/$PS_DB_MIGRATE_PASSWORD/g"
+    for db in "$@"; do
+        if [ "$first" = 1 ]; then
+            sed -e "$users" -e "s/@DATABASE@/${db//\\/\\\\}/g" "$PS_ROOT/scripts/db-users.sql"
+            first=0
+        else
+            sed -n -e "$users" -e "s/@DATABASE@/${db//\\/\\\\}/g" -e '/^GRANT/p' \
+                "$PS_ROOT/scripts/db-users.sql"
+        fi
+    done
+}
+
+# ps_db_users DATABASE...: (re)apply the users on the running private MariaDB.
+ps_db_users() {
+    ps_db_users_sql "$@" | ps_mysql || ps_die "cannot set up the database users"
+}
+
 # ps_create_database NAME
 ps_create_database() {
     ps_mysql -e "CREATE DATABASE IF NOT EXISTS \`$1\` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"
@@ -239,7 +266,7 @@ ps_create_database() {
 ps_migrate() {
     local db=$1 dir=${2:-${PS_MIGRATIONS_DIR:-$PS_ROOT/migrations}}
     ps_log "applying migrations from ${dir#"$PS_ROOT"/} to database $db"
-    "$PS_DBMATE" --url "mysql://$PS_DB_USER:$PS_DB_PASSWORD@127.0.0.1:$PS_MYSQL_PORT/$db" \
+    "$PS_DBMATE" --url "mysql://$PS_DB_MIGRATE_USER:$PS_DB_MIGRATE_PASSWORD@127.0.0.1:$PS_MYSQL_PORT/$db" \
         --migrations-dir "$dir" --no-dump-schema up >&2 || ps_die "dbmate up failed"
 }
 

@@ -337,10 +337,70 @@ class Tls(unittest.TestCase, lib.RpcAssertions):
             return False
 
 
+class DatabaseUsers(unittest.TestCase):
+    """The scripts' database users (scripts/db-users.sql): the server's may only read and write
+    rows, the migrations' may change the schema of its databases; neither may grant."""
+
+    def test_privileges(self):
+        db = harness.shared_mariadb()
+        name = harness.fresh_database(db)
+        app = (db.user, db.password)
+        migrate = (db.migrate_user, db.migrate_password)
+        with harness.Server(database=name) as server:  # the server runs as the app user
+            self.assertEqual(server.env["PS_MYSQL_USER"], db.user)
+            t = lib.new_enabled_tenant(server.channel)
+            lib.create(server.channel, t, lib.person())
+        self.assertEqual(db.sql("SELECT COUNT(*) FROM prospects", name, as_user=app), [["1"]])
+        for statement in ("CREATE TABLE x (id INT PRIMARY KEY)", "DROP TABLE prospects",
+                          "ALTER TABLE prospects ADD COLUMN x INT", "TRUNCATE TABLE merges",
+                          "GRANT SELECT ON %s.* TO '%s'@'localhost'" % (name, db.user),
+                          "SELECT COUNT(*) FROM mysql.user",
+                          "SELECT * FROM prospects INTO OUTFILE '/tmp/ps-x'"):
+            with self.subTest(user="app", statement=statement):
+                self.assertRaises(RuntimeError, db.sql, statement, name, as_user=app)
+        db.sql("CREATE TABLE x (id INT PRIMARY KEY)", name, as_user=migrate)
+        db.sql("DROP TABLE x", name, as_user=migrate)
+        for statement in ("GRANT SELECT ON %s.* TO '%s'@'localhost'" % (name, db.user),
+                          "SELECT COUNT(*) FROM mysql.user", "CREATE DATABASE elsewhere"):
+            with self.subTest(user="migrate", statement=statement):
+                self.assertRaises(RuntimeError, db.sql, statement, name, as_user=migrate)
+
+
+class MysqlTls(unittest.TestCase):
+    """PS_MYSQL_TLS=verify: the connection is TLS (the user requires it) and the database's
+    certificate and host name are checked."""
+
+    def test_verified_tls_to_the_database(self):
+        pki = pkilib.Pki(name="db-ca")
+        good = pki.issue("db", ip=["127.0.0.1"], dns=["localhost"])
+        with harness.private_mariadb(["--ssl-ca=" + pki.ca_cert, "--ssl-cert=" + good.cert,
+                                      "--ssl-key=" + good.key]) as db:
+            name = harness.fresh_database(db)
+            db.sql("ALTER USER '%s'@'127.0.0.1' REQUIRE SSL" % db.user)
+            tls = {"PS_MYSQL_TLS": "verify", "PS_MYSQL_TLS_CA_FILE": pki.ca_cert}
+            with harness.Server(database=name, mariadb=db, env=tls) as server:
+                t = lib.new_enabled_tenant(server.channel)
+                self.assertTrue(lib.create(server.channel, t, lib.person()).name)
+            refused = StartUp.start
+            # in clear text the user is refused; against another CA the handshake is
+            for what, env in (("clear text", {"PS_MYSQL_TLS": "off"}),
+                              ("another CA", dict(tls, PS_MYSQL_TLS_CA_FILE=pkilib.Pki().ca_cert))):
+                with self.subTest(what):
+                    log = refused(self, dict(env, PS_STARTUP_WAIT_S="1"), database=name, mariadb=db)
+                    self.assertIn("database not reachable", log)
+        # a certificate that does not name the host the server connects to
+        wrong = pki.issue("db", dns=["db.example"])
+        with harness.private_mariadb(["--ssl-ca=" + pki.ca_cert, "--ssl-cert=" + wrong.cert,
+                                      "--ssl-key=" + wrong.key]) as db:
+            name = harness.fresh_database(db)
+            log = refused(self, dict(tls, PS_STARTUP_WAIT_S="1"), database=name, mariadb=db)
+            self.assertIn("database not reachable", log)
+
+
 class StartUp(unittest.TestCase):
-    def start(self, env):
+    def start(self, env, **kw):
         """Run the server with env until it exits (it must refuse to start); its log."""
-        s = harness.Server(env=env, wait=False)
+        s = harness.Server(env=env, wait=False, **kw)
         try:
             lib.wait_for(lambda: not s.running(), 20, 0.1, "the server to refuse")
             self.assertNotEqual(s.proc.returncode, 0)

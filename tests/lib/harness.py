@@ -61,8 +61,24 @@ if os.path.isdir(_PY_DIR) and _PY_DIR not in sys.path:
 # tokens, as in production).
 PAGE_TOKEN_KEY = secrets.token_hex(32)
 
+# The server's user (rows only) and the migrations' (schema), as scripts/db-users.sql makes them;
+# the harness itself works as root over the unix socket (creating databases, inspecting rows).
 DB_USER = "prospects"
 DB_PASSWORD = "prospects"
+DB_MIGRATE_USER = "prospects_migrate"
+DB_MIGRATE_PASSWORD = "prospects_migrate"
+DB_NAME_PATTERN = "ps\\_%"  # the databases fresh_database() makes: ps_<prefix>_<pid>_<hex>
+
+
+def db_users_sql(pattern=DB_NAME_PATTERN):
+    """scripts/db-users.sql with the test users, for the databases matching pattern."""
+    with open(os.path.join(SOURCE_DIR, "scripts", "db-users.sql")) as f:
+        text = f.read()
+    for k, v in (("@APP_USER@", DB_USER), ("@APP_PASSWORD@", DB_PASSWORD),
+                 ("@MIGRATE_USER@", DB_MIGRATE_USER), ("@MIGRATE_PASSWORD@", DB_MIGRATE_PASSWORD),
+                 ("@DATABASE@", pattern)):
+        text = text.replace(k, v)
+    return text
 HEALTH_CHECK = "/grpc.health.v1.Health/Check"
 
 
@@ -135,13 +151,16 @@ class MariaDB:
     """Connection parameters of a MariaDB, plus a SQL helper using the mariadb command-line client."""
 
     def __init__(self, host="127.0.0.1", port=None, socket_path=None, user=DB_USER,
-                 password=DB_PASSWORD):
+                 password=DB_PASSWORD, migrate_user=DB_MIGRATE_USER,
+                 migrate_password=DB_MIGRATE_PASSWORD):
         self.host, self.port, self.socket = host, port, socket_path
         self.user, self.password = user, password
+        self.migrate_user, self.migrate_password = migrate_user, migrate_password
 
     def url(self, database=""):
-        """dbmate's DATABASE_URL for this server."""
-        return "mysql://%s:%s@%s:%d/%s" % (self.user, self.password, self.host, self.port, database)
+        """dbmate's DATABASE_URL for this server (the migrations' user)."""
+        return "mysql://%s:%s@%s:%d/%s" % (self.migrate_user, self.migrate_password, self.host,
+                                           self.port, database)
 
     def server_env(self, database):
         """The server's environment variables for this database."""
@@ -150,10 +169,16 @@ class MariaDB:
                "PS_MYSQL_DATABASE": database}
         return env
 
-    def sql(self, statement, database=None, timeout=30):
-        """Run SQL with the mariadb client over TCP; returns the rows as lists of strings."""
-        cmd = ["mariadb", "--no-defaults", "-h", self.host, "-P", str(self.port), "-u", self.user,
-               "-p" + self.password, "-N", "-B", "-e", statement]
+    def sql(self, statement, database=None, timeout=30, as_user=None):
+        """Run SQL with the mariadb client as root over the unix socket (or, with as_user=(user,
+        password), as that user over TCP); returns the rows as lists of strings."""
+        if as_user is None and self.socket:
+            cmd = ["mariadb", "--no-defaults", "-uroot", "--socket=" + self.socket, "-N", "-B",
+                   "-e", statement]
+        else:
+            user, password = as_user or (self.migrate_user, self.migrate_password)
+            cmd = ["mariadb", "--no-defaults", "-h", self.host, "-P", str(self.port), "-u", user,
+                   "-p" + password, "-N", "-B", "-e", statement]
         if database:
             cmd.append(database)
         out = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
@@ -183,7 +208,7 @@ class PrivateMariaDB(MariaDB):
             "--innodb-flush-log-at-trx-commit=2", "--skip-log-bin", "--skip-name-resolve",
             "--character-set-server=utf8mb4", "--collation-server=utf8mb4_unicode_ci"]
 
-    def __init__(self, directory=None):
+    def __init__(self, directory=None, extra_opts=()):
         self._own_dir = directory is None
         self.dir = directory or tempfile.mkdtemp(prefix="ps-mariadb-")
         super().__init__(port=free_port(), socket_path=os.path.join(self.dir, "mysqld.sock"))
@@ -194,16 +219,14 @@ class PrivateMariaDB(MariaDB):
         # another instance that shares /tmp while it runs mariadb-install-db.
         tmpdir = os.path.join(self.dir, "tmp")
         os.makedirs(tmpdir, exist_ok=True)
-        self.opts = self.OPTS + ["--tmpdir=" + tmpdir]
+        self.opts = self.OPTS + ["--tmpdir=" + tmpdir] + list(extra_opts)
         atexit.register(self.close)
 
     def _install(self):
         init = os.path.join(self.dir, "init.sql")
         with open(init, "w") as f:
             f.write("FLUSH PRIVILEGES;\n")
-            for host in ("127.0.0.1", "localhost"):
-                f.write("CREATE USER '%s'@'%s' IDENTIFIED BY '%s';\n" % (self.user, host, self.password))
-                f.write("GRANT ALL PRIVILEGES ON *.* TO '%s'@'%s' WITH GRANT OPTION;\n" % (self.user, host))
+            f.write(db_users_sql())
         out = subprocess.run(
             ["mariadb-install-db", "--no-defaults", "--datadir=" + self.datadir] + self._user +
             ["--auth-root-authentication-method=normal", "--skip-test-db", "--force",
@@ -379,9 +402,10 @@ class PrivateRedis(Redis):
         self.close()
 
 
-def private_mariadb():
-    """A started MariaDB for this test alone (use as a context manager or call close())."""
-    return PrivateMariaDB().start()
+def private_mariadb(extra_opts=()):
+    """A started MariaDB for this test alone (use as a context manager or call close());
+    extra_opts: more mariadbd options (e.g. --ssl-cert=...)."""
+    return PrivateMariaDB(extra_opts=extra_opts).start()
 
 
 def private_redis():
@@ -402,7 +426,9 @@ def shared_mariadb():
                 port=int(env["PS_TEST_MYSQL_PORT"]),
                 socket_path=env.get("PS_TEST_MYSQL_SOCKET") or None,
                 user=env.get("PS_TEST_MYSQL_USER") or DB_USER,
-                password=env.get("PS_TEST_MYSQL_PASSWORD", DB_PASSWORD))
+                password=env.get("PS_TEST_MYSQL_PASSWORD", DB_PASSWORD),
+                migrate_user=env.get("PS_TEST_MYSQL_MIGRATE_USER") or DB_MIGRATE_USER,
+                migrate_password=env.get("PS_TEST_MYSQL_MIGRATE_PASSWORD", DB_MIGRATE_PASSWORD))
         else:
             _shared["mariadb"] = private_mariadb()
     return _shared["mariadb"]
@@ -441,7 +467,7 @@ def dbmate(mariadb, database, *args, migrations_dir=None):
 def fresh_database(mariadb=None, prefix="t", migrate=True, migrations_dir=None):
     """Create a new uniquely named database, apply all migrations, return its name."""
     mariadb = mariadb or shared_mariadb()
-    name = "%s_%d_%s" % (prefix, os.getpid(), secrets.token_hex(4))
+    name = "ps_%s_%d_%s" % (prefix, os.getpid(), secrets.token_hex(4))
     mariadb.create_database(name)
     if migrate:
         dbmate(mariadb, name, "up", migrations_dir=migrations_dir)
