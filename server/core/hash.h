@@ -1,4 +1,5 @@
-/* Non-cryptographic hashing, for request fingerprints (idempotency) and cache keys. */
+/* Non-cryptographic hashing, for hash tables and jitter (and the legacy request fingerprint of
+ * idempotency keys written before migration 20261201000002; their own is SHA-256). */
 #ifndef PS_CORE_HASH_H
 #define PS_CORE_HASH_H
 

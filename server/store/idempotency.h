@@ -2,7 +2,7 @@
  * packed response of the first call, kept PS_IDEM_TTL_US.
  *
  * Use, inside the transaction of the write it guards (e.g. from a ps_db_tx function):
- *   ps_idem_key_t k = {tenant, request_id, "CreateProspect", fingerprint};
+ *   ps_idem_key_t k; ps_idem_key_init(&k, tenant, request_id, "CreateProspect", req);
  *   rc = ps_idem_claim(db, arena, &k, now, &stored, st);
  *   rc < 0: fail (REQUEST_ID_REUSED, or a database error);  rc == 1: return `stored` unpacked, write
  *   nothing;  rc == 0: do the write, then ps_idem_store(db, &k, packed_response, len, st); commit.
@@ -26,13 +26,17 @@ typedef struct ps_idem_key {
   const char *tenant;      /* the tenant */
   const char *request_id;  /* the caller's request id (already validated) */
   const char *method;      /* the method name, e.g. "CreateProspect": one id, one method */
-  uint64_t fingerprint;    /* ps_idem_fingerprint of the request */
+  unsigned char sha256[32];/* SHA-256 of the request without its request_id (ps_idem_fingerprint) */
+  uint64_t fingerprint;    /* the same request's 64-bit FNV-1a: what keys written before migration
+                              20261201000002 hold (compared for those only; written for rollback) */
 } ps_idem_key_t;
 
-/* The fingerprint of a request: ps_hash64 of its packed form with its `request_id` field (if it
- * has one) cleared, so that a retry matches whatever id it carries. Packs through a hashing buffer:
- * nothing is allocated except a copy of the top-level struct. 0, or -1 when out of memory. */
-int ps_idem_fingerprint(const ProtobufCMessage *req, uint64_t *ret);
+/* The fingerprints of a request: SHA-256 and (legacy) FNV-1a of its packed form with its
+ * `request_id` field (if it has one) cleared, so that a retry matches whatever id it carries.
+ * Packs through a hashing buffer: nothing is allocated except a copy of the top-level struct.
+ * 0, or -1 when out of memory or the digest fails. */
+int ps_idem_fingerprint(const ProtobufCMessage *req, unsigned char ret_sha256[32],
+                        uint64_t *ret_fnv);
 
 /* Claims k in the open transaction (see above). 0: claimed, go on with the write; 1: the same
  * request succeeded before, *ret_response holds its packed response (in a); -1 with st set:
