@@ -266,6 +266,22 @@ static void finish_error(call_t *c, ps_code_t code, const char *reason, const ch
   finish(c, &st, NULL);
 }
 
+/* Logs how a call ended. A refusal's message echoes what the caller sent (a name, an e-mail) and
+ * goes to the caller only: the log gets its code, reason and field. Internal errors are logged with
+ * their message, which the server writes itself and which never holds request data. */
+static void log_status(const char *path, const ps_status_t *st) {
+  if (st->code == PS_INTERNAL || st->code == PS_UNKNOWN) {
+    ps_error("%s: %s %s", path, ps_code_name(st->code), st->message);
+    return;
+  }
+  if (!ps_log_enabled(PS_LOG_DEBUG)) return;
+  const char *field = "";
+  for (int i = 0; i < st->n_meta; i++)
+    if (strcmp(st->meta[i].key, "field") == 0) field = st->meta[i].value;
+  ps_debug("%s: %s%s%s%s%s", path, ps_code_name(st->code), st->reason[0] ? " reason=" : "",
+           st->reason, field[0] ? " field=" : "", field);
+}
+
 /* ------------------------------------------------------------------ workers */
 
 static void *worker_init(void *ud, int index) {
@@ -362,10 +378,7 @@ static void worker_run(void *ud, void *state, void *item) {
       }
     }
   }
-  if (ctx.status.code == PS_INTERNAL || ctx.status.code == PS_UNKNOWN)
-    ps_error("%s: %s %s", m->path, ps_code_name(ctx.status.code), ctx.status.message);
-  else
-    ps_debug("%s: %s %s", m->path, ps_code_name(ctx.status.code), ctx.status.message);
+  log_status(m->path, &ctx.status);
   atomic_fetch_add(ctx.status.code == PS_OK ? &T.ok : &T.failed, 1);
   finish(c, &ctx.status, reply);
   ps_arena_reset(&w->arena);
@@ -596,7 +609,7 @@ static int authorize(call_t *c, const char *path) {
   ps_status_clear(&st);
   if (ps_authz_check(&req, &st) != 0) {
     atomic_fetch_add(st.code == PS_UNAUTHENTICATED ? &T.unauthenticated : &T.denied, 1);
-    ps_debug("%s: %s %s", path, ps_code_name(st.code), st.message);
+    log_status(path, &st);
     finish(c, &st, NULL);
     return -1;
   }
