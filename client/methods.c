@@ -57,6 +57,8 @@ const psc_method_t psc__methods[] = {
       PSC_RETRY_READ, "Get a tenant's apps (Prospects, Quote requests)."),
     M(UpdateTenantApps, prospects__v1__update_tenant_apps_request, prospects__v1__tenant_apps,
       PSC_RETRY_NEVER, "Switch a tenant's apps on or off (update_mask, etag optional)."),
+    M(ListAuditEvents, prospects__v1__list_audit_events_request, prospects__v1__list_audit_events_response,
+      PSC_RETRY_READ, "List a tenant's audit trail (app changes, merges), newest first; for operators."),
 };
 const size_t psc__n_methods = sizeof psc__methods / sizeof psc__methods[0];
 
@@ -107,7 +109,9 @@ RPC(psc_get_merge, 19, Prospects__V1__GetMergeRequest, Prospects__V1__Merge)
 RPC(psc_list_merges, 20, Prospects__V1__ListMergesRequest, Prospects__V1__ListMergesResponse)
 RPC(psc_get_tenant_apps, 21, Prospects__V1__GetTenantAppsRequest, Prospects__V1__TenantApps)
 RPC(psc_update_tenant_apps, 22, Prospects__V1__UpdateTenantAppsRequest, Prospects__V1__TenantApps)
+RPC(psc_list_audit_events, 23, Prospects__V1__ListAuditEventsRequest,
+    Prospects__V1__ListAuditEventsResponse)
 
 /* A wrong index above would pair a request with another RPC's descriptors: psc_invoke refuses that
  * (PSC_INVALID_ARGUMENT), and the tests call every typed function. */
-_Static_assert(sizeof psc__methods / sizeof psc__methods[0] == 23, "one entry per RPC of service.proto");
+_Static_assert(sizeof psc__methods / sizeof psc__methods[0] == 24, "one entry per RPC of service.proto");

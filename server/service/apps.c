@@ -34,8 +34,10 @@
 
 #define VALUE_MAX 96 /* "<20 digits>|<2 digits>|<32 hex digits>" and room to spare */
 
-static void redis_key(const char *tenant, char *out, size_t outsz) {
-  snprintf(out, outsz, "prospects:apps:v2:%s", tenant);
+/* The tenant's key in out; -1 when it does not fit (tenant ids are at most 63 characters). */
+static int redis_key(const char *tenant, char *out, size_t outsz) {
+  int n = snprintf(out, outsz, "prospects:apps:v2:%s", tenant);
+  return n > 0 && (size_t)n < outsz ? 0 : -1;
 }
 
 /* What a value's tag covers: the tenant and the value's "<version>|<p><q>" part, in buf. Its
@@ -90,8 +92,7 @@ static unsigned redis_ttl_ms(const char *tenant) {
  * PUT_ALWAYS (a writer's change). 0, or -1 when Redis is unavailable. */
 static int put_redis(ps_ctx_t *ctx, const char *tenant, const ps_flags_t *f, put_mode_t mode) {
   char key[128], value[VALUE_MAX];
-  redis_key(tenant, key, sizeof key);
-  if (encode_cached(tenant, f, value) != 0) return -1;
+  if (redis_key(tenant, key, sizeof key) != 0 || encode_cached(tenant, f, value) != 0) return -1;
   if (mode == PUT_ALWAYS) return ps_cache_set(ctx->cache, key, value, redis_ttl_ms(tenant));
   return ps_cache_put_versioned(ctx->cache, key, (unsigned long long)f->version, value,
                                 redis_ttl_ms(tenant));
@@ -122,9 +123,10 @@ int ps_apps_flags(ps_ctx_t *ctx, const char *tenant, ps_flags_t *ret) {
   /* this thread loads the tenant for everyone waiting on it */
   char key[128], value[PS_CACHE_HEAD + 1];
   size_t value_len = 0;
-  redis_key(tenant, key, sizeof key);
   /* a change of this tenant has not reached Redis yet: Redis may hold the old flags */
-  int got = ps_flags_pending_has(tenant) ? 0 : ps_cache_get(ctx->cache, key, value, &value_len);
+  int got = ps_flags_pending_has(tenant) || redis_key(tenant, key, sizeof key) != 0
+                ? 0
+                : ps_cache_get(ctx->cache, key, value, &value_len);
   if (got >= 0 && ps_flags_pending_count() > 0) retry_pending(ctx);
   if (got == PS_CACHE_STRING && strlen(value) == value_len && parse_cached(tenant, value, ret) == 0) {
     ps_flags_count(PS_FLAGS_STAT_REDIS_HIT);
@@ -271,7 +273,7 @@ static int update_apps_tx(ps_db_t *db, void *arg, ps_status_t *st) {
       return ps_fail(st, PS_ABORTED, "ETAG_MISMATCH",
                      "The apps were changed since this etag was read; read them again and retry.");
   }
-  ps_apps_flags_t was = {cur.prospects, cur.quote_requests}, next;
+  ps_apps_flags_t was = {cur.prospects, cur.quote_requests}, next = was;
   if (ps_apps_apply(was, t->bits, t->sent, &next, st) != 0) return -1;
   if (next.prospects == cur.prospects && next.quote_requests == cur.quote_requests) {
     t->out = cur; /* nothing changes: no new version */

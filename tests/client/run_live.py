@@ -84,12 +84,65 @@ class Cli(unittest.TestCase):
         out = run([self.prospectctl, "--help"])
         self.assertEqual(out.returncode, 0)
         commands = [line.split()[0] for line in out.stdout.split("Commands")[1].splitlines()[1:] if line.strip()]
-        self.assertEqual(len(commands), 23, out.stdout)
+        self.assertEqual(len(commands), 24, out.stdout)
+        self.assertIn("list-audit-events", commands)
         for command in commands:
             out = run([self.prospectctl, command, "--help"])
             self.assertEqual(out.returncode, 0, command)
             self.assertIn("Request fields", out.stdout)
             self.assertIn("usage: prospectctl [OPTIONS] %s" % command, out.stdout)
+
+    def test_list_audit_events(self):
+        out = run([self.prospectctl, "list-audit-events", "--help"])
+        self.assertEqual(out.returncode, 0, out.stderr)
+        self.assertIn("RPC prospects.v1.ProspectService/ListAuditEvents: prospects.v1.ListAuditEventsRequest"
+                      " -> prospects.v1.ListAuditEventsResponse; retried on UNAVAILABLE (a read)", out.stdout)
+        for field in ("parent", "pageSize", "pageToken"):
+            self.assertRegex(out.stdout, r"\n  %s +" % field)
+
+        tenant = harness.new_tenant("cliaudit")
+        apps = "tenants/%s/apps" % tenant
+        rc, body, err = self.ctl("list-audit-events", json.dumps({"parent": "tenants/" + tenant}))
+        self.assertEqual(rc, 0, err)
+        self.assertEqual(body, {})  # no change yet: an empty list is left out, as proto3 JSON does
+        enable_apps(self.prospectctl, self.server, tenant)
+        rc, _, err = self.ctl("--acting-user", "ops-7", "update-tenant-apps", json.dumps(
+            {"apps": {"name": apps, "quoteRequestsEnabled": True}, "updateMask": "quoteRequestsEnabled"}))
+        self.assertEqual(rc, 0, err)
+        # by command name and by RPC name, the request from stdin
+        rc, body, err = self.ctl("list-audit-events", json.dumps({"parent": "tenants/" + tenant, "pageSize": 1}))
+        self.assertEqual(rc, 0, err)
+        rc, again, err = self.ctl("ListAuditEvents", "-", stdin=json.dumps({"parent": "tenants/" + tenant,
+                                                                             "page_size": 1}))
+        self.assertEqual(rc, 0, err)
+        self.assertEqual(again, body)
+        (newest,) = body["auditEvents"]
+        self.assertEqual(newest["action"], "UpdateTenantApps")
+        self.assertEqual(newest["resource"], apps)
+        self.assertEqual(newest["actingUser"], "ops-7")
+        self.assertNotIn("caller", newest)  # a plaintext server knows no caller
+        self.assertRegex(newest["name"], r"^tenants/%s/auditEvents/[0-9a-f-]{36}$" % tenant)
+        self.assertRegex(newest["createTime"], r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$")
+        self.assertIn("quote_requests_enabled false -> true", newest["details"])
+        # the next page: the first change (the Prospects app on), and the end of the trail
+        rc, older, err = self.ctl("--compact", "list-audit-events", json.dumps(
+            {"parent": "tenants/" + tenant, "pageSize": 1, "pageToken": body["nextPageToken"]}))
+        self.assertEqual(rc, 0, err)
+        self.assertEqual([(e["action"], e["resource"]) for e in older["auditEvents"]],
+                         [("UpdateTenantApps", apps)])
+        self.assertIn("prospects_enabled false -> true", older["auditEvents"][0]["details"])
+        self.assertLess(older["auditEvents"][0]["name"], newest["name"])
+        if "nextPageToken" in older:  # a full page may still say "more"; the next one is empty
+            rc, rest, err = self.ctl("list-audit-events", json.dumps(
+                {"parent": "tenants/" + tenant, "pageSize": 1, "pageToken": older["nextPageToken"]}))
+            self.assertEqual(rc, 0, err)
+            self.assertEqual(rest, {})
+        # errors: the service's own, as JSON on stderr with the gRPC code as exit status
+        rc, _, err = self.ctl("list-audit-events", json.dumps({"parent": "not-a-tenant"}))
+        self.assertEqual(rc, 3, err)  # INVALID_ARGUMENT
+        error = json.loads(err)["error"]
+        self.assertEqual((error["reason"], error["metadata"]), ("INVALID_FIELD", {"field": "parent"}))
+        self.assertNotIn("requestId", error)  # a read carries no request_id
 
     def test_usage_errors(self):
         self.assertEqual(run([self.prospectctl]).returncode, 64)

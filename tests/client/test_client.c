@@ -99,8 +99,18 @@ static void test_version_and_codes(void) {
 
 static void test_method_table(void) {
   current = "methods";
-  CHECK_INT(psc_method_count(), 23);
-  CHECK(psc_method_at(23) == NULL);
+  CHECK_INT(psc_method_count(), 24);
+  CHECK(psc_method_at(24) == NULL);
+  /* the table is service.proto's service, in its order, with its message types: an RPC added to
+   * the proto and not to the library fails here */
+  const ProtobufCServiceDescriptor *svc = &prospects__v1__prospect_service__descriptor;
+  CHECK_INT(psc_method_count(), svc->n_methods);
+  for (size_t i = 0; i < svc->n_methods && i < psc_method_count(); i++) {
+    const psc_method_t *m = psc_method_at(i);
+    CHECK_STR(m->name, svc->methods[i].name);
+    CHECK(m->request == svc->methods[i].input);
+    CHECK(m->response == svc->methods[i].output);
+  }
   CHECK(psc_method_find("NoSuchMethod") == NULL);
   CHECK(psc_method_find(NULL) == NULL);
   for (size_t i = 0; i < psc_method_count(); i++) {
@@ -123,6 +133,8 @@ static void test_method_table(void) {
   CHECK_INT(psc_method_find("UpdateProspect")->retry, PSC_RETRY_NEVER);
   CHECK_INT(psc_method_find("UnlinkDocument")->retry, PSC_RETRY_NEVER);
   CHECK_INT(psc_method_find("MergeProspects")->retry, PSC_RETRY_REQUEST_ID);
+  CHECK_INT(psc_method_find("ListAuditEvents")->retry, PSC_RETRY_READ);
+  CHECK(psc_method_find("ListAuditEvents")->response == &prospects__v1__list_audit_events_response__descriptor);
 }
 
 /* Writes text to dir/name; the path goes to path (size n). Returns path, or NULL on failure. */
@@ -368,6 +380,13 @@ static void test_retries(void) {
   CHECK_INT(psc_get_tenant_apps(c, &get, &once, NULL, &st), PSC_UNAVAILABLE);
   CHECK_INT(st.attempts, 1);
 
+  Prospects__V1__ListAuditEventsRequest audit = PROSPECTS__V1__LIST_AUDIT_EVENTS_REQUEST__INIT;
+  audit.parent = "tenants/t";
+  Prospects__V1__ListAuditEventsResponse *events = (Prospects__V1__ListAuditEventsResponse *)0x1;
+  CHECK_INT(psc_list_audit_events(c, &audit, NULL, &events, &st), PSC_UNAVAILABLE);
+  CHECK_INT(st.attempts, 3); /* a read */
+  CHECK(events == (Prospects__V1__ListAuditEventsResponse *)0x1);
+
   Prospects__V1__UpdateTenantAppsRequest upd = PROSPECTS__V1__UPDATE_TENANT_APPS_REQUEST__INIT;
   CHECK_INT(psc_update_tenant_apps(c, &upd, NULL, NULL, &st), PSC_UNAVAILABLE);
   CHECK_INT(st.attempts, 1); /* not safe to repeat */
@@ -440,6 +459,7 @@ static void test_deadline(void) {
 /* ---------------------------------------------------------------- against the server */
 
 static char tenant[64];
+static int merged; /* test_live_merged made a merge (one MergeProspects audit event) */
 
 static void enable_prospects(psc_client_t *c) {
   Prospects__V1__TenantApps apps = PROSPECTS__V1__TENANT_APPS__INIT;
@@ -561,7 +581,7 @@ static void test_live_basics(psc_client_t *c) {
  * or, once built, an answer of the service itself (domain prospects.v1 or OK). */
 static void test_live_every_rpc(psc_client_t *c) {
   current = "live: every RPC";
-  psc_status_t st[23];
+  psc_status_t st[24];
 #define CALL(i, fn, T, INIT) \
   do {                       \
     T r = INIT;              \
@@ -598,9 +618,11 @@ static void test_live_every_rpc(psc_client_t *c) {
   CALL(21, psc_get_tenant_apps, Prospects__V1__GetTenantAppsRequest, PROSPECTS__V1__GET_TENANT_APPS_REQUEST__INIT);
   CALL(22, psc_update_tenant_apps, Prospects__V1__UpdateTenantAppsRequest,
        PROSPECTS__V1__UPDATE_TENANT_APPS_REQUEST__INIT);
+  CALL(23, psc_list_audit_events, Prospects__V1__ListAuditEventsRequest,
+       PROSPECTS__V1__LIST_AUDIT_EVENTS_REQUEST__INIT);
 #undef CALL
   int unimplemented = 0;
-  for (int i = 0; i < 23; i++) {
+  for (int i = 0; i < 24; i++) {
     const psc_method_t *m = psc_method_at((size_t)i);
     CHECK(st[i].attempts >= 1); /* a wrong table index would fail locally with 0 attempts */
     if (st[i].code == PSC_UNIMPLEMENTED) {
@@ -617,7 +639,7 @@ static void test_live_every_rpc(psc_client_t *c) {
   /* the four RPCs the server had from the start answer for themselves */
   CHECK(st[0].code != PSC_UNIMPLEMENTED && st[1].code != PSC_UNIMPLEMENTED);
   CHECK(st[21].code != PSC_UNIMPLEMENTED && st[22].code != PSC_UNIMPLEMENTED);
-  printf("    %d of 23 RPCs not implemented by this server yet\n", unimplemented);
+  printf("    %d of 24 RPCs not implemented by this server yet\n", unimplemented);
 }
 
 typedef struct worker {
@@ -682,6 +704,7 @@ static void test_live_merged(psc_client_t *c) {
     goto out;
   }
   CHECK_CODE(st, PSC_OK);
+  if (st.code == PSC_OK) merged = 1;
   Prospects__V1__GetProspectRequest get = PROSPECTS__V1__GET_PROSPECT_REQUEST__INIT;
   get.name = source;
   psc_get_prospect(c, &get, NULL, NULL, &st);
@@ -691,6 +714,95 @@ static void test_live_merged(psc_client_t *c) {
 out:
   free(target);
   free(source);
+}
+
+/* The audit trail: an UpdateTenantApps is its newest event; the pages go back to the tenant's
+ * first change (enable_prospects in test_live_basics), newest first, with the merge in between. */
+static void test_live_audit(psc_client_t *c) {
+  current = "live: ListAuditEvents";
+  psc_status_t st;
+  char parent[96], apps_name[128], prefix[160];
+  snprintf(parent, sizeof parent, "tenants/%s", tenant);
+  snprintf(apps_name, sizeof apps_name, "tenants/%s/apps", tenant);
+  snprintf(prefix, sizeof prefix, "tenants/%s/auditEvents/", tenant);
+
+  /* a change: the Quote requests app on, for user ops-7 */
+  Prospects__V1__TenantApps apps = PROSPECTS__V1__TENANT_APPS__INIT;
+  apps.name = apps_name;
+  apps.prospects_enabled = 1;
+  apps.quote_requests_enabled = 1;
+  char *paths[] = {"quote_requests_enabled"};
+  Google__Protobuf__FieldMask mask = GOOGLE__PROTOBUF__FIELD_MASK__INIT;
+  mask.n_paths = 1;
+  mask.paths = paths;
+  Prospects__V1__UpdateTenantAppsRequest upd = PROSPECTS__V1__UPDATE_TENANT_APPS_REQUEST__INIT;
+  upd.apps = &apps;
+  upd.update_mask = &mask;
+  psc_call_options_t co = {0};
+  co.acting_user = "ops-7";
+  psc_update_tenant_apps(c, &upd, &co, NULL, &st);
+  CHECK_CODE(st, PSC_OK);
+
+  Prospects__V1__ListAuditEventsRequest req = PROSPECTS__V1__LIST_AUDIT_EVENTS_REQUEST__INIT;
+  req.parent = parent;
+  req.page_size = 1;
+  Prospects__V1__ListAuditEventsResponse *resp = NULL;
+  if (psc_list_audit_events(c, &req, NULL, &resp, &st) == PSC_UNIMPLEMENTED) {
+    printf("    skipped: ListAuditEvents is not implemented by this server yet\n");
+    return;
+  }
+  CHECK_CODE(st, PSC_OK);
+  CHECK_INT(st.attempts, 1);
+  if (!resp) return;
+  CHECK_INT(resp->n_audit_events, 1);
+  if (resp->n_audit_events == 1) {
+    const Prospects__V1__AuditEvent *e = resp->audit_events[0];
+    CHECK_STR(e->action, "UpdateTenantApps");
+    CHECK_STR(e->resource, apps_name);
+    CHECK_STR(e->acting_user, "ops-7");
+    CHECK_STR(e->caller, ""); /* a plaintext server knows no caller */
+    CHECK(strncmp(e->name, prefix, strlen(prefix)) == 0);
+    CHECK(e->create_time != NULL && e->create_time->seconds > 0);
+    CHECK(strstr(e->details, "quote_requests_enabled false -> true") != NULL);
+  }
+  CHECK(resp->next_page_token[0] != '\0'); /* older events follow */
+
+  /* the rest, page by page: [UpdateTenantApps, (MergeProspects,) UpdateTenantApps], newest first */
+  const char *want[3] = {"UpdateTenantApps", "MergeProspects", "UpdateTenantApps"};
+  size_t n_want = merged ? 3 : 2;
+  if (!merged) want[1] = "UpdateTenantApps";
+  size_t seen = 0;
+  char last_name[256] = "";
+  for (int page = 0; resp && page < 10; page++) {
+    for (size_t i = 0; i < resp->n_audit_events; i++, seen++) {
+      const Prospects__V1__AuditEvent *e = resp->audit_events[i];
+      if (seen < n_want) CHECK_STR(e->action, want[seen]);
+      if (last_name[0]) CHECK(strcmp(e->name, last_name) < 0); /* newest first: ids descend */
+      snprintf(last_name, sizeof last_name, "%s", e->name);
+    }
+    char *token = resp->next_page_token[0] ? strdup(resp->next_page_token) : NULL;
+    CHECK(!resp->next_page_token[0] || token);
+    prospects__v1__list_audit_events_response__free_unpacked(resp, NULL);
+    resp = NULL;
+    if (!token) break;
+    req.page_token = token;
+    psc_list_audit_events(c, &req, NULL, &resp, &st);
+    free(token);
+    req.page_token = NULL;
+    CHECK_CODE(st, PSC_OK);
+  }
+  if (resp) prospects__v1__list_audit_events_response__free_unpacked(resp, NULL);
+  CHECK_INT(seen, n_want);
+
+  /* errors are the service's own */
+  req.parent = "not-a-tenant";
+  req.page_size = 0;
+  resp = (Prospects__V1__ListAuditEventsResponse *)0x1;
+  psc_list_audit_events(c, &req, NULL, &resp, &st);
+  CHECK_CODE(st, PSC_INVALID_ARGUMENT);
+  CHECK_STR(st.reason, "INVALID_FIELD");
+  CHECK_STR(psc_status_meta(&st, "field"), "parent");
+  CHECK(resp == (Prospects__V1__ListAuditEventsResponse *)0x1);
 }
 
 int main(void) {
@@ -712,8 +824,9 @@ int main(void) {
   if (target && *target) {
     snprintf(tenant, sizeof tenant, "t-client-%ld-%d", (long)time(NULL) % 100000, (int)getpid());
     psc_client_t *c = client_for(target, 0, 0);
-    void (*live[])(psc_client_t *) = {test_live_basics, test_live_every_rpc, test_live_threads, test_live_merged};
-    const char *names[] = {"live basics", "every RPC", "threads", "merged"};
+    void (*live[])(psc_client_t *) = {test_live_basics, test_live_every_rpc, test_live_threads, test_live_merged,
+                                      test_live_audit};
+    const char *names[] = {"live basics", "every RPC", "threads", "merged", "audit trail"};
     for (size_t i = 0; i < sizeof live / sizeof live[0]; i++) {
       int before = failures;
       live[i](c);

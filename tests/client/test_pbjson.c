@@ -270,6 +270,13 @@ int main(void) {
          "{\"sources\":[{\"name\":\"a\"},{\"name\":\"b\",\"etag\":\"e\"}],\"validateOnly\":true}");
   expect(&prospects__v1__resolve_prospect_response__descriptor, "{\"mergedVia\":[\"x\",\"y\"]}",
          "{\"mergedVia\":[\"x\",\"y\"]}");
+  expect(&prospects__v1__list_audit_events_response__descriptor,
+         "{\"audit_events\":[{\"name\":\"tenants/t/auditEvents/e\",\"createTime\":\"2024-05-01T10:00:00Z\","
+         "\"action\":\"UpdateTenantApps\",\"acting_user\":\"u\",\"resource\":\"tenants/t/apps\"}],"
+         "\"nextPageToken\":\"tok\"}",
+         "{\"auditEvents\":[{\"name\":\"tenants/t/auditEvents/e\",\"createTime\":\"2024-05-01T10:00:00Z\","
+         "\"action\":\"UpdateTenantApps\",\"actingUser\":\"u\",\"resource\":\"tenants/t/apps\"}],"
+         "\"nextPageToken\":\"tok\"}");
   /* oneof: the member is shown even when empty; two members are refused */
   const ProtobufCMessageDescriptor *intake = &prospects__v1__intake_quote_request_request__descriptor;
   expect(intake, "{\"existing\":\"\"}", "{\"existing\":\"\"}");

@@ -53,7 +53,7 @@ extern "C" {
 /* ---------------------------------------------------------------- version */
 
 #define PSC_VERSION_MAJOR 0
-#define PSC_VERSION_MINOR 2
+#define PSC_VERSION_MINOR 3
 #define PSC_VERSION_PATCH 0
 /* One number that compares: 0x00MMmmpp. */
 #define PSC_VERSION_NUMBER ((PSC_VERSION_MAJOR << 16) | (PSC_VERSION_MINOR << 8) | PSC_VERSION_PATCH)
@@ -403,6 +403,19 @@ PSC_EXPORT int psc_update_tenant_apps(psc_client_t *client,
                                       const Prospects__V1__UpdateTenantAppsRequest *req,
                                       const psc_call_options_t *opts, Prospects__V1__TenantApps **ret_resp,
                                       psc_status_t *ret_status);
+
+/* ---------------------------------------------------------------- audit trail */
+
+/* Since 0.3. ListAuditEvents (retried: read): a tenant's audit trail (changes of its apps, merges),
+ * newest first, page by page; not gated by the apps. req->parent is "tenants/{tenant}"; pass
+ * (*ret_resp)->next_page_token as the next request's page_token until it comes back empty. Free
+ * *ret_resp with prospects__v1__list_audit_events_response__free_unpacked. The method is meant for
+ * operators: a server whose policy does not allow it to the caller's certificate (the chart's
+ * default allows only the operators') answers PSC_PERMISSION_DENIED, which is not retried. */
+PSC_EXPORT int psc_list_audit_events(psc_client_t *client, const Prospects__V1__ListAuditEventsRequest *req,
+                                     const psc_call_options_t *opts,
+                                     Prospects__V1__ListAuditEventsResponse **ret_resp,
+                                     psc_status_t *ret_status);
 
 #ifdef __cplusplus
 }

@@ -43,7 +43,19 @@ int main(int argc, char **argv) {
   int code = psc_get_tenant_apps(client, &req, &call, &got, &st);
   printf("GetTenantApps: %s (%s) after %d attempt(s)\n", psc_code_name(code), st.message, st.attempts);
   if (got) prospects__v1__tenant_apps__free_unpacked(got, NULL);
+
+  /* since 0.3: ListAuditEvents, a read (retried like GetTenantApps) */
+  Prospects__V1__ListAuditEventsRequest audit = PROSPECTS__V1__LIST_AUDIT_EVENTS_REQUEST__INIT;
+  audit.parent = "tenants/consumer";
+  Prospects__V1__ListAuditEventsResponse *events = NULL;
+  psc_status_t audit_st;
+  int audit_code = psc_list_audit_events(client, &audit, &call, &events, &audit_st);
+  printf("ListAuditEvents: %s (%s) after %d attempt(s)\n", psc_code_name(audit_code), audit_st.message,
+         audit_st.attempts);
+  if (events) prospects__v1__list_audit_events_response__free_unpacked(events, NULL);
   psc_client_free(client);
-  if (argc > 1) return code == PSC_OK ? 0 : 1;
-  return code == PSC_UNAVAILABLE && st.attempts == 2 ? 0 : 1;
+  if (argc > 1) return code == PSC_OK && audit_code == PSC_OK ? 0 : 1;
+  return code == PSC_UNAVAILABLE && st.attempts == 2 && audit_code == PSC_UNAVAILABLE && audit_st.attempts == 2
+             ? 0
+             : 1;
 }
