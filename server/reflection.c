@@ -210,6 +210,13 @@ static int pack_response(Grpc__Reflection__V1__ServerReflectionResponse *resp, u
 int ps_reflection_answer(const uint8_t *req_bytes, size_t req_len, uint8_t **ret_buf,
                          size_t *ret_len) {
   if (ps_reflection_init() != 0) return -1;
+  /* as for every method, a string with a NUL byte or invalid UTF-8, or a field number out of range,
+   * is refused before decoding: the request is echoed in the answer (original_request), which
+   * clients in other languages could not decode */
+  char path[64];
+  if (ps_wire_check_strings(&grpc__reflection__v1__server_reflection_request__descriptor, req_bytes,
+                            req_len, path, sizeof path) != PS_WIRE_OK)
+    return -1;
   Grpc__Reflection__V1__ServerReflectionRequest *req =
       grpc__reflection__v1__server_reflection_request__unpack(NULL, req_len, req_bytes);
   if (!req) return -1;

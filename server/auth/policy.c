@@ -73,19 +73,22 @@ static int principal_matches(const rule_t *r, const ps_peer_t *peer) {
   return match_any(r->principals, r->n_principals, subject, strlen(subject));
 }
 
-/* The header's values joined with "," into buf (as gRPC does); the length, or (size_t)-1 when the
- * request has no such header. A value longer than buf cannot match a finite matcher anyway except
- * by prefix, so it is cut there. */
+/* The header's values joined with "," (as gRPC does), as much of it as fits into buf; the whole
+ * length (more than bufsz when it did not fit), or (size_t)-1 when the request has no such
+ * header. */
 static size_t header_value(const ps_policy_request_t *req, const char *key, char *buf, size_t bufsz) {
   size_t len = 0;
   int found = 0;
   for (size_t i = 0; i < req->n_headers; i++) {
     const ps_policy_header_t *h = &req->headers[i];
     if (h->key_len != strlen(key) || strncasecmp(h->key, key, h->key_len) != 0) continue;
-    if (found && len < bufsz) buf[len++] = ',';
-    size_t n = h->value_len < bufsz - len ? h->value_len : bufsz - len;
-    memcpy(buf + len, h->value, n);
-    len += n;
+    if (found) {
+      if (len < bufsz) buf[len] = ',';
+      len++;
+    }
+    if (len < bufsz)
+      memcpy(buf + len, h->value, h->value_len < bufsz - len ? h->value_len : bufsz - len);
+    len += h->value_len;
     found = 1;
   }
   return found ? len : (size_t)-1;
@@ -94,9 +97,18 @@ static size_t header_value(const ps_policy_request_t *req, const char *key, char
 static int request_matches(const rule_t *r, const ps_policy_request_t *req) {
   if (r->n_paths && !match_any(r->paths, r->n_paths, req->path, req->path_len)) return 0;
   for (size_t i = 0; i < r->n_headers; i++) {
-    char buf[8192];
-    size_t n = header_value(req, r->headers[i].key, buf, sizeof buf);
-    if (n == (size_t)-1 || !match_any(r->headers[i].values, r->headers[i].n_values, buf, n)) return 0;
+    char stack[8192], *buf = stack;
+    size_t n = header_value(req, r->headers[i].key, stack, sizeof stack);
+    if (n == (size_t)-1) return 0;
+    if (n > sizeof stack) {
+      /* matched whole all the same ("*suffix" must see the real end); out of memory, the rule does
+       * not match (a deny rule on a header is no stronger anyway: the client may leave it out) */
+      if (!(buf = malloc(n))) return 0;
+      header_value(req, r->headers[i].key, buf, n);
+    }
+    int ok = match_any(r->headers[i].values, r->headers[i].n_values, buf, n);
+    if (buf != stack) free(buf);
+    if (!ok) return 0;
   }
   return 1;
 }
@@ -239,7 +251,11 @@ static int parse_header(parser_t *ps, const json_t *h, size_t i, header_rule_t *
   if (!v) return fail(ps, "\"headers\" %zu: \"values\" is not present.", i);
   if (v->type == JSON_ARRAY && v->n == 0)
     return fail(ps, "\"headers\" %zu: \"values\" list is empty.", i);
-  if (parse_matchers(ps, v, "values", &ret->values, &ret->n_values) != 0) return -1;
+  size_t where_len = strlen(ps->where); /* its messages name the header too */
+  snprintf(ps->where + where_len, sizeof ps->where - where_len, "\"headers\" %zu: ", i);
+  int rc = parse_matchers(ps, v, "values", &ret->values, &ret->n_values);
+  ps->where[where_len] = '\0';
+  if (rc != 0) return -1;
   ret->key = strdup(k->str);
   return ret->key ? 0 : fail(ps, "out of memory.");
 }

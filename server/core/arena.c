@@ -17,7 +17,10 @@ static void *pb_alloc(void *ud, size_t n) { return ps_arena_alloc(ud, n); }
 static void pb_free(void *ud, void *p) { (void)ud; (void)p; }
 
 static ps_arena_block_t *block_new(ps_arena_t *a, size_t size) {
-  if (size > SIZE_MAX - sizeof(ps_arena_block_t)) return NULL; /* header + size would wrap */
+  if (size > SIZE_MAX - sizeof(ps_arena_block_t)) { /* header + size would wrap */
+    a->exhausted = 1;
+    return NULL;
+  }
   if (a->limit && (size > a->limit || a->held > a->limit - size)) {
     a->exhausted = 1;
     return NULL;

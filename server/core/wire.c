@@ -77,9 +77,13 @@ static ps_wire_problem_t walk(walk_t *w, const ProtobufCMessageDescriptor *d, co
   size_t used = strnlen(w->path, w->pathsz);
   uint64_t counts[MAX_COUNTED_FIELDS];
   memset(counts, 0, sizeof counts);
+  uint64_t singular_seen = 0; /* singular message fields met so far, by field index */
   while (p < end) {
     uint64_t key, n = 0;
     if (ps_wire_varint(&p, end, &key)) return PS_WIRE_MALFORMED;
+    /* field numbers are 1..2^29-1; protobuf-c keeps others (0 spelled in two bytes, or above the
+     * range) as unknown fields, and would pack them back as bytes no other decoder reads */
+    if (key >> 3 == 0 || key >> 3 > 0x1fffffff) return PS_WIRE_MALFORMED;
     uint32_t num = (uint32_t)(key >> 3);
     const uint8_t *v = NULL;
     switch (key & 7) {
@@ -109,6 +113,13 @@ static ps_wire_problem_t walk(walk_t *w, const ProtobufCMessageDescriptor *d, co
       continue;
     }
     const ProtobufCFieldDescriptor *f = &d->fields[fi];
+    if (w->rules && f->type == PROTOBUF_C_TYPE_MESSAGE && f->label != PROTOBUF_C_LABEL_REPEATED &&
+        fi < MAX_COUNTED_FIELDS) {
+      /* protobuf-c merges the copies of a singular message into one, so their repeated fields would
+       * add up past the caps counted per copy here, each merge copying them all again */
+      if (singular_seen & (UINT64_C(1) << fi)) return PS_WIRE_MALFORMED;
+      singular_seen |= UINT64_C(1) << fi;
+    }
     if (f->label == PROTOBUF_C_LABEL_REPEATED && fi < MAX_COUNTED_FIELDS) {
       ps_wire_limit_t cap = cap_of(w, d, f);
       counts[fi] += v && f->type != PROTOBUF_C_TYPE_STRING && f->type != PROTOBUF_C_TYPE_BYTES &&

@@ -45,7 +45,10 @@ int ps_wire_varint(const uint8_t **p, const uint8_t *end, uint64_t *ret);
 /* Walks buf as a message of type d under rules (NULL: strings only). Returns PS_WIRE_OK, or the
  * first problem found with the field's path ("prospect.address.city") in ret_path (truncated to
  * pathsz); for PS_WIRE_TOO_MANY, *ret_hit (when not NULL) gets the cap that was passed (reason NULL
- * for the default cap). Nesting deeper than 32 levels is PS_WIRE_MALFORMED. Pure; reads buf only. */
+ * for the default cap). PS_WIRE_MALFORMED also stands for nesting deeper than 32 levels, a field
+ * number outside 1..2^29-1 (which protobuf-c would keep as an unknown field), and, under rules, a
+ * singular message field given more than once in one message (protobuf-c would merge the copies,
+ * adding up their repeated fields past the caps). Pure; reads buf only. */
 ps_wire_problem_t ps_wire_check(const ProtobufCMessageDescriptor *d, const uint8_t *buf, size_t len,
                                 const ps_wire_rules_t *rules, char *ret_path, size_t pathsz,
                                 ps_wire_limit_t *ret_hit);

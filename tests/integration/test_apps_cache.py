@@ -425,8 +425,8 @@ class TwoReplicas(CacheTestCase):
         tenant, p = self.cold_tenant_on_b()
         mdb = self.a.mariadb
         locker = subprocess.Popen(
-            ["mariadb", "--no-defaults", "-h", mdb.host, "-P", str(mdb.port), "-u", mdb.user,
-             "-p" + mdb.password, "-N", "-B", self.database, "-e",
+            ["mariadb", "--no-defaults", "-h", mdb.host, "-P", str(mdb.port), "-u", mdb.migrate_user,
+             "-p" + mdb.migrate_password, "-N", "-B", self.database, "-e",
              "LOCK TABLES tenant_apps WRITE; SELECT SLEEP(0.8); UNLOCK TABLES;"],
             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         try:
