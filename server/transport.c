@@ -112,12 +112,12 @@ static struct {
   atomic_int shutting_down;
   atomic_long inflight; /* unary calls accepted and not yet released */
   atomic_size_t pending_reply_bytes; /* replies not yet taken by their (maybe slow) readers */
+  atomic_size_t call_memory_peak;    /* most arena memory one call has held (PS_CALL_MEMORY_MB) */
   atomic_ullong accepted, shed, expired, unimplemented, ok, failed;
   atomic_ullong unauthenticated, denied, watchers_refused;
   pthread_mutex_t watch_mu;
   call_t *watchers;     /* open health Watch streams */
   int n_watchers;       /* how many (guarded by watch_mu) */
-  grpc_resource_quota *quota;
 } T = {.watch_mu = PTHREAD_MUTEX_INITIALIZER};
 
 /* ------------------------------------------------------------------ call bookkeeping */
@@ -381,6 +381,10 @@ static void worker_run(void *ud, void *state, void *item) {
   log_status(m->path, &ctx.status);
   atomic_fetch_add(ctx.status.code == PS_OK ? &T.ok : &T.failed, 1);
   finish(c, &ctx.status, reply);
+  size_t peak = atomic_load(&T.call_memory_peak);
+  while (w->arena.peak > peak &&
+         !atomic_compare_exchange_weak(&T.call_memory_peak, &peak, w->arena.peak)) {
+  }
   ps_arena_reset(&w->arena);
   call_release(c);
 }
@@ -682,16 +686,11 @@ static void on_request(call_t *c, int ok) {
     call_release(c);
     return;
   }
-  if (atomic_load(&T.pending_reply_bytes) > T.cfg.max_pending_reply_bytes) {
-    /* clients that do not read their replies hold this much memory: take no more work until
-     * they read or go (deadlines, keepalive and connection age end them) */
-    atomic_fetch_add(&T.shed, 1);
-    finish_error(c, PS_RESOURCE_EXHAUSTED, "SERVER_OVERLOADED",
-                 "the server is overloaded; retry with backoff");
-    call_release(c);
-    return;
-  }
-  if (ps_pool_submit(T.pool, c) != 0) {
+  /* Shed at once when the queue is full, or when replies that clients do not read already hold
+   * this much memory: no more work until they read or go (deadlines, keepalive and connection
+   * age end them). */
+  if (atomic_load(&T.pending_reply_bytes) > T.cfg.max_pending_reply_bytes ||
+      ps_pool_submit(T.pool, c) != 0) {
     atomic_fetch_add(&T.shed, 1);
     finish_error(c, PS_RESOURCE_EXHAUSTED, "SERVER_OVERLOADED",
                  "the server is overloaded; retry with backoff");
@@ -769,6 +768,18 @@ static void destroy_cqs(void) {
   T.n_cqs = T.n_threads = 0;
 }
 
+/* Undoes a start that failed after the server was created. Returns -1. */
+static int start_failed(void) {
+  grpc_server_destroy(T.server);
+  T.server = NULL;
+  destroy_cqs();
+  free(T.methods);
+  T.methods = NULL;
+  ps_reflection_free();
+  grpc_shutdown();
+  return -1;
+}
+
 int ps_transport_start(const ps_transport_config_t *cfg, ps_status_t *st) {
   T.cfg = *cfg;
   grpc_init();
@@ -795,8 +806,8 @@ int ps_transport_start(const ps_transport_config_t *cfg, ps_status_t *st) {
     return ps_fail(st, PS_INTERNAL, NULL, "the embedded descriptor set cannot be read");
   }
 
-  T.quota = grpc_resource_quota_create("prospect-server");
-  grpc_resource_quota_resize(T.quota, cfg->grpc_memory_bytes);
+  grpc_resource_quota *quota = grpc_resource_quota_create("prospect-server");
+  grpc_resource_quota_resize(quota, cfg->grpc_memory_bytes);
   int max_recv = cfg->max_recv_bytes < PS_DISPATCH_MAX_REQUEST_BYTES ? cfg->max_recv_bytes
                                                                       : PS_DISPATCH_MAX_REQUEST_BYTES;
   grpc_arg args[16];
@@ -819,11 +830,10 @@ int ps_transport_start(const ps_transport_config_t *cfg, ps_status_t *st) {
 #undef INT_ARG
   args[na++] = (grpc_arg){.type = GRPC_ARG_POINTER,
                           .key = (char *)GRPC_ARG_RESOURCE_QUOTA,
-                          .value.pointer = {T.quota, grpc_resource_quota_arg_vtable()}};
+                          .value.pointer = {quota, grpc_resource_quota_arg_vtable()}};
   grpc_channel_args channel_args = {na, args};
   T.server = grpc_server_create(&channel_args, NULL);
-  grpc_resource_quota_unref(T.quota); /* the server holds its own reference */
-  T.quota = NULL;
+  grpc_resource_quota_unref(quota); /* the server holds its own reference */
 
   T.n_cqs = cfg->cq_threads < MAX_CQS ? cfg->cq_threads : MAX_CQS;
   for (int i = 0; i < T.n_cqs; i++) {
@@ -844,23 +854,12 @@ int ps_transport_start(const ps_transport_config_t *cfg, ps_status_t *st) {
   } else {
     ps_tls_config_t tls = {cfg->tls_cert, cfg->tls_key, cfg->tls_client_ca, cfg->tls_reload_s};
     creds = ps_tls_server_credentials(&tls, st);
-    if (!creds) {
-      grpc_server_destroy(T.server);
-      T.server = NULL;
-      destroy_cqs();
-      free(T.methods);
-      grpc_shutdown();
-      return -1;
-    }
+    if (!creds) return start_failed();
   }
   T.port = grpc_server_add_http2_port(T.server, cfg->listen, creds);
   grpc_server_credentials_release(creds);
   if (T.port == 0) {
-    grpc_server_destroy(T.server);
-    T.server = NULL;
-    destroy_cqs();
-    free(T.methods);
-    grpc_shutdown();
+    start_failed();
     return ps_fail(st, PS_UNAVAILABLE, NULL,
                    "cannot listen on %s (address in use, or not an address of this machine)",
                    cfg->listen);
@@ -869,11 +868,7 @@ int ps_transport_start(const ps_transport_config_t *cfg, ps_status_t *st) {
   ps_pool_ops_t ops = {NULL, worker_init, worker_run, worker_fini};
   T.pool = ps_pool_new(cfg->workers, cfg->queue, &ops);
   if (!T.pool) {
-    grpc_server_destroy(T.server);
-    T.server = NULL;
-    destroy_cqs();
-    free(T.methods);
-    grpc_shutdown();
+    start_failed();
     return ps_fail(st, PS_INTERNAL, NULL, "cannot start %d worker threads", cfg->workers);
   }
 
@@ -951,6 +946,7 @@ void ps_transport_get_stats(ps_transport_stats_t *ret) {
   ret->denied = atomic_load(&T.denied);
   ret->watchers_refused = atomic_load(&T.watchers_refused);
   ret->pending_reply_bytes = atomic_load(&T.pending_reply_bytes);
+  ret->call_memory_peak = atomic_load(&T.call_memory_peak);
   pthread_mutex_lock(&T.watch_mu);
   ret->watchers = (uint64_t)T.n_watchers;
   pthread_mutex_unlock(&T.watch_mu);

@@ -53,6 +53,7 @@ typedef struct ps_transport_stats {
   uint64_t watchers_refused;/* health Watch streams refused (too many open) */
   uint64_t pending_reply_bytes; /* bytes of replies not yet taken by their readers (a gauge) */
   uint64_t watchers;        /* open health Watch streams (a gauge) */
+  uint64_t call_memory_peak;/* most arena memory one call has held so far, bytes */
   uint64_t inflight;        /* unary calls accepted and not yet released (a gauge) */
 } ps_transport_stats_t;
 
