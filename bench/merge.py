@@ -88,6 +88,8 @@ def main():
         print("median of %d runs: merge of %d links from %d sources %.0f ms; dry run %.0f ms; GetMerge %.0f ms"
               % (args.runs, n_docs, args.sources, statistics.median(wet) * 1000, statistics.median(dry) * 1000,
                  statistics.median(read) * 1000))
+        peak = lib.server_stats(server)["calls"]["call_memory_peak"]
+        print("largest call's memory: %.1f MiB (the default PS_CALL_MEMORY_MB allows 32)" % (peak / 2**20))
 
 
 if __name__ == "__main__":

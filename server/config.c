@@ -56,7 +56,7 @@ static const setting_t settings[] = {
     S("cq-threads", "PS_CQ_THREADS", T_INT, cq_threads, "2", 1, 64, "transport threads (one completion queue each)"),
     S("grace", "PS_GRACE_MS", T_INT, grace_ms, "10000", 0, 600000, "on SIGTERM, how long in-flight calls may finish, milliseconds"),
     S("max-recv-bytes", "PS_MAX_RECV_BYTES", T_INT, max_recv_bytes, "65536", 1024, 268435456, "largest request message of any method, bytes (each method has a smaller cap of its own)"),
-    S("call-memory", "PS_CALL_MEMORY_MB", T_INT, call_memory_mb, "64", 1, 4096, "memory one call may use for its request and reply, MiB"),
+    S("call-memory", "PS_CALL_MEMORY_MB", T_INT, call_memory_mb, "32", 1, 4096, "memory one call may use for its request and reply, MiB"),
     S("max-reply-bytes", "PS_MAX_REPLY_BYTES", T_INT, max_reply_bytes, "1048576", 65536, 4194304, "a page of a List method ends before its reply passes this, bytes"),
     S("max-pending-replies", "PS_MAX_PENDING_REPLIES_MB", T_INT, max_pending_replies_mb, "256", 1, 65536, "replies that clients have not read yet, MiB; past it new calls get RESOURCE_EXHAUSTED"),
     S("max-streams", "PS_MAX_STREAMS", T_INT, max_streams, "100", 1, 10000, "concurrent calls (HTTP/2 streams) per connection"),
