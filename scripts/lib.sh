@@ -60,13 +60,26 @@ PS_APT_UPDATED=0
 ps_apt_install() {
     ps_log "installing with apt-get: $*"
     # A fresh machine has no package lists; an unreachable extra source must not stop us.
-    if [ "$PS_APT_UPDATED" = 0 ]; then
-        ps_as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq ||
+    # Another apt or dpkg (unattended-upgrades on a fresh VM) may hold the locks: wait for them, up to
+    # PS_APT_LOCK_WAIT_S seconds, instead of failing at once. apt-get install waits by itself with
+    # DPkg::Lock::Timeout; apt-get update does not (it fails at once on the lists lock), so it is
+    # retried while that is why it failed.
+    local wait=(-o "DPkg::Lock::Timeout=${PS_APT_LOCK_WAIT_S:-600}") out
+    local deadline=$((SECONDS + ${PS_APT_LOCK_WAIT_S:-600}))
+    while [ "$PS_APT_UPDATED" = 0 ]; do
+        if out=$(ps_as_root env DEBIAN_FRONTEND=noninteractive apt-get "${wait[@]}" update -qq 2>&1); then
+            PS_APT_UPDATED=1
+        elif grep -q "Could not get lock" <<<"$out" && [ $SECONDS -lt "$deadline" ]; then
+            ps_log "another apt-get or dpkg holds the package lists: waiting"
+            sleep 3
+        else
+            printf '%s\n' "$out" >&2
             ps_log "warning: apt-get update reported errors (continuing)"
-        PS_APT_UPDATED=1
-    fi
-    ps_as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-        -o Dpkg::Use-Pty=0 "$@" >/dev/null || ps_die "apt-get install failed"
+            PS_APT_UPDATED=1
+        fi
+    done
+    ps_as_root env DEBIAN_FRONTEND=noninteractive apt-get "${wait[@]}" install -y -qq \
+        --no-install-recommends -o Dpkg::Use-Pty=0 "$@" >/dev/null || ps_die "apt-get install failed"
 }
 
 ps_install_deps() {
@@ -113,7 +126,8 @@ ps_install_npm_packages() {
 ps_build() {
     local dir=$1; shift
     ps_log "building into ${dir#"$PS_ROOT"/}"
-    cmake -S "$PS_ROOT" -B "$dir" "$@" >/dev/null || ps_die "cmake configure failed"
+    # warnings are errors for the project's own builds (PS_WERROR; off for people who only build)
+    cmake -S "$PS_ROOT" -B "$dir" -DPS_WERROR=ON "$@" >/dev/null || ps_die "cmake configure failed"
     cmake --build "$dir" -j"$(nproc)" || ps_die "build failed"
 }
 

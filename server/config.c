@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "log.h"
+#include "ps_version.h"
 
 typedef enum { T_STR, T_SECRET, T_INT } ctype_t;
 
@@ -132,7 +133,7 @@ static int set_from_file(ps_config_t *cfg, const setting_t *s, const char *path,
 
 static void print_help(FILE *out) {
   fprintf(out,
-          "Usage: prospect-server [--SETTING=VALUE ...]\n"
+          "Usage: prospect-server [--SETTING=VALUE ...] | --help | --version\n"
           "Serves prospects.v1.ProspectService over gRPC. Flags override env vars override defaults.\n\n"
           "%-22s %-24s %-17s %s\n",
           "flag", "env var", "default", "meaning (bounds)");
@@ -221,6 +222,10 @@ int ps_config_load(ps_config_t *cfg, int argc, char **argv, FILE *out, FILE *err
     const char *a = argv[i];
     if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
       print_help(out);
+      return 1;
+    }
+    if (strcmp(a, "--version") == 0) {
+      fprintf(out, "prospect-server %s (git %s)\n", PS_VERSION, PS_GIT_REVISION);
       return 1;
     }
     if (strncmp(a, "--", 2) != 0) {

@@ -21,6 +21,7 @@
 #include "core/pagetoken.h"
 #include "health.h"
 #include "log.h"
+#include "ps_version.h"
 #include "store/db.h"
 #include "store/idempotency.h"
 #include "transport.h"
@@ -151,7 +152,7 @@ int main(int argc, char **argv) {
 
   char described[4096];
   ps_config_describe(&cfg, described, sizeof described);
-  ps_info("starting: %s", described);
+  ps_info("starting prospect-server %s (git %s): %s", PS_VERSION, PS_GIT_REVISION, described);
   if (ps_pagetoken_set_key(cfg.page_token_key))
     ps_warn("DEVELOPMENT: PS_PAGE_TOKEN_KEY is not set, page tokens are sealed with the built-in "
             "development key that anyone who reads the source can use");

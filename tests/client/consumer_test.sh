@@ -39,6 +39,17 @@ PKG_CONFIG_PATH="$prefix/$libdir/pkgconfig" make -C "$tmp/consumer" BUILD="$tmp/
   CFLAGS="-O2 -Wall -Wextra -Werror $extra" LDFLAGS="$extra"
 LD_LIBRARY_PATH="$prefix/$libdir" "$tmp/build-make/consumer"
 "$tmp/build-make/consumer_static"
+echo "== run-time lookup (client/README.md): without LD_LIBRARY_PATH the loader does not find the"
+echo "   library in a private prefix; linked with its folder as rpath, the program runs"
+if env -u LD_LIBRARY_PATH "$tmp/build-make/consumer" >/dev/null 2>&1; then
+  echo "the consumer ran without its library's folder: the check below proves nothing"; exit 1
+fi
+libpath=$(PKG_CONFIG_PATH="$prefix/$libdir/pkgconfig" pkg-config --variable=libdir prospect-client)
+# shellcheck disable=SC2046
+cc -O2 -Wall -Wextra -Werror $extra -o "$tmp/consumer_rpath" "$tmp/consumer/main.c" \
+  $(PKG_CONFIG_PATH="$prefix/$libdir/pkgconfig" pkg-config --cflags --libs prospect-client) \
+  -Wl,-rpath,"$libpath"
+env -u LD_LIBRARY_PATH "$tmp/consumer_rpath"
 if ldd "$tmp/build-make/consumer_static" | grep -q prospect_client; then
   echo "consumer_static should not need libprospect_client.so"; exit 1
 fi

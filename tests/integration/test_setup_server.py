@@ -9,6 +9,19 @@ import harness
 
 
 class ServerLifecycle(unittest.TestCase):
+    def test_version_and_help(self):
+        import re
+        import subprocess
+        out = subprocess.run([harness.SERVER_BIN, "--version"], capture_output=True, text=True,
+                             timeout=10)
+        self.assertEqual(out.returncode, 0, out.stderr)
+        self.assertRegex(out.stdout, r"^prospect-server \d+\.\d+\.\d+ \(git ([0-9a-f]{7,}(-dirty)?|unknown)\)\n$")
+        out = subprocess.run([harness.SERVER_BIN, "--help"], capture_output=True, text=True, timeout=10)
+        self.assertEqual(out.returncode, 0, out.stderr)
+        for setting in ("PS_TLS_CERT_FILE", "PS_AUTHZ_POLICY_FILE", "PS_MAX_STREAMS", "_FILE=path"):
+            self.assertIn(setting, out.stdout)
+        self.assertTrue(re.search(r"--version", out.stdout))
+
     def test_serves_and_stops_on_sigterm(self):
         with harness.Server() as server:
             self.assertEqual(harness.health(server.channel), 1)  # SERVING
