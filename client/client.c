@@ -67,6 +67,9 @@ _Static_assert(offsetof(psc_options_t, transport) == offsetof(struct psc_options
                "transport must sit where use_tls was");
 _Static_assert(offsetof(psc_options_t, tls_ca_file) == offsetof(struct psc_options_v0_1, reserved),
                "the 0.2 options must start where reserved[] did");
+_Static_assert(offsetof(psc_options_t, lb_policy) + sizeof(void *) ==
+                   offsetof(psc_options_t, reserved),
+               "lb_policy (0.4) takes the place of the first of the 0.3 reserved[]");
 
 /* The TLS channel credentials of o (checked by psc__options_check): gRPC's TLS credentials with a
  * certificate provider that watches the files (or holds the PEM strings), the server's certificate
@@ -167,7 +170,7 @@ PSC_EXPORT int psc_client_new_ex(const psc_options_t *opts, psc_client_t **ret_c
 
   char user_agent[48];
   snprintf(user_agent, sizeof user_agent, "prospect-client/%s", psc_version());
-  grpc_arg args[5];
+  grpc_arg args[6];
   size_t n = 0;
   args[n].type = GRPC_ARG_INTEGER;
   args[n].key = GRPC_ARG_ENABLE_HTTP_PROXY;
@@ -189,6 +192,11 @@ PSC_EXPORT int psc_client_new_ex(const psc_options_t *opts, psc_client_t **ret_c
     args[n].type = GRPC_ARG_STRING;
     args[n].key = GRPC_SSL_TARGET_NAME_OVERRIDE_ARG;
     args[n++].value.string = (char *)opts->tls_target_name_override;
+  }
+  if (opts->lb_policy) {
+    args[n].type = GRPC_ARG_STRING;
+    args[n].key = GRPC_ARG_LB_POLICY_NAME;
+    args[n++].value.string = (char *)opts->lb_policy;
   }
   grpc_channel_args chargs = {n, args};
   c->channel = grpc_channel_create(c->target, creds, &chargs); /* copies the args */

@@ -63,6 +63,10 @@ int psc__options_check(const psc_options_t *o, psc_status_t *st) {
     return psc__status_set(st, PSC_INVALID_ARGUMENT, "a retry setting is negative");
   if (o->caller && !psc__printable_ascii(o->caller))
     return psc__status_set(st, PSC_INVALID_ARGUMENT, "caller must be printable ASCII");
+  if (o->lb_policy && strcmp(o->lb_policy, "round_robin") != 0 &&
+      strcmp(o->lb_policy, "pick_first") != 0)
+    return psc__status_set(st, PSC_INVALID_ARGUMENT,
+                           "lb_policy \"%.32s\" is not one of round_robin, pick_first", o->lb_policy);
   for (size_t i = 0; i < sizeof o->reserved / sizeof o->reserved[0]; i++)
     if (o->reserved[i])
       return psc__status_set(st, PSC_INVALID_ARGUMENT,

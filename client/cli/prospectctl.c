@@ -35,6 +35,7 @@ typedef struct cli {
   int no_retry;            /* --no-retry */
   int attempts;            /* --attempts */
   int compact;             /* --compact */
+  const char *lb_policy;   /* --lb-policy */
 } cli_t;
 
 static const struct {
@@ -45,6 +46,7 @@ static const struct {
     {"--cert", "FILE", "client certificate chain (PEM): mutual TLS ($PROSPECTCTL_CERT)"},
     {"--key", "FILE", "the certificate's private key (PEM) ($PROSPECTCTL_KEY)"},
     {"--server-name", "NAME", "name the server's certificate carries, e.g. for an IP target ($PROSPECTCTL_SERVER_NAME)"},
+    {"--lb-policy", "NAME", "round_robin: spread calls over every address of the target, e.g. dns:///… of a headless Service ($PROSPECTCTL_LB_POLICY)"},
     {"--plaintext", NULL, "no TLS, whatever the target ($PROSPECTCTL_PLAINTEXT=1)"},
     {"--tls", NULL, "TLS even to this host, with the system's roots unless --ca ($PROSPECTCTL_PLAINTEXT=0)"},
     {"--deadline", "MS", "deadline of the call in milliseconds, retries included (default 10000)"},
@@ -241,6 +243,7 @@ int main(int argc, char **argv) {
   cli.conn.cert = env("PROSPECTCTL_CERT");
   cli.conn.key = env("PROSPECTCTL_KEY");
   cli.conn.server_name = env("PROSPECTCTL_SERVER_NAME");
+  cli.lb_policy = env("PROSPECTCTL_LB_POLICY");
   int env_mode = ctl_mode_from_env(getenv("PROSPECTCTL_PLAINTEXT")); /* -1: not a value it takes */
   const char *command = NULL, *request_arg = NULL;
   ctl_mode_t mode_flag = CTL_MODE_AUTO; /* --plaintext / --tls: wins over PROSPECTCTL_PLAINTEXT */
@@ -256,7 +259,7 @@ int main(int argc, char **argv) {
       return 0;
     } else if (strcmp(a, "--target") == 0 || strcmp(a, "--caller") == 0 || strcmp(a, "--acting-user") == 0 ||
                strcmp(a, "--ca") == 0 || strcmp(a, "--cert") == 0 || strcmp(a, "--key") == 0 ||
-               strcmp(a, "--server-name") == 0) {
+               strcmp(a, "--server-name") == 0 || strcmp(a, "--lb-policy") == 0) {
       if (i + 1 >= argc || !*argv[i + 1]) {
         fprintf(stderr, "prospectctl: %s needs a value\n", a);
         return EXIT_USAGE;
@@ -268,6 +271,7 @@ int main(int argc, char **argv) {
       else if (strcmp(a, "--ca") == 0) cli.conn.ca = val;
       else if (strcmp(a, "--cert") == 0) cli.conn.cert = val;
       else if (strcmp(a, "--key") == 0) cli.conn.key = val;
+      else if (strcmp(a, "--lb-policy") == 0) cli.lb_policy = val;
       else cli.conn.server_name = val;
     } else if (strcmp(a, "--plaintext") == 0 || strcmp(a, "--tls") == 0) {
       ctl_mode_t want = a[2] == 'p' ? CTL_MODE_PLAINTEXT : CTL_MODE_TLS;
@@ -365,6 +369,7 @@ int main(int argc, char **argv) {
   opts.target = cli.conn.target;
   opts.caller = cli.caller;
   opts.retry.max_attempts = cli.attempts;
+  opts.lb_policy = cli.lb_policy;
   if (ctl_conn_options(&cli.conn, &opts, err, sizeof err) < 0) {
     fprintf(stderr, "prospectctl: %s\n", err);
     protobuf_c_message_free_unpacked(req, NULL);

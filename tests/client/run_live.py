@@ -22,6 +22,7 @@ import time
 import unittest
 
 import harness
+import ps_testlib as lib
 
 SKIP = 77
 # prospectctl's and the examples' own settings are never inherited from whoever runs the tests
@@ -366,6 +367,38 @@ class Probe:
         return rc, err
 
 
+class LoadBalancing(unittest.TestCase):
+    """lb_policy round_robin spreads one handle's calls over every address of its target (a
+    dns:/// name of a headless Service in Kubernetes; here a static list of two replicas on one
+    database); pick_first keeps them on one."""
+
+    def test_round_robin_and_pick_first(self):
+        database = harness.fresh_database()
+        with harness.Server(database=database) as a, harness.Server(database=database) as b:
+            target = "ipv4:%s,%s" % (a.address, b.address)
+            for policy, both in (("round_robin", True), ("pick_first", False)):
+                before = [lib.server_stats(s)["calls"]["accepted"] for s in (a, b)]
+                probe = Probe(Tls.probe, target, "--plaintext", "--lb-policy", policy)
+                try:
+                    for i in range(20):
+                        self.assertEqual(probe.ask("apps lb-tenant")[0], "OK")
+                finally:
+                    self.assertEqual(probe.close()[0], 0)
+                got = [lib.server_stats(s)["calls"]["accepted"] - n for s, n in zip((a, b), before)]
+                self.assertEqual(sum(got), 20, got)
+                if both:
+                    self.assertTrue(all(g >= 5 for g in got), "%s: %r" % (policy, got))
+                else:
+                    self.assertIn(0, got, "%s: %r" % (policy, got))
+            # dns:/// resolves the name (the form a headless Service takes)
+            probe = Probe(Tls.probe, "dns:///localhost:%d" % a.port, "--plaintext", "--lb-policy",
+                          "round_robin")
+            try:
+                self.assertEqual(probe.ask("apps lb-tenant")[0], "OK")
+            finally:
+                self.assertEqual(probe.close()[0], 0)
+
+
 class Tls(unittest.TestCase):
     """The server with TLS, client certificates checked against its CA, and a policy that lets
     only WEB call ProspectService; certificates made for this run."""
@@ -579,7 +612,7 @@ def install(cert, cert_path, key_path):
 
 def tls(probe, prospectctl, quoting):
     Tls.probe, Tls.prospectctl, Tls.quoting = probe, prospectctl, quoting
-    return run_case(Tls)
+    return run_case(Tls) or run_case(LoadBalancing)
 
 
 def main():

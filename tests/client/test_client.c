@@ -201,9 +201,15 @@ static void test_options(void) {
   CHECK_REFUSED(o, "transport 7");
   o.transport = PSC_TRANSPORT_DEFAULT;
   int marker;
-  o.reserved[3] = &marker; /* an option of a newer header */
-  CHECK_REFUSED(o, "reserved[3]");
-  o.reserved[3] = NULL;
+  o.reserved[2] = &marker; /* an option of a newer header */
+  CHECK_REFUSED(o, "reserved[2]");
+  o.reserved[2] = NULL;
+  o.lb_policy = "random";
+  CHECK_REFUSED(o, "lb_policy \"random\"");
+  o.lb_policy = "round_robin";
+  CHECK_INT(psc_client_new(&o, &c), PSC_OK);
+  psc_client_free(c);
+  o.lb_policy = NULL;
 
   current = "options: TLS files";
   char dir[] = "/tmp/psc-test-XXXXXX";

@@ -3,7 +3,7 @@
  * certificate files under it and see the next connection use the new ones.
  *
  *   tls_probe [--ca F] [--cert F] [--key F] [--server-name N] [--plaintext] [--pem] [--reload S]
- *             [--attempts N] [--deadline MS] TARGET
+ *             [--attempts N] [--deadline MS] [--lb-policy NAME] TARGET
  *     --pem   read the three files here and pass them as tls_*_pem instead of tls_*_file
  *
  * Commands, one per line; each prints one line "CODE VALUE MESSAGE" (VALUE "-" when none):
@@ -125,6 +125,7 @@ int main(int argc, char **argv) {
       else if (strcmp(a, "--reload") == 0) o.tls_reload_s = atoi(v);
       else if (strcmp(a, "--attempts") == 0) o.retry.max_attempts = atoi(v);
       else if (strcmp(a, "--deadline") == 0) o.default_deadline_ms = atoi(v);
+      else if (strcmp(a, "--lb-policy") == 0) o.lb_policy = v;
       else {
         fprintf(stderr, "tls_probe: unknown option %s\n", a);
         return 2;

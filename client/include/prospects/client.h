@@ -53,7 +53,7 @@ extern "C" {
 /* ---------------------------------------------------------------- version */
 
 #define PSC_VERSION_MAJOR 0
-#define PSC_VERSION_MINOR 3
+#define PSC_VERSION_MINOR 4
 #define PSC_VERSION_PATCH 0
 /* One number that compares: 0x00MMmmpp. */
 #define PSC_VERSION_NUMBER ((PSC_VERSION_MAJOR << 16) | (PSC_VERSION_MINOR << 8) | PSC_VERSION_PATCH)
@@ -178,9 +178,14 @@ typedef struct psc_options {
                                   tls_cert_file, and only with it */
   int tls_reload_s;            /* since 0.2: how often the tls_*_file files are checked for
                                   changes, seconds; default 60 */
-  void *reserved[4];           /* for future options: keep NULL (psc_client_new refuses a set one).
-                                  0.1 had reserved[8]; the four fields above took their place, so
-                                  the size and the offsets of the older fields are unchanged */
+  const char *lb_policy;       /* since 0.4: how calls spread over the addresses the target resolves
+                                  to: "round_robin" (every address in turn: use it with a
+                                  "dns:///…" target that names a headless Kubernetes Service, so
+                                  calls reach every replica) or "pick_first"; NULL: gRPC's default
+                                  (pick_first: one connection) */
+  void *reserved[3];           /* for future options: keep NULL (psc_client_new refuses a set one).
+                                  0.1 had reserved[8]; the fields above took their place, so the
+                                  size and the offsets of the older fields are unchanged */
 } psc_options_t;
 
 /* Options of one call; zero-initialise. NULL options = all defaults. */
