@@ -28,6 +28,7 @@ typedef struct setting {
 
 static const setting_t settings[] = {
     S("listen", "PS_LISTEN", T_STR, listen, "localhost:50051", 0, 0, "address to serve gRPC on (host:port)"),
+    S("health-listen", "PS_HEALTH_LISTEN", T_STR, health_listen, "", 0, 0, "also serve grpc.health.v1 alone, in plaintext, on this host:port (for kubelet's gRPC probes; empty: no)"),
     S("tls-cert", "PS_TLS_CERT_FILE", T_STR, tls_cert, "", 0, 0, "server certificate chain, PEM file (reloaded when it changes)"),
     S("tls-key", "PS_TLS_KEY_FILE", T_STR, tls_key, "", 0, 0, "the certificate's private key, PEM file"),
     S("tls-client-ca", "PS_TLS_CLIENT_CA_FILE", T_STR, tls_client_ca, "", 0, 0, "CA bundle that verifies client certificates (mTLS; empty: no caller is authenticated)"),
@@ -55,6 +56,7 @@ static const setting_t settings[] = {
     S("workers", "PS_WORKERS", T_INT, workers, "16", 1, 1024, "handler threads (one MySQL + one Redis connection each)"),
     S("queue", "PS_QUEUE", T_INT, queue, "1024", 1, 1000000, "calls waiting for a worker before new calls get RESOURCE_EXHAUSTED"),
     S("cq-threads", "PS_CQ_THREADS", T_INT, cq_threads, "2", 1, 64, "transport threads (one completion queue each)"),
+    S("drain-delay", "PS_DRAIN_DELAY_MS", T_INT, drain_delay_ms, "0", 0, 600000, "after SIGTERM, keep taking calls this long while health says NOT_SERVING (endpoint removal reaches the clients), then drain, milliseconds"),
     S("grace", "PS_GRACE_MS", T_INT, grace_ms, "10000", 0, 600000, "on SIGTERM, how long in-flight calls may finish, milliseconds"),
     S("max-recv-bytes", "PS_MAX_RECV_BYTES", T_INT, max_recv_bytes, "65536", 1024, 268435456, "largest request message of any method, bytes (each method has a smaller cap of its own)"),
     S("call-memory", "PS_CALL_MEMORY_MB", T_INT, call_memory_mb, "32", 1, 4096, "memory one call may use for its request and reply, MiB"),
@@ -256,6 +258,10 @@ int ps_config_load(ps_config_t *cfg, int argc, char **argv, FILE *out, FILE *err
   }
   if (!strchr(cfg->listen, ':')) {
     fprintf(err, "prospect-server: listen address \"%s\" has no port\n", cfg->listen);
+    return -1;
+  }
+  if (cfg->health_listen[0] && !strchr(cfg->health_listen, ':')) {
+    fprintf(err, "prospect-server: health listen address \"%s\" has no port\n", cfg->health_listen);
     return -1;
   }
   return check_combinations(cfg, err);

@@ -7,6 +7,7 @@
 
 typedef struct ps_config {
   char listen[256];           /* host:port to serve gRPC on */
+  char health_listen[256];    /* host:port of a plaintext server for grpc.health.v1 only ("": none) */
   char mysql_host[256];       /* MySQL host (TCP); "localhost" would mean the default socket */
   int mysql_port;             /* MySQL TCP port */
   char mysql_socket[256];     /* MySQL unix socket; when set, host/port are not used */
@@ -28,6 +29,7 @@ typedef struct ps_config {
   int queue;                  /* calls waiting for a worker before new ones are shed */
   int cq_threads;             /* transport threads (one completion queue each) */
   int grace_ms;               /* how long SIGTERM waits for in-flight calls before cancelling */
+  int drain_delay_ms;         /* after SIGTERM, how long calls are still taken while NOT_SERVING */
   int max_recv_bytes;         /* largest request message accepted (gRPC's limit, all methods) */
   int call_memory_mb;         /* memory budget of one call's arena */
   int max_reply_bytes;        /* pages of List methods stop before their reply passes this */

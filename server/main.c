@@ -211,6 +211,7 @@ int main(int argc, char **argv) {
   }
   ps_transport_config_t tc = {
       .listen = cfg.listen,
+      .health_listen = cfg.health_listen,
       .cq_threads = cfg.cq_threads,
       .workers = cfg.workers,
       .queue = cfg.queue,
@@ -257,6 +258,9 @@ int main(int argc, char **argv) {
   ps_info("serving prospects.v1.ProspectService on %s (port %d) after %ld ms", cfg.listen,
           ps_transport_port(),
           (long)((t.tv_sec - t0.tv_sec) * 1000 + (t.tv_nsec - t0.tv_nsec) / 1000000));
+  if (ps_transport_health_port())
+    ps_info("serving grpc.health.v1 alone, in plaintext, on %s (port %d)", cfg.health_listen,
+            ps_transport_health_port());
 
   int sig = 0;
   for (;;) {
@@ -268,14 +272,43 @@ int main(int argc, char **argv) {
     if (sig != SIGUSR1) break;
     log_stats("stats");
   }
-  ps_info("%s: draining (grace %d ms)", sig == SIGTERM ? "SIGTERM" : "SIGINT", cfg.grace_ms);
-
   pthread_mutex_lock(&probe.mu);
   probe.stop = 1;
   pthread_cond_signal(&probe.cond);
   pthread_mutex_unlock(&probe.mu);
   pthread_join(probe.thread, NULL);
   ps_health_set(PS_HEALTH_NOT_SERVING);
+  if (cfg.drain_delay_ms > 0) {
+    /* Health says NOT_SERVING, but calls are still taken: Kubernetes removes the pod from its
+     * Service's endpoints and the clients learn of it only after a while; calls sent meanwhile
+     * must not fail. A second SIGTERM/SIGINT ends the wait. */
+    ps_info("%s: NOT_SERVING; still taking calls for %d ms, then draining (grace %d ms)",
+            sig == SIGTERM ? "SIGTERM" : "SIGINT", cfg.drain_delay_ms, cfg.grace_ms);
+    sigset_t stop;
+    sigemptyset(&stop);
+    sigaddset(&stop, SIGINT);
+    sigaddset(&stop, SIGTERM);
+    struct timespec until;
+    clock_gettime(CLOCK_MONOTONIC, &until);
+    until.tv_sec += cfg.drain_delay_ms / 1000;
+    until.tv_nsec += (long)(cfg.drain_delay_ms % 1000) * 1000000L;
+    if (until.tv_nsec >= 1000000000L) {
+      until.tv_sec++;
+      until.tv_nsec -= 1000000000L;
+    }
+    for (;;) {
+      clock_gettime(CLOCK_MONOTONIC, &t);
+      long left_ms = (long)((until.tv_sec - t.tv_sec) * 1000 + (until.tv_nsec - t.tv_nsec) / 1000000);
+      if (left_ms <= 0) break;
+      struct timespec wait = {left_ms / 1000, (left_ms % 1000) * 1000000L};
+      int got = sigtimedwait(&stop, NULL, &wait);
+      if (got == SIGINT || got == SIGTERM) {
+        ps_info("a second signal: draining now");
+        break;
+      }
+    }
+  }
+  ps_info("%s: draining (grace %d ms)", sig == SIGTERM ? "SIGTERM" : "SIGINT", cfg.grace_ms);
 
   ps_transport_shutdown(cfg.grace_ms);
   ps_authz_stop();

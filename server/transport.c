@@ -37,6 +37,8 @@
 #define ARMED_PER_METHOD 8 /* calls armed per method and completion queue */
 #define ARMED_GENERIC 4    /* armed catch-all calls per completion queue (unknown methods) */
 #define MAX_POLICY_HEADERS 64   /* request metadata entries the policy can see */
+#define HEALTH_CHECK_PATH "/grpc.health.v1.Health/Check"
+#define HEALTH_WATCH_PATH "/grpc.health.v1.Health/Watch"
 #define PS_IDENTITY_MAX 255     /* longest caller identity (merges.caller, audit_events.caller) */
 #define MAX_STREAM_REQUEST 4096 /* largest message on a health or reflection stream */
 
@@ -51,19 +53,21 @@ typedef struct tag {
   struct call *call;
 } tag_t;
 
-/* A registered method: one of the service table, or a health method. */
+/* A registered method of one of the servers (the service table, health, reflection), or the
+ * catch-all of unknown methods (K_GENERIC, no path). */
 typedef struct method {
   kind_t kind;
   const ps_method_t *m; /* service methods only */
   void *handle;         /* grpc_server_register_method */
-  const char *path;
+  const char *path;     /* NULL for K_GENERIC */
+  grpc_server *server;  /* the server it belongs to: the main one or the health-only one */
 } method_t;
 
 /* Per-call state; also the owner of everything the call's batches point at. */
 typedef struct call {
   tag_t t_req, t_close, t_done, t_recv, t_send; /* t_recv/t_send: bidi streams only */
   int cq;                        /* index of the completion queue it is bound to */
-  const method_t *method;        /* NULL for the catch-all (unknown method) */
+  const method_t *method;        /* what it was armed for (K_GENERIC: an unknown method) */
   grpc_call *call;
   gpr_timespec deadline;
   grpc_metadata_array md;        /* request metadata */
@@ -102,6 +106,8 @@ typedef struct worker {
 static struct {
   ps_transport_config_t cfg;
   grpc_server *server;
+  grpc_server *health_server; /* plaintext, grpc.health.v1 only (cfg.health_listen); NULL: none */
+  int health_port;
   grpc_completion_queue *cqs[MAX_CQS];
   pthread_t threads[MAX_CQS];
   int n_cqs, n_threads;
@@ -136,14 +142,14 @@ static call_t *call_new(int cq, const method_t *m) {
   c->method = m;
   c->w_last_sent = -1;
   grpc_metadata_array_init(&c->md);
-  if (!m) grpc_call_details_init(&c->details);
+  if (m->kind == K_GENERIC) grpc_call_details_init(&c->details);
   return c;
 }
 
 static void call_free(call_t *c) {
   if (c->call) grpc_call_unref(c->call);
   grpc_metadata_array_destroy(&c->md);
-  if (!c->method) grpc_call_details_destroy(&c->details);
+  if (c->method->kind == K_GENERIC) grpc_call_details_destroy(&c->details);
   if (c->payload) grpc_byte_buffer_destroy(c->payload);
   if (c->reply) grpc_byte_buffer_destroy(c->reply);
   if (c->have_details) grpc_slice_unref(c->status_details);
@@ -584,7 +590,7 @@ static void on_send(call_t *c, int ok) {
 
 /* The method a call asked for, printable, into buf (registered methods: their path). */
 static const char *call_path(const call_t *c, char *buf, size_t bufsz) {
-  if (c->method) return c->method->path;
+  if (c->method->kind != K_GENERIC) return c->method->path;
   size_t n = GRPC_SLICE_LENGTH(c->details.method);
   if (n > bufsz - 1) n = bufsz - 1;
   memcpy(buf, GRPC_SLICE_START_PTR(c->details.method), n);
@@ -650,11 +656,12 @@ static void on_request(call_t *c, int ok) {
 
   char method[160];
   const char *path = call_path(c, method, sizeof method);
-  if (authorize(c, path) != 0) {
+  /* the health-only server answers health checks and nothing else: no caller to authorize */
+  if (c->method->server == T.server && authorize(c, path) != 0) {
     call_release(c);
     return;
   }
-  kind_t kind = c->method ? c->method->kind : K_GENERIC;
+  kind_t kind = c->method->kind;
   switch (kind) {
   case K_GENERIC: {
     atomic_fetch_add(&T.unimplemented, 1);
@@ -703,12 +710,12 @@ static void on_request(call_t *c, int ok) {
 static void on_close(call_t *c, int ok) {
   (void)ok;
   if (c->close_cancelled) atomic_store(&c->cancelled, 1);
-  if (c->method && c->method->kind == K_HEALTH_WATCH) watch_closed(c);
+  if (c->method->kind == K_HEALTH_WATCH) watch_closed(c);
   call_release(c);
 }
 
 static void on_done(call_t *c, int ok) {
-  if (c->method && c->method->kind == K_HEALTH_WATCH) watch_sent(c, ok);
+  if (c->method->kind == K_HEALTH_WATCH) watch_sent(c, ok);
   call_release(c);
 }
 
@@ -730,7 +737,7 @@ static void *cq_thread(void *arg) {
   return NULL;
 }
 
-/* Arms one call slot for method m (NULL: the catch-all) on completion queue cq. */
+/* Arms one call slot for method m (K_GENERIC: the catch-all) on completion queue cq. */
 static void arm(int cq, const method_t *m) {
   call_t *c = call_new(cq, m);
   if (!c) {
@@ -739,12 +746,12 @@ static void arm(int cq, const method_t *m) {
   }
   grpc_call_error e;
   grpc_completion_queue *q = T.cqs[cq];
-  if (m) {
-    e = grpc_server_request_registered_call(T.server, m->handle, &c->call, &c->deadline, &c->md,
+  if (m->kind != K_GENERIC) {
+    e = grpc_server_request_registered_call(m->server, m->handle, &c->call, &c->deadline, &c->md,
                                             m->kind == K_REFLECTION ? NULL : &c->payload, q, q,
                                             &c->t_req);
   } else {
-    e = grpc_server_request_call(T.server, &c->call, &c->details, &c->md, q, q, &c->t_req);
+    e = grpc_server_request_call(m->server, &c->call, &c->details, &c->md, q, q, &c->t_req);
   }
   if (e != GRPC_CALL_OK) {
     if (!atomic_load(&T.shutting_down)) ps_error("transport: cannot arm a call (error %d)", (int)e);
@@ -768,10 +775,12 @@ static void destroy_cqs(void) {
   T.n_cqs = T.n_threads = 0;
 }
 
-/* Undoes a start that failed after the server was created. Returns -1. */
+/* Undoes a start that failed after the servers were created. Returns -1. */
 static int start_failed(void) {
   grpc_server_destroy(T.server);
   T.server = NULL;
+  if (T.health_server) grpc_server_destroy(T.health_server);
+  T.health_server = NULL;
   destroy_cqs();
   free(T.methods);
   T.methods = NULL;
@@ -786,20 +795,26 @@ int ps_transport_start(const ps_transport_config_t *cfg, ps_status_t *st) {
 
   size_t n_service;
   const ps_method_t *service = ps_dispatch_methods(&n_service);
-  T.n_methods = n_service + 4;
+  /* the service's methods, health, reflection and a catch-all on the main server; health and a
+   * catch-all on the health-only server */
+  int health_only = cfg->health_listen && cfg->health_listen[0];
+  T.n_methods = n_service + 5 + (health_only ? 3 : 0);
   T.methods = calloc(T.n_methods, sizeof *T.methods);
   if (!T.methods) {
     grpc_shutdown();
     return ps_fail(st, PS_INTERNAL, NULL, "out of memory");
   }
   for (size_t i = 0; i < n_service; i++)
-    T.methods[i] = (method_t){K_UNARY, &service[i], NULL, service[i].path};
-  T.methods[n_service] = (method_t){K_HEALTH_CHECK, NULL, NULL, "/grpc.health.v1.Health/Check"};
-  T.methods[n_service + 1] = (method_t){K_HEALTH_WATCH, NULL, NULL, "/grpc.health.v1.Health/Watch"};
-  T.methods[n_service + 2] = (method_t){K_REFLECTION, NULL, NULL,
-                                        "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo"};
-  T.methods[n_service + 3] = (method_t){
-      K_REFLECTION, NULL, NULL, "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo"};
+    T.methods[i] = (method_t){K_UNARY, &service[i], NULL, service[i].path, NULL};
+  size_t k = n_service;
+  T.methods[k++] = (method_t){K_HEALTH_CHECK, NULL, NULL, HEALTH_CHECK_PATH, NULL};
+  T.methods[k++] = (method_t){K_HEALTH_WATCH, NULL, NULL, HEALTH_WATCH_PATH, NULL};
+  T.methods[k++] = (method_t){K_REFLECTION, NULL, NULL,
+                              "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo", NULL};
+  T.methods[k++] = (method_t){K_REFLECTION, NULL, NULL,
+                              "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo", NULL};
+  T.methods[k++] = (method_t){K_GENERIC, NULL, NULL, NULL, NULL};
+  size_t n_main = k;
   if (ps_reflection_init() != 0) {
     free(T.methods);
     grpc_shutdown();
@@ -833,16 +848,27 @@ int ps_transport_start(const ps_transport_config_t *cfg, ps_status_t *st) {
                           .value.pointer = {quota, grpc_resource_quota_arg_vtable()}};
   grpc_channel_args channel_args = {na, args};
   T.server = grpc_server_create(&channel_args, NULL);
-  grpc_resource_quota_unref(quota); /* the server holds its own reference */
+  if (health_only) {
+    /* kubelet's gRPC probes speak plaintext and present no certificate: a server of its own that
+     * answers grpc.health.v1 and nothing else, with the same limits */
+    T.health_server = grpc_server_create(&channel_args, NULL);
+    T.methods[k++] = (method_t){K_HEALTH_CHECK, NULL, NULL, HEALTH_CHECK_PATH, T.health_server};
+    T.methods[k++] = (method_t){K_HEALTH_WATCH, NULL, NULL, HEALTH_WATCH_PATH, T.health_server};
+    T.methods[k++] = (method_t){K_GENERIC, NULL, NULL, NULL, T.health_server};
+  }
+  for (size_t i = 0; i < n_main; i++) T.methods[i].server = T.server;
+  grpc_resource_quota_unref(quota); /* the servers hold their own references */
 
   T.n_cqs = cfg->cq_threads < MAX_CQS ? cfg->cq_threads : MAX_CQS;
   for (int i = 0; i < T.n_cqs; i++) {
     T.cqs[i] = grpc_completion_queue_create_for_next(NULL);
     grpc_server_register_completion_queue(T.server, T.cqs[i], NULL);
+    if (T.health_server) grpc_server_register_completion_queue(T.health_server, T.cqs[i], NULL);
   }
   for (size_t i = 0; i < T.n_methods; i++) {
+    if (T.methods[i].kind == K_GENERIC) continue;
     T.methods[i].handle = grpc_server_register_method(
-        T.server, T.methods[i].path, NULL,
+        T.methods[i].server, T.methods[i].path, NULL,
         T.methods[i].kind == K_REFLECTION ? GRPC_SRM_PAYLOAD_NONE
                                           : GRPC_SRM_PAYLOAD_READ_INITIAL_BYTE_BUFFER,
         0);
@@ -864,6 +890,17 @@ int ps_transport_start(const ps_transport_config_t *cfg, ps_status_t *st) {
                    "cannot listen on %s (address in use, or not an address of this machine)",
                    cfg->listen);
   }
+  if (T.health_server) {
+    grpc_server_credentials *plain = grpc_insecure_server_credentials_create();
+    T.health_port = grpc_server_add_http2_port(T.health_server, cfg->health_listen, plain);
+    grpc_server_credentials_release(plain);
+    if (T.health_port == 0) {
+      start_failed();
+      return ps_fail(st, PS_UNAVAILABLE, NULL,
+                     "cannot listen for health checks on %s (address in use, or not an address of "
+                     "this machine)", cfg->health_listen);
+    }
+  }
 
   ps_pool_ops_t ops = {NULL, worker_init, worker_run, worker_fini};
   T.pool = ps_pool_new(cfg->workers, cfg->queue, &ops);
@@ -873,12 +910,12 @@ int ps_transport_start(const ps_transport_config_t *cfg, ps_status_t *st) {
   }
 
   grpc_server_start(T.server);
+  if (T.health_server) grpc_server_start(T.health_server);
   ps_health_set_listener(watch_notify_all, NULL);
-  for (int q = 0; q < T.n_cqs; q++) {
+  for (int q = 0; q < T.n_cqs; q++)
     for (size_t i = 0; i < T.n_methods; i++)
-      for (int k = 0; k < ARMED_PER_METHOD; k++) arm(q, &T.methods[i]);
-    for (int k = 0; k < ARMED_GENERIC; k++) arm(q, NULL);
-  }
+      for (int j = 0; j < (T.methods[i].kind == K_GENERIC ? ARMED_GENERIC : ARMED_PER_METHOD); j++)
+        arm(q, &T.methods[i]);
   for (int i = 0; i < T.n_cqs; i++) {
     if (pthread_create(&T.threads[i], NULL, cq_thread, T.cqs[i]) != 0) {
       ps_error("transport: cannot start transport thread %d", i);
@@ -895,6 +932,8 @@ int ps_transport_start(const ps_transport_config_t *cfg, ps_status_t *st) {
 
 int ps_transport_port(void) { return T.port; }
 
+int ps_transport_health_port(void) { return T.health_port; }
+
 static void sleep_ms(int ms) {
   struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
   nanosleep(&ts, NULL);
@@ -910,8 +949,9 @@ void ps_transport_shutdown(int grace_ms) {
   if (!T.server) return;
   atomic_store(&T.shutting_down, 1);
   grpc_completion_queue *sq = grpc_completion_queue_create_for_pluck(NULL);
-  static int shutdown_tag;
+  static int shutdown_tag, health_shutdown_tag;
   grpc_server_shutdown_and_notify(T.server, sq, &shutdown_tag);
+  if (T.health_server) grpc_server_shutdown_and_notify(T.health_server, sq, &health_shutdown_tag);
 
   /* drain: calls already accepted run to completion while the grace lasts */
   int64_t until = now_ms() + grace_ms;
@@ -919,7 +959,10 @@ void ps_transport_shutdown(int grace_ms) {
   long left = atomic_load(&T.inflight);
   if (left > 0) ps_warn("transport: grace period over, cancelling %ld calls", left);
   grpc_server_cancel_all_calls(T.server); /* the rest, and open Watch streams */
+  if (T.health_server) grpc_server_cancel_all_calls(T.health_server);
   grpc_completion_queue_pluck(sq, &shutdown_tag, gpr_inf_future(GPR_CLOCK_REALTIME), NULL);
+  if (T.health_server)
+    grpc_completion_queue_pluck(sq, &health_shutdown_tag, gpr_inf_future(GPR_CLOCK_REALTIME), NULL);
   grpc_completion_queue_shutdown(sq);
   grpc_completion_queue_destroy(sq);
 
@@ -927,6 +970,8 @@ void ps_transport_shutdown(int grace_ms) {
   T.pool = NULL;
   grpc_server_destroy(T.server);
   T.server = NULL;
+  if (T.health_server) grpc_server_destroy(T.health_server);
+  T.health_server = NULL;
   destroy_cqs();
   ps_health_set_listener(NULL, NULL);
   free(T.methods);

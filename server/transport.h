@@ -15,6 +15,7 @@
 
 typedef struct ps_transport_config {
   const char *listen;       /* host:port */
+  const char *health_listen;/* host:port of a plaintext server for grpc.health.v1 only ("" : none) */
   int cq_threads;           /* completion queues / transport threads */
   int workers;              /* handler threads */
   int queue;                /* pool queue bound */
@@ -64,6 +65,9 @@ int ps_transport_start(const ps_transport_config_t *cfg, ps_status_t *st);
 
 /* The port actually bound (useful with port 0). */
 int ps_transport_port(void);
+
+/* The port of the health-only server (0 when there is none). */
+int ps_transport_health_port(void);
 
 /* Stops accepting calls, lets in-flight calls finish for up to grace_ms, cancels the rest, stops
  * all threads and shuts gRPC down. Call once, from the thread that started it. */

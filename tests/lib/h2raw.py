@@ -29,7 +29,7 @@ class RawH2:
         self.conn.update_settings({h2.settings.SettingCodes.INITIAL_WINDOW_SIZE: initial_window})
         self.lock = threading.Lock()
         self.closed = False
-        self.events = []
+        self.events = []         # ConnectionTerminated events (a GOAWAY), or "goaway"
         self.ended = set()       # streams the server ended or reset
         self.flush()
         self._thread = None
@@ -72,6 +72,10 @@ class RawH2:
                 try:
                     events = self.conn.receive_data(data)
                 except h2.exceptions.ProtocolError:
+                    # h2 refuses frames that follow a GOAWAY in the same read (the server's PING
+                    # after it): the connection is closed by then, the GOAWAY was the reason
+                    if self.conn.state_machine.state == h2.connection.ConnectionState.CLOSED:
+                        self.events.append("goaway")
                     break
                 for ev in events:
                     if isinstance(ev, (h2.events.StreamEnded, h2.events.StreamReset)):
