@@ -28,5 +28,8 @@ void ps_health_set_listener(void (*fn)(void *), void *ud) {
 ps_health_t ps_health_of(const char *service) {
   if (!service || !*service || strcmp(service, "prospects.v1.ProspectService") == 0)
     return ps_health_get();
+  /* the process answers: what a liveness probe needs (a database outage or a drain is not a
+   * reason to restart it) */
+  if (strcmp(service, PS_HEALTH_LIVENESS) == 0) return PS_HEALTH_SERVING;
   return PS_HEALTH_SERVICE_UNKNOWN;
 }

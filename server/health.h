@@ -19,8 +19,12 @@ void ps_health_set(ps_health_t status);
 /* Registers the one listener called after every change (NULL to remove). */
 void ps_health_set_listener(void (*fn)(void *ud), void *ud);
 
-/* The status of a named service: "" and "prospects.v1.ProspectService" follow the server's status;
- * any other name is PS_HEALTH_SERVICE_UNKNOWN. */
+/* The service name of liveness probes: SERVING while the process answers at all, whatever the
+ * database and even while it drains (readiness uses "" instead). */
+#define PS_HEALTH_LIVENESS "liveness"
+
+/* The status of a named service: "" and "prospects.v1.ProspectService" follow the server's status,
+ * PS_HEALTH_LIVENESS is always SERVING; any other name is PS_HEALTH_SERVICE_UNKNOWN. */
 ps_health_t ps_health_of(const char *service);
 
 #endif

@@ -108,6 +108,8 @@ class HealthPort(unittest.TestCase, lib.RpcAssertions):
                 server.proc.send_signal(signal.SIGTERM)
                 self.assertEqual(next(watch).status, lib.NOT_SERVING)
                 self.assertEqual(lib.health(plain), lib.NOT_SERVING)
+                # liveness stays SERVING while it drains: kubelet must not kill it for draining
+                self.assertEqual(lib.health(plain, service="liveness"), lib.SERVING)
                 watch.cancel()
             finally:
                 plain.close()
