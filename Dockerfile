@@ -18,7 +18,7 @@ ARG DBMATE_VERSION=2.36.0
 RUN apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
         build-essential cmake pkg-config ca-certificates libgrpc-dev protobuf-c-compiler \
         libprotobuf-c-dev protobuf-compiler libprotobuf-dev grpc-proto \
-        golang-github-gogo-googleapis-dev libmariadb-dev libhiredis-dev libssl-dev nodejs npm \
+        golang-github-gogo-googleapis-dev libmariadb-dev libhiredis-dev libmicrohttpd-dev libssl-dev nodejs npm \
     && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY CMakeLists.txt ./

@@ -45,7 +45,8 @@ PS_APT_PACKAGES=(
     libgrpc-dev protobuf-c-compiler libprotobuf-c-dev protobuf-compiler libprotobuf-dev
     grpc-proto golang-github-gogo-googleapis-dev
     libmariadb-dev mariadb-server mariadb-client libhiredis-dev redis-server redis-tools
-    libcmocka-dev python3 python3-grpcio python3-protobuf python3-h2 python3-yaml openssl
+    libmicrohttpd-dev libcmocka-dev python3 python3-grpcio python3-protobuf python3-h2 python3-yaml
+    python3-prometheus-client openssl
 )
 
 ps_log() { printf '[ps %(%H:%M:%S)T] %s\n' -1 "$*" >&2; }

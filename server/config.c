@@ -29,6 +29,7 @@ typedef struct setting {
 static const setting_t settings[] = {
     S("listen", "PS_LISTEN", T_STR, listen, "localhost:50051", 0, 0, "address to serve gRPC on (host:port)"),
     S("health-listen", "PS_HEALTH_LISTEN", T_STR, health_listen, "", 0, 0, "also serve grpc.health.v1 alone, in plaintext, on this host:port (for kubelet's gRPC probes; empty: no)"),
+    S("metrics-listen", "PS_METRICS_LISTEN", T_STR, metrics_listen, "", 0, 0, "serve Prometheus metrics at http://host:port/metrics (plain HTTP; empty: no metrics)"),
     S("tls-cert", "PS_TLS_CERT_FILE", T_STR, tls_cert, "", 0, 0, "server certificate chain, PEM file (reloaded when it changes)"),
     S("tls-key", "PS_TLS_KEY_FILE", T_STR, tls_key, "", 0, 0, "the certificate's private key, PEM file"),
     S("tls-client-ca", "PS_TLS_CLIENT_CA_FILE", T_STR, tls_client_ca, "", 0, 0, "CA bundle that verifies client certificates (mTLS; empty: no caller is authenticated)"),
@@ -74,7 +75,9 @@ static const setting_t settings[] = {
     S("health-interval", "PS_HEALTH_INTERVAL_MS", T_INT, health_interval_ms, "1000", 50, 60000, "database health probe interval, milliseconds"),
     S("idem-purge-interval", "PS_IDEM_PURGE_INTERVAL_S", T_INT, idem_purge_interval_s, "60", 0, 86400, "how often request ids past their 24 h are deleted, seconds (0: never)"),
     S("startup-wait", "PS_STARTUP_WAIT_S", T_INT, startup_wait_s, "30", 0, 3600, "how long start-up waits for the database, seconds"),
-    S("log-level", "PS_LOG_LEVEL", T_STR, log_level, "info", 0, 0, "debug, info, warn or error"),
+    S("log-level", "PS_LOG_LEVEL", T_STR, log_level, "info", 0, 0, "debug, info (one access line per call), warn or error"),
+    S("log-level-file", "PS_LOG_LEVEL_FILE", T_STR, log_level_file, "", 0, 0, "a file holding the log level; when set it overrides log-level and is reread on SIGHUP and whenever it changes"),
+    S("log-format", "PS_LOG_FORMAT", T_STR, log_format, "text", 0, 0, "text, or json: one JSON object per line"),
     S("page-token-key", "PS_PAGE_TOKEN_KEY", T_SECRET, page_token_key, "", 0, 0, "HMAC key sealing page tokens; the same on every replica (required unless development)"),
     S("development", "PS_DEVELOPMENT", T_INT, development, "0", 0, 1, "1: allow built-in keys for page tokens and cached values (never in production)"),
 };
@@ -254,6 +257,14 @@ int ps_config_load(ps_config_t *cfg, int argc, char **argv, FILE *out, FILE *err
   if (ps_log_parse_level(cfg->log_level) < 0) {
     fprintf(err, "prospect-server: log level \"%s\" is not one of debug, info, warn, error\n",
             cfg->log_level);
+    return -1;
+  }
+  if (ps_log_parse_format(cfg->log_format) < 0) {
+    fprintf(err, "prospect-server: log format \"%s\" is not one of text, json\n", cfg->log_format);
+    return -1;
+  }
+  if (cfg->metrics_listen[0] && !strchr(cfg->metrics_listen, ':')) {
+    fprintf(err, "prospect-server: metrics listen address \"%s\" has no port\n", cfg->metrics_listen);
     return -1;
   }
   if (!strchr(cfg->listen, ':')) {

@@ -8,6 +8,7 @@
 typedef struct ps_config {
   char listen[256];           /* host:port to serve gRPC on */
   char health_listen[256];    /* host:port of a plaintext server for grpc.health.v1 only ("": none) */
+  char metrics_listen[256];   /* host:port of the Prometheus /metrics endpoint ("": none) */
   char mysql_host[256];       /* MySQL host (TCP); "localhost" would mean the default socket */
   int mysql_port;             /* MySQL TCP port */
   char mysql_socket[256];     /* MySQL unix socket; when set, host/port are not used */
@@ -55,6 +56,8 @@ typedef struct ps_config {
   int idem_purge_interval_s;  /* how often expired request ids are deleted (0: never) */
   int startup_wait_s;         /* how long start-up waits for the database */
   char log_level[16];         /* debug, info, warn, error */
+  char log_level_file[256];   /* a file holding the level, reread on SIGHUP and when it changes */
+  char log_format[16];        /* text or json */
   char page_token_key[257];   /* secret: HMAC key of page tokens, the same on every replica; "" = development key */
 } ps_config_t;
 

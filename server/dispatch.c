@@ -1,9 +1,12 @@
 #include "dispatch.h"
 
+#include <ctype.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "core/counters.h"
+#include "core/names.h"
 #include "core/wire.h"
 #include "google/protobuf/field_mask.pb-c.h"
 #include "prospects/v1/service.pb-c.h"
@@ -108,6 +111,18 @@ static const ps_wire_rules_t wire_rules = {
     repeated_caps, sizeof repeated_caps / sizeof repeated_caps[0], PS_DISPATCH_MAX_REPEATED,
     PS_DISPATCH_MAX_UNKNOWN_FIELDS, 0};
 
+/* The operations whose outcomes are counted (core/counters.h): a failure of any kind counts here;
+ * a success counts what the handler says it did (ctx->outcome). */
+static const struct {
+  const char *name;
+  ps_counter_t failed;
+} failed_counters[] = {
+    {"MergeProspects", PS_C_MERGE_FAILED},
+    {"ConvertProspect", PS_C_CONVERT_FAILED},
+    {"IntakeQuoteRequest", PS_C_INTAKE_FAILED},
+    {"LinkDocument", PS_C_LINK_FAILED},
+};
+
 #define MAX_METHODS 64
 static ps_method_t table[MAX_METHODS];
 static size_t n_table;
@@ -125,6 +140,9 @@ static void build(void) {
     m->handler = NULL;
     for (size_t h = 0; h < sizeof handlers / sizeof handlers[0]; h++)
       if (strcmp(handlers[h].name, md->name) == 0) m->handler = handlers[h].fn;
+    m->failed_counter = -1;
+    for (size_t c = 0; c < sizeof failed_counters / sizeof failed_counters[0]; c++)
+      if (strcmp(failed_counters[c].name, md->name) == 0) m->failed_counter = (int)failed_counters[c].failed;
     m->max_request_bytes = PS_DISPATCH_SMALL_REQUEST_BYTES;
     for (size_t c = 0; c < sizeof request_caps / sizeof request_caps[0]; c++)
       if (strcmp(request_caps[c].name, md->name) == 0) m->max_request_bytes = request_caps[c].max_bytes;
@@ -190,4 +208,50 @@ int ps_dispatch_decode(const ps_method_t *m, const uint8_t *buf, size_t len, ps_
   }
   *ret = req;
   return 0;
+}
+
+/* The tenant of "tenants/{tenant}[/...]" into tenant, if valid. 1 when found. */
+static int tenant_of(const char *name, char tenant[64]) {
+  if (!name || strncmp(name, "tenants/", 8) != 0) return 0;
+  const char *t = name + 8, *end = strchr(t, '/');
+  size_t n = end ? (size_t)(end - t) : strlen(t);
+  if (n == 0 || n > PS_TENANT_MAX) return 0;
+  char buf[PS_TENANT_MAX + 1];
+  memcpy(buf, t, n);
+  buf[n] = '\0';
+  if (!ps_tenant_valid(buf)) return 0;
+  memcpy(tenant, buf, n + 1);
+  return 1;
+}
+
+static const char *string_field(const ProtobufCMessage *msg, const ProtobufCFieldDescriptor *f) {
+  if (f->type != PROTOBUF_C_TYPE_STRING || f->label == PROTOBUF_C_LABEL_REPEATED) return NULL;
+  return *(const char *const *)((const char *)msg + f->offset);
+}
+
+void ps_dispatch_describe(const ProtobufCMessage *req, char tenant[64], char request_id[65]) {
+  tenant[0] = request_id[0] = '\0';
+  if (!req) return;
+  const ProtobufCMessageDescriptor *d = req->descriptor;
+  for (unsigned i = 0; i < d->n_fields; i++) {
+    const ProtobufCFieldDescriptor *f = &d->fields[i];
+    const char *v = string_field(req, f);
+    if (v && !tenant[0] &&
+        (strcmp(f->name, "parent") == 0 || strcmp(f->name, "name") == 0 ||
+         strcmp(f->name, "target") == 0)) {
+      tenant_of(v, tenant);
+    } else if (v && strcmp(f->name, "request_id") == 0) {
+      size_t n = strlen(v), ok = n >= 1 && n <= 64;
+      for (size_t k = 0; ok && k < n; k++)
+        ok = isalnum((unsigned char)v[k]) || strchr("_.:-", v[k]);
+      if (ok) memcpy(request_id, v, n + 1);
+    } else if (!tenant[0] && f->type == PROTOBUF_C_TYPE_MESSAGE &&
+               f->label != PROTOBUF_C_LABEL_REPEATED) {
+      const ProtobufCMessage *sub = *(const ProtobufCMessage *const *)((const char *)req + f->offset);
+      if (!sub) continue;
+      const ProtobufCFieldDescriptor *nf = protobuf_c_message_descriptor_get_field_by_name(
+          sub->descriptor, "name");
+      if (nf) tenant_of(string_field(sub, nf), tenant);
+    }
+  }
 }

@@ -18,6 +18,7 @@ typedef struct ps_method {
   const ProtobufCMessageDescriptor *response; /* response message type */
   ps_handler_fn handler;                      /* NULL: answered with UNIMPLEMENTED */
   size_t max_request_bytes;                   /* largest request accepted (checked before decoding) */
+  int failed_counter;                         /* a ps_counter_t to count when a call fails (-1) */
 } ps_method_t;
 
 /* Requests of most methods are a few names and ids; the methods that carry a record with its notes
@@ -45,6 +46,11 @@ const ps_method_t *ps_dispatch_find(const char *path, size_t n);
  * with st set. Thread-safe (the arena is the caller's). */
 int ps_dispatch_decode(const ps_method_t *m, const uint8_t *buf, size_t len, ps_arena_t *arena,
                        ProtobufCMessage **ret, ps_status_t *st);
+
+/* What a decoded request says about itself, for the access log: the tenant of its resource name
+ * (the first of parent, name, target, or the name of its first message field) and its request_id,
+ * each "" when absent or not well-formed (they are logged, so only valid ids are copied). */
+void ps_dispatch_describe(const ProtobufCMessage *req, char tenant[64], char request_id[65]);
 
 /* Sets st for a call that ran out of its memory budget (RESOURCE_EXHAUSTED, CALL_MEMORY_EXCEEDED).
  * Returns -1. */

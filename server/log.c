@@ -5,41 +5,173 @@
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
+
+#define LINE_MAX_BYTES 4096
 
 static atomic_int min_level = PS_LOG_INFO;
+static atomic_int format = PS_LOG_TEXT;
+static _Thread_local char thread_trace[33];
+static const char *const level_names[] = {"debug", "info", "warn", "error"};
 
 void ps_log_set_level(ps_log_level_t level) { atomic_store(&min_level, (int)level); }
 
-int ps_log_enabled(ps_log_level_t level) { return (int)level >= atomic_load(&min_level); }
+ps_log_level_t ps_log_get_level(void) { return (ps_log_level_t)atomic_load(&min_level); }
+
+int ps_log_enabled(ps_log_level_t level) {
+  return (int)level >= atomic_load_explicit(&min_level, memory_order_relaxed);
+}
 
 int ps_log_parse_level(const char *s) {
-  static const char *const names[] = {"debug", "info", "warn", "error"};
   for (int i = 0; i < 4; i++)
-    if (strcmp(s, names[i]) == 0) return i;
+    if (strcmp(s, level_names[i]) == 0) return i;
   return -1;
 }
 
-void ps_log(ps_log_level_t level, const char *fmt, ...) {
-  static const char *const names[] = {"debug", "info", "warn", "error"};
-  if (!ps_log_enabled(level)) return;
-  char line[2048];
+const char *ps_log_level_name(ps_log_level_t level) {
+  return (unsigned)level < 4 ? level_names[level] : "info";
+}
+
+void ps_log_set_format(ps_log_format_t f) { atomic_store(&format, (int)f); }
+
+int ps_log_parse_format(const char *s) {
+  if (strcmp(s, "text") == 0) return PS_LOG_TEXT;
+  if (strcmp(s, "json") == 0) return PS_LOG_JSON;
+  return -1;
+}
+
+void ps_log_set_trace(const char *trace_id) {
+  size_t n = trace_id ? strnlen(trace_id, sizeof thread_trace - 1) : 0;
+  memcpy(thread_trace, trace_id ? trace_id : "", n);
+  thread_trace[n] = '\0';
+}
+
+/* ------------------------------------------------------------------ a line being built */
+
+typedef struct line {
+  char buf[LINE_MAX_BYTES];
+  size_t len;
+  int json;
+  int has_trace; /* a field named trace_id was written */
+} line_t;
+
+static void put(line_t *l, const char *s, size_t n) {
+  if (n > sizeof l->buf - 2 - l->len) n = sizeof l->buf - 2 - l->len; /* keep room for "}\n" */
+  memcpy(l->buf + l->len, s, n);
+  l->len += n;
+}
+
+static void puts_(line_t *l, const char *s) { put(l, s, strlen(s)); }
+
+/* A value: JSON string escapes in json, else as it is (quoted when it has a space, a quote or is
+ * empty). Anything outside printable ASCII becomes '?': a log line is never a way to smuggle
+ * control characters (or a forged line) into the log. */
+static void put_value(line_t *l, const char *s, int quote) {
+  size_t n = strlen(s);
+  int q = quote || (!l->json && (n == 0 || strpbrk(s, " \"=") != NULL));
+  if (q) put(l, "\"", 1);
+  for (size_t i = 0; i < n && l->len < sizeof l->buf - 8; i++) {
+    unsigned char c = (unsigned char)s[i];
+    if (c == '"' || c == '\\') {
+      if (l->json || q) put(l, "\\", 1);
+      put(l, (const char *)&s[i], 1);
+    } else if (c < 0x20 || c > 0x7e) {
+      put(l, "?", 1);
+    } else {
+      put(l, (const char *)&s[i], 1);
+    }
+  }
+  if (q) put(l, "\"", 1);
+}
+
+static void begin(line_t *l, ps_log_level_t level) {
   struct timespec ts;
   struct tm tm;
   clock_gettime(CLOCK_REALTIME, &ts);
   gmtime_r(&ts.tv_sec, &tm);
-  int n = snprintf(line, sizeof line, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ %s ", tm.tm_year + 1900,
-                   tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-                   ts.tv_nsec / 1000000, names[level]);
+  char t[64];
+  snprintf(t, sizeof t, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
+           tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(ts.tv_nsec / 1000000));
+  l->len = 0;
+  l->has_trace = 0;
+  l->json = atomic_load_explicit(&format, memory_order_relaxed) == PS_LOG_JSON;
+  if (l->json) {
+    puts_(l, "{\"time\":\"");
+    puts_(l, t);
+    puts_(l, "\",\"level\":\"");
+    puts_(l, level_names[level]);
+    puts_(l, "\",\"msg\":");
+  } else {
+    puts_(l, t);
+    put(l, " ", 1);
+    puts_(l, level_names[level]);
+    put(l, " ", 1);
+  }
+}
+
+static void field(line_t *l, const ps_log_field_t *f) {
+  if (!f->is_num && !f->str) return;
+  if (strcmp(f->key, "trace_id") == 0) l->has_trace = 1;
+  if (l->json) {
+    puts_(l, ",\"");
+    puts_(l, f->key);
+    puts_(l, "\":");
+  } else {
+    put(l, " ", 1);
+    puts_(l, f->key);
+    put(l, "=", 1);
+  }
+  if (f->is_num) {
+    char num[24];
+    snprintf(num, sizeof num, "%lld", f->num);
+    puts_(l, num);
+  } else {
+    put_value(l, f->str, l->json);
+  }
+}
+
+static void end(line_t *l) {
+  if (thread_trace[0] && !l->has_trace) {
+    ps_log_field_t f = PS_LOG_STR("trace_id", thread_trace);
+    field(l, &f);
+  }
+  if (l->json) put(l, "}", 1);
+  l->buf[l->len++] = '\n'; /* put() always leaves room for it */
+  /* one write per line so that lines of different threads do not interleave */
+  size_t off = 0;
+  while (off < l->len) {
+    ssize_t w = write(STDERR_FILENO, l->buf + off, l->len - off);
+    if (w <= 0) break;
+    off += (size_t)w;
+  }
+}
+
+void ps_log(ps_log_level_t level, const char *fmt, ...) {
+  if (!ps_log_enabled(level)) return;
+  char msg[2048];
   va_list ap;
   va_start(ap, fmt);
-  if (n > 0 && (size_t)n < sizeof line) vsnprintf(line + n, sizeof line - (size_t)n, fmt, ap);
+  vsnprintf(msg, sizeof msg, fmt, ap);
   va_end(ap);
-  size_t len = strlen(line);
-  if (len + 1 < sizeof line) {
-    line[len++] = '\n';
-  } else {
-    line[len - 1] = '\n';
+  line_t l;
+  begin(&l, level);
+  if (l.json) {
+    put_value(&l, msg, 1);
+  } else { /* the message as it is, but printable */
+    for (const char *p = msg; *p && l.len < sizeof l.buf - 2; p++)
+      l.buf[l.len++] = (*p < 0x20 || *p > 0x7e) && *p != '\t' ? '?' : *p;
   }
-  /* one write per line so lines of different threads do not interleave */
-  fwrite(line, 1, len, stderr);
+  end(&l);
+}
+
+void ps_log_fields(ps_log_level_t level, const char *msg, const ps_log_field_t *fields, size_t n) {
+  if (!ps_log_enabled(level)) return;
+  line_t l;
+  begin(&l, level);
+  if (l.json)
+    put_value(&l, msg, 1);
+  else
+    puts_(&l, msg);
+  for (size_t i = 0; i < n; i++) field(&l, &fields[i]);
+  end(&l);
 }

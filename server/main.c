@@ -4,13 +4,14 @@
  * inherit the mask), wait for the database, refuse to serve when its schema is behind, start the
  * transport, report SERVING. SIGTERM/SIGINT: report NOT_SERVING, drain in-flight calls for the grace
  * period, cancel the rest, exit 0. SIGUSR1: log the counters. SIGHUP: reread the authorization
- * policy. */
+ * policy and the log level file. */
 #include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "auth/authz.h"
@@ -21,6 +22,7 @@
 #include "core/pagetoken.h"
 #include "health.h"
 #include "log.h"
+#include "obs/http.h"
 #include "ps_version.h"
 #include "store/db.h"
 #include "store/idempotency.h"
@@ -37,6 +39,54 @@ static struct {
   long next_purge_s;        /* CLOCK_MONOTONIC second of the next purge (0: at the first probe) */
   ps_db_t *db;
 } probe = {.mu = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER};
+
+/* PS_LOG_LEVEL_FILE: the level is read from it at start, on SIGHUP, and by the probe thread when
+ * the file changes (a ConfigMap mounted as a volume is replaced in place); guarded by probe.mu. */
+static struct {
+  const char *path;      /* "" : no file */
+  struct stat seen;      /* the file as last read */
+  int have_seen;
+  int warned;            /* it was missing or unreadable, and that was said once */
+} level_file;
+
+static void reread_log_level(int force) {
+  if (!level_file.path || !level_file.path[0]) return;
+  struct stat sb;
+  if (stat(level_file.path, &sb) != 0) {
+    if (!level_file.warned) ps_warn("log level file %s cannot be read; keeping the level %s",
+                                    level_file.path, ps_log_level_name(ps_log_get_level()));
+    level_file.warned = 1;
+    return;
+  }
+  if (!force && level_file.have_seen && sb.st_ino == level_file.seen.st_ino &&
+      sb.st_size == level_file.seen.st_size && sb.st_mtim.tv_sec == level_file.seen.st_mtim.tv_sec &&
+      sb.st_mtim.tv_nsec == level_file.seen.st_mtim.tv_nsec)
+    return;
+  level_file.seen = sb;
+  level_file.have_seen = 1;
+  char buf[32] = "";
+  FILE *f = fopen(level_file.path, "r");
+  size_t n = f ? fread(buf, 1, sizeof buf - 1, f) : 0;
+  if (f) fclose(f);
+  buf[n] = '\0';
+  char *p = buf;
+  while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r') p++;
+  char *e = p + strlen(p);
+  while (e > p && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\n' || e[-1] == '\r')) *--e = '\0';
+  int level = ps_log_parse_level(p);
+  if (level < 0) {
+    ps_warn("log level file %s does not hold one of debug, info, warn, error; keeping the level %s",
+            level_file.path, ps_log_level_name(ps_log_get_level()));
+    return;
+  }
+  level_file.warned = 0;
+  ps_log_level_t old = ps_log_get_level();
+  if ((ps_log_level_t)level == old) return;
+  /* said at info while info is still (or already) written */
+  if (old <= PS_LOG_INFO) ps_info("log level %s -> %s", ps_log_level_name(old), p);
+  ps_log_set_level((ps_log_level_t)level);
+  if (old > PS_LOG_INFO) ps_info("log level %s -> %s", ps_log_level_name(old), p);
+}
 
 /* Deletes request ids past their lifetime, a few batches every idem_purge_interval_s (called by
  * the probe thread, with probe.mu held: shutdown waits for it). */
@@ -87,6 +137,7 @@ static void *probe_main(void *arg) {
     ps_health_set(up ? PS_HEALTH_SERVING : PS_HEALTH_NOT_SERVING);
     if (up) purge_expired_request_ids();
     return_memory();
+    reread_log_level(0);
     if (up && before != PS_HEALTH_SERVING) ps_info("database answers again: SERVING");
     if (!up && before == PS_HEALTH_SERVING) ps_warn("database unreachable (%s): NOT_SERVING", st.message);
     struct timespec until;
@@ -140,13 +191,16 @@ int main(int argc, char **argv) {
   int rc = ps_config_load(&cfg, argc, argv, stdout, stderr);
   if (rc != 0) return rc > 0 ? 0 : 2;
   ps_log_set_level((ps_log_level_t)ps_log_parse_level(cfg.log_level));
+  ps_log_set_format((ps_log_format_t)ps_log_parse_format(cfg.log_format));
+  level_file.path = cfg.log_level_file;
+  reread_log_level(1);
 
   sigset_t set;
   sigemptyset(&set);
   sigaddset(&set, SIGINT);
   sigaddset(&set, SIGTERM);
   sigaddset(&set, SIGUSR1); /* logs the counters */
-  sigaddset(&set, SIGHUP);  /* rereads the authorization policy now */
+  sigaddset(&set, SIGHUP);  /* rereads the authorization policy and the log level file now */
   pthread_sigmask(SIG_BLOCK, &set, NULL);
   signal(SIGPIPE, SIG_IGN);
 
@@ -261,12 +315,32 @@ int main(int argc, char **argv) {
   if (ps_transport_health_port())
     ps_info("serving grpc.health.v1 alone, in plaintext, on %s (port %d)", cfg.health_listen,
             ps_transport_health_port());
+  if (cfg.metrics_listen[0]) {
+    if (ps_metrics_http_start(cfg.metrics_listen, &st) != 0) {
+      ps_error("cannot serve: %s", st.message);
+      pthread_mutex_lock(&probe.mu);
+      probe.stop = 1;
+      pthread_cond_signal(&probe.cond);
+      pthread_mutex_unlock(&probe.mu);
+      pthread_join(probe.thread, NULL);
+      ps_health_set(PS_HEALTH_NOT_SERVING);
+      ps_transport_shutdown(0);
+      ps_authz_stop();
+      ps_db_free(probe.db);
+      return 1;
+    }
+    ps_info("serving Prometheus metrics on http://%s/metrics (port %d)", cfg.metrics_listen,
+            ps_metrics_http_port());
+  }
 
   int sig = 0;
   for (;;) {
     sigwait(&set, &sig);
     if (sig == SIGHUP) {
       if (ps_authz_reload() == 0) ps_info("SIGHUP: the authorization policy is unchanged");
+      pthread_mutex_lock(&probe.mu);
+      reread_log_level(1);
+      pthread_mutex_unlock(&probe.mu);
       continue;
     }
     if (sig != SIGUSR1) break;
@@ -310,6 +384,7 @@ int main(int argc, char **argv) {
   }
   ps_info("%s: draining (grace %d ms)", sig == SIGTERM ? "SIGTERM" : "SIGINT", cfg.grace_ms);
 
+  ps_metrics_http_stop(); /* it reads the transport's state, which shutdown frees */
   ps_transport_shutdown(cfg.grace_ms);
   ps_authz_stop();
   log_stats("stopped");

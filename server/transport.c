@@ -14,6 +14,7 @@
 #include <grpc/grpc.h>
 #include <grpc/grpc_security.h>
 #include <grpc/slice.h>
+#include <grpc/support/alloc.h>
 #include <grpc/support/time.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -28,8 +29,12 @@
 #include "google/rpc/error_details.pb-c.h"
 #include "google/rpc/status.pb-c.h"
 #include "grpc/health/v1/health.pb-c.h"
+#include "core/counters.h"
 #include "health.h"
 #include "log.h"
+#include "obs/calls.h"
+#include "obs/metrics.h"
+#include "obs/trace.h"
 #include "pool.h"
 #include "reflection.h"
 
@@ -41,6 +46,7 @@
 #define HEALTH_WATCH_PATH "/grpc.health.v1.Health/Watch"
 #define PS_IDENTITY_MAX 255     /* longest caller identity (merges.caller, audit_events.caller) */
 #define MAX_STREAM_REQUEST 4096 /* largest message on a health or reflection stream */
+#define USER_AGENT_MAX 160      /* of a client's user-agent, what the access line keeps */
 
 typedef enum { K_UNARY, K_GENERIC, K_HEALTH_CHECK, K_HEALTH_WATCH, K_REFLECTION } kind_t;
 typedef enum { TAG_REQUEST, TAG_CLOSE, TAG_DONE, TAG_RECV, TAG_SEND } tag_type_t;
@@ -61,6 +67,7 @@ typedef struct method {
   void *handle;         /* grpc_server_register_method */
   const char *path;     /* NULL for K_GENERIC */
   grpc_server *server;  /* the server it belongs to: the main one or the health-only one */
+  int metrics_id;       /* its series in obs/metrics */
 } method_t;
 
 /* Per-call state; also the owner of everything the call's batches point at. */
@@ -79,6 +86,12 @@ typedef struct call {
   atomic_int refs;               /* outstanding batches + 1 while not yet handed out */
   int counted;                   /* counted in inflight */
   int md_sent;                   /* initial metadata already sent (streams) */
+  /* what the end of the call reports (obs/calls.h) */
+  int64_t start_ns;              /* arrival, CLOCK_MONOTONIC */
+  atomic_int ended;              /* reported once */
+  char tenant[64];               /* from the decoded request (unary calls) */
+  char request_id[65];
+  char trace_id[PS_TRACE_ID_LEN + 1]; /* from a valid traceparent, else "" */
   /* the reply */
   grpc_byte_buffer *reply;
   size_t reply_bytes;            /* counted in T.pending_reply_bytes until the call is freed */
@@ -129,6 +142,7 @@ static struct {
 /* ------------------------------------------------------------------ call bookkeeping */
 
 static void arm(int cq, const method_t *m);
+static const char *call_path(const call_t *c, char *buf, size_t bufsz);
 
 static call_t *call_new(int cq, const method_t *m) {
   call_t *c = calloc(1, sizeof *c);
@@ -223,9 +237,47 @@ static grpc_slice status_details_bin(const ps_status_t *st) {
   return s;
 }
 
+static int64_t now_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* The fixed point where a call's end is reported (metrics, access line): once per call, when its
+ * status is sent or, for a stream, when its client goes without one. */
+static void call_ended(call_t *c, ps_code_t code, const char *reason) {
+  if (atomic_exchange(&c->ended, 1)) return;
+  ps_call_record_t r = {.metrics_id = c->method->metrics_id, .code = (int)code, .reason = reason,
+                        .duration_ns = now_ns() - c->start_ns, .tenant = c->tenant,
+                        .request_id = c->request_id, .trace_id = c->trace_id};
+  if (!ps_log_enabled(PS_LOG_INFO)) { /* metrics only: no strings to gather */
+    r.method = r.peer = r.user_agent = "";
+    ps_call_ended(&r);
+    return;
+  }
+  char method[160], ua[USER_AGENT_MAX + 1];
+  r.method = call_path(c, method, sizeof method);
+  size_t n = 0;
+  const char *v = md_get(c, "user-agent", &n);
+  if (n > USER_AGENT_MAX) n = USER_AGENT_MAX;
+  memcpy(ua, v ? v : "", v ? n : 0);
+  ua[v ? n : 0] = '\0';
+  r.user_agent = ua;
+  char *address = NULL;
+  if (c->identity && c->identity[0]) {
+    r.peer = c->identity;
+  } else {
+    address = grpc_call_get_peer(c->call); /* "ipv4:10.0.0.7:41234" */
+    r.peer = address ? address : "";
+  }
+  ps_call_ended(&r);
+  gpr_free(address);
+}
+
 /* Starts the final batch: initial metadata, the reply (when OK) and the status. Takes ownership of
  * reply. Thread-safe: workers and transport threads both call it. */
 static void finish(call_t *c, const ps_status_t *st, grpc_byte_buffer *reply) {
+  call_ended(c, st->code, st->reason);
   grpc_op ops[3];
   size_t n = 0;
   memset(ops, 0, sizeof ops);
@@ -340,7 +392,8 @@ static void worker_run(void *ud, void *state, void *item) {
     return;
   }
 
-  ps_ctx_t ctx = {.arena = &w->arena, .db = w->db, .cache = w->cache};
+  ps_log_set_trace(c->trace_id); /* lines logged while the call runs carry its trace id */
+  ps_ctx_t ctx = {.arena = &w->arena, .db = w->db, .cache = w->cache, .outcome = -1};
   ps_status_clear(&ctx.status);
   ctx.deadline_ms = deadline_ms(c->deadline);
   ctx.max_reply_bytes = T.cfg.max_reply_bytes;
@@ -369,6 +422,7 @@ static void worker_run(void *ud, void *state, void *item) {
       grpc_slice_unref(s);
     }
     if (req) {
+      ps_dispatch_describe(req, c->tenant, c->request_id);
       ProtobufCMessage *resp = NULL;
       int rc = m->handler(&ctx, req, &resp);
       if (rc == 0 && resp) {
@@ -386,7 +440,12 @@ static void worker_run(void *ud, void *state, void *item) {
   }
   log_status(m->path, &ctx.status);
   atomic_fetch_add(ctx.status.code == PS_OK ? &T.ok : &T.failed, 1);
+  if (ctx.status.code == PS_OK && ctx.outcome >= 0)
+    ps_count((ps_counter_t)ctx.outcome);
+  else if (ctx.status.code != PS_OK && m->failed_counter >= 0)
+    ps_count((ps_counter_t)m->failed_counter);
   finish(c, &ctx.status, reply);
+  ps_log_set_trace(NULL);
   size_t peak = atomic_load(&T.call_memory_peak);
   while (w->arena.peak > peak &&
          !atomic_compare_exchange_weak(&T.call_memory_peak, &peak, w->arena.peak)) {
@@ -644,8 +703,14 @@ static void on_request(call_t *c, int ok) {
     call_free(c);
     return;
   }
+  c->start_ns = now_ns();
   if (!atomic_load(&T.shutting_down)) arm(c->cq, c->method);
   c->refs = 1; /* held by whoever finishes the call */
+  ps_metrics_started(c->method->metrics_id);
+  size_t tp_len;
+  const char *tp = md_get(c, "traceparent", &tp_len);
+  char parent_id[PS_SPAN_ID_LEN + 1];
+  if (tp && ps_trace_parse(tp, tp_len, c->trace_id, parent_id) != 0) c->trace_id[0] = '\0';
   grpc_op op;
   memset(&op, 0, sizeof op);
   op.op = GRPC_OP_RECV_CLOSE_ON_SERVER;
@@ -711,6 +776,9 @@ static void on_close(call_t *c, int ok) {
   (void)ok;
   if (c->close_cancelled) atomic_store(&c->cancelled, 1);
   if (c->method->kind == K_HEALTH_WATCH) watch_closed(c);
+  /* a stream that its client ended without a status from us */
+  if (c->method->kind == K_HEALTH_WATCH || c->method->kind == K_REFLECTION)
+    call_ended(c, PS_CANCELLED, "");
   call_release(c);
 }
 
@@ -805,15 +873,15 @@ int ps_transport_start(const ps_transport_config_t *cfg, ps_status_t *st) {
     return ps_fail(st, PS_INTERNAL, NULL, "out of memory");
   }
   for (size_t i = 0; i < n_service; i++)
-    T.methods[i] = (method_t){K_UNARY, &service[i], NULL, service[i].path, NULL};
+    T.methods[i] = (method_t){K_UNARY, &service[i], NULL, service[i].path, NULL, -1};
   size_t k = n_service;
-  T.methods[k++] = (method_t){K_HEALTH_CHECK, NULL, NULL, HEALTH_CHECK_PATH, NULL};
-  T.methods[k++] = (method_t){K_HEALTH_WATCH, NULL, NULL, HEALTH_WATCH_PATH, NULL};
+  T.methods[k++] = (method_t){K_HEALTH_CHECK, NULL, NULL, HEALTH_CHECK_PATH, NULL, -1};
+  T.methods[k++] = (method_t){K_HEALTH_WATCH, NULL, NULL, HEALTH_WATCH_PATH, NULL, -1};
   T.methods[k++] = (method_t){K_REFLECTION, NULL, NULL,
-                              "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo", NULL};
+                              "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo", NULL, -1};
   T.methods[k++] = (method_t){K_REFLECTION, NULL, NULL,
-                              "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo", NULL};
-  T.methods[k++] = (method_t){K_GENERIC, NULL, NULL, NULL, NULL};
+                              "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo", NULL, -1};
+  T.methods[k++] = (method_t){K_GENERIC, NULL, NULL, NULL, NULL, -1};
   size_t n_main = k;
   if (ps_reflection_init() != 0) {
     free(T.methods);
@@ -852,11 +920,17 @@ int ps_transport_start(const ps_transport_config_t *cfg, ps_status_t *st) {
     /* kubelet's gRPC probes speak plaintext and present no certificate: a server of its own that
      * answers grpc.health.v1 and nothing else, with the same limits */
     T.health_server = grpc_server_create(&channel_args, NULL);
-    T.methods[k++] = (method_t){K_HEALTH_CHECK, NULL, NULL, HEALTH_CHECK_PATH, T.health_server};
-    T.methods[k++] = (method_t){K_HEALTH_WATCH, NULL, NULL, HEALTH_WATCH_PATH, T.health_server};
-    T.methods[k++] = (method_t){K_GENERIC, NULL, NULL, NULL, T.health_server};
+    T.methods[k++] = (method_t){K_HEALTH_CHECK, NULL, NULL, HEALTH_CHECK_PATH, T.health_server, -1};
+    T.methods[k++] = (method_t){K_HEALTH_WATCH, NULL, NULL, HEALTH_WATCH_PATH, T.health_server, -1};
+    T.methods[k++] = (method_t){K_GENERIC, NULL, NULL, NULL, T.health_server, -1};
   }
   for (size_t i = 0; i < n_main; i++) T.methods[i].server = T.server;
+  for (size_t i = 0; i < k; i++) {
+    method_t *m = &T.methods[i];
+    m->metrics_id = ps_metrics_register(m->path, m->kind == K_HEALTH_WATCH ? PS_RPC_SERVER_STREAM
+                                                 : m->kind == K_REFLECTION  ? PS_RPC_BIDI_STREAM
+                                                                            : PS_RPC_UNARY);
+  }
   grpc_resource_quota_unref(quota); /* the servers hold their own references */
 
   T.n_cqs = cfg->cq_threads < MAX_CQS ? cfg->cq_threads : MAX_CQS;
@@ -997,4 +1071,7 @@ void ps_transport_get_stats(ps_transport_stats_t *ret) {
   pthread_mutex_unlock(&T.watch_mu);
   long inflight = atomic_load(&T.inflight);
   ret->inflight = inflight > 0 ? (uint64_t)inflight : 0;
+  ret->queue_depth = T.pool ? (uint64_t)ps_pool_depth(T.pool) : 0;
+  ret->queue_capacity = (uint64_t)T.cfg.queue;
+  ret->workers = (uint64_t)T.cfg.workers;
 }

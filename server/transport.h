@@ -56,6 +56,9 @@ typedef struct ps_transport_stats {
   uint64_t watchers;        /* open health Watch streams (a gauge) */
   uint64_t call_memory_peak;/* most arena memory one call has held so far, bytes */
   uint64_t inflight;        /* unary calls accepted and not yet released (a gauge) */
+  uint64_t queue_depth;     /* calls waiting for a worker (a gauge) */
+  uint64_t queue_capacity;  /* how many may wait (PS_QUEUE) */
+  uint64_t workers;         /* handler threads (PS_WORKERS) */
 } ps_transport_stats_t;
 
 /* Initialises gRPC, binds cfg->listen and starts serving. Strings in cfg must outlive the

@@ -315,3 +315,5 @@ void ps_cache_get_stats(ps_cache_stats_t *ret) {
   ret->failures = atomic_load(&n_failures);
   ret->skipped = atomic_load(&n_skipped);
 }
+
+int ps_cache_breaker_open(void) { return atomic_load(&breaker_until) != 0; }

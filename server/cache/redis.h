@@ -71,5 +71,8 @@ typedef struct ps_cache_stats {
   unsigned long long skipped;
 } ps_cache_stats_t;
 void ps_cache_get_stats(ps_cache_stats_t *ret);
+/* 1 while the breaker is not closed: Redis failed and has not answered since (it is skipped, or
+ * one call is probing it). */
+int ps_cache_breaker_open(void);
 
 #endif

@@ -14,6 +14,7 @@
  *   5. the response stored under the key; commit. Any failure rolls everything back. */
 #include <string.h>
 
+#include "core/counters.h"
 #include "core/names.h"
 #include "core/validate.h"
 #include "service/documents.h"
@@ -133,6 +134,7 @@ int ps_convert_prospect(ps_ctx_t *ctx, const Prospects__V1__ConvertProspectReque
     if (!t.out)
       return ps_fail(st, PS_INTERNAL, "", "The stored result of this request_id is unreadable.");
   }
+  ctx->outcome = t.out->already_converted ? PS_C_CONVERT_ALREADY_CUSTOMER : PS_C_CONVERT_CONVERTED;
   *ret = t.out;
   return 0;
 }

@@ -24,6 +24,8 @@ typedef struct ps_ctx {
                               (SPIFFE ID, else DNS name); "" on a plaintext server */
   const char *actor;       /* the acting user the caller claims (x-acting-user), "" when not given */
   size_t max_reply_bytes;  /* pages of List methods end before their reply passes this (0: no cap) */
+  int outcome;             /* set by a handler that succeeded: what it did, a ps_counter_t
+                              (core/counters.h) that the transport counts; -1: nothing to count */
 } ps_ctx_t;
 
 /* The byte cap of one page: items are added while the reply stays under max (the first item is

@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "core/counters.h"
 #include "core/ids.h"
 #include "core/names.h"
 #include "core/pagetoken.h"
@@ -227,6 +228,7 @@ typedef struct link_tx {
   ps_idem_key_t key;
   int missing;             /* out: the record is not live */
   int replay;              /* out: the key had a stored response */
+  int existed;             /* out: the document was linked to the record already */
   ps_blob_t stored;        /* out: that response */
   Prospects__V1__Document *out; /* out: the link */
 } link_tx_t;
@@ -250,9 +252,8 @@ static int link_tx(ps_db_t *db, void *arg, ps_status_t *st) {
     return ps_fail(st, PS_NOT_FOUND, "PROSPECT_NOT_FOUND", "The prospect does not exist.");
   }
   ps_document_cols_t link;
-  int existed;
   if (ps_document_link_locked(db, t->arena, t->tenant, &rec, &t->c, t->has_snapshot, &link,
-                              &existed, st) != 0)
+                              &t->existed, st) != 0)
     return -1;
   if (!(t->out = ps_store_document_msg(t->arena, t->tenant, &link))) return out_of_memory(st);
   if (t->with_key && ps_idem_store_msg(db, t->arena, &t->key, &t->out->base, st) != 0) return -1;
@@ -299,6 +300,7 @@ int ps_link_document(ps_ctx_t *ctx, const Prospects__V1__LinkDocumentRequest *re
     if (!t.out)
       return ps_fail(st, PS_INTERNAL, "", "The stored result of this request_id is unreadable.");
   }
+  ctx->outcome = t.replay || t.existed ? PS_C_LINK_ALREADY_LINKED : PS_C_LINK_LINKED;
   *ret = t.out;
   return 0;
 }

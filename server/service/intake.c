@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "core/counters.h"
 #include "core/names.h"
 #include "core/validate.h"
 #include "service/apps.h"
@@ -187,6 +188,7 @@ int ps_intake_quote_request(ps_ctx_t *ctx, const Prospects__V1__IntakeQuoteReque
     if (!t.out)
       return ps_fail(st, PS_INTERNAL, "", "The stored result of this request_id is unreadable.");
   }
+  ctx->outcome = t.out->created ? PS_C_INTAKE_CREATED : PS_C_INTAKE_LINKED;
   *ret = t.out;
   return 0;
 }

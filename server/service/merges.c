@@ -30,6 +30,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/counters.h"
 #include "core/pagetoken.h"
 #include "core/validate.h"
 #include "service/apps.h"
@@ -556,6 +557,7 @@ int ps_merge_prospects(ps_ctx_t *ctx, const Prospects__V1__MergeProspectsRequest
       resp->violations[resp->n_violations++] = v;
     }
     *ret = resp;
+    ctx->outcome = PS_C_MERGE_DRY_RUN;
     return 0;
   }
 
@@ -578,8 +580,10 @@ int ps_merge_prospects(ps_ctx_t *ctx, const Prospects__V1__MergeProspectsRequest
       }
       return -1;
     }
+    ctx->outcome = PS_C_MERGE_REPLAYED;
   } else {
     resp->merge = j->merge;
+    ctx->outcome = PS_C_MERGE_MERGED;
   }
   *ret = resp;
   return 0;

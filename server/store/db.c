@@ -8,6 +8,8 @@
  * statements lazily. */
 #include "store/db.h"
 
+#include "core/counters.h"
+
 #include <errmsg.h>
 #include <mysqld_error.h>
 #include <pthread.h>
@@ -32,6 +34,7 @@ struct ps_db {
   int broken;                           /* the connection must be replaced before its next use */
   int in_tx;                            /* a transaction is open */
   unsigned last_errno;                  /* MySQL error number of the last failure, 0 if none */
+  int connected_before;                 /* a connection was made once (later ones are reconnects) */
   char last_error[256];                 /* its text, for the operator's log only */
   int64_t next_connect_us;              /* earliest time of the next connection attempt */
   MYSQL_STMT *open;                     /* statement whose result set may still be unread */
@@ -81,9 +84,24 @@ ps_code_t ps_db_code_for_errno(unsigned err) {
   }
 }
 
+/* Counts a failed statement by the class of its error (metrics). */
+static void count_error(unsigned err) {
+  switch (err) {
+  case ER_LOCK_DEADLOCK: ps_count(PS_C_DB_ERR_DEADLOCK); return;
+  case ER_LOCK_WAIT_TIMEOUT: ps_count(PS_C_DB_ERR_LOCK_WAIT); return;
+  case ER_DUP_ENTRY: case ER_DUP_ENTRY_WITH_KEY_NAME: case ER_DUP_KEY:
+    ps_count(PS_C_DB_ERR_DUPLICATE);
+    return;
+  case ER_STATEMENT_TIMEOUT: ps_count(PS_C_DB_ERR_TIMEOUT); return;
+  default:
+    ps_count(ps_db_errno_drops_connection(err) ? PS_C_DB_ERR_CONNECTION : PS_C_DB_ERR_OTHER);
+  }
+}
+
 /* Sets st from err, remembers it, and marks the connection for replacement when it is gone.
  * Never shows SQL or server text to the caller. Returns -1. */
 static int db_fail(ps_db_t *db, unsigned err, ps_status_t *st) {
+  count_error(err);
   db->last_errno = err;
   snprintf(db->last_error, sizeof db->last_error, "MySQL error %u", err);
   if (ps_db_errno_drops_connection(err)) db->broken = 1;
@@ -258,12 +276,15 @@ static int db_connect(ps_db_t *db, ps_status_t *st) {
     keep_error_text(db, err, mysql_error(m));
     mysql_close(m);
     db->last_errno = err;
+    ps_count(PS_C_DB_ERR_CONNECTION);
     /* whatever went wrong (down, refused, bad credentials, unknown database) the database cannot
      * serve this call; the detail is for the operator, who sees it in ps_db_check_schema at start */
     return ps_fail(st, PS_UNAVAILABLE, "", "The database is unavailable; retry later.");
   }
   db->mysql = m;
   db->broken = 0;
+  if (db->connected_before) ps_count(PS_C_DB_RECONNECTS);
+  db->connected_before = 1;
   return 0;
 }
 
@@ -675,6 +696,7 @@ int ps_db_tx(ps_db_t *db, ps_db_tx_fn fn, void *arg, ps_status_t *st) {
     unsigned err = db->last_errno;
     ps_db_rollback(db);
     if (!ps_db_errno_retryable(err) || attempt >= PS_DB_TX_ATTEMPTS) return -1;
+    ps_count(PS_C_DB_TX_RETRIES);
     /* a short, growing, jittered pause lets the winner of the race finish */
     struct timespec ts = {0, (long)(attempt * 2000000L + (ps_db_now_us() % 1000) * 1000L)};
     nanosleep(&ts, NULL);
