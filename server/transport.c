@@ -26,8 +26,6 @@
 #include "auth/tls.h"
 #include "core/arena.h"
 #include "dispatch.h"
-#include "google/rpc/error_details.pb-c.h"
-#include "google/rpc/status.pb-c.h"
 #include "grpc/health/v1/health.pb-c.h"
 #include "core/counters.h"
 #include "health.h"
@@ -37,6 +35,7 @@
 #include "obs/trace.h"
 #include "pool.h"
 #include "reflection.h"
+#include "status_details.h"
 
 #define MAX_CQS 64
 #define ARMED_PER_METHOD 8 /* calls armed per method and completion queue */
@@ -199,44 +198,6 @@ static grpc_byte_buffer *pack(const ProtobufCMessage *msg) {
   return bb;
 }
 
-/* google.rpc.Status with one ErrorInfo, for grpc-status-details-bin. */
-static grpc_slice status_details_bin(const ps_status_t *st) {
-  Google__Rpc__ErrorInfo info = GOOGLE__RPC__ERROR_INFO__INIT;
-  Google__Rpc__ErrorInfo__MetadataEntry entries[PS_STATUS_MAX_META];
-  Google__Rpc__ErrorInfo__MetadataEntry *entry_ptrs[PS_STATUS_MAX_META];
-  info.reason = (char *)st->reason;
-  info.domain = (char *)PS_ERROR_DOMAIN;
-  for (int i = 0; i < st->n_meta; i++) {
-    google__rpc__error_info__metadata_entry__init(&entries[i]);
-    entries[i].key = (char *)st->meta[i].key;
-    entries[i].value = (char *)st->meta[i].value;
-    entry_ptrs[i] = &entries[i];
-  }
-  info.n_metadata = (size_t)st->n_meta;
-  info.metadata = entry_ptrs;
-
-  size_t info_len = protobuf_c_message_get_packed_size(&info.base);
-  uint8_t *info_buf = malloc(info_len ? info_len : 1);
-  Google__Protobuf__Any any = GOOGLE__PROTOBUF__ANY__INIT;
-  Google__Protobuf__Any *anys[1] = {&any};
-  Google__Rpc__Status status = GOOGLE__RPC__STATUS__INIT;
-  status.code = (int32_t)st->code;
-  status.message = (char *)st->message;
-  if (info_buf) {
-    protobuf_c_message_pack(&info.base, info_buf);
-    any.type_url = (char *)"type.googleapis.com/google.rpc.ErrorInfo";
-    any.value.data = info_buf;
-    any.value.len = info_len;
-    status.n_details = 1;
-    status.details = anys;
-  }
-  size_t n = protobuf_c_message_get_packed_size(&status.base);
-  grpc_slice s = grpc_slice_malloc(n);
-  protobuf_c_message_pack(&status.base, GRPC_SLICE_START_PTR(s));
-  free(info_buf);
-  return s;
-}
-
 static int64_t now_ns(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -302,9 +263,12 @@ static void finish(call_t *c, const ps_status_t *st, grpc_byte_buffer *reply) {
     c->status_details = grpc_slice_from_copied_string(st->message);
     c->have_details = 1;
     ops[n].data.send_status_from_server.status_details = &c->status_details;
-    if (st->reason[0]) {
+    /* ErrorInfo, BadRequest, RetryInfo (status_details.h); without them when out of memory */
+    uint8_t *details;
+    size_t details_len;
+    if (ps_status_details_pack(st, &details, &details_len) == 0 && details) {
       c->trailer.key = grpc_slice_from_static_string("grpc-status-details-bin");
-      c->trailer.value = status_details_bin(st);
+      c->trailer.value = grpc_slice_new(details, details_len, free);
       c->n_trailer = 1;
       ops[n].data.send_status_from_server.trailing_metadata_count = 1;
       ops[n].data.send_status_from_server.trailing_metadata = &c->trailer;
