@@ -71,6 +71,18 @@ _Static_assert(offsetof(psc_options_t, lb_policy) + sizeof(void *) ==
                    offsetof(psc_options_t, reserved),
                "lb_policy (0.4) takes the place of the first of the 0.3 reserved[]");
 
+/* psc_call_options_t of 0.4: traceparent (0.5) took the place of reserved[0]. */
+struct psc_call_options_v0_4 {
+  int64_t deadline_ms;
+  const char *acting_user;
+  int no_retry;
+  void *reserved[4];
+};
+_Static_assert(sizeof(psc_call_options_t) == sizeof(struct psc_call_options_v0_4) &&
+                   offsetof(psc_call_options_t, traceparent) ==
+                       offsetof(struct psc_call_options_v0_4, reserved),
+               "traceparent (0.5) takes the place of the first of the 0.4 reserved[]");
+
 /* The TLS channel credentials of o (checked by psc__options_check): gRPC's TLS credentials with a
  * certificate provider that watches the files (or holds the PEM strings), the server's certificate
  * verified and its host name checked. NULL with st set when gRPC refuses. */
@@ -244,7 +256,8 @@ static int64_t now_ms(void) {
 /* Sends the request once. On OK, *ret_payload gets the reply bytes (the caller destroys them).
  * Fills st (code, message, ErrorInfo). Returns st->code. */
 static int attempt(psc_client_t *c, size_t idx, grpc_slice request, int64_t deadline_ms,
-                   const char *acting_user, grpc_byte_buffer **ret_payload, psc_status_t *st) {
+                   const char *acting_user, const char *traceparent, grpc_byte_buffer **ret_payload,
+                   psc_status_t *st) {
   grpc_completion_queue *cq = grpc_completion_queue_create_for_pluck(NULL);
   if (!cq) return psc__status_set(st, PSC_RESOURCE_EXHAUSTED, "could not create a completion queue");
   grpc_call *call = grpc_channel_create_registered_call(c->channel, NULL, GRPC_PROPAGATE_DEFAULTS, cq,
@@ -255,9 +268,11 @@ static int attempt(psc_client_t *c, size_t idx, grpc_slice request, int64_t dead
     return psc__status_set(st, PSC_INTERNAL, "could not create the call");
   }
 
-  grpc_metadata md[2];
+  grpc_metadata md[3];
   size_t n_md = 0;
   memset(md, 0, sizeof md);
+  md[n_md].key = grpc_slice_from_static_string("traceparent");
+  md[n_md++].value = grpc_slice_from_copied_string(traceparent);
   if (c->caller) {
     md[n_md].key = grpc_slice_from_static_string("x-caller");
     md[n_md++].value = grpc_slice_from_copied_string(c->caller);
@@ -419,6 +434,16 @@ PSC_EXPORT int psc_invoke(psc_client_t *client, const psc_method_t *method, cons
   const char *acting_user = opts ? opts->acting_user : NULL;
   if (acting_user && !psc__printable_ascii(acting_user))
     return psc__status_set(st, PSC_INVALID_ARGUMENT, "acting_user must be printable ASCII");
+  char traceparent[PSC_TRACEPARENT_LEN + 1];
+  if (opts && opts->traceparent) {
+    if (!psc_traceparent_valid(opts->traceparent))
+      return psc__status_set(st, PSC_INVALID_ARGUMENT,
+                             "traceparent is not a W3C traceparent of version 00 "
+                             "(00-<32 hex>-<16 hex>-<2 hex>, lowercase, ids not all zero)");
+    memcpy(traceparent, opts->traceparent, sizeof traceparent);
+  } else if (psc_traceparent_new(traceparent) != 0) {
+    return psc__status_set(st, PSC_INTERNAL, "no randomness for a trace id");
+  }
 
   size_t idx = (size_t)(method - psc__methods);
   int64_t budget = opts && opts->deadline_ms ? opts->deadline_ms : client->default_deadline_ms;
@@ -435,7 +460,7 @@ PSC_EXPORT int psc_invoke(psc_client_t *client, const psc_method_t *method, cons
     st->attempts++;
     st->reason[0] = st->domain[0] = st->surviving_prospect[0] = '\0';
     st->n_meta = 0;
-    int code = attempt(client, idx, request, deadline, acting_user, &payload, st);
+    int code = attempt(client, idx, request, deadline, acting_user, traceparent, &payload, st);
     if (code == PSC_OK) {
       code = decode_reply(method, payload, ret_resp, st);
       grpc_byte_buffer_destroy(payload);

@@ -128,3 +128,43 @@ unsigned long psc__random_below(unsigned long n) {
   }
   return n ? r % n : 0;
 }
+
+PSC_EXPORT int psc_traceparent_new(char out[PSC_TRACEPARENT_LEN + 1]) {
+  unsigned char b[24]; /* 16 bytes of trace id, 8 of parent id */
+  int tries = 0;
+  do { /* an all-zero id is invalid: draw again (once in 2^64 draws) */
+    if (random_bytes(b, sizeof b) < 0) return -1;
+    int zero_trace = 1, zero_parent = 1;
+    for (size_t i = 0; i < 16; i++) zero_trace &= b[i] == 0;
+    for (size_t i = 16; i < 24; i++) zero_parent &= b[i] == 0;
+    if (!zero_trace && !zero_parent) break;
+  } while (++tries < 4);
+  static const char hex[] = "0123456789abcdef";
+  size_t o = 0;
+  out[o++] = '0';
+  out[o++] = '0';
+  for (size_t i = 0; i < 24; i++) {
+    if (i == 0 || i == 16) out[o++] = '-';
+    out[o++] = hex[b[i] >> 4];
+    out[o++] = hex[b[i] & 0x0F];
+  }
+  memcpy(out + o, "-00", 4);
+  return 0;
+}
+
+/* n lowercase hex digits at s, not all zero (nonzero: 1 when that is required). */
+static int hex_field(const char *s, size_t n, int nonzero) {
+  int any = 0;
+  for (size_t i = 0; i < n; i++) {
+    char c = s[i];
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return 0;
+    any |= c != '0';
+  }
+  return !nonzero || any;
+}
+
+PSC_EXPORT int psc_traceparent_valid(const char *s) {
+  return s && strlen(s) == PSC_TRACEPARENT_LEN && s[0] == '0' && s[1] == '0' && s[2] == '-' &&
+         hex_field(s + 3, 32, 1) && s[35] == '-' && hex_field(s + 36, 16, 1) && s[52] == '-' &&
+         hex_field(s + 53, 2, 0);
+}

@@ -36,6 +36,7 @@ typedef struct cli {
   int attempts;            /* --attempts */
   int compact;             /* --compact */
   const char *lb_policy;   /* --lb-policy */
+  const char *traceparent; /* --traceparent */
 } cli_t;
 
 static const struct {
@@ -52,6 +53,7 @@ static const struct {
     {"--deadline", "MS", "deadline of the call in milliseconds, retries included (default 10000)"},
     {"--caller", "NAME", "x-caller metadata: the calling service (default prospectctl)"},
     {"--acting-user", "NAME", "x-acting-user metadata: the user on whose behalf the call is made"},
+    {"--traceparent", "TP", "W3C trace context of the call ($TRACEPARENT; default: a new trace, whose id an error shows)"},
     {"--attempts", "N", "attempts in all for calls that are safe to retry (default 5)"},
     {"--no-retry", NULL, "one attempt only"},
     {"--compact", NULL, "print the response on one line"},
@@ -179,7 +181,7 @@ static char *read_all(FILE *f, size_t *ret_len) {
   return sb.buf;
 }
 
-static void print_error(const psc_status_t *st, int compact) {
+static void print_error(const psc_status_t *st, const char *traceparent, int compact) {
   sbuf_t sb = {0};
   const char *nl = compact ? "" : "\n    ";
   sb_printf(&sb, "{%s\"error\": {%s\"code\": %d,%s\"status\": \"%s\",%s\"message\": ", compact ? "" : "\n  ", nl, st->code, nl,
@@ -203,6 +205,8 @@ static void print_error(const psc_status_t *st, int compact) {
     sb_printf(&sb, ",%s\"requestId\": ", nl);
     sb_json_string(&sb, st->request_id, strlen(st->request_id));
   }
+  /* the trace id to look for in the server's logs: "00-<trace id>-<parent id>-<flags>" */
+  sb_printf(&sb, ",%s\"traceId\": \"%.32s\"", nl, traceparent + 3);
   sb_printf(&sb, ",%s\"attempts\": %d%s}\n", nl, st->attempts, compact ? "}" : "\n  }\n");
   if (sb.failed)
     fprintf(stderr, "prospectctl: %s: %s\n", psc_code_name(st->code), st->message);
@@ -244,6 +248,7 @@ int main(int argc, char **argv) {
   cli.conn.key = env("PROSPECTCTL_KEY");
   cli.conn.server_name = env("PROSPECTCTL_SERVER_NAME");
   cli.lb_policy = env("PROSPECTCTL_LB_POLICY");
+  cli.traceparent = env("TRACEPARENT"); /* the W3C convention for a trace passed to a command */
   int env_mode = ctl_mode_from_env(getenv("PROSPECTCTL_PLAINTEXT")); /* -1: not a value it takes */
   const char *command = NULL, *request_arg = NULL;
   ctl_mode_t mode_flag = CTL_MODE_AUTO; /* --plaintext / --tls: wins over PROSPECTCTL_PLAINTEXT */
@@ -259,7 +264,8 @@ int main(int argc, char **argv) {
       return 0;
     } else if (strcmp(a, "--target") == 0 || strcmp(a, "--caller") == 0 || strcmp(a, "--acting-user") == 0 ||
                strcmp(a, "--ca") == 0 || strcmp(a, "--cert") == 0 || strcmp(a, "--key") == 0 ||
-               strcmp(a, "--server-name") == 0 || strcmp(a, "--lb-policy") == 0) {
+               strcmp(a, "--server-name") == 0 || strcmp(a, "--lb-policy") == 0 ||
+               strcmp(a, "--traceparent") == 0) {
       if (i + 1 >= argc || !*argv[i + 1]) {
         fprintf(stderr, "prospectctl: %s needs a value\n", a);
         return EXIT_USAGE;
@@ -272,6 +278,7 @@ int main(int argc, char **argv) {
       else if (strcmp(a, "--cert") == 0) cli.conn.cert = val;
       else if (strcmp(a, "--key") == 0) cli.conn.key = val;
       else if (strcmp(a, "--lb-policy") == 0) cli.lb_policy = val;
+      else if (strcmp(a, "--traceparent") == 0) cli.traceparent = val;
       else cli.conn.server_name = val;
     } else if (strcmp(a, "--plaintext") == 0 || strcmp(a, "--tls") == 0) {
       ctl_mode_t want = a[2] == 'p' ? CTL_MODE_PLAINTEXT : CTL_MODE_TLS;
@@ -384,17 +391,35 @@ int main(int argc, char **argv) {
     protobuf_c_message_free_unpacked(req, NULL);
     return rc == PSC_INVALID_ARGUMENT ? EXIT_USAGE : EXIT_SOFTWARE;
   }
+  /* the trace is started here rather than by the library, so that an error can show its id */
+  char traceparent[PSC_TRACEPARENT_LEN + 1];
+  if (cli.traceparent) {
+    if (!psc_traceparent_valid(cli.traceparent)) {
+      fprintf(stderr, "prospectctl: --traceparent (or TRACEPARENT) must be 00-<32 hex>-<16 hex>-<2 hex>, "
+                      "lowercase, ids not all zero\n");
+      psc_client_free(client);
+      protobuf_c_message_free_unpacked(req, NULL);
+      return EXIT_USAGE;
+    }
+    snprintf(traceparent, sizeof traceparent, "%s", cli.traceparent);
+  } else if (psc_traceparent_new(traceparent) != 0) {
+    fprintf(stderr, "prospectctl: no randomness for a trace id\n");
+    psc_client_free(client);
+    protobuf_c_message_free_unpacked(req, NULL);
+    return EXIT_SOFTWARE;
+  }
   psc_call_options_t copts = {0};
   copts.deadline_ms = cli.deadline_ms;
   copts.acting_user = cli.acting_user;
   copts.no_retry = cli.no_retry;
+  copts.traceparent = traceparent;
   ProtobufCMessage *resp = NULL;
   int code = psc_invoke(client, m, req, &copts, &resp, &st);
   protobuf_c_message_free_unpacked(req, NULL);
   psc_client_free(client);
 
   if (code != PSC_OK) {
-    print_error(&st, cli.compact);
+    print_error(&st, traceparent, cli.compact);
     return code;
   }
   sbuf_t out = {0};

@@ -14,6 +14,7 @@ Registered from client/CMakeLists.txt (tests client_*). Exit status 0 = passed, 
 
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -64,12 +65,30 @@ def create_person(prospectctl, server, tenant, first):
 
 # ---------------------------------------------------------------- library
 
+LIVE_TRACE_ID = "5ca1ab1e5ca1ab1e5ca1ab1e5ca1ab1e"  # test_client.c's LIVE_TRACEPARENT
+
+
 def library(test_client):
-    with harness.Server() as server:
+    with harness.Server(env={"PS_LOG_FORMAT": "json"}) as server:
         out = run([test_client], env={"PS_TEST_TARGET": server.address}, timeout=240)
         sys.stdout.write(out.stdout)
         sys.stderr.write(out.stderr)
-        return 0 if out.returncode == 0 else 1
+        if out.returncode != 0:
+            return 1
+        # Trace context: every call of the library carries a traceparent, the caller's when it
+        # gives one, else one the library starts; the server's access lines show its trace id.
+        calls = [json.loads(line) for line in server.log().splitlines() if line.startswith("{")]
+        calls = [c for c in calls if c.get("msg") == "call"
+                 and c["method"].startswith("/prospects.v1.ProspectService/")]
+        traced = [c for c in calls if c.get("trace_id") == LIVE_TRACE_ID]
+        untraced = [c for c in calls if not re.fullmatch(r"[0-9a-f]{32}", c.get("trace_id", ""))]
+        started = {c["trace_id"] for c in calls} - {LIVE_TRACE_ID}
+        print("access lines of the library's calls: %d; with the caller's trace id: %d; trace ids the"
+              " library started: %d; without a trace id: %d"
+              % (len(calls), len(traced), len(started), len(untraced)))
+        ok = (len(calls) > 20 and len(traced) == 1 and traced[0]["method"].endswith("/GetTenantApps")
+              and not untraced and len(started) >= len(calls) // 2)
+        return 0 if ok else 1
 
 
 # ---------------------------------------------------------------- CLI
@@ -206,6 +225,39 @@ class Cli(unittest.TestCase):
             self.assertEqual(error["reason"], "NOT_IMPLEMENTED")
         else:
             self.assertEqual(error["domain"], "prospects.v1")
+
+    def access_lines(self, method):
+        """The server's access lines (text format) of method, as dicts of their key=value pairs."""
+        out = []
+        for line in self.server.log().splitlines():
+            if " info call method=/prospects.v1.ProspectService/%s " % method in line:
+                out.append(dict(re.findall(r'(\w+)=("[^"]*"|\S*)', line)))
+        return out
+
+    def test_trace_context(self):
+        name = '{"name": "tenants/t-trace/prospects/0190a3b4-5c6d-7e8f-9a0b-1c2d3e4f5a6b"}'
+        given = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+        # the caller's traceparent (--traceparent, else $TRACEPARENT) reaches the server's access line
+        for args, env in (((("--traceparent", given)), None), ((), {"TRACEPARENT": given})):
+            before = len(self.access_lines("GetProspect"))
+            rc, _, err = ctl(self.prospectctl, self.server, *args, "get-prospect", name, env=env)
+            self.assertNotEqual(rc, 0)  # the apps of t-trace are off
+            self.assertEqual(json.loads(err)["error"]["traceId"], given[3:35])
+            lines = self.access_lines("GetProspect")[before:]
+            self.assertEqual([l.get("trace_id") for l in lines], [given[3:35]])
+        # without one, prospectctl starts a trace (the library's psc_traceparent_new) and shows its id
+        before = len(self.access_lines("GetProspect"))
+        rc, _, err = self.ctl("get-prospect", name)
+        trace_id = json.loads(err)["error"]["traceId"]
+        self.assertRegex(trace_id, r"^[0-9a-f]{32}$")
+        self.assertNotEqual(trace_id, given[3:35])
+        self.assertEqual([l.get("trace_id") for l in self.access_lines("GetProspect")[before:]], [trace_id])
+        # a malformed one is a usage error, and nothing is sent
+        before = len(self.access_lines("GetProspect"))
+        rc, _, err = self.ctl("--traceparent", given.upper(), "get-prospect", name)
+        self.assertEqual(rc, 64, err)
+        self.assertIn("traceparent", err)
+        self.assertEqual(len(self.access_lines("GetProspect")), before)
 
     def test_deadline(self):
         # a listener that never speaks HTTP/2: DEADLINE_EXCEEDED (4) after --deadline

@@ -343,6 +343,40 @@ static void test_uuid(void) {
   CHECK(strcmp(a, b) != 0);
 }
 
+static void test_traceparent(void) {
+  current = "traceparent";
+  char a[PSC_TRACEPARENT_LEN + 1], b[PSC_TRACEPARENT_LEN + 1];
+  CHECK_INT(psc_traceparent_new(a), 0);
+  CHECK_INT(psc_traceparent_new(b), 0);
+  CHECK_INT(strlen(a), PSC_TRACEPARENT_LEN);
+  CHECK(psc_traceparent_valid(a));
+  CHECK(strncmp(a, "00-", 3) == 0 && strcmp(a + 52, "-00") == 0);
+  CHECK(memcmp(a + 3, b + 3, 32) != 0);   /* a new trace id each time */
+  CHECK(memcmp(a + 36, b + 36, 16) != 0); /* and a new parent id */
+  CHECK(psc_traceparent_valid("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"));
+  static const char *const bad[] = {
+      "", "00", "00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01", /* uppercase */
+      "00-00000000000000000000000000000000-00f067aa0ba902b7-01",           /* zero trace id */
+      "00-4bf92f3577b34da6a3ce929d0e0e4736-0000000000000000-01",           /* zero parent id */
+      "01-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",           /* not version 00 */
+      "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-",          /* too long */
+      "00-4bf92f3577b34da6a3ce929d0e0e473-600f067aa0ba902b7-01",           /* dash misplaced */
+      "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-0g",
+  };
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) CHECK(!psc_traceparent_valid(bad[i]));
+  CHECK(!psc_traceparent_valid(NULL));
+  /* a call with an invalid one is refused before anything is sent */
+  psc_client_t *c = client_for("127.0.0.1:1", 1, 10);
+  Prospects__V1__GetProspectRequest get = PROSPECTS__V1__GET_PROSPECT_REQUEST__INIT;
+  psc_call_options_t o = {0};
+  o.traceparent = bad[2];
+  psc_status_t st;
+  CHECK_INT(psc_get_prospect(c, &get, &o, NULL, &st), PSC_INVALID_ARGUMENT);
+  CHECK_INT(st.attempts, 0);
+  CHECK(strstr(st.message, "traceparent") != NULL);
+  psc_client_free(c);
+}
+
 static void test_bad_calls(void) {
   current = "bad calls";
   psc_client_t *c = client_for("127.0.0.1:1", 1, 10);
@@ -509,6 +543,9 @@ static char *create_person(psc_client_t *c, const char *first, const char *reque
   return name;
 }
 
+/* run_live.py library finds this trace id on the server's access line of the first call below */
+#define LIVE_TRACEPARENT "00-5ca1ab1e5ca1ab1e5ca1ab1e5ca1ab1e-00f067aa0ba902b7-01"
+
 static void test_live_basics(psc_client_t *c) {
   current = "live: apps off";
   psc_status_t st;
@@ -517,7 +554,9 @@ static void test_live_basics(psc_client_t *c) {
   Prospects__V1__GetTenantAppsRequest ga = PROSPECTS__V1__GET_TENANT_APPS_REQUEST__INIT;
   ga.name = apps_name;
   Prospects__V1__TenantApps *apps = NULL;
-  psc_get_tenant_apps(c, &ga, NULL, &apps, &st);
+  psc_call_options_t traced = {0};
+  traced.traceparent = LIVE_TRACEPARENT;
+  psc_get_tenant_apps(c, &ga, &traced, &apps, &st);
   CHECK_CODE(st, PSC_OK);
   CHECK_INT(st.attempts, 1);
   if (apps) {
@@ -818,7 +857,8 @@ int main(void) {
     void (*fn)(void);
   } offline[] = {{"version and codes", test_version_and_codes}, {"method table", test_method_table},
                  {"options", test_options},           {"status decoding", test_status_decoding},
-                 {"uuid", test_uuid},                 {"bad calls", test_bad_calls},
+                 {"uuid", test_uuid},                 {"traceparent", test_traceparent},
+                 {"bad calls", test_bad_calls},
                  {"retries", test_retries},           {"deadline", test_deadline}};
   for (size_t i = 0; i < sizeof offline / sizeof offline[0]; i++) {
     int before = failures;

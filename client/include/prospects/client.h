@@ -53,7 +53,7 @@ extern "C" {
 /* ---------------------------------------------------------------- version */
 
 #define PSC_VERSION_MAJOR 0
-#define PSC_VERSION_MINOR 4
+#define PSC_VERSION_MINOR 5
 #define PSC_VERSION_PATCH 0
 /* One number that compares: 0x00MMmmpp. */
 #define PSC_VERSION_NUMBER ((PSC_VERSION_MAJOR << 16) | (PSC_VERSION_MINOR << 8) | PSC_VERSION_PATCH)
@@ -193,8 +193,28 @@ typedef struct psc_call_options {
   int64_t deadline_ms;         /* the whole call, retries included; 0: the client's default */
   const char *acting_user;     /* sent as x-acting-user metadata; NULL: none */
   int no_retry;                /* 1: a single attempt even when the call is safe to retry */
-  void *reserved[4];           /* keep NULL */
+  const char *traceparent;     /* since 0.5: the caller's W3C trace context
+                                  ("00-<trace-id>-<parent-id>-<flags>"), sent as traceparent
+                                  metadata on every attempt, so that the server's access lines and
+                                  error logs carry its trace id. NULL: the library starts a trace of
+                                  its own for the call (psc_traceparent_new), the same for all of its
+                                  attempts. A value that is not a valid traceparent is refused
+                                  (PSC_INVALID_ARGUMENT) */
+  void *reserved[3];           /* keep NULL. 0.4 had reserved[4]: traceparent took the first */
 } psc_call_options_t;
+
+/* Length of a traceparent of version 00: "00-" 32 hex "-" 16 hex "-" 2 hex. */
+#define PSC_TRACEPARENT_LEN 55
+
+/* Since 0.5. Starts a W3C trace: writes "00-<random trace-id>-<random parent-id>-00" (not
+ * sampled: the library records nothing) and a NUL into out. Give it to several calls as
+ * psc_call_options_t.traceparent to tie them together in the server's logs. Returns 0, or -1 when
+ * the system has no randomness to give. Thread-safe. */
+PSC_EXPORT int psc_traceparent_new(char out[PSC_TRACEPARENT_LEN + 1]);
+
+/* Since 0.5. 1 when s is a traceparent the library sends (version 00, lowercase hex, ids not all
+ * zero), else 0. */
+PSC_EXPORT int psc_traceparent_valid(const char *s);
 
 /* The client handle: a gRPC channel plus its settings. Opaque; immutable after creation. */
 typedef struct psc_client psc_client_t;
