@@ -51,12 +51,20 @@ void ps_log_set_trace(const char *trace_id) {
 typedef struct line {
   char buf[LINE_MAX_BYTES];
   size_t len;
+  size_t limit;  /* what put() may fill: the end keeps room for the trace id, "}" and "\n" */
+  int cut;       /* put() had to cut: the field being written is dropped whole */
   int json;
   int has_trace; /* a field named trace_id was written */
 } line_t;
 
+#define END_ROOM 64 /* ,"trace_id":"<32 hex>"}\n fits */
+
 static void put(line_t *l, const char *s, size_t n) {
-  if (n > sizeof l->buf - 2 - l->len) n = sizeof l->buf - 2 - l->len; /* keep room for "}\n" */
+  size_t room = l->limit - l->len;
+  if (n > room) {
+    n = room;
+    l->cut = 1;
+  }
   memcpy(l->buf + l->len, s, n);
   l->len += n;
 }
@@ -70,7 +78,8 @@ static void put_value(line_t *l, const char *s, int quote) {
   size_t n = strlen(s);
   int q = quote || (!l->json && (n == 0 || strpbrk(s, " \"=") != NULL));
   if (q) put(l, "\"", 1);
-  for (size_t i = 0; i < n && l->len < sizeof l->buf - 8; i++) {
+  /* a long value is shortened, never cut in the middle of an escape or before its quote */
+  for (size_t i = 0; i < n && l->len + 3 <= l->limit; i++) {
     unsigned char c = (unsigned char)s[i];
     if (c == '"' || c == '\\') {
       if (l->json || q) put(l, "\\", 1);
@@ -93,6 +102,8 @@ static void begin(line_t *l, ps_log_level_t level) {
   snprintf(t, sizeof t, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
            tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(ts.tv_nsec / 1000000));
   l->len = 0;
+  l->limit = sizeof l->buf - END_ROOM;
+  l->cut = 0;
   l->has_trace = 0;
   l->json = atomic_load_explicit(&format, memory_order_relaxed) == PS_LOG_JSON;
   if (l->json) {
@@ -109,9 +120,11 @@ static void begin(line_t *l, ps_log_level_t level) {
   }
 }
 
+/* Writes one field, or nothing when it does not fit (the line stays well-formed). */
 static void field(line_t *l, const ps_log_field_t *f) {
   if (!f->is_num && !f->str) return;
-  if (strcmp(f->key, "trace_id") == 0) l->has_trace = 1;
+  size_t mark = l->len;
+  l->cut = 0;
   if (l->json) {
     puts_(l, ",\"");
     puts_(l, f->key);
@@ -128,15 +141,22 @@ static void field(line_t *l, const ps_log_field_t *f) {
   } else {
     put_value(l, f->str, l->json);
   }
+  if (l->cut) {
+    l->len = mark;
+    l->cut = 0;
+  } else if (strcmp(f->key, "trace_id") == 0) {
+    l->has_trace = 1;
+  }
 }
 
 static void end(line_t *l) {
+  l->limit = sizeof l->buf - 2; /* the room kept for the end */
   if (thread_trace[0] && !l->has_trace) {
     ps_log_field_t f = PS_LOG_STR("trace_id", thread_trace);
     field(l, &f);
   }
-  if (l->json) put(l, "}", 1);
-  l->buf[l->len++] = '\n'; /* put() always leaves room for it */
+  if (l->json) l->buf[l->len++] = '}';
+  l->buf[l->len++] = '\n';
   /* one write per line so that lines of different threads do not interleave */
   size_t off = 0;
   while (off < l->len) {
@@ -158,7 +178,7 @@ void ps_log(ps_log_level_t level, const char *fmt, ...) {
   if (l.json) {
     put_value(&l, msg, 1);
   } else { /* the message as it is, but printable */
-    for (const char *p = msg; *p && l.len < sizeof l.buf - 2; p++)
+    for (const char *p = msg; *p && l.len < l.limit; p++)
       l.buf[l.len++] = (*p < 0x20 || *p > 0x7e) && *p != '\t' ? '?' : *p;
   }
   end(&l);

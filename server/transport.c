@@ -211,7 +211,8 @@ static void call_ended(call_t *c, ps_code_t code, const char *reason) {
   ps_call_record_t r = {.metrics_id = c->method->metrics_id, .code = (int)code, .reason = reason,
                         .duration_ns = now_ns() - c->start_ns, .tenant = c->tenant,
                         .request_id = c->request_id, .trace_id = c->trace_id};
-  if (!ps_log_enabled(PS_LOG_INFO)) { /* metrics only: no strings to gather */
+  r.log = ps_log_enabled(PS_LOG_INFO); /* once: the level may change meanwhile (SIGHUP) */
+  if (!r.log) { /* metrics only: no strings to gather */
     r.method = r.peer = r.user_agent = "";
     ps_call_ended(&r);
     return;

@@ -6,7 +6,7 @@
 
 void ps_call_ended(const ps_call_record_t *r) {
   ps_metrics_handled(r->metrics_id, r->code, r->duration_ns);
-  if (!ps_log_enabled(PS_LOG_INFO)) return;
+  if (!r->log) return;
   ps_log_field_t f[] = {
       PS_LOG_STR("method", r->method),
       PS_LOG_STR("code", ps_code_name((ps_code_t)r->code)),
