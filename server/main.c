@@ -155,6 +155,16 @@ static void *probe_main(void *arg) {
   return NULL;
 }
 
+/* Stops the probe thread; health says NOT_SERVING from then on (shutdown owns it). */
+static void stop_probe(void) {
+  pthread_mutex_lock(&probe.mu);
+  probe.stop = 1;
+  pthread_cond_signal(&probe.cond);
+  pthread_mutex_unlock(&probe.mu);
+  pthread_join(probe.thread, NULL);
+  ps_health_set(PS_HEALTH_NOT_SERVING);
+}
+
 /* One line of counters (at exit and on SIGUSR1): calls, the flags cache, Redis. */
 static void log_stats(const char *what) {
   ps_transport_stats_t t;
@@ -318,12 +328,7 @@ int main(int argc, char **argv) {
   if (cfg.metrics_listen[0]) {
     if (ps_metrics_http_start(cfg.metrics_listen, &st) != 0) {
       ps_error("cannot serve: %s", st.message);
-      pthread_mutex_lock(&probe.mu);
-      probe.stop = 1;
-      pthread_cond_signal(&probe.cond);
-      pthread_mutex_unlock(&probe.mu);
-      pthread_join(probe.thread, NULL);
-      ps_health_set(PS_HEALTH_NOT_SERVING);
+      stop_probe();
       ps_transport_shutdown(0);
       ps_authz_stop();
       ps_db_free(probe.db);
@@ -346,12 +351,7 @@ int main(int argc, char **argv) {
     if (sig != SIGUSR1) break;
     log_stats("stats");
   }
-  pthread_mutex_lock(&probe.mu);
-  probe.stop = 1;
-  pthread_cond_signal(&probe.cond);
-  pthread_mutex_unlock(&probe.mu);
-  pthread_join(probe.thread, NULL);
-  ps_health_set(PS_HEALTH_NOT_SERVING);
+  stop_probe();
   if (cfg.drain_delay_ms > 0) {
     /* Health says NOT_SERVING, but calls are still taken: Kubernetes removes the pod from its
      * Service's endpoints and the clients learn of it only after a while; calls sent meanwhile

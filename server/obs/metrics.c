@@ -107,8 +107,12 @@ static void write_counter_family(FILE *out, const char *name, const char *help, 
   ps_metrics_family(out, name, "counter", help);
   char labels[96];
   for (size_t i = 0; i < n; i++) {
-    snprintf(labels, sizeof labels, "%s=\"%s\"", label, rows[i].value);
-    ps_metrics_sample(out, name, label ? labels : NULL, (double)ps_counter_get(rows[i].c));
+    const char *l = NULL;
+    if (label && rows[i].value) {
+      snprintf(labels, sizeof labels, "%s=\"%s\"", label, rows[i].value);
+      l = labels;
+    }
+    ps_metrics_sample(out, name, l, (double)ps_counter_get(rows[i].c));
   }
 }
 
