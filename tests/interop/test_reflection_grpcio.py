@@ -94,7 +94,9 @@ class ReflectionOverGrpcio(T.ServerTestCase):
                 self.assertClosedUnderImports(fdps, SERVICE_FILE)
                 self.assertEqual({f.name for f in fdps},
                                  {SERVICE_FILE, RESOURCES_FILE, "google/protobuf/empty.proto",
-                                  "google/protobuf/field_mask.proto", "google/protobuf/timestamp.proto"})
+                                  "google/protobuf/field_mask.proto", "google/protobuf/timestamp.proto",
+                                  "google/api/field_behavior.proto", "google/api/resource.proto",
+                                  "google/protobuf/descriptor.proto"})
                 by_name = {f.name: f for f in fdps}
                 # the very descriptors protoc made of our protos (with json_name for JSON clients)
                 self.assertEqual(without_json_names(by_name[SERVICE_FILE]), generated(service_pb2))
@@ -102,6 +104,39 @@ class ReflectionOverGrpcio(T.ServerTestCase):
                 company = [f for f in next(m for m in by_name[RESOURCES_FILE].message_type
                                            if m.name == "Prospect").field if f.name == "company_name"]
                 self.assertEqual(company[0].json_name, "companyName")
+                self.assertAnnotated(by_name)
+
+    def assertAnnotated(self, by_name):
+        """The contract a reader or a tool sees through reflection: google.api.field_behavior and
+        google.api.resource / resource_reference on the reflected descriptors (AIP-203, AIP-123)."""
+        from google.api import field_behavior_pb2 as fb, resource_pb2 as res
+        # parsed again with the annotations' extensions known to this process
+        resources = descriptor_pb2.FileDescriptorProto.FromString(
+            by_name[RESOURCES_FILE].SerializeToString())
+        service = descriptor_pb2.FileDescriptorProto.FromString(by_name[SERVICE_FILE].SerializeToString())
+        msgs = {m.name: m for m in resources.message_type}
+        prospect = msgs["Prospect"]
+        self.assertEqual((prospect.options.Extensions[res.resource].type,
+                          list(prospect.options.Extensions[res.resource].pattern)),
+                         ("prospects.v1/Prospect", ["tenants/{tenant}/prospects/{prospect}"]))
+        behavior = {f.name: set(f.options.Extensions[fb.field_behavior]) for f in prospect.field}
+        self.assertEqual(behavior["kind"], {fb.REQUIRED, fb.IMMUTABLE})
+        self.assertEqual(behavior["state"], {fb.OUTPUT_ONLY})
+        self.assertEqual(behavior["create_time"], {fb.OUTPUT_ONLY})
+        self.assertEqual(behavior["email"], {fb.OPTIONAL})
+        # every field of every message carries a field_behavior, except in responses
+        for f_ in (resources, service):
+            for m in f_.message_type:
+                if m.name.endswith("Response") or m.name in ("DuplicateCandidate", "MergeViolation"):
+                    continue
+                for field in m.field:
+                    self.assertTrue(field.options.Extensions[fb.field_behavior],
+                                    "%s.%s has no google.api.field_behavior" % (m.name, field.name))
+        get = next(m for m in service.message_type if m.name == "GetProspectRequest").field[0]
+        self.assertEqual(set(get.options.Extensions[fb.field_behavior]), {fb.REQUIRED})
+        self.assertEqual(get.options.Extensions[res.resource_reference].type, "prospects.v1/Prospect")
+        tenants = [d.pattern[0] for d in resources.options.Extensions[res.resource_definition]]
+        self.assertEqual(tenants, ["tenants/{tenant}"])
 
     def test_file_containing_symbol(self):
         cases = {
