@@ -18,7 +18,8 @@ ARG DBMATE_VERSION=2.36.0
 RUN apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
         build-essential cmake pkg-config ca-certificates libgrpc-dev protobuf-c-compiler \
         libprotobuf-c-dev protobuf-compiler libprotobuf-dev grpc-proto \
-        golang-github-gogo-googleapis-dev libmariadb-dev libhiredis-dev libmicrohttpd-dev libssl-dev nodejs npm \
+        golang-github-gogo-googleapis-dev golang-google-genproto-dev python3 libmariadb-dev libhiredis-dev \
+        libmicrohttpd-dev libssl-dev nodejs npm \
     && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY CMakeLists.txt ./
@@ -60,7 +61,9 @@ COPY --from=build /out/usr/local /usr/local
 RUN ldconfig && /usr/local/bin/prospect-server --version && /usr/local/bin/prospectctl --version
 ENV PS_LISTEN=[::]:50051 \
     PS_HEALTH_LISTEN=[::]:8081 \
-    PS_LOG_LEVEL=info
-EXPOSE 50051 8081
+    PS_METRICS_LISTEN=[::]:9090 \
+    PS_LOG_LEVEL=info \
+    PS_LOG_FORMAT=json
+EXPOSE 50051 8081 9090
 USER 65532:65532
 ENTRYPOINT ["/usr/local/bin/prospect-server"]

@@ -1040,3 +1040,18 @@ void ps_transport_get_stats(ps_transport_stats_t *ret) {
   ret->queue_capacity = (uint64_t)T.cfg.queue;
   ret->workers = (uint64_t)T.cfg.workers;
 }
+
+char *ps_transport_channelz(ps_channelz_query_t q, intptr_t id, intptr_t start) {
+  if (!T.server) return NULL;
+  char *json = NULL;
+  switch (q) {
+  case PS_CHANNELZ_SERVERS: json = grpc_channelz_get_servers(id); break;
+  case PS_CHANNELZ_SERVER: json = grpc_channelz_get_server(id); break;
+  case PS_CHANNELZ_SERVER_SOCKETS: json = grpc_channelz_get_server_sockets(id, start, 100); break;
+  case PS_CHANNELZ_SOCKET: json = grpc_channelz_get_socket(id); break;
+  }
+  if (!json) return NULL;
+  char *copy = strdup(json); /* gRPC's allocator owns json */
+  gpr_free(json);
+  return copy;
+}

@@ -78,4 +78,17 @@ void ps_transport_shutdown(int grace_ms);
 
 void ps_transport_get_stats(ps_transport_stats_t *ret);
 
+/* Channelz (gRPC core's own view of its servers and their connections), as the JSON of the
+ * grpc.channelz.v1 response messages (proto3 JSON mapping), for obs/http.c. */
+typedef enum ps_channelz_query {
+  PS_CHANNELZ_SERVERS,        /* GetServersResponse from server id `id` on */
+  PS_CHANNELZ_SERVER,         /* GetServerResponse of server `id` */
+  PS_CHANNELZ_SERVER_SOCKETS, /* GetServerSocketsResponse of server `id` from socket `start` on */
+  PS_CHANNELZ_SOCKET,         /* GetSocketResponse of socket `id` */
+} ps_channelz_query_t;
+
+/* A malloc'd JSON string the caller frees, or NULL (out of memory, or not serving). Thread-safe
+ * while the transport runs. */
+char *ps_transport_channelz(ps_channelz_query_t q, intptr_t id, intptr_t start);
+
 #endif

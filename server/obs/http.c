@@ -185,6 +185,46 @@ static enum MHD_Result text_reply(struct MHD_Connection *conn, unsigned status, 
   return reply(conn, status, body, strlen(body), "text/plain; charset=utf-8");
 }
 
+/* A non-negative id: the whole of [s, end) in decimal, or -1. */
+static long long parse_id(const char *s, const char *end) {
+  if (!s || s == end || end - s > 18) return -1;
+  long long v = 0;
+  for (const char *p = s; p < end; p++) {
+    if (*p < '0' || *p > '9') return -1;
+    v = v * 10 + (*p - '0');
+  }
+  return v;
+}
+
+/* /channelz/servers[?start=ID], /channelz/servers/ID, /channelz/servers/ID/sockets[?start=ID],
+ * /channelz/sockets/ID: gRPC core's channelz as JSON (grpc.channelz.v1 in proto3 JSON). */
+static enum MHD_Result channelz(struct MHD_Connection *conn, const char *path) {
+  const char *start_arg = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "start");
+  long long start = start_arg ? parse_id(start_arg, start_arg + strlen(start_arg)) : 0;
+  if (start < 0) return text_reply(conn, MHD_HTTP_BAD_REQUEST, "start must be a channelz id\n");
+  char *json = NULL;
+  if (strcmp(path, "servers") == 0) {
+    json = ps_transport_channelz(PS_CHANNELZ_SERVERS, (intptr_t)start, 0);
+  } else if (strncmp(path, "servers/", 8) == 0) {
+    const char *rest = path + 8, *slash = strchr(rest, '/');
+    long long id = parse_id(rest, slash ? slash : rest + strlen(rest));
+    if (id < 0 || (slash && strcmp(slash, "/sockets") != 0))
+      return text_reply(conn, MHD_HTTP_NOT_FOUND, "not found\n");
+    json = slash ? ps_transport_channelz(PS_CHANNELZ_SERVER_SOCKETS, (intptr_t)id, (intptr_t)start)
+                 : ps_transport_channelz(PS_CHANNELZ_SERVER, (intptr_t)id, 0);
+  } else if (strncmp(path, "sockets/", 8) == 0) {
+    long long id = parse_id(path + 8, path + strlen(path));
+    if (id < 0) return text_reply(conn, MHD_HTTP_NOT_FOUND, "not found\n");
+    json = ps_transport_channelz(PS_CHANNELZ_SOCKET, (intptr_t)id, 0);
+  } else {
+    return text_reply(conn, MHD_HTTP_NOT_FOUND,
+                      "channelz: /channelz/servers, /channelz/servers/ID, "
+                      "/channelz/servers/ID/sockets, /channelz/sockets/ID\n");
+  }
+  if (!json) return text_reply(conn, MHD_HTTP_NOT_FOUND, "no such channelz entity\n");
+  return reply(conn, MHD_HTTP_OK, json, strlen(json), "application/json");
+}
+
 static enum MHD_Result answer(void *cls, struct MHD_Connection *conn, const char *url,
                               const char *method, const char *version, const char *upload_data,
                               size_t *upload_data_size, void **con_cls) {
@@ -198,6 +238,7 @@ static enum MHD_Result answer(void *cls, struct MHD_Connection *conn, const char
   }
   if (strcmp(method, MHD_HTTP_METHOD_GET) != 0 && strcmp(method, MHD_HTTP_METHOD_HEAD) != 0)
     return text_reply(conn, MHD_HTTP_METHOD_NOT_ALLOWED, "only GET and HEAD\n");
+  if (strncmp(url, "/channelz/", 10) == 0) return channelz(conn, url + 10);
   if (strcmp(url, "/metrics") != 0)
     return text_reply(conn, MHD_HTTP_NOT_FOUND, "not found; the metrics are at /metrics\n");
   char *body = NULL;

@@ -1,5 +1,6 @@
 /* The metrics endpoint: GET /metrics over plain HTTP/1.1 on a port of its own (PS_METRICS_LISTEN),
- * in the Prometheus text format. libmicrohttpd runs it on a thread of its own; a scrape reads
+ * in the Prometheus text format; and gRPC core's channelz under /channelz/ (servers, their
+ * sockets) as the JSON of the grpc.channelz.v1 messages. libmicrohttpd runs it on a thread of its own; a scrape reads
  * counters and gauges (atomics and a few /proc files) and never waits for a call. */
 #ifndef PS_OBS_HTTP_H
 #define PS_OBS_HTTP_H

@@ -248,6 +248,47 @@ class MetricsAndJsonLog(lib.RpcAssertions, harness.unittest.TestCase):
         self.assertEqual(http(self.url + "/metrics", method="POST", data=b"x=1")[0], 405)
         self.assertEqual(http(self.url + "/metrics", method="DELETE")[0], 405)
 
+    def test_channelz(self):
+        """gRPC core's channelz as JSON: the server, its listening socket, the connections with
+        their call counts, and 404 for what is not there."""
+        status, headers, body = http(self.url + "/channelz/servers")
+        self.assertEqual(status, 200, body)
+        self.assertEqual(headers["Content-Type"], "application/json")
+        servers = json.loads(body)
+        self.assertTrue(servers.get("end"), servers)
+        self.assertEqual(len(servers["server"]), 1, servers)
+        server = servers["server"][0]
+        sid = server["ref"]["serverId"]
+        self.assertGreaterEqual(int(server["data"]["callsStarted"]), len(self.expect.calls))
+        self.assertTrue(server["listenSocket"], server)
+
+        one = json.loads(http(self.url + "/channelz/servers/%s" % sid)[2])
+        self.assertEqual(one["server"]["ref"]["serverId"], sid)
+        sockets = json.loads(http(self.url + "/channelz/servers/%s/sockets" % sid)[2])
+        self.assertTrue(sockets["socketRef"], sockets)
+        started = 0
+        for ref in sockets["socketRef"]:
+            status, _, body = http(self.url + "/channelz/sockets/%s" % ref["socketId"])
+            self.assertEqual(status, 200, body)
+            sock = json.loads(body)["socket"]
+            self.assertEqual(sock["ref"]["socketId"], ref["socketId"])
+            # gRPC 1.51 writes the address with the proto field names (tcpip_address), which
+            # proto3 JSON parsers accept as well
+            remote = sock["remote"].get("tcpipAddress") or sock["remote"].get("tcpip_address")
+            self.assertTrue(remote and remote.get("port"), sock["remote"])
+            started += int(sock["data"].get("streamsStarted", 0))
+        self.assertGreaterEqual(started, 1)
+        later = json.loads(http(self.url + "/channelz/servers/%s/sockets?start=%d" % (
+            sid, max(int(r["socketId"]) for r in sockets["socketRef"]) + 1))[2])
+        self.assertEqual(later.get("socketRef", []), [])
+
+        for path in ("/channelz/servers/999999999", "/channelz/sockets/999999999",
+                     "/channelz/servers/x", "/channelz/sockets/", "/channelz/channels",
+                     "/channelz/servers/%s/other" % sid):
+            self.assertEqual(http(self.url + path)[0], 404, path)
+        self.assertEqual(http(self.url + "/channelz/servers?start=-1")[0], 400)
+        self.assertEqual(http(self.url + "/channelz/servers", method="POST", data=b"")[0], 405)
+
     def test_handled_counts_are_exactly_the_calls_made(self):
         key = ("grpc_service", "grpc_method", "grpc_code")
         got = delta(by_series(self.before, "grpc_server_handled_total", key),
