@@ -309,7 +309,8 @@ class Limits(lib.ServerTestCase):
               % (sent, len(answered), max(answered)))
         self.assertTrue(self.server.running())
         self.assertGreater(len(answered), 5)
-        self.assertLess(max(answered), 2.0)
+        # a polite caller is still served in the storm (a sanitizer build is several times slower)
+        self.assertLess(max(answered), 6.0 if harness.sanitized() else 2.0)
 
     def test_unread_replies_are_capped_and_memory_returns(self):
         """Three zero-window readers with 100 streams each ask for ~300 MiB of replies: past
