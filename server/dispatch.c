@@ -11,6 +11,7 @@
 #include "google/protobuf/field_mask.pb-c.h"
 #include "prospects/v1/service.pb-c.h"
 #include "service/merges.h"
+#include "service/prefetch.h"
 #include "service/service.h"
 
 /* Adapts a typed handler to the generic shape the table stores. */
@@ -123,6 +124,17 @@ static const struct {
     {"LinkDocument", PS_C_LINK_FAILED},
 };
 
+/* By-key reads that callers make hot (the quoting and invoicing services look prospects up on every
+ * document): calls of these, waiting at the same moment, are read with one statement. */
+#define BATCH_PROSPECT_READS 1
+static const struct {
+  const char *name;
+  int key;
+} batch_keys[] = {
+    {"GetProspect", BATCH_PROSPECT_READS},
+    {"ResolveProspect", BATCH_PROSPECT_READS},
+};
+
 #define MAX_METHODS 64
 static ps_method_t table[MAX_METHODS];
 static size_t n_table;
@@ -143,10 +155,32 @@ static void build(void) {
     m->failed_counter = -1;
     for (size_t c = 0; c < sizeof failed_counters / sizeof failed_counters[0]; c++)
       if (strcmp(failed_counters[c].name, md->name) == 0) m->failed_counter = (int)failed_counters[c].failed;
+    m->batch_key = 0;
+    for (size_t c = 0; c < sizeof batch_keys / sizeof batch_keys[0]; c++)
+      if (strcmp(batch_keys[c].name, md->name) == 0 && m->handler) m->batch_key = batch_keys[c].key;
     m->max_request_bytes = PS_DISPATCH_SMALL_REQUEST_BYTES;
     for (size_t c = 0; c < sizeof request_caps / sizeof request_caps[0]; c++)
       if (strcmp(request_caps[c].name, md->name) == 0) m->max_request_bytes = request_caps[c].max_bytes;
   }
+}
+
+const struct ps_prefetch *ps_dispatch_prefetch(ps_ctx_t *ctx, const ps_method_t *const *methods,
+                                               const ProtobufCMessage *const *reqs, size_t n) {
+  ps_prefetch_t *ret = ps_arena_alloc(ctx->arena, sizeof *ret);
+  if (!ret) return NULL;
+  const char *names[PS_STORE_GET_MANY_MAX];
+  size_t k = 0;
+  for (size_t i = 0; i < n && k < PS_STORE_GET_MANY_MAX; i++) {
+    if (methods[i]->batch_key != BATCH_PROSPECT_READS) continue;
+    /* GetProspectRequest and ResolveProspectRequest: the prospect's name */
+    const ProtobufCMessage *r = reqs[i];
+    if (r->descriptor == &prospects__v1__get_prospect_request__descriptor)
+      names[k++] = ((const Prospects__V1__GetProspectRequest *)r)->name;
+    else if (r->descriptor == &prospects__v1__resolve_prospect_request__descriptor)
+      names[k++] = ((const Prospects__V1__ResolveProspectRequest *)r)->name;
+  }
+  ps_prefetch_prospects(ctx, names, k, ret);
+  return ret;
 }
 
 const ps_method_t *ps_dispatch_methods(size_t *ret_n) {

@@ -19,6 +19,9 @@ typedef struct ps_method {
   ps_handler_fn handler;                      /* NULL: answered with UNIMPLEMENTED */
   size_t max_request_bytes;                   /* largest request accepted (checked before decoding) */
   int failed_counter;                         /* a ps_counter_t to count when a call fails (-1) */
+  int batch_key;                              /* > 0: its calls waiting at the same moment may be
+                                                 read together with those of the methods of the
+                                                 same key (ps_dispatch_prefetch); 0: never */
 } ps_method_t;
 
 /* Requests of most methods are a few names and ids; the methods that carry a record with its notes
@@ -51,6 +54,13 @@ int ps_dispatch_decode(const ps_method_t *m, const uint8_t *buf, size_t len, ps_
  * (the first of parent, name, target, or the name of its first message field) and its request_id,
  * each "" when absent or not well-formed (they are logged, so only valid ids are copied). */
 void ps_dispatch_describe(const ProtobufCMessage *req, char tenant[64], char request_id[65]);
+
+/* Reads ahead, with one statement, the records that a batch of decoded requests of methods with
+ * the same batch_key will ask for (service/prefetch.h); their handlers, with ctx->prefetch set to
+ * the result (in ctx's arena), answer from it. NULL when there was no memory for it (then each
+ * handler reads on its own). */
+const struct ps_prefetch *ps_dispatch_prefetch(ps_ctx_t *ctx, const ps_method_t *const *methods,
+                                               const ProtobufCMessage *const *reqs, size_t n);
 
 /* Sets st for a call that ran out of its memory budget (RESOURCE_EXHAUSTED, CALL_MEMORY_EXCEEDED).
  * Returns -1. */

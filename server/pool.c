@@ -26,12 +26,44 @@ struct ps_pool {
   int n_ready, n_failed;    /* workers whose state was made / could not be made */
   pthread_t *threads;
   ps_pool_ops_t ops;
+  unsigned long long batches, batched_items; /* under mu */
 };
 
 typedef struct worker_arg {
   ps_pool_t *pool;
   int index;
 } worker_arg_t;
+
+/* Takes the item at the head of the queue and, when it has a batch key, the queued items of the
+ * same key behind it (mutex held, count > 0). Returns how many are in batch[]. */
+static int take(ps_pool_t *p, void **batch) {
+  void *first = p->ring[p->head];
+  p->head = (p->head + 1) % p->capacity;
+  p->count--;
+  batch[0] = first;
+  int n = 1;
+  int key = p->ops.batch_key && p->count > 0 ? p->ops.batch_key(p->ops.ud, first) : 0;
+  if (key == 0) return 1;
+  /* move the items that join to batch[], and close the gaps they leave, keeping the order */
+  int scan = p->count < PS_POOL_BATCH_SCAN ? p->count : PS_POOL_BATCH_SCAN;
+  int kept = 0;
+  for (int i = 0; i < scan; i++) {
+    void *item = p->ring[(p->head + i) % p->capacity];
+    if (n < PS_POOL_BATCH_MAX && p->ops.batch_key(p->ops.ud, item) == key)
+      batch[n++] = item;
+    else
+      p->ring[(p->head + kept++) % p->capacity] = item;
+  }
+  if (n > 1) {
+    /* the unscanned tail moves up behind the kept items */
+    for (int i = scan; i < p->count; i++)
+      p->ring[(p->head + kept++) % p->capacity] = p->ring[(p->head + i) % p->capacity];
+    p->count -= n - 1;
+    p->batches++;
+    p->batched_items += (unsigned long long)n;
+  }
+  return n;
+}
 
 static void *worker_main(void *arg) {
   worker_arg_t wa = *(worker_arg_t *)arg;
@@ -56,11 +88,11 @@ static void *worker_main(void *arg) {
       if (p->stopping) break; /* stopping and drained */
       continue;
     }
-    void *item = p->ring[p->head];
-    p->head = (p->head + 1) % p->capacity;
-    p->count--;
+    void *batch[PS_POOL_BATCH_MAX];
+    int n = take(p, batch);
     pthread_mutex_unlock(&p->mu);
-    p->ops.worker_run(p->ops.ud, state, item);
+    if (n == 1) p->ops.worker_run(p->ops.ud, state, batch[0]);
+    else p->ops.worker_run_batch(p->ops.ud, state, batch, n);
     pthread_mutex_lock(&p->mu);
   }
   pthread_mutex_unlock(&p->mu);
@@ -97,6 +129,7 @@ static void destroy(ps_pool_t *p) {
 
 ps_pool_t *ps_pool_new(int workers, int capacity, const ps_pool_ops_t *ops) {
   if (workers < 1 || capacity < 1) return NULL;
+  if (!ops->batch_key != !ops->worker_run_batch) return NULL;
   ps_pool_t *p = calloc(1, sizeof *p);
   if (!p) return NULL;
   p->ring = calloc((size_t)capacity, sizeof *p->ring);
@@ -158,6 +191,14 @@ int ps_pool_depth(ps_pool_t *p) {
   int n = p->count;
   pthread_mutex_unlock(&p->mu);
   return n;
+}
+
+void ps_pool_batch_stats(ps_pool_t *p, unsigned long long *ret_batches,
+                         unsigned long long *ret_items) {
+  pthread_mutex_lock(&p->mu);
+  *ret_batches = p->batches;
+  *ret_items = p->batched_items;
+  pthread_mutex_unlock(&p->mu);
 }
 
 void ps_pool_free(ps_pool_t *p) {

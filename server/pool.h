@@ -9,7 +9,19 @@ typedef struct ps_pool_ops {
   void *(*worker_init)(void *ud, int index);             /* worker state; NULL = failed */
   void (*worker_run)(void *ud, void *state, void *item); /* handles one item */
   void (*worker_fini)(void *ud, void *state);            /* frees the state */
+  /* Optional coalescing (both NULL: none). batch_key says which items can be handled together
+   * (0: none; called under the pool's lock, so it must be quick and must not block). A worker that
+   * takes an item with a key also takes the items of the same key that are queued at that moment
+   * (at most PS_POOL_BATCH_MAX, in queue order) and hands them to worker_run_batch at once. Nothing
+   * waits for a batch to fill: a lone item goes to worker_run as always. */
+  int (*batch_key)(void *ud, void *item);
+  void (*worker_run_batch)(void *ud, void *state, void **items, int n);
 } ps_pool_ops_t;
+
+/* The most items one batch holds. */
+#define PS_POOL_BATCH_MAX 16
+/* How far down the queue a worker looks for items that join a batch. */
+#define PS_POOL_BATCH_SCAN 64
 
 typedef struct ps_pool ps_pool_t;
 
@@ -22,6 +34,10 @@ int ps_pool_submit(ps_pool_t *p, void *item);
 
 /* Items queued and not yet taken by a worker. */
 int ps_pool_depth(ps_pool_t *p);
+
+/* Batches handed to worker_run_batch, and the items they held (for the metrics). */
+void ps_pool_batch_stats(ps_pool_t *p, unsigned long long *ret_batches,
+                         unsigned long long *ret_items);
 
 /* Lets the workers finish every queued item, then joins them and frees the pool. Accepts NULL. */
 void ps_pool_free(ps_pool_t *p);

@@ -341,82 +341,160 @@ static int64_t deadline_ms(gpr_timespec d) {
   return (int64_t)r.tv_sec * 1000 + r.tv_nsec / 1000000;
 }
 
-/* Runs one unary call on a worker. */
-static void worker_run(void *ud, void *state, void *item) {
-  (void)ud;
-  worker_t *w = state;
-  call_t *c = item;
+/* Answers a call whose caller has given up (deadline passed, cancelled) without doing any work
+ * for it, and releases it: 1. 0 when the call is still wanted. */
+static int call_gone(call_t *c) {
+  if (!atomic_load(&c->cancelled) &&
+      gpr_time_cmp(c->deadline, gpr_now(c->deadline.clock_type)) > 0)
+    return 0;
+  atomic_fetch_add(&T.expired, 1);
+  finish_error(c, PS_DEADLINE_EXCEEDED, NULL, "the deadline passed before the call was handled");
+  call_release(c);
+  return 1;
+}
+
+/* Sets up a call's context and decodes its request into the worker's arena: *ret_req, or NULL with
+ * ctx->status set. */
+static void call_begin(worker_t *w, call_t *c, ps_ctx_t *ctx, ProtobufCMessage **ret_req) {
   const ps_method_t *m = c->method->m;
-
-  if (atomic_load(&c->cancelled) ||
-      gpr_time_cmp(c->deadline, gpr_now(c->deadline.clock_type)) <= 0) {
-    /* the caller has given up: do no work for it */
-    atomic_fetch_add(&T.expired, 1);
-    finish_error(c, PS_DEADLINE_EXCEEDED, NULL, "the deadline passed before the call was handled");
-    call_release(c);
-    return;
-  }
-
-  ps_log_set_trace(c->trace_id); /* lines logged while the call runs carry its trace id */
-  ps_ctx_t ctx = {.arena = &w->arena, .db = w->db, .cache = w->cache, .outcome = -1};
-  ps_status_clear(&ctx.status);
-  ctx.deadline_ms = deadline_ms(c->deadline);
-  ctx.max_reply_bytes = T.cfg.max_reply_bytes;
+  *ctx = (ps_ctx_t){.arena = &w->arena, .db = w->db, .cache = w->cache, .outcome = -1};
+  ps_status_clear(&ctx->status);
+  ctx->deadline_ms = deadline_ms(c->deadline);
+  ctx->max_reply_bytes = T.cfg.max_reply_bytes;
   size_t len;
-  ctx.caller = c->identity ? c->identity : ""; /* the certificate's, never the client's word */
+  ctx->caller = c->identity ? c->identity : ""; /* the certificate's, never the client's word */
   const char *v = md_get(c, "x-acting-user", &len); /* a claim of the authenticated caller */
-  ctx.actor = v ? ps_arena_strndup(&w->arena, v, len) : "";
-
-  grpc_byte_buffer *reply = NULL;
-  ProtobufCMessage *req = NULL;
-  if (!ctx.caller || !ctx.actor) {
-    ps_fail(&ctx.status, PS_RESOURCE_EXHAUSTED, NULL, "out of memory");
+  ctx->actor = v ? ps_arena_strndup(&w->arena, v, len) : "";
+  *ret_req = NULL;
+  if (!ctx->caller || !ctx->actor) {
+    ps_fail(&ctx->status, PS_RESOURCE_EXHAUSTED, NULL, "out of memory");
   } else if (!m->handler) {
-    ps_fail(&ctx.status, PS_UNIMPLEMENTED, "NOT_IMPLEMENTED",
+    ps_fail(&ctx->status, PS_UNIMPLEMENTED, "NOT_IMPLEMENTED",
             "%s is part of the API but not implemented yet", m->path + 1);
   } else {
     grpc_byte_buffer_reader reader;
     if (!grpc_byte_buffer_reader_init(&reader, c->payload)) {
-      ps_fail(&ctx.status, PS_INVALID_ARGUMENT, "MALFORMED_REQUEST",
+      ps_fail(&ctx->status, PS_INVALID_ARGUMENT, "MALFORMED_REQUEST",
               "the request message could not be read");
     } else {
       grpc_slice s = grpc_byte_buffer_reader_readall(&reader);
       grpc_byte_buffer_reader_destroy(&reader);
-      (void)ps_dispatch_decode(m, GRPC_SLICE_START_PTR(s), GRPC_SLICE_LENGTH(s), &w->arena, &req,
-                               &ctx.status);
+      (void)ps_dispatch_decode(m, GRPC_SLICE_START_PTR(s), GRPC_SLICE_LENGTH(s), &w->arena,
+                               ret_req, &ctx->status);
       grpc_slice_unref(s);
     }
-    if (req) {
-      ps_dispatch_describe(req, c->tenant, c->request_id);
-      ProtobufCMessage *resp = NULL;
-      int rc = m->handler(&ctx, req, &resp);
-      if (rc == 0 && resp) {
-        reply = pack(resp);
-      } else if (rc == 0) {
-        ps_fail(&ctx.status, PS_INTERNAL, NULL, "internal error");
-        ps_error("transport: %s returned success without a response", m->path);
-      } else if (w->arena.exhausted) {
-        ps_dispatch_fail_memory(&ctx.status); /* whatever the handler made of a NULL allocation */
-      } else if (ctx.status.code == PS_OK) {
-        ps_fail(&ctx.status, PS_INTERNAL, NULL, "internal error");
-        ps_error("transport: %s failed without a status", m->path);
-      }
+    if (*ret_req) ps_dispatch_describe(*ret_req, c->tenant, c->request_id);
+  }
+}
+
+/* Runs the handler of a call whose request was decoded (req NULL: ctx->status says why not),
+ * answers and releases it. */
+static void call_run(worker_t *w, call_t *c, ps_ctx_t *ctx, ProtobufCMessage *req) {
+  const ps_method_t *m = c->method->m;
+  grpc_byte_buffer *reply = NULL;
+  if (req) {
+    ProtobufCMessage *resp = NULL;
+    int rc = m->handler(ctx, req, &resp);
+    if (rc == 0 && resp) {
+      reply = pack(resp);
+    } else if (rc == 0) {
+      ps_fail(&ctx->status, PS_INTERNAL, NULL, "internal error");
+      ps_error("transport: %s returned success without a response", m->path);
+    } else if (w->arena.exhausted) {
+      ps_dispatch_fail_memory(&ctx->status); /* whatever the handler made of a NULL allocation */
+    } else if (ctx->status.code == PS_OK) {
+      ps_fail(&ctx->status, PS_INTERNAL, NULL, "internal error");
+      ps_error("transport: %s failed without a status", m->path);
     }
   }
-  log_status(m->path, &ctx.status);
-  atomic_fetch_add(ctx.status.code == PS_OK ? &T.ok : &T.failed, 1);
-  if (ctx.status.code == PS_OK && ctx.outcome >= 0)
-    ps_count((ps_counter_t)ctx.outcome);
-  else if (ctx.status.code != PS_OK && m->failed_counter >= 0)
+  log_status(m->path, &ctx->status);
+  atomic_fetch_add(ctx->status.code == PS_OK ? &T.ok : &T.failed, 1);
+  if (ctx->status.code == PS_OK && ctx->outcome >= 0)
+    ps_count((ps_counter_t)ctx->outcome);
+  else if (ctx->status.code != PS_OK && m->failed_counter >= 0)
     ps_count((ps_counter_t)m->failed_counter);
-  finish(c, &ctx.status, reply);
-  ps_log_set_trace(NULL);
+  finish(c, &ctx->status, reply);
+  call_release(c);
+}
+
+/* After a worker's call (or batch): its memory peak is noted and its arena emptied. */
+static void worker_done(worker_t *w) {
   size_t peak = atomic_load(&T.call_memory_peak);
   while (w->arena.peak > peak &&
          !atomic_compare_exchange_weak(&T.call_memory_peak, &peak, w->arena.peak)) {
   }
   ps_arena_reset(&w->arena);
-  call_release(c);
+}
+
+/* Runs one unary call on a worker. */
+static void worker_run(void *ud, void *state, void *item) {
+  (void)ud;
+  worker_t *w = state;
+  call_t *c = item;
+  if (call_gone(c)) return;
+  ps_log_set_trace(c->trace_id); /* lines logged while the call runs carry its trace id */
+  ps_ctx_t ctx;
+  ProtobufCMessage *req;
+  call_begin(w, c, &ctx, &req);
+  call_run(w, c, &ctx, req);
+  ps_log_set_trace(NULL);
+  worker_done(w);
+}
+
+/* The pool's batch key of a queued call: its method's (dispatch.h), 0 for what is never batched. */
+static int call_batch_key(void *ud, void *item) {
+  (void)ud;
+  const call_t *c = item;
+  return c->method->kind == K_UNARY && c->method->m ? c->method->m->batch_key : 0;
+}
+
+/* Runs calls that waited at the same moment for methods of one batch key (pool.h): their records
+ * are read with one statement (ps_dispatch_prefetch), then each call runs its own handler, which
+ * answers from that read, and is answered at once. The arena is emptied after the last. */
+static void worker_run_batch(void *ud, void *state, void **items, int n) {
+  (void)ud;
+  worker_t *w = state;
+  call_t *calls[PS_POOL_BATCH_MAX];
+  ps_ctx_t *ctxs = ps_arena_alloc(&w->arena, sizeof *ctxs * (size_t)n);
+  ProtobufCMessage *reqs[PS_POOL_BATCH_MAX];
+  const ps_method_t *methods[PS_POOL_BATCH_MAX];
+  if (!ctxs) { /* no memory for the batch: each call on its own */
+    ps_arena_reset(&w->arena);
+    for (int i = 0; i < n; i++) worker_run(ud, state, items[i]);
+    return;
+  }
+  int k = 0;
+  for (int i = 0; i < n; i++) {
+    call_t *c = items[i];
+    if (call_gone(c)) continue;
+    ps_log_set_trace(c->trace_id);
+    call_begin(w, c, &ctxs[k], &reqs[k]);
+    calls[k] = c;
+    methods[k] = c->method->m;
+    k++;
+  }
+  ps_log_set_trace(NULL);
+  /* the requests that decoded, read together */
+  const ProtobufCMessage *ok_reqs[PS_POOL_BATCH_MAX];
+  const ps_method_t *ok_methods[PS_POOL_BATCH_MAX];
+  int n_ok = 0;
+  for (int i = 0; i < k; i++) {
+    if (!reqs[i]) continue;
+    ok_reqs[n_ok] = reqs[i];
+    ok_methods[n_ok++] = methods[i];
+  }
+  if (n_ok > 1) {
+    ps_ctx_t bctx = {.arena = &w->arena, .db = w->db, .cache = w->cache, .outcome = -1};
+    ps_status_clear(&bctx.status);
+    const struct ps_prefetch *pf = ps_dispatch_prefetch(&bctx, ok_methods, ok_reqs, (size_t)n_ok);
+    for (int i = 0; i < k; i++) ctxs[i].prefetch = pf;
+  }
+  for (int i = 0; i < k; i++) {
+    ps_log_set_trace(calls[i]->trace_id);
+    call_run(w, calls[i], &ctxs[i], reqs[i]);
+  }
+  ps_log_set_trace(NULL);
+  worker_done(w);
 }
 
 /* ------------------------------------------------------------------ health */
@@ -941,7 +1019,7 @@ int ps_transport_start(const ps_transport_config_t *cfg, ps_status_t *st) {
     }
   }
 
-  ps_pool_ops_t ops = {NULL, worker_init, worker_run, worker_fini};
+  ps_pool_ops_t ops = {NULL, worker_init, worker_run, worker_fini, call_batch_key, worker_run_batch};
   T.pool = ps_pool_new(cfg->workers, cfg->queue, &ops);
   if (!T.pool) {
     start_failed();
@@ -1037,6 +1115,10 @@ void ps_transport_get_stats(ps_transport_stats_t *ret) {
   long inflight = atomic_load(&T.inflight);
   ret->inflight = inflight > 0 ? (uint64_t)inflight : 0;
   ret->queue_depth = T.pool ? (uint64_t)ps_pool_depth(T.pool) : 0;
+  unsigned long long batches = 0, batched = 0;
+  if (T.pool) ps_pool_batch_stats(T.pool, &batches, &batched);
+  ret->batches = batches;
+  ret->batched_calls = batched;
   ret->queue_capacity = (uint64_t)T.cfg.queue;
   ret->workers = (uint64_t)T.cfg.workers;
 }

@@ -59,6 +59,8 @@ typedef struct ps_transport_stats {
   uint64_t queue_depth;     /* calls waiting for a worker (a gauge) */
   uint64_t queue_capacity;  /* how many may wait (PS_QUEUE) */
   uint64_t workers;         /* handler threads (PS_WORKERS) */
+  uint64_t batches;         /* batches of calls whose records were read together */
+  uint64_t batched_calls;   /* the calls those batches held */
 } ps_transport_stats_t;
 
 /* Initialises gRPC, binds cfg->listen and starts serving. Strings in cfg must outlive the

@@ -57,6 +57,12 @@ static void write_transport(FILE *out) {
           (double)t.unauthenticated);
   counter(out, "prospect_calls_denied_total", "Calls refused by the authorization policy.",
           (double)t.denied);
+  counter(out, "prospect_coalesced_batches_total",
+          "Batches of by-key reads (GetProspect, ResolveProspect) that waited at the same moment "
+          "and were read with one statement.",
+          (double)t.batches);
+  counter(out, "prospect_coalesced_calls_total", "Calls answered from such batches.",
+          (double)t.batched_calls);
   gauge(out, "prospect_health_watchers", "Open grpc.health.v1 Watch streams.", (double)t.watchers);
   counter(out, "prospect_health_watchers_refused_total",
           "Watch streams refused because PS_MAX_WATCHERS were open.", (double)t.watchers_refused);

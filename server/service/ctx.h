@@ -13,6 +13,7 @@
 
 struct ps_db;    /* store/db.h: this worker's MySQL connection */
 struct ps_cache; /* cache/redis.h: this worker's Redis connection */
+struct ps_prefetch; /* service/prefetch.h: records read for a batch of calls */
 
 typedef struct ps_ctx {
   ps_status_t status;      /* set by the handler on failure */
@@ -26,6 +27,7 @@ typedef struct ps_ctx {
   size_t max_reply_bytes;  /* pages of List methods end before their reply passes this (0: no cap) */
   int outcome;             /* set by a handler that succeeded: what it did, a ps_counter_t
                               (core/counters.h) that the transport counts; -1: nothing to count */
+  const struct ps_prefetch *prefetch; /* the batch read this call is part of; NULL: none */
 } ps_ctx_t;
 
 /* The byte cap of one page: items are added while the reply stays under max (the first item is

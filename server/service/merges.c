@@ -36,6 +36,7 @@
 #include "service/apps.h"
 #include "service/audit.h"
 #include "service/documents.h"
+#include "service/prefetch.h"
 #include "service/records.h"
 #include "service/service.h"
 #include "store/idempotency.h"
@@ -700,7 +701,9 @@ int ps_resolve_prospect(ps_ctx_t *ctx, const Prospects__V1__ResolveProspectReque
   if (!resp || !ch) return out_of_memory(st);
   prospects__v1__resolve_prospect_response__init(resp);
 
-  int live = ps_store_prospect_exists(ctx->db, tenant, &id, st);
+  ps_prospect_cols_t unused;
+  int live = ps_prefetch_prospect(ctx, tenant, &id, &unused); /* read with its batch */
+  if (live == -2) live = ps_store_prospect_exists(ctx->db, tenant, &id, st);
   if (live < 0) return -1;
   if (live) {
     if (!(resp->name = ps_name_prospect(a, tenant, &id))) return out_of_memory(st);

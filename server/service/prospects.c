@@ -10,6 +10,7 @@
 #include "core/validate.h"
 #include "google/protobuf/empty.pb-c.h"
 #include "service/apps.h"
+#include "service/prefetch.h"
 #include "service/records.h"
 #include "service/service.h"
 #include "store/db.h"
@@ -211,7 +212,8 @@ int ps_get_prospect(ps_ctx_t *ctx, const Prospects__V1__GetProspectRequest *req,
 
   ps_arena_t *a = ctx->arena;
   ps_prospect_cols_t c;
-  int rc = ps_store_prospect_get(ctx->db, a, tenant, &id, PS_LOCK_NONE, &c, st);
+  int rc = ps_prefetch_prospect(ctx, tenant, &id, &c); /* read with the calls of its batch */
+  if (rc == -2) rc = ps_store_prospect_get(ctx->db, a, tenant, &id, PS_LOCK_NONE, &c, st);
   if (rc < 0) return -1;
   if (rc == 1) {
     Prospects__V1__Prospect *m = ps_store_prospect_msg(a, tenant, &c);

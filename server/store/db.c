@@ -4,8 +4,8 @@
  * Reconnecting: MYSQL_OPT_RECONNECT is off (a silent reconnect would lose session settings,
  * prepared statements and, worst, an open transaction). When an error says the connection is gone,
  * the call that saw it fails with UNAVAILABLE and the handle is marked broken; the next use outside
- * a transaction closes it, connects again (at most once per PS_DB_RECONNECT_US) and re-prepares
- * statements lazily. */
+ * a transaction closes it, connects again (at once; after a failed attempt, not before
+ * PS_DB_RECONNECT_US have passed) and re-prepares statements lazily. */
 #include "store/db.h"
 
 #include "core/counters.h"
@@ -283,6 +283,7 @@ static int db_connect(ps_db_t *db, ps_status_t *st) {
   }
   db->mysql = m;
   db->broken = 0;
+  db->next_connect_us = 0; /* the wait is for failed attempts: a lost good connection is replaced at once */
   if (db->connected_before) ps_count(PS_C_DB_RECONNECTS);
   db->connected_before = 1;
   return 0;

@@ -15,6 +15,16 @@ static ps_sql_t Q_INSERT = PS_SQL(
     " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
 static ps_sql_t Q_GET = PS_SQL(
     "SELECT " PS_PROSPECT_COLUMNS " FROM prospects WHERE tenant_id = ? AND id = ?");
+/* ps_store_prospect_get_many: one statement per size class (2, 4, 8, 16 keys), a smaller batch
+ * repeating its last key, so that a connection prepares four statements and no more. */
+#define KEYS1 "(?,?)"
+#define KEYS2 KEYS1 "," KEYS1
+#define KEYS4 KEYS2 "," KEYS2
+#define KEYS8 KEYS4 "," KEYS4
+#define KEYS16 KEYS8 "," KEYS8
+#define GET_MANY(keys) \
+  PS_SQL("SELECT tenant_id, " PS_PROSPECT_COLUMNS " FROM prospects WHERE (tenant_id, id) IN (" keys ")")
+static ps_sql_t Q_GET_MANY[] = {GET_MANY(KEYS2), GET_MANY(KEYS4), GET_MANY(KEYS8), GET_MANY(KEYS16)};
 static ps_sql_t Q_GET_SHARE = PS_SQL(
     "SELECT " PS_PROSPECT_COLUMNS " FROM prospects WHERE tenant_id = ? AND id = ?"
     " LOCK IN SHARE MODE");
@@ -250,6 +260,47 @@ int ps_store_prospect_get(ps_db_t *db, ps_arena_t *a, const char *tenant, const 
   int rc = ps_db_fetch(db, s, &r, a, st);
   if (rc == 1) *ret = c;
   return rc;
+}
+
+int ps_store_prospect_get_many(ps_db_t *db, ps_arena_t *a, const ps_prospect_key_t *keys, size_t n,
+                               ps_prospect_cols_t *ret, int *ret_found, ps_status_t *st) {
+  if (n == 0) return 0;
+  if (n > PS_STORE_GET_MANY_MAX)
+    return ps_fail(st, PS_INTERNAL, "", "Too many keys for one read (%zu).", n);
+  int cls = 0;
+  size_t size = 2;
+  while (size < n) {
+    size *= 2;
+    cls++;
+  }
+  ps_params_t p;
+  ps_params_init(&p);
+  for (size_t i = 0; i < size; i++) {
+    const ps_prospect_key_t *k = &keys[i < n ? i : n - 1];
+    ps_param_str(&p, k->tenant);
+    ps_param_id(&p, &k->id);
+  }
+  for (size_t i = 0; i < n; i++) ret_found[i] = 0;
+  MYSQL_STMT *s = ps_db_exec(db, &Q_GET_MANY[cls], &p, st);
+  if (!s) return -1;
+  char *tenant;
+  ps_prospect_cols_t c;
+  ps_row_t r;
+  ps_row_init(&r);
+  ps_col_str(&r, &tenant);
+  ps_store_prospect_bind(&r, &c);
+  for (;;) {
+    int rc = ps_db_fetch(db, s, &r, a, st);
+    if (rc < 0) return -1;
+    if (rc == 0) return 0;
+    for (size_t i = 0; i < n; i++) {
+      if (!ret_found[i] && memcmp(&keys[i].id, &c.id, sizeof c.id) == 0 &&
+          strcmp(keys[i].tenant, tenant) == 0) {
+        ret[i] = c;
+        ret_found[i] = 1;
+      }
+    }
+  }
 }
 
 int ps_store_prospect_exists(ps_db_t *db, const char *tenant, const ps_id_t *id, ps_status_t *st) {

@@ -79,6 +79,22 @@ typedef enum ps_lock {
   PS_LOCK_UPDATE = 2, /* FOR UPDATE (in a transaction) */
 } ps_lock_t;
 
+/* One record to read with ps_store_prospect_get_many. */
+typedef struct ps_prospect_key {
+  const char *tenant;
+  ps_id_t id;
+} ps_prospect_key_t;
+
+/* Keys one ps_store_prospect_get_many reads at most. */
+#define PS_STORE_GET_MANY_MAX 16
+
+/* Reads the live records of up to PS_STORE_GET_MANY_MAX keys (of any tenants; the same key may come
+ * twice) with one statement, as ps_store_prospect_get reads one: ret_found[i] is 1 with ret[i]
+ * filled (strings in a) or 0 when keys[i] is no live record. 0, or -1 with st set (then nothing is
+ * known of any key). */
+int ps_store_prospect_get_many(ps_db_t *db, ps_arena_t *a, const ps_prospect_key_t *keys, size_t n,
+                               ps_prospect_cols_t *ret, int *ret_found, ps_status_t *st);
+
 /* Reads a live record. 1 with *ret filled (strings in a), 0 when there is no such live record in
  * this tenant (st untouched), -1 with st set. */
 int ps_store_prospect_get(ps_db_t *db, ps_arena_t *a, const char *tenant, const ps_id_t *id,

@@ -1,5 +1,7 @@
 /* pool.c: every queued item runs exactly once, a full queue refuses at once, freeing the pool
- * drains what is queued, and a worker whose state cannot be made fails the start. */
+ * drains what is queued, and a worker whose state cannot be made fails the start. Coalescing: a
+ * worker takes, with an item, the queued items of the same key (in order, at most
+ * PS_POOL_BATCH_MAX), leaves the others queued in their order, and never batches a lone item. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -58,7 +60,7 @@ static void reset(void) {
 static void test_every_item_runs_once(void **state) {
   (void)state;
   reset();
-  ps_pool_ops_t ops = {NULL, init_ok, run_count, fini};
+  ps_pool_ops_t ops = {.worker_init = init_ok, .worker_run = run_count, .worker_fini = fini};
   ps_pool_t *p = ps_pool_new(8, 20000, &ops);
   assert_non_null(p);
   assert_int_equal(atomic_load(&made), 8);
@@ -72,7 +74,7 @@ static void test_full_queue_refuses_at_once_and_free_drains(void **state) {
   (void)state;
   reset();
   atomic_store(&gate_open, 0);
-  ps_pool_ops_t ops = {NULL, init_ok, run_gated, fini};
+  ps_pool_ops_t ops = {.worker_init = init_ok, .worker_run = run_gated, .worker_fini = fini};
   ps_pool_t *p = ps_pool_new(1, 2, &ops);
   assert_non_null(p);
   assert_int_equal(ps_pool_submit(p, (void *)0), 0); /* taken by the worker, which blocks */
@@ -90,14 +92,15 @@ static void test_full_queue_refuses_at_once_and_free_drains(void **state) {
 static void test_a_failed_worker_state_fails_the_start(void **state) {
   (void)state;
   reset();
-  ps_pool_ops_t ops = {NULL, init_fail_third, run_count, fini};
+  ps_pool_ops_t ops = {.worker_init = init_fail_third, .worker_run = run_count, .worker_fini = fini};
   assert_null(ps_pool_new(4, 8, &ops));
   assert_int_equal(atomic_load(&freed), atomic_load(&made)); /* the others were freed */
 }
 
+static atomic_int next;
+
 static void *submitter(void *arg) {
   ps_pool_t *p = arg;
-  static atomic_int next;
   for (;;) {
     int i = atomic_fetch_add(&next, 1);
     if (i >= 20000) return NULL;
@@ -108,7 +111,8 @@ static void *submitter(void *arg) {
 static void test_concurrent_submitters(void **state) {
   (void)state;
   reset();
-  ps_pool_ops_t ops = {NULL, init_ok, run_count, fini};
+  atomic_store(&next, 0);
+  ps_pool_ops_t ops = {.worker_init = init_ok, .worker_run = run_count, .worker_fini = fini};
   ps_pool_t *p = ps_pool_new(16, 64, &ops);
   assert_non_null(p);
   pthread_t t[4];
@@ -118,12 +122,145 @@ static void test_concurrent_submitters(void **state) {
   for (int i = 0; i < 20000; i++) assert_int_equal(atomic_load(&runs[i]), 1);
 }
 
+/* ---- coalescing: a log of what ran, one entry per worker_run / worker_run_batch */
+static pthread_mutex_t log_mu = PTHREAD_MUTEX_INITIALIZER;
+static int log_items[20000], log_batch[20000]; /* item, and which call (batch number) ran it */
+static int n_log, n_calls;
+
+static int key_of(void *ud, void *item) {
+  (void)ud;
+  intptr_t i = (intptr_t)item;
+  return i < 1000 ? (int)(i % 3) : 1; /* 0: never batched; items >= 1000 all share key 1 */
+}
+
+static void record(void **items, int n) {
+  pthread_mutex_lock(&log_mu);
+  for (int i = 0; i < n; i++) {
+    log_items[n_log] = (int)(intptr_t)items[i];
+    log_batch[n_log++] = n_calls;
+    atomic_fetch_add(&runs[(intptr_t)items[i]], 1);
+  }
+  n_calls++;
+  pthread_mutex_unlock(&log_mu);
+}
+
+static void run_logged(void *ud, void *state, void *item) {
+  (void)ud;
+  (void)state;
+  if ((intptr_t)item == 0) /* the first item holds the only worker until the queue is filled */
+    while (!atomic_load(&gate_open)) usleep(1000);
+  record(&item, 1);
+}
+
+static void run_batch_logged(void *ud, void *state, void **items, int n) {
+  (void)ud;
+  (void)state;
+  assert_true(n >= 2 && n <= PS_POOL_BATCH_MAX);
+  for (int i = 1; i < n; i++) assert_int_equal(key_of(NULL, items[i]), key_of(NULL, items[0]));
+  record(items, n);
+}
+
+static void reset_log(void) {
+  reset();
+  n_log = n_calls = 0;
+  atomic_store(&gate_open, 0);
+}
+
+static const ps_pool_ops_t batch_ops = {.worker_init = init_ok, .worker_run = run_logged,
+                                        .worker_fini = fini, .batch_key = key_of,
+                                        .worker_run_batch = run_batch_logged};
+
+static void test_batches_take_the_queued_items_of_one_key_in_order(void **state) {
+  (void)state;
+  reset_log();
+  ps_pool_t *p = ps_pool_new(1, 64, &batch_ops);
+  assert_non_null(p);
+  assert_int_equal(ps_pool_submit(p, (void *)0), 0);
+  while (ps_pool_depth(p) != 0) usleep(1000);
+  for (intptr_t i = 1; i <= 12; i++) assert_int_equal(ps_pool_submit(p, (void *)i), 0);
+  atomic_store(&gate_open, 1);
+  ps_pool_free(p);
+  /* 0 alone; then 1 (key 1) with 4, 7, 10; 2 (key 2) with 5, 8, 11; 3, 6, 9, 12 (key 0) alone */
+  static const int want[][5] = {{0, -1}, {1, 4, 7, 10, -1}, {2, 5, 8, 11, -1}, {3, -1},
+                                {6, -1}, {9, -1}, {12, -1}};
+  int at = 0;
+  for (int b = 0; b < 7; b++) {
+    for (int j = 0; want[b][j] >= 0; j++, at++) {
+      assert_int_equal(log_items[at], want[b][j]);
+      assert_int_equal(log_batch[at], b);
+    }
+  }
+  assert_int_equal(at, n_log);
+}
+
+static void test_a_batch_holds_at_most_the_max(void **state) {
+  (void)state;
+  reset_log();
+  ps_pool_t *p = ps_pool_new(1, 100, &batch_ops);
+  assert_non_null(p);
+  assert_int_equal(ps_pool_submit(p, (void *)0), 0);
+  while (ps_pool_depth(p) != 0) usleep(1000);
+  for (intptr_t i = 1000; i < 1040; i++) assert_int_equal(ps_pool_submit(p, (void *)i), 0);
+  unsigned long long batches, items;
+  ps_pool_batch_stats(p, &batches, &items);
+  assert_int_equal(batches, 0);
+  atomic_store(&gate_open, 1);
+  while (ps_pool_depth(p) != 0) usleep(1000);
+  ps_pool_free(p);
+  /* 40 items of one key: 16, 16, 8, each in order */
+  assert_int_equal(n_log, 41);
+  assert_int_equal(n_calls, 4);
+  for (int i = 1; i < 41; i++) {
+    assert_int_equal(log_items[i], 1000 + i - 1);
+    assert_int_equal(log_batch[i], 1 + (i - 1) / 16);
+  }
+}
+
+static void test_a_lone_item_is_never_a_batch(void **state) {
+  (void)state;
+  reset_log();
+  atomic_store(&gate_open, 1);
+  ps_pool_t *p = ps_pool_new(2, 8, &batch_ops);
+  assert_non_null(p);
+  for (intptr_t i = 1000; i < 1010; i++) {
+    assert_int_equal(ps_pool_submit(p, (void *)i), 0);
+    while (atomic_load(&runs[i]) == 0) usleep(100); /* each runs before the next is queued */
+  }
+  unsigned long long batches, items;
+  ps_pool_batch_stats(p, &batches, &items);
+  ps_pool_free(p);
+  assert_int_equal(batches, 0);
+  assert_int_equal(n_calls, 10);
+}
+
+static void test_concurrent_submitters_with_batches(void **state) {
+  (void)state;
+  reset_log();
+  atomic_store(&next, 0);
+  atomic_store(&gate_open, 1);
+  ps_pool_t *p = ps_pool_new(3, 64, &batch_ops);
+  assert_non_null(p);
+  pthread_t t[4];
+  for (int i = 0; i < 4; i++) pthread_create(&t[i], NULL, submitter, p);
+  for (int i = 0; i < 4; i++) pthread_join(t[i], NULL);
+  unsigned long long batches, items;
+  ps_pool_batch_stats(p, &batches, &items);
+  ps_pool_free(p);
+  for (int i = 0; i < 20000; i++) assert_int_equal(atomic_load(&runs[i]), 1);
+  assert_int_equal(n_log, 20000);
+  assert_true(items >= 2 * batches);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_every_item_runs_once),
       cmocka_unit_test(test_full_queue_refuses_at_once_and_free_drains),
       cmocka_unit_test(test_a_failed_worker_state_fails_the_start),
       cmocka_unit_test(test_concurrent_submitters),
+      cmocka_unit_test(test_batches_take_the_queued_items_of_one_key_in_order),
+      cmocka_unit_test(test_a_batch_holds_at_most_the_max),
+      cmocka_unit_test(test_a_lone_item_is_never_a_batch),
+      cmocka_unit_test(test_concurrent_submitters_with_batches),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
