@@ -175,7 +175,8 @@ static void log_stats(const char *what) {
   ps_cache_get_stats(&r);
   ps_info("%s: calls accepted=%llu ok=%llu failed=%llu shed=%llu expired=%llu unknown_method=%llu "
           "unauthenticated=%llu denied=%llu watchers_refused=%llu inflight=%llu watchers=%llu "
-          "pending_reply_bytes=%llu call_memory_peak=%llu; "
+          "pending_reply_bytes=%llu call_memory_peak=%llu coalesced_batches=%llu "
+          "coalesced_calls=%llu; "
           "flags local_hits=%llu waits=%llu redis_hits=%llu redis_misses=%llu redis_garbage=%llu "
           "fallbacks=%llu "
           "mysql_reads=%llu invalidations=%llu; redis commands=%llu failures=%llu skipped=%llu",
@@ -185,7 +186,7 @@ static void log_stats(const char *what) {
           (unsigned long long)t.denied, (unsigned long long)t.watchers_refused,
           (unsigned long long)t.inflight, (unsigned long long)t.watchers,
           (unsigned long long)t.pending_reply_bytes, (unsigned long long)t.call_memory_peak,
-          f.local_hits, f.waits, f.redis_hits, f.redis_misses, f.redis_garbage,
+          (unsigned long long)t.batches, (unsigned long long)t.batched_calls, f.local_hits, f.waits, f.redis_hits, f.redis_misses, f.redis_garbage,
           f.fallbacks, f.mysql_reads, f.invalidations, r.commands, r.failures, r.skipped);
 }
 

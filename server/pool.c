@@ -6,7 +6,11 @@
 /* Idle workers wait on their own condition variable and are woken last-in first-out: under a
  * moderate load a few hot workers take every call (their stacks and connections stay in cache and
  * a worker that finds more work does not sleep at all), while the others stay parked for bursts
- * and slow queries. */
+ * and slow queries. At most one worker is on its way at a time: a submit wakes one only when no
+ * woken worker has yet to take its work, and a worker that takes work and leaves more queued wakes
+ * the next. A burst therefore wakes workers one after the other, as fast as they start, and the
+ * calls that arrive meanwhile wait in the queue, where they can join a batch, instead of each
+ * paying for a thread of its own to be woken. */
 typedef struct idle_slot {
   pthread_cond_t wake;      /* signalled to hand this worker work (or to stop) */
   int woken;                /* set with the signal, under the pool mutex */
@@ -17,6 +21,7 @@ struct ps_pool {
   idle_slot_t *slots;       /* one per worker */
   int *idle;                /* stack of idle worker indexes; top = most recently idle */
   int n_idle;
+  int n_waking;             /* workers signalled that have not yet taken their work */
   pthread_cond_t started;   /* signalled when a worker has made its state */
   void **ring;              /* capacity slots */
   int capacity, head, count;
@@ -33,6 +38,15 @@ typedef struct worker_arg {
   ps_pool_t *pool;
   int index;
 } worker_arg_t;
+
+/* Wakes the most recently idle worker (mutex held). */
+static void wake_one(ps_pool_t *p) {
+  if (p->n_idle == 0) return;
+  idle_slot_t *s = &p->slots[p->idle[--p->n_idle]];
+  s->woken = 1;
+  p->n_waking++;
+  pthread_cond_signal(&s->wake);
+}
 
 /* Takes the item at the head of the queue and, when it has a batch key, the queued items of the
  * same key behind it (mutex held, count > 0). Returns how many are in batch[]. */
@@ -83,6 +97,7 @@ static void *worker_main(void *arg) {
       me->woken = 0;
       p->idle[p->n_idle++] = wa.index;
       while (!me->woken) pthread_cond_wait(&me->wake, &p->mu);
+      p->n_waking--;
     }
     if (p->count == 0) {
       if (p->stopping) break; /* stopping and drained */
@@ -90,6 +105,7 @@ static void *worker_main(void *arg) {
     }
     void *batch[PS_POOL_BATCH_MAX];
     int n = take(p, batch);
+    if (p->count > 0 && p->n_waking == 0) wake_one(p); /* more queued: the next worker */
     pthread_mutex_unlock(&p->mu);
     if (n == 1) p->ops.worker_run(p->ops.ud, state, batch[0]);
     else p->ops.worker_run_batch(p->ops.ud, state, batch, n);
@@ -100,13 +116,6 @@ static void *worker_main(void *arg) {
   return NULL;
 }
 
-/* Wakes the most recently idle worker (mutex held). */
-static void wake_one(ps_pool_t *p) {
-  if (p->n_idle == 0) return;
-  idle_slot_t *s = &p->slots[p->idle[--p->n_idle]];
-  s->woken = 1;
-  pthread_cond_signal(&s->wake);
-}
 
 static void stop_and_join(ps_pool_t *p) {
   pthread_mutex_lock(&p->mu);
@@ -181,7 +190,7 @@ int ps_pool_submit(ps_pool_t *p, void *item) {
   }
   p->ring[(p->head + p->count) % p->capacity] = item;
   p->count++;
-  wake_one(p);
+  if (p->n_waking == 0) wake_one(p); /* else the worker on its way takes it, or wakes the next */
   pthread_mutex_unlock(&p->mu);
   return 0;
 }

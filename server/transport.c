@@ -133,6 +133,7 @@ static struct {
   atomic_size_t call_memory_peak;    /* most arena memory one call has held (PS_CALL_MEMORY_MB) */
   atomic_ullong accepted, shed, expired, unimplemented, ok, failed;
   atomic_ullong unauthenticated, denied, watchers_refused;
+  atomic_ullong batches, batched_calls; /* coalesced reads (worker_run_batch) */
   pthread_mutex_t watch_mu;
   call_t *watchers;     /* open health Watch streams */
   int n_watchers;       /* how many (guarded by watch_mu) */
@@ -454,6 +455,8 @@ static int call_batch_key(void *ud, void *item) {
 static void worker_run_batch(void *ud, void *state, void **items, int n) {
   (void)ud;
   worker_t *w = state;
+  atomic_fetch_add(&T.batches, 1);
+  atomic_fetch_add(&T.batched_calls, (unsigned long long)n);
   call_t *calls[PS_POOL_BATCH_MAX];
   ps_ctx_t *ctxs = ps_arena_alloc(&w->arena, sizeof *ctxs * (size_t)n);
   ProtobufCMessage *reqs[PS_POOL_BATCH_MAX];
@@ -1115,10 +1118,8 @@ void ps_transport_get_stats(ps_transport_stats_t *ret) {
   long inflight = atomic_load(&T.inflight);
   ret->inflight = inflight > 0 ? (uint64_t)inflight : 0;
   ret->queue_depth = T.pool ? (uint64_t)ps_pool_depth(T.pool) : 0;
-  unsigned long long batches = 0, batched = 0;
-  if (T.pool) ps_pool_batch_stats(T.pool, &batches, &batched);
-  ret->batches = batches;
-  ret->batched_calls = batched;
+  ret->batches = atomic_load(&T.batches);
+  ret->batched_calls = atomic_load(&T.batched_calls);
   ret->queue_capacity = (uint64_t)T.cfg.queue;
   ret->workers = (uint64_t)T.cfg.workers;
 }

@@ -122,6 +122,36 @@ static void test_concurrent_submitters(void **state) {
   for (int i = 0; i < 20000; i++) assert_int_equal(atomic_load(&runs[i]), 1);
 }
 
+/* Items that cannot be batched still get a worker each: a burst wakes the workers one after the
+ * other (each woken worker wakes the next while items are left), until all run at once. */
+static atomic_int running_now;
+
+static void run_until_all_running(void *ud, void *state, void *item) {
+  (void)ud;
+  (void)state;
+  atomic_fetch_add(&running_now, 1);
+  while (!atomic_load(&gate_open)) usleep(1000);
+  atomic_fetch_add(&runs[(intptr_t)item], 1);
+}
+
+static void test_a_burst_wakes_every_worker_it_needs(void **state) {
+  (void)state;
+  reset();
+  atomic_store(&running_now, 0);
+  atomic_store(&gate_open, 0);
+  ps_pool_ops_t ops = {.worker_init = init_ok, .worker_run = run_until_all_running,
+                       .worker_fini = fini};
+  ps_pool_t *p = ps_pool_new(6, 64, &ops);
+  assert_non_null(p);
+  for (intptr_t i = 0; i < 6; i++) assert_int_equal(ps_pool_submit(p, (void *)i), 0);
+  for (int waited = 0; atomic_load(&running_now) < 6 && waited < 10000; waited++) usleep(1000);
+  assert_int_equal(atomic_load(&running_now), 6); /* six at once, none waiting behind another */
+  assert_int_equal(ps_pool_depth(p), 0);
+  atomic_store(&gate_open, 1);
+  ps_pool_free(p);
+  for (int i = 0; i < 6; i++) assert_int_equal(atomic_load(&runs[i]), 1);
+}
+
 /* ---- coalescing: a log of what ran, one entry per worker_run / worker_run_batch */
 static pthread_mutex_t log_mu = PTHREAD_MUTEX_INITIALIZER;
 static int log_items[20000], log_batch[20000]; /* item, and which call (batch number) ran it */
@@ -257,6 +287,7 @@ int main(void) {
       cmocka_unit_test(test_full_queue_refuses_at_once_and_free_drains),
       cmocka_unit_test(test_a_failed_worker_state_fails_the_start),
       cmocka_unit_test(test_concurrent_submitters),
+      cmocka_unit_test(test_a_burst_wakes_every_worker_it_needs),
       cmocka_unit_test(test_batches_take_the_queued_items_of_one_key_in_order),
       cmocka_unit_test(test_a_batch_holds_at_most_the_max),
       cmocka_unit_test(test_a_lone_item_is_never_a_batch),
