@@ -198,6 +198,11 @@ static int signal_pending(const sigset_t *set) {
 }
 
 int main(int argc, char **argv) {
+  /* Buffers of 256 KiB and more (large replies and the memory gRPC holds for them) get pages of
+   * their own, given back to the system when freed. glibc would otherwise raise this threshold
+   * after the first such free and serve later ones from its heaps, where a burst of large replies
+   * leaves memory that trimming cannot return while small blocks sit between them. */
+  mallopt(M_MMAP_THRESHOLD, 256 * 1024);
   ps_config_t cfg;
   int rc = ps_config_load(&cfg, argc, argv, stdout, stderr);
   if (rc != 0) return rc > 0 ? 0 : 2;
