@@ -16,14 +16,18 @@ static ps_sql_t Q_INSERT = PS_SQL(
 static ps_sql_t Q_GET = PS_SQL(
     "SELECT " PS_PROSPECT_COLUMNS " FROM prospects WHERE tenant_id = ? AND id = ?");
 /* ps_store_prospect_get_many: one statement per size class (2, 4, 8, 16 keys), a smaller batch
- * repeating its last key, so that a connection prepares four statements and no more. */
+ * repeating its last key, so that a connection prepares four statements and no more. FORCE INDEX:
+ * without it MariaDB weighs a range over every index that starts with tenant_id for every key, on
+ * every execution: 3.6 ms of planning for 16 keys of different tenants, against 0.2 ms (ANALYZE,
+ * 100 tenants x 1000 records). */
 #define KEYS1 "(?,?)"
 #define KEYS2 KEYS1 "," KEYS1
 #define KEYS4 KEYS2 "," KEYS2
 #define KEYS8 KEYS4 "," KEYS4
 #define KEYS16 KEYS8 "," KEYS8
 #define GET_MANY(keys) \
-  PS_SQL("SELECT tenant_id, " PS_PROSPECT_COLUMNS " FROM prospects WHERE (tenant_id, id) IN (" keys ")")
+  PS_SQL("SELECT tenant_id, " PS_PROSPECT_COLUMNS " FROM prospects FORCE INDEX (PRIMARY)" \
+         " WHERE (tenant_id, id) IN (" keys ")")
 static ps_sql_t Q_GET_MANY[] = {GET_MANY(KEYS2), GET_MANY(KEYS4), GET_MANY(KEYS8), GET_MANY(KEYS16)};
 static ps_sql_t Q_GET_SHARE = PS_SQL(
     "SELECT " PS_PROSPECT_COLUMNS " FROM prospects WHERE tenant_id = ? AND id = ?"
