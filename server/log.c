@@ -1,5 +1,6 @@
 #include "log.h"
 
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -93,14 +94,98 @@ static void put_value(line_t *l, const char *s, int quote) {
   if (q) put(l, "\"", 1);
 }
 
-static void begin(line_t *l, ps_log_level_t level) {
+/* The time of a line, "2026-12-01T12:03:26.403Z". The date and time to the second are made once per
+ * second and thread (gmtime_r takes glibc's time zone lock, and there is a line per call). */
+static void format_time(char t[80]) {
+  static _Thread_local time_t cached_sec = (time_t)-1;
+  static _Thread_local char cached[64]; /* "2026-12-01T12:03:26." */
   struct timespec ts;
-  struct tm tm;
   clock_gettime(CLOCK_REALTIME, &ts);
-  gmtime_r(&ts.tv_sec, &tm);
-  char t[64];
-  snprintf(t, sizeof t, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
-           tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(ts.tv_nsec / 1000000));
+  if (ts.tv_sec != cached_sec) {
+    struct tm tm;
+    gmtime_r(&ts.tv_sec, &tm);
+    snprintf(cached, sizeof cached, "%04d-%02d-%02dT%02d:%02d:%02d.", tm.tm_year + 1900,
+             tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+    cached_sec = ts.tv_sec;
+  }
+  size_t n = strlen(cached);
+  memcpy(t, cached, n);
+  int ms = (int)(ts.tv_nsec / 1000000);
+  t[n++] = (char)('0' + ms / 100);
+  t[n++] = (char)('0' + ms / 10 % 10);
+  t[n++] = (char)('0' + ms % 10);
+  t[n++] = 'Z';
+  t[n] = '\0';
+}
+
+/* The decimal digits of v into out (at least 21 bytes). */
+static void format_num(long long v, char *out) {
+  char tmp[24];
+  size_t n = 0;
+  unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
+  do {
+    tmp[n++] = (char)('0' + u % 10);
+    u /= 10;
+  } while (u);
+  size_t o = 0;
+  if (v < 0) out[o++] = '-';
+  while (n) out[o++] = tmp[--n];
+  out[o] = '\0';
+}
+
+/* ------------------------------------------------------------------ output
+ * Lines go to stderr whole (never interleaved) and in order, without a write(2) per line when
+ * threads log at once: a thread appends its line to the pending buffer; when no thread is writing,
+ * it becomes the writer and writes what is pending (its own line and whatever others append
+ * meanwhile) until nothing is left. A line therefore reaches stderr at once when it is alone, or
+ * as soon as the write in progress ends; nothing waits for a timer. */
+#define OUT_BUF_BYTES (256 * 1024)
+
+static pthread_mutex_t out_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t out_taken = PTHREAD_COND_INITIALIZER; /* the writer took the pending buffer */
+static char out_bufs[2][OUT_BUF_BYTES];
+static int out_fill;    /* the buffer lines are appended to */
+static size_t out_len;  /* bytes pending in it */
+static int out_writing; /* a thread is writing the other buffer */
+
+static void write_all(const char *p, size_t n) {
+  size_t off = 0;
+  while (off < n) {
+    ssize_t w = write(STDERR_FILENO, p + off, n - off);
+    if (w <= 0) break;
+    off += (size_t)w;
+  }
+}
+
+static void emit(const char *line, size_t n) {
+  pthread_mutex_lock(&out_mu);
+  /* the writer is behind by a whole buffer (stderr is slow to take lines): wait for it to take
+   * the buffer, so that lines keep their order and none is dropped */
+  while (out_len + n > OUT_BUF_BYTES && out_writing) pthread_cond_wait(&out_taken, &out_mu);
+  memcpy(out_bufs[out_fill] + out_len, line, n);
+  out_len += n;
+  if (out_writing) {
+    pthread_mutex_unlock(&out_mu);
+    return; /* the writer takes it when its write ends */
+  }
+  out_writing = 1;
+  while (out_len > 0) {
+    const char *p = out_bufs[out_fill];
+    size_t len = out_len;
+    out_fill ^= 1;
+    out_len = 0;
+    pthread_cond_broadcast(&out_taken);
+    pthread_mutex_unlock(&out_mu);
+    write_all(p, len);
+    pthread_mutex_lock(&out_mu);
+  }
+  out_writing = 0;
+  pthread_mutex_unlock(&out_mu);
+}
+
+static void begin(line_t *l, ps_log_level_t level) {
+  char t[80];
+  format_time(t);
   l->len = 0;
   l->limit = sizeof l->buf - END_ROOM;
   l->cut = 0;
@@ -136,7 +221,7 @@ static void field(line_t *l, const ps_log_field_t *f) {
   }
   if (f->is_num) {
     char num[24];
-    snprintf(num, sizeof num, "%lld", f->num);
+    format_num(f->num, num);
     puts_(l, num);
   } else {
     put_value(l, f->str, l->json);
@@ -157,13 +242,7 @@ static void end(line_t *l) {
   }
   if (l->json) l->buf[l->len++] = '}';
   l->buf[l->len++] = '\n';
-  /* one write per line so that lines of different threads do not interleave */
-  size_t off = 0;
-  while (off < l->len) {
-    ssize_t w = write(STDERR_FILENO, l->buf + off, l->len - off);
-    if (w <= 0) break;
-    off += (size_t)w;
-  }
+  emit(l->buf, l->len);
 }
 
 void ps_log(ps_log_level_t level, const char *fmt, ...) {
