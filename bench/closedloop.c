@@ -6,7 +6,9 @@
  *
  *   calls=N ok=N failed=N seconds=S rate=R p50_us=X p90_us=X p99_us=X max_us=X
  *
- *   closedloop TARGET NAMES_FILE THREADS CONNECTIONS SECONDS [RATE]
+ *   closedloop TARGET NAMES_FILE THREADS CONNECTIONS SECONDS [RATE [MAX_CALLS]]
+ *
+ * RATE 0 is the closed loop; MAX_CALLS > 0 ends the run after that many calls (or SECONDS).
  *
  * Asserts nothing; a failed call is counted and its first status printed on stderr. */
 #include <errno.h>
@@ -33,6 +35,8 @@ typedef struct worker {
 static char **names;
 static size_t n_names;
 static int64_t end_ns;
+static int limited;              /* MAX_CALLS was given */
+static atomic_llong calls_left; /* calls still to start when limited */
 static atomic_int reported;
 
 static int64_t now_ns(void) {
@@ -58,6 +62,7 @@ static void *run(void *arg) {
     }
     int64_t t0 = period ? next : now_ns();
     if (t0 >= end_ns) break;
+    if (limited && atomic_fetch_sub(&calls_left, 1) <= 0) break;
     Prospects__V1__GetProspectRequest req = PROSPECTS__V1__GET_PROSPECT_REQUEST__INIT;
     req.name = names[(size_t)rand_r(&w->seed) % n_names];
     Prospects__V1__Prospect *resp = NULL;
@@ -130,11 +135,17 @@ static int read_names(const char *path) {
 
 int main(int argc, char **argv) {
   if (argc < 6) {
-    fprintf(stderr, "usage: closedloop TARGET NAMES_FILE THREADS CONNECTIONS SECONDS [RATE]\n");
+    fprintf(stderr,
+            "usage: closedloop TARGET NAMES_FILE THREADS CONNECTIONS SECONDS [RATE [MAX_CALLS]]\n");
     return 2;
   }
   int threads = atoi(argv[3]), conns = atoi(argv[4]);
   double seconds = atof(argv[5]), rate = argc > 6 ? atof(argv[6]) : 0;
+  long long max_calls = argc > 7 ? atoll(argv[7]) : 0;
+  if (max_calls > 0) {
+    limited = 1;
+    atomic_store(&calls_left, max_calls);
+  }
   if (threads < 1 || conns < 1 || conns > threads || seconds <= 0 || rate < 0) {
     fprintf(stderr, "closedloop: bad arguments\n");
     return 2;

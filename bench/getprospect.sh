@@ -171,6 +171,23 @@ echo "paced at half of that ($half/s): $at_half"
 echo "one call in flight: $lone"
 echo "the query alone, random keys, 32 threads: $base_a/s before, $base_b/s after"
 
+# ---- memory over many calls: RSS after the first 100,000 random-key calls and after 1,000,000
+# (PS_BENCH_LONG_CALLS; 0 skips it), on a server started for it
+LONG_CALLS=${PS_BENCH_LONG_CALLS:-1000000}
+rss_100k=; rss_long=
+if [ "$LONG_CALLS" -gt 100000 ]; then
+    echo "== memory: $LONG_CALLS random-key calls on a new server"
+    kill -TERM "$SERVER_PID"; wait "$SERVER_PID"; SERVER_PID=
+    env "${SERVER_ENV[@]}" "$BUILD_DIR/prospect-server" </dev/null 2>>"$WORK/server.log" &
+    SERVER_PID=$!
+    "$PY" "$PS_ROOT/bench/prep.py" wait "127.0.0.1:$PORT" || ps_die "server did not become SERVING"
+    "$CL" "127.0.0.1:$PORT" "$WORK/names.txt" 32 4 600 0 100000 >/dev/null
+    rss_100k=$(awk '/^VmRSS/ {print $2}' "/proc/$SERVER_PID/status")
+    "$CL" "127.0.0.1:$PORT" "$WORK/names.txt" 32 4 3600 0 "$((LONG_CALLS - 100000))" >/dev/null
+    rss_long=$(awk '/^VmRSS/ {print $2}' "/proc/$SERVER_PID/status")
+    echo "RSS after 100,000 calls: $((rss_100k / 1024)) MiB; after $LONG_CALLS: $((rss_long / 1024)) MiB"
+fi
+
 echo "== h2load GetProspect with Redis stopped (4 connections x 8 streams, ${DURATION}s)"
 ps_redis_stop
 h2load -D "$DURATION" -c 4 -m 8 -t 1 -d "$WORK/body.bin" -H 'content-type: application/grpc' \
@@ -197,4 +214,5 @@ echo "GetProspect RPS with Redis stopped: $rps_noredis; ratio to Redis up: $(awk
 echo "GetProspect, random keys (closed loop): $rand_rate/s; the same query with the same keys in MariaDB alone: $base_rand/s; ratio: $(awk -v a="$rand_rate" -v b="$base_rand" 'BEGIN {printf "%.2f", a / b}')"
 echo "  CPU per call: server $rand_server_us µs, MariaDB $rand_db_us µs; context switches per call (server): $rand_cs"
 echo "  latency at half of peak ($half/s): p50 $(field p50_us "$at_half") µs, p99 $(field p99_us "$at_half") µs; one call in flight: p50 $(field p50_us "$lone") µs, p99 $(field p99_us "$lone") µs"
+[ -n "$rss_long" ] && echo "RSS after 100,000 random-key calls: $((rss_100k / 1024)) MiB; after $LONG_CALLS: $((rss_long / 1024)) MiB; ratio $(awk -v a="$rss_long" -v b="$rss_100k" 'BEGIN {printf "%.3f", a / b}')"
 echo "Redis round trips per call (Redis up, whole run so far): $redis_cmds / $calls = $(awk -v a="$redis_cmds" -v b="$calls" 'BEGIN {printf "%.5f", a / b}')"
