@@ -164,15 +164,14 @@ static void build(void) {
   }
 }
 
-const struct ps_prefetch *ps_dispatch_prefetch(ps_ctx_t *ctx, const ps_method_t *const *methods,
-                                               const ProtobufCMessage *const *reqs, size_t n) {
+const struct ps_prefetch *ps_dispatch_prefetch(ps_ctx_t *ctx, const ProtobufCMessage *const *reqs,
+                                               size_t n) {
   ps_prefetch_t *ret = ps_arena_alloc(ctx->arena, sizeof *ret);
   if (!ret) return NULL;
+  /* the requests of the BATCH_PROSPECT_READS methods name their prospect in `name` */
   const char *names[PS_STORE_GET_MANY_MAX];
   size_t k = 0;
   for (size_t i = 0; i < n && k < PS_STORE_GET_MANY_MAX; i++) {
-    if (methods[i]->batch_key != BATCH_PROSPECT_READS) continue;
-    /* GetProspectRequest and ResolveProspectRequest: the prospect's name */
     const ProtobufCMessage *r = reqs[i];
     if (r->descriptor == &prospects__v1__get_prospect_request__descriptor)
       names[k++] = ((const Prospects__V1__GetProspectRequest *)r)->name;

@@ -59,8 +59,8 @@ void ps_dispatch_describe(const ProtobufCMessage *req, char tenant[64], char req
  * the same batch_key will ask for (service/prefetch.h); their handlers, with ctx->prefetch set to
  * the result (in ctx's arena), answer from it. NULL when there was no memory for it (then each
  * handler reads on its own). */
-const struct ps_prefetch *ps_dispatch_prefetch(ps_ctx_t *ctx, const ps_method_t *const *methods,
-                                               const ProtobufCMessage *const *reqs, size_t n);
+const struct ps_prefetch *ps_dispatch_prefetch(ps_ctx_t *ctx, const ProtobufCMessage *const *reqs,
+                                               size_t n);
 
 /* Sets st for a call that ran out of its memory budget (RESOURCE_EXHAUSTED, CALL_MEMORY_EXCEEDED).
  * Returns -1. */

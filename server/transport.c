@@ -457,39 +457,29 @@ static void worker_run_batch(void *ud, void *state, void **items, int n) {
   worker_t *w = state;
   atomic_fetch_add(&T.batches, 1);
   atomic_fetch_add(&T.batched_calls, (unsigned long long)n);
-  call_t *calls[PS_POOL_BATCH_MAX];
   ps_ctx_t *ctxs = ps_arena_alloc(&w->arena, sizeof *ctxs * (size_t)n);
-  ProtobufCMessage *reqs[PS_POOL_BATCH_MAX];
-  const ps_method_t *methods[PS_POOL_BATCH_MAX];
   if (!ctxs) { /* no memory for the batch: each call on its own */
     ps_arena_reset(&w->arena);
     for (int i = 0; i < n; i++) worker_run(ud, state, items[i]);
     return;
   }
-  int k = 0;
+  call_t *calls[PS_POOL_BATCH_MAX];
+  ProtobufCMessage *reqs[PS_POOL_BATCH_MAX];
+  const ProtobufCMessage *decoded[PS_POOL_BATCH_MAX]; /* the requests that decoded */
+  int k = 0, n_decoded = 0;
   for (int i = 0; i < n; i++) {
     call_t *c = items[i];
     if (call_gone(c)) continue;
     ps_log_set_trace(c->trace_id);
     call_begin(w, c, &ctxs[k], &reqs[k]);
-    calls[k] = c;
-    methods[k] = c->method->m;
-    k++;
+    if (reqs[k]) decoded[n_decoded++] = reqs[k];
+    calls[k++] = c;
   }
   ps_log_set_trace(NULL);
-  /* the requests that decoded, read together */
-  const ProtobufCMessage *ok_reqs[PS_POOL_BATCH_MAX];
-  const ps_method_t *ok_methods[PS_POOL_BATCH_MAX];
-  int n_ok = 0;
-  for (int i = 0; i < k; i++) {
-    if (!reqs[i]) continue;
-    ok_reqs[n_ok] = reqs[i];
-    ok_methods[n_ok++] = methods[i];
-  }
-  if (n_ok > 1) {
+  if (n_decoded > 1) { /* read together */
     ps_ctx_t bctx = {.arena = &w->arena, .db = w->db, .cache = w->cache, .outcome = -1};
     ps_status_clear(&bctx.status);
-    const struct ps_prefetch *pf = ps_dispatch_prefetch(&bctx, ok_methods, ok_reqs, (size_t)n_ok);
+    const struct ps_prefetch *pf = ps_dispatch_prefetch(&bctx, decoded, (size_t)n_decoded);
     for (int i = 0; i < k; i++) ctxs[i].prefetch = pf;
   }
   for (int i = 0; i < k; i++) {
