@@ -22,10 +22,9 @@ typedef struct ps_prefetch {
   ps_status_t status;
 } ps_prefetch_t;
 
-/* Whether the batch's read should be made: the requests of a batch (all of one method, whose
- * request names a prospect in `name`). Keys whose names do not parse are left out (their handlers
- * refuse them as usual). Reads with ctx's connection into ctx's arena; fills *ret (failed set
- * when the read failed). */
+/* Reads, with one statement, the records that the prospect names of a batch's requests stand for.
+ * Names that do not parse are left out (their handlers refuse them as usual). Reads with ctx's
+ * connection into ctx's arena; fills *ret (failed set when the read failed). */
 void ps_prefetch_prospects(ps_ctx_t *ctx, const char *const *names, size_t n, ps_prefetch_t *ret);
 
 /* What the batch read of ctx (ctx->prefetch) knows of a key: 1 with *ret filled (a live record), 0
