@@ -13,17 +13,21 @@
  *      moved here) or waits and then finds the source gone (NOT_FOUND PROSPECT_MERGED);
  *   3. the refusals checked on the locked rows (missing or merged records, etags, a CUSTOMER source
  *      into a PROSPECT target, contact persons into a PERSON);
- *   4. per source: its contact persons and link ids read FOR UPDATE (exact lists for the merge
- *      record: an unlink or contact-person update of those rows waits for us, or we for it);
- *   5. per source: links moved to the target (prospect_id only; snapshots untouched, S13), contact
- *      persons moved when asked, the source deleted with its remaining contact persons and its word
- *      index rows (S10), a tombstone (source -> target, merge id) inserted;
- *   6. the merge record inserted, the key's response stored; commit.
+ *   4. per source: its contact persons read FOR UPDATE (the exact list for the merge record: a
+ *      contact-person update of those rows waits for us, or we for it);
+ *   5. per source: its links recorded in merge_moved_documents by one INSERT ... SELECT (no list
+ *      in memory: a merge moves any number of links), then moved to the target by one UPDATE
+ *      (prospect_id only; snapshots untouched, S13) that must move exactly as many; contact persons
+ *      moved when asked, the source deleted with its remaining contact persons and its word index
+ *      rows (S10), a tombstone (source -> target, merge id) inserted;
+ *   6. the merge record inserted (without the moved links: they are rows), the key's response
+ *      stored; commit. The response carries the first page of moved links, read back in step 6.
  * The target row is not written at all (S14): its fields, etag and update_time stay as they were,
  * since moving links is not a change of the record.
  *
- * The dry run (validate_only) does the same reads without locks and outside a transaction, and
- * writes nothing. GetMerge, ListMerges and ResolveProspect are plain reads. */
+ * The dry run (validate_only) does the same reads without locks and outside a transaction (the
+ * links counted, and their first page listed), and writes nothing. GetMerge, ListMerges and
+ * ResolveProspect are plain reads; GetMerge pages the moved links. */
 #include "service/merges.h"
 
 #include <stdio.h>
@@ -180,8 +184,7 @@ typedef struct merge_rec {
   ps_prospect_cols_t row;         /* out: the row as read */
   ps_contact_cols_t *contacts;    /* out (sources): its contact persons, id ascending */
   int n_contacts;
-  ps_id_t *links;                 /* out (sources): its link ids, ascending */
-  int n_links;
+  int64_t n_links;                /* out (sources): its links (moved, or in a dry run counted) */
 } merge_rec_t;
 
 typedef struct merge_job {
@@ -297,10 +300,11 @@ static int read_records(ps_db_t *db, merge_job_t *j, ps_lock_t lock, ps_status_t
   return 0;
 }
 
-/* Step 4: what would move from the live sources: contact persons and link ids, within the limits. */
+/* Step 4: what would move from the live sources: contact persons (within the limit) and, in a dry
+ * run, how many links (a merge counts them as it records them, in merge_source). */
 static int read_moves(ps_db_t *db, merge_job_t *j, ps_lock_t lock, ps_status_t *st) {
   ps_arena_t *a = j->arena;
-  int links = 0, contacts = 0, too_many_links = 0, too_many_contacts = 0;
+  int contacts = 0, too_many_contacts = 0;
   for (int i = 1; i < j->n_recs; i++) {
     merge_rec_t *r = &j->recs[i];
     if (!r->live) continue;
@@ -311,25 +315,15 @@ static int read_moves(ps_db_t *db, merge_job_t *j, ps_lock_t lock, ps_status_t *
       contacts += r->n_contacts;
       too_many_contacts = contacts > PS_MERGE_CONTACTS_MAX;
     }
-    if (!too_many_links) {
-      if (ps_store_merge_link_ids(db, a, j->tenant, &r->id, lock, PS_MERGE_DOCUMENTS_MAX - links + 1,
-                                  &r->links, &r->n_links, st) != 0)
-        return -1;
-      links += r->n_links;
-      too_many_links = links > PS_MERGE_DOCUMENTS_MAX;
-    }
-  }
-  ps_merge_violation_t v = {0};
-  v.code = PS_FAILED_PRECONDITION;
-  v.reason = "MERGE_TOO_LARGE";
-  v.subject = j->recs[0].name;
-  if (too_many_links) {
-    v.message = ps_arena_printf(a, "The sources have more than %d document links together; one "
-                                   "merge moves at most %d (merge fewer sources at a time).",
-                                PS_MERGE_DOCUMENTS_MAX, PS_MERGE_DOCUMENTS_MAX);
-    if (violation(j, &v, st) != 0) return -1;
+    if (lock == PS_LOCK_NONE &&
+        ps_store_merge_count_links(db, j->tenant, &r->id, &r->n_links, st) != 0)
+      return -1;
   }
   if (too_many_contacts) {
+    ps_merge_violation_t v = {0};
+    v.code = PS_FAILED_PRECONDITION;
+    v.reason = "MERGE_TOO_LARGE";
+    v.subject = j->recs[0].name;
     v.message = ps_arena_printf(a, "The sources have more than %d contact persons together; one "
                                    "merge keeps at most %d (merge fewer sources at a time).",
                                 PS_MERGE_CONTACTS_MAX, PS_MERGE_CONTACTS_MAX);
@@ -358,19 +352,19 @@ static int build_merge(merge_job_t *j, const ps_id_t *merge_id, int64_t now_us, 
   if (!m->sources) return out_of_memory(st);
   for (int i = 0; i < p->n_sources; i++) m->sources[i] = (char *)p->source_name[i];
 
-  size_t n_snap = 0, n_docs = 0, n_cps = 0;
+  size_t n_snap = 0, n_cps = 0;
+  int64_t n_docs = 0;
   for (int i = 1; i < j->n_recs; i++) {
     if (!j->recs[i].live) continue;
     n_snap++;
-    n_docs += (size_t)j->recs[i].n_links;
+    n_docs += j->recs[i].n_links;
     n_cps += (size_t)j->recs[i].n_contacts;
   }
   int move_cps = j->req->move_contact_persons;
+  m->moved_document_count = n_docs; /* the links themselves are rows, paged (fill_moved_page) */
   m->source_snapshots = ps_arena_alloc(a, sizeof *m->source_snapshots * (n_snap ? n_snap : 1));
-  m->moved_documents = ps_arena_alloc(a, sizeof *m->moved_documents * (n_docs ? n_docs : 1));
   m->moved_contact_persons = ps_arena_alloc(a, sizeof(char *) * (n_cps ? n_cps : 1));
-  if (!m->source_snapshots || !m->moved_documents || !m->moved_contact_persons)
-    return out_of_memory(st);
+  if (!m->source_snapshots || !m->moved_contact_persons) return out_of_memory(st);
   for (int i = 1; i < j->n_recs; i++) {
     const merge_rec_t *r = &j->recs[i];
     if (!r->live) continue;
@@ -389,18 +383,13 @@ static int build_merge(merge_job_t *j, const ps_id_t *merge_id, int64_t now_us, 
     }
     ms->n_contact_persons = (size_t)r->n_contacts;
     m->source_snapshots[m->n_source_snapshots++] = ms;
-    for (int d = 0; d < r->n_links; d++) {
-      char *name = ps_name_document(a, j->tenant, &r->id, &r->links[d]);
-      if (!name) return out_of_memory(st);
-      m->moved_documents[m->n_moved_documents++] = name;
-    }
   }
   j->merge = m;
   return 0;
 }
 
 /* Step 5 for one source. */
-static int merge_source(ps_db_t *db, merge_job_t *j, const merge_rec_t *r, const ps_id_t *merge_id,
+static int merge_source(ps_db_t *db, merge_job_t *j, merge_rec_t *r, const ps_id_t *merge_id,
                         int64_t now_us, ps_status_t *st) {
   const ps_id_t *target = &j->recs[0].id;
   uint64_t moved = 0;
@@ -410,12 +399,143 @@ static int merge_source(ps_db_t *db, merge_job_t *j, const merge_rec_t *r, const
       return ps_fail(st, PS_ABORTED, "", "The contact persons of %s changed during the merge; retry.",
                      r->name);
   }
-  if (ps_store_merge_move_links(db, j->tenant, &r->id, target, &moved, st) != 0) return -1;
-  if (moved != (uint64_t)r->n_links)
+  uint64_t recorded = 0;
+  if (ps_store_merge_record_moved(db, j->tenant, merge_id, &r->id, &recorded, st) != 0 ||
+      ps_store_merge_move_links(db, j->tenant, &r->id, target, &moved, st) != 0)
+    return -1;
+  r->n_links = (int64_t)recorded;
+  if (moved != recorded) /* cannot happen while the source is locked */
     return ps_fail(st, PS_ABORTED, "", "The documents of %s changed during the merge; retry.",
                    r->name);
   if (ps_store_prospect_delete(db, j->tenant, &r->id, st) != 0) return -1;
   return ps_store_prospect_tombstone(db, j->tenant, &r->id, target, merge_id, now_us, st);
+}
+
+/* ------------------------------------------------------------------------------ moved documents */
+
+/* Where a page of moved documents starts: the first page, an offset into a record's own list (a
+ * record written before merge_moved_documents: "legacy"), or after the last link of the previous
+ * page. A token's position is 4 bytes (offset, big-endian) or 32 (source id, link id). */
+typedef struct moved_pos {
+  int has;                /* 0: the first page */
+  uint32_t offset;        /* legacy records */
+  ps_moved_link_t after;  /* the others */
+} moved_pos_t;
+
+static void moved_token_ctx(ps_pagetoken_ctx_t *tc, const char *tenant, const ps_id_t *merge_id) {
+  char idtext[PS_ID_TEXT_LEN + 1];
+  ps_id_format(merge_id, idtext);
+  ps_pagetoken_ctx_init(tc, "GetMerge");
+  ps_pagetoken_ctx_str(tc, tenant);
+  ps_pagetoken_ctx_str(tc, idtext);
+}
+
+/* Opens a moved_documents_page_token of merge merge_id ("" or NULL: the first page). 0, or -1
+ * with st set (INVALID_ARGUMENT on moved_documents_page_token). */
+static int moved_token_open(const char *token, const char *tenant, const ps_id_t *merge_id,
+                            int legacy, moved_pos_t *ret, ps_status_t *st) {
+  memset(ret, 0, sizeof *ret);
+  if (!token || !token[0]) return 0;
+  ps_pagetoken_ctx_t tc;
+  moved_token_ctx(&tc, tenant, merge_id);
+  unsigned char pos[PS_PAGETOKEN_MAX_POS];
+  size_t n = 0;
+  if (ps_pagetoken_open(token, &tc, pos, &n) != 0 || n != (legacy ? 4u : 32u))
+    return ps_fail_field(st, "moved_documents_page_token",
+                         "is not a token of this merge's moved documents (it belongs to another "
+                         "merge, or was altered); start again without a token");
+  ret->has = 1;
+  if (legacy) {
+    ret->offset = (uint32_t)pos[0] << 24 | (uint32_t)pos[1] << 16 | (uint32_t)pos[2] << 8 | pos[3];
+  } else {
+    memcpy(ret->after.source_id.b, pos, 16);
+    memcpy(ret->after.link_id.b, pos + 16, 16);
+  }
+  return 0;
+}
+
+/* Puts one page of merge merge_id's moved documents (at most page_size, from pos) into
+ * m->moved_documents, and m->moved_documents_next_page_token when more follow. legacy: m holds
+ * the whole list already (a record of before merge_moved_documents); else the page is read from
+ * merge_moved_documents. 0, or -1 with st set. */
+static int fill_moved_page(ps_db_t *db, ps_arena_t *a, const char *tenant, const ps_id_t *merge_id,
+                           Prospects__V1__Merge *m, int legacy, int page_size,
+                           const moved_pos_t *pos, ps_status_t *st) {
+  ps_pagetoken_ctx_t tc;
+  moved_token_ctx(&tc, tenant, merge_id);
+  unsigned char next[32];
+  size_t next_n = 0;
+  if (legacy) {
+    size_t total = m->n_moved_documents;
+    size_t off = pos->has && pos->offset < total ? pos->offset : pos->has ? total : 0;
+    size_t n = total - off < (size_t)page_size ? total - off : (size_t)page_size;
+    m->moved_documents += off;
+    m->n_moved_documents = n;
+    if (off + n < total) {
+      uint32_t o = (uint32_t)(off + n);
+      next[0] = (unsigned char)(o >> 24);
+      next[1] = (unsigned char)(o >> 16);
+      next[2] = (unsigned char)(o >> 8);
+      next[3] = (unsigned char)o;
+      next_n = 4;
+    }
+  } else {
+    ps_moved_link_t *rows = ps_arena_alloc(a, sizeof *rows * (size_t)(page_size + 1));
+    char **names = ps_arena_alloc(a, sizeof *names * (size_t)page_size);
+    if (!rows || !names) return out_of_memory(st);
+    int n = 0;
+    if (ps_store_merge_moved_page(db, tenant, merge_id, pos->has ? &pos->after : NULL,
+                                  page_size + 1, rows, &n, st) != 0)
+      return -1;
+    int shown = n > page_size ? page_size : n;
+    for (int i = 0; i < shown; i++)
+      if (!(names[i] = ps_name_document(a, tenant, &rows[i].source_id, &rows[i].link_id)))
+        return out_of_memory(st);
+    m->moved_documents = names;
+    m->n_moved_documents = (size_t)shown;
+    if (n > page_size) {
+      memcpy(next, rows[shown - 1].source_id.b, 16);
+      memcpy(next + 16, rows[shown - 1].link_id.b, 16);
+      next_n = 32;
+    }
+  }
+  if (next_n && !(m->moved_documents_next_page_token = ps_pagetoken_make(a, &tc, next, next_n)))
+    return out_of_memory(st);
+  return 0;
+}
+
+/* A dry run's first page of moved documents: the live sources' links in the order GetMerge would
+ * list them (source id, then link id), at most PS_MERGE_PAGE_DEFAULT. No token: a dry run has no
+ * record to page. */
+static int dry_run_page(ps_db_t *db, merge_job_t *j, ps_status_t *st) {
+  ps_arena_t *a = j->arena;
+  Prospects__V1__Merge *m = j->merge;
+  ps_id_t ids[PS_MERGE_SOURCES_MAX];
+  memset(ids, 0, sizeof ids);
+  int which[PS_MERGE_SOURCES_MAX], order[PS_MERGE_SOURCES_MAX], n_live = 0;
+  for (int i = 1; i < j->n_recs; i++) {
+    if (!j->recs[i].live) continue;
+    ids[n_live] = j->recs[i].id;
+    which[n_live++] = i;
+  }
+  ps_merge_lock_order(ids, n_live, order);
+  char **names = ps_arena_alloc(a, sizeof *names * PS_MERGE_PAGE_DEFAULT);
+  if (!names) return out_of_memory(st);
+  int n = 0;
+  for (int k = 0; k < n_live && n < PS_MERGE_PAGE_DEFAULT; k++) {
+    const merge_rec_t *r = &j->recs[which[order[k]]];
+    ps_id_t *links = NULL;
+    int n_links = 0;
+    if (ps_store_merge_link_ids(db, a, j->tenant, &r->id, PS_LOCK_NONE, PS_MERGE_PAGE_DEFAULT - n,
+                                &links, &n_links, st) != 0)
+      return -1;
+    for (int d = 0; d < n_links; d++)
+      if (!(names[n++] = ps_name_document(a, j->tenant, &r->id, &links[d])))
+        return out_of_memory(st);
+  }
+  m->moved_documents = names;
+  m->n_moved_documents = (size_t)n;
+  return 0;
 }
 
 static int merge_tx(ps_db_t *db, void *arg, ps_status_t *st) {
@@ -452,10 +572,14 @@ static int merge_tx(ps_db_t *db, void *arg, ps_status_t *st) {
   row.acting_user = (char *)j->acting_user;
   if (ps_pack_in_arena(a, &j->merge->base, &row.record) != 0) return out_of_memory(st);
   if (ps_store_merge_insert(db, j->tenant, &row, st) != 0) return -1;
+  moved_pos_t first = {0};
+  if (fill_moved_page(db, a, j->tenant, &merge_id, j->merge, 0, PS_MERGE_PAGE_DEFAULT, &first,
+                      st) != 0)
+    return -1;
   char details[160];
-  snprintf(details, sizeof details, "%d record(s) merged into %s; %zu document link(s) and %zu "
-           "contact person(s) moved", j->n_recs - 1, j->recs[0].name, j->merge->n_moved_documents,
-           j->merge->n_moved_contact_persons);
+  snprintf(details, sizeof details, "%d record(s) merged into %s; %lld document link(s) and %zu "
+           "contact person(s) moved", j->n_recs - 1, j->recs[0].name,
+           (long long)j->merge->moved_document_count, j->merge->n_moved_contact_persons);
   if (ps_audit_record(db, j->caller, j->acting_user, j->tenant, "MergeProspects", j->merge->name,
                       details, now, st) != 0)
     return -1;
@@ -468,16 +592,36 @@ static int merge_tx(ps_db_t *db, void *arg, ps_status_t *st) {
   return ps_idem_store_msg(db, a, &j->key, &resp.base, st);
 }
 
-/* The merge record of name (tenants/{tenant}/merges/{merge}) as a message in a. 1, 0 when there
- * is no such merge, -1 with st set. */
-static int load_merge(ps_ctx_t *ctx, const char *tenant, const ps_id_t *id,
-                      Prospects__V1__Merge **ret) {
+/* A stored merge record (packed) as a message in a. *ret_legacy: 1 when it holds its own list of
+ * moved documents (written before merge_moved_documents; its count is filled in). 0, or -1 with
+ * st set. */
+static int unpack_merge(ps_arena_t *a, const ps_blob_t *record, Prospects__V1__Merge **ret,
+                        int *ret_legacy, ps_status_t *st) {
+  Prospects__V1__Merge *m = prospects__v1__merge__unpack(&a->allocator, record->len, record->data);
+  if (!m) return ps_fail(st, PS_INTERNAL, "", "A stored merge record is unreadable.");
+  *ret_legacy = m->n_moved_documents > 0;
+  if (*ret_legacy && m->moved_document_count == 0)
+    m->moved_document_count = (int64_t)m->n_moved_documents;
+  *ret = m;
+  return 0;
+}
+
+/* Merge id of the tenant as a message in the call's arena, with one page of its moved documents
+ * (page_size, from the token; NULL: the first page). 1, 0 when there is no such merge, -1 with
+ * st set. */
+static int load_merge(ps_ctx_t *ctx, const char *tenant, const ps_id_t *id, int page_size,
+                      const char *token, Prospects__V1__Merge **ret) {
   ps_merge_row_t row;
   int rc = ps_store_merge_get(ctx->db, ctx->arena, tenant, id, &row, &ctx->status);
   if (rc <= 0) return rc;
-  Prospects__V1__Merge *m =
-      prospects__v1__merge__unpack(&ctx->arena->allocator, row.record.len, row.record.data);
-  if (!m) return ps_fail(&ctx->status, PS_INTERNAL, "", "A stored merge record is unreadable.");
+  Prospects__V1__Merge *m;
+  int legacy;
+  moved_pos_t pos;
+  if (unpack_merge(ctx->arena, &row.record, &m, &legacy, &ctx->status) != 0 ||
+      moved_token_open(token, tenant, id, legacy, &pos, &ctx->status) != 0 ||
+      fill_moved_page(ctx->db, ctx->arena, tenant, id, m, legacy, page_size, &pos,
+                      &ctx->status) != 0)
+    return -1;
   *ret = m;
   return 1;
 }
@@ -495,9 +639,11 @@ static int load_merge(ps_ctx_t *ctx, const char *tenant, const ps_id_t *id,
  * (PROSPECT_NOT_FOUND) or a merged-away one (PROSPECT_MERGED with merged_into and
  * surviving_prospect): NOT_FOUND; a stale etag (ETAG_MISMATCH): ABORTED; a CUSTOMER source into a
  * PROSPECT target (CUSTOMER_INTO_PROSPECT), contact persons into a PERSON (NOT_A_COMPANY), more
- * than PS_MERGE_DOCUMENTS_MAX links (MERGE_TOO_LARGE), the app off (PROSPECTS_APP_DISABLED):
- * FAILED_PRECONDITION. validate_only: a dry run that returns what would be recorded and moved plus
- * every violation (status OK), and writes nothing. The same request_id returns the first merge;
+ * than PS_MERGE_CONTACTS_MAX contact persons (MERGE_TOO_LARGE), the app off
+ * (PROSPECTS_APP_DISABLED): FAILED_PRECONDITION. Any number of document links moves; the response
+ * lists the first PS_MERGE_PAGE_DEFAULT, with a token for GetMerge's next page. validate_only: a
+ * dry run that returns what would be recorded and moved (the count, and the first page) plus every
+ * violation (status OK), and writes nothing. The same request_id returns the first merge;
  * with another request it is ALREADY_EXISTS REQUEST_ID_REUSED. */
 int ps_merge_prospects(ps_ctx_t *ctx, const Prospects__V1__MergeProspectsRequest *req,
                        Prospects__V1__MergeProspectsResponse **ret) {
@@ -543,7 +689,8 @@ int ps_merge_prospects(ps_ctx_t *ctx, const Prospects__V1__MergeProspectsRequest
     *found = plan->violations;
     j->found = found;
     if (read_records(ctx->db, j, PS_LOCK_NONE, st) != 0 ||
-        read_moves(ctx->db, j, PS_LOCK_NONE, st) != 0 || build_merge(j, NULL, 0, st) != 0)
+        read_moves(ctx->db, j, PS_LOCK_NONE, st) != 0 || build_merge(j, NULL, 0, st) != 0 ||
+        dry_run_page(ctx->db, j, st) != 0)
       return -1;
     resp->merge = j->merge;
     resp->violations = ps_arena_alloc(a, sizeof *resp->violations * (size_t)(found->n ? found->n : 1));
@@ -574,7 +721,7 @@ int ps_merge_prospects(ps_ctx_t *ctx, const Prospects__V1__MergeProspectsRequest
     ps_id_t id;
     if (!first || !first->merge ||
         ps_name_parse_merge(first->merge->name, "merge", tenant, &id, st) != 0 ||
-        load_merge(ctx, plan->tenant, &id, &resp->merge) != 1) {
+        load_merge(ctx, plan->tenant, &id, PS_MERGE_PAGE_DEFAULT, NULL, &resp->merge) != 1) {
       if (st->code == PS_OK || st->code == PS_INVALID_ARGUMENT) {
         ps_status_clear(st);
         return ps_fail(st, PS_INTERNAL, "", "The stored result of this request_id is unreadable.");
@@ -592,15 +739,22 @@ int ps_merge_prospects(ps_ctx_t *ctx, const Prospects__V1__MergeProspectsRequest
 
 /* ------------------------------------------------------------------------------ GetMerge */
 
-/* GetMerge (S12): the permanent record of one merge of the tenant. NOT_FOUND MERGE_NOT_FOUND when
- * there is none (or it is another tenant's). Needs the PROSPECTS app. */
+/* GetMerge (S12): the permanent record of one merge of the tenant, with one page of the document
+ * links it moved (moved_documents_page_size: 0 -> PS_MERGE_PAGE_DEFAULT, above PS_MERGE_PAGE_MAX ->
+ * that, negative INVALID_ARGUMENT; moved_documents_page_token continues, bound to the merge).
+ * NOT_FOUND MERGE_NOT_FOUND when there is none (or it is another tenant's). Needs the PROSPECTS
+ * app. */
 int ps_get_merge(ps_ctx_t *ctx, const Prospects__V1__GetMergeRequest *req,
                  Prospects__V1__Merge **ret) {
   char tenant[PS_TENANT_MAX + 1];
   ps_id_t id;
-  if (ps_name_parse_merge(req->name, "name", tenant, &id, &ctx->status) != 0) return -1;
+  int32_t page_size;
+  if (ps_name_parse_merge(req->name, "name", tenant, &id, &ctx->status) != 0 ||
+      ps_check_page_size(req->moved_documents_page_size, "moved_documents_page_size",
+                         PS_MERGE_PAGE_DEFAULT, PS_MERGE_PAGE_MAX, &page_size, &ctx->status) != 0)
+    return -1;
   if (ps_apps_require(ctx, tenant, 0) != 0) return -1;
-  int rc = load_merge(ctx, tenant, &id, ret);
+  int rc = load_merge(ctx, tenant, &id, page_size, req->moved_documents_page_token, ret);
   if (rc < 0) return -1;
   if (rc == 0)
     return ps_fail(&ctx->status, PS_NOT_FOUND, "MERGE_NOT_FOUND", "Merge %s does not exist.",
@@ -612,9 +766,11 @@ int ps_get_merge(ps_ctx_t *ctx, const Prospects__V1__GetMergeRequest *req,
 
 /* ListMerges (S12): the tenant's merge records, newest first, optionally only those into one
  * target (a live or merged-away record of the tenant). page_size 0 -> 20, above 100 -> 100,
- * negative INVALID_ARGUMENT; a page also ends after ~2 MiB of records (a merge may list thousands
- * of moved documents), so it may hold fewer than page_size with a next_page_token. Keyset page
- * tokens, sealed and bound to tenant and target filter. Needs the PROSPECTS app. */
+ * negative INVALID_ARGUMENT; each merge with the first PS_MERGE_LIST_PAGE documents it moved (and a
+ * token for GetMerge's next page). A page also ends after the reply byte cap of stored records
+ * (records written before merge_moved_documents list every moved document), so it may hold fewer
+ * than page_size with a next_page_token. Keyset page tokens, sealed and bound to tenant and target
+ * filter. Needs the PROSPECTS app. */
 int ps_list_merges(ps_ctx_t *ctx, const Prospects__V1__ListMergesRequest *req,
                    Prospects__V1__ListMergesResponse **ret) {
   ps_status_t *st = &ctx->status;
@@ -668,9 +824,12 @@ int ps_list_merges(ps_ctx_t *ctx, const Prospects__V1__ListMergesRequest *req,
   resp->merges = ps_arena_alloc(a, sizeof *resp->merges * (size_t)(shown ? shown : 1));
   if (!resp->merges) return out_of_memory(st);
   for (int i = 0; i < shown; i++) {
-    resp->merges[i] =
-        prospects__v1__merge__unpack(&a->allocator, rows[i].record.len, rows[i].record.data);
-    if (!resp->merges[i]) return ps_fail(st, PS_INTERNAL, "", "A stored merge record is unreadable.");
+    int legacy;
+    moved_pos_t first = {0};
+    if (unpack_merge(a, &rows[i].record, &resp->merges[i], &legacy, st) != 0 ||
+        fill_moved_page(ctx->db, a, tenant, &rows[i].id, resp->merges[i], legacy,
+                        PS_MERGE_LIST_PAGE, &first, st) != 0)
+      return -1;
   }
   resp->n_merges = (size_t)shown;
   if ((n > page_size || cut) && shown > 0) {

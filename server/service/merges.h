@@ -13,9 +13,9 @@
 #include "prospects/v1/service.pb-c.h"
 
 #define PS_MERGE_SOURCES_MAX 10       /* sources of one merge (SPEC: a sane upper bound) */
-#define PS_MERGE_DOCUMENTS_MAX 20000  /* document links one merge moves: the merge record and the
-                                         response list each one, and must stay well under the
-                                         4 MiB a gRPC client accepts by default */
+#define PS_MERGE_PAGE_DEFAULT 1000    /* moved documents per GetMerge / MergeProspects response */
+#define PS_MERGE_PAGE_MAX 5000        /* the most GetMerge returns at once (well under 1 MiB) */
+#define PS_MERGE_LIST_PAGE 100        /* moved documents per merge in a ListMerges response */
 #define PS_MERGE_CONTACTS_MAX 2000    /* contact persons of all sources (snapshot or moved) */
 #define PS_MERGE_VIOLATIONS_MAX 64    /* more than the checks can produce */
 

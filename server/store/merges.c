@@ -21,6 +21,21 @@ static ps_sql_t Q_CONTACTS_UPDATE = PS_SQL(
 static ps_sql_t Q_MOVE_CONTACTS = PS_SQL(
     "UPDATE contact_persons SET prospect_id = ? WHERE tenant_id = ? AND prospect_id = ?");
 
+/* The links of a source, recorded as moved by merge ? (before they move: same transaction, the
+ * source held FOR UPDATE, so no link of it is added or removed meanwhile). */
+static ps_sql_t Q_RECORD_MOVED = PS_SQL(
+    "INSERT INTO merge_moved_documents (tenant_id, merge_id, source_id, link_id)"
+    " SELECT tenant_id, ?, prospect_id, id FROM document_links WHERE tenant_id = ? AND prospect_id = ?");
+static ps_sql_t Q_COUNT_LINKS = PS_SQL(
+    "SELECT COUNT(*) FROM document_links WHERE tenant_id = ? AND prospect_id = ?");
+/* Pages of a merge's moved links, primary key order. */
+static ps_sql_t Q_MOVED_FIRST = PS_SQL(
+    "SELECT source_id, link_id FROM merge_moved_documents WHERE tenant_id = ? AND merge_id = ?"
+    " ORDER BY source_id, link_id LIMIT ?");
+static ps_sql_t Q_MOVED_AFTER = PS_SQL(
+    "SELECT source_id, link_id FROM merge_moved_documents WHERE tenant_id = ? AND merge_id = ?"
+    " AND (source_id > ? OR (source_id = ? AND link_id > ?)) ORDER BY source_id, link_id LIMIT ?");
+
 #define MERGE_COLUMNS "id, target_id, create_time, caller, acting_user, record"
 static ps_sql_t Q_INSERT = PS_SQL(
     "INSERT INTO merges (tenant_id, id, target_id, create_time, caller, acting_user, record)"
@@ -207,5 +222,67 @@ int ps_store_merge_list(ps_db_t *db, ps_arena_t *a, const char *tenant, const ps
   }
   *ret_n = n;
   *ret_cut = cut;
+  return 0;
+}
+
+int ps_store_merge_record_moved(ps_db_t *db, const char *tenant, const ps_id_t *merge_id,
+                                const ps_id_t *source_id, uint64_t *ret_n, ps_status_t *st) {
+  ps_params_t p;
+  ps_params_init(&p);
+  ps_param_id(&p, merge_id);
+  ps_param_str(&p, tenant);
+  ps_param_id(&p, source_id);
+  MYSQL_STMT *s = ps_db_exec(db, &Q_RECORD_MOVED, &p, st);
+  if (!s) return -1;
+  *ret_n = ps_db_affected(s);
+  return 0;
+}
+
+int ps_store_merge_count_links(ps_db_t *db, const char *tenant, const ps_id_t *prospect_id,
+                               int64_t *ret_n, ps_status_t *st) {
+  ps_params_t p;
+  ps_params_init(&p);
+  ps_param_str(&p, tenant);
+  ps_param_id(&p, prospect_id);
+  MYSQL_STMT *s = ps_db_exec(db, &Q_COUNT_LINKS, &p, st);
+  if (!s) return -1;
+  int64_t n = 0;
+  ps_row_t r;
+  ps_row_init(&r);
+  ps_col_i64(&r, &n);
+  int rc = ps_db_fetch(db, s, &r, NULL, st);
+  if (rc < 0) return -1;
+  *ret_n = rc == 1 ? n : 0;
+  return 0;
+}
+
+int ps_store_merge_moved_page(ps_db_t *db, const char *tenant, const ps_id_t *merge_id,
+                              const ps_moved_link_t *after, int limit, ps_moved_link_t *ret_rows,
+                              int *ret_n, ps_status_t *st) {
+  ps_params_t p;
+  ps_params_init(&p);
+  ps_param_str(&p, tenant);
+  ps_param_id(&p, merge_id);
+  if (after) {
+    ps_param_id(&p, &after->source_id);
+    ps_param_id(&p, &after->source_id);
+    ps_param_id(&p, &after->link_id);
+  }
+  ps_param_i64(&p, limit);
+  MYSQL_STMT *s = ps_db_exec(db, after ? &Q_MOVED_AFTER : &Q_MOVED_FIRST, &p, st);
+  if (!s) return -1;
+  int n = 0;
+  for (;;) {
+    ps_moved_link_t m;
+    ps_row_t r;
+    ps_row_init(&r);
+    ps_col_id(&r, &m.source_id);
+    ps_col_id(&r, &m.link_id);
+    int rc = ps_db_fetch(db, s, &r, NULL, st);
+    if (rc < 0) return -1;
+    if (rc == 0) break;
+    if (n < limit) ret_rows[n++] = m;
+  }
+  *ret_n = n;
   return 0;
 }

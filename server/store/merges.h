@@ -43,6 +43,29 @@ int ps_store_merge_contacts(ps_db_t *db, ps_arena_t *a, const char *tenant,
 int ps_store_merge_move_contacts(ps_db_t *db, const char *tenant, const ps_id_t *from,
                                  const ps_id_t *to, uint64_t *ret_moved, ps_status_t *st);
 
+/* Records in merge_moved_documents every document link now on record source_id as moved by merge
+ * merge_id (call it before the links move, in the merge's transaction, with the source held FOR
+ * UPDATE). 0 with *ret_n (rows recorded), or -1 with st set. */
+int ps_store_merge_record_moved(ps_db_t *db, const char *tenant, const ps_id_t *merge_id,
+                                const ps_id_t *source_id, uint64_t *ret_n, ps_status_t *st);
+
+/* How many document links are on record prospect_id now (a dry run's count). 0 with *ret_n, or
+ * -1 with st set. */
+int ps_store_merge_count_links(ps_db_t *db, const char *tenant, const ps_id_t *prospect_id,
+                               int64_t *ret_n, ps_status_t *st);
+
+/* One link a merge moved: the record it was on and its id. */
+typedef struct ps_moved_link {
+  ps_id_t source_id;
+  ps_id_t link_id;
+} ps_moved_link_t;
+
+/* Up to limit links merge merge_id moved, in (source_id, link_id) order, after `after` (NULL: from
+ * the first). 0 with ret_rows[0..*ret_n), or -1 with st set. */
+int ps_store_merge_moved_page(ps_db_t *db, const char *tenant, const ps_id_t *merge_id,
+                              const ps_moved_link_t *after, int limit, ps_moved_link_t *ret_rows,
+                              int *ret_n, ps_status_t *st);
+
 /* A row of table merges. */
 typedef struct ps_merge_row {
   ps_id_t id;          /* the merge id ({merge} in names) */
@@ -50,7 +73,8 @@ typedef struct ps_merge_row {
   int64_t create_us;   /* when it was made, µs since the epoch */
   char *caller;        /* the calling service, "" when not known */
   char *acting_user;   /* the user who asked, "" when not given */
-  ps_blob_t record;    /* packed prospects.v1.Merge: the whole record */
+  ps_blob_t record;    /* packed prospects.v1.Merge: the record without its moved documents
+                          (merge_moved_documents), which records of before that table still hold */
 } ps_merge_row_t;
 
 /* Inserts a merge record (never updated or deleted afterwards). 0, or -1 with st set. */

@@ -596,9 +596,23 @@ def merge(channel, target, sources, request_id="", target_etag="", move_contact_
                         metadata=metadata, timeout=timeout)
 
 
-def get_merge(channel, name, timeout=10):
-    return harness.call(channel, method("GetMerge"), service_pb2.GetMergeRequest(name=name),
-                        resources_pb2.Merge, timeout=timeout)
+def get_merge(channel, name, page_size=0, page_token="", timeout=10):
+    """GetMerge; page_size/page_token page the moved documents."""
+    req = service_pb2.GetMergeRequest(name=name, moved_documents_page_size=page_size,
+                                      moved_documents_page_token=page_token)
+    return harness.call(channel, method("GetMerge"), req, resources_pb2.Merge, timeout=timeout)
+
+
+def all_moved_documents(channel, merge, page_size=0, timeout=30):
+    """Every moved document of a Merge (as returned by any call), following its page tokens with
+    GetMerge. Returns (names in order, number of GetMerge calls)."""
+    names, token, calls = list(merge.moved_documents), merge.moved_documents_next_page_token, 0
+    while token:
+        page = get_merge(channel, merge.name, page_size=page_size, page_token=token, timeout=timeout)
+        calls += 1
+        names.extend(page.moved_documents)
+        token = page.moved_documents_next_page_token
+    return names, calls
 
 
 def list_merges(channel, tenant, target="", page_size=0, page_token="", timeout=10):
@@ -615,7 +629,8 @@ def resolve(channel, name, timeout=10):
 
 
 TENANT_TABLES = ("tenant_apps", "prospects", "prospect_terms", "prospect_tombstones", "contact_persons",
-                 "document_links", "merges", "idempotency_keys", "audit_events")
+                 "document_links", "merges", "merge_moved_documents", "idempotency_keys",
+                 "audit_events")
 
 
 def dump_tenant(mariadb, database, tenant, tables=TENANT_TABLES):
