@@ -1,17 +1,30 @@
-/* Load generator of the benchmarks: GetProspect through the C client library, a random record per
- * call from a list of names, from THREADS threads over CONNECTIONS client handles (one HTTP/2
- * connection each). Closed loop (each thread sends its next call when the last one is answered),
- * or paced at RATE calls/s in all (each thread at RATE/THREADS, its calls at fixed times, so a slow
- * answer shows as latency rather than as fewer calls). Prints one line of figures:
+/* Load generator of the benchmarks: GetProspect, a random record per call from a list of names,
+ * with SLOTS calls in flight over CONNECTIONS HTTP/2 connections. Closed loop (each slot sends its
+ * next call when the last one is answered), or paced at RATE calls/s in all (each slot at
+ * RATE/SLOTS, its calls at fixed times, so a slow answer shows as latency rather than as fewer
+ * calls). Prints one line of figures:
  *
- *   calls=N ok=N failed=N seconds=S rate=R p50_us=X p90_us=X p99_us=X max_us=X
+ *   calls=N ok=N failed=N seconds=S rate=R p50_us=X p90_us=X p99_us=X max_us=X cpu_us_per_call=X
  *
- *   closedloop TARGET NAMES_FILE THREADS CONNECTIONS SECONDS [RATE [MAX_CALLS]]
+ *   closedloop TARGET NAMES_FILE SLOTS CONNECTIONS SECONDS [RATE [MAX_CALLS]]
  *
  * RATE 0 is the closed loop; MAX_CALLS > 0 ends the run after that many calls (or SECONDS).
  *
+ * It speaks gRPC C core directly and asynchronously: one thread and one completion queue per
+ * connection drive that connection's slots. A load generator that shares the machine with the
+ * server and the database must cost little per call: a thread blocked in each call (as a
+ * synchronous client does) costs it two context switches per call, which the server would then
+ * pay for in lost CPU. Its own CPU per call is printed, to show what it took from the machine.
+ *
  * Asserts nothing; a failed call is counted and its first status printed on stderr. */
 #include <errno.h>
+#include <grpc/byte_buffer.h>
+#include <grpc/byte_buffer_reader.h>
+#include <grpc/grpc.h>
+#include <grpc/grpc_security.h>
+#include <grpc/slice.h>
+#include <grpc/support/alloc.h>
+#include <grpc/support/time.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
@@ -20,17 +33,33 @@
 #include <string.h>
 #include <time.h>
 
-#include "prospects/client.h"
+#include "prospects/v1/service.pb-c.h"
 
-typedef struct worker {
+#define METHOD "/prospects.v1.ProspectService/GetProspect"
+
+typedef struct slot {
+  grpc_call *call;
+  int64_t t0;                   /* when the call was due (paced) or started */
+  int64_t next;                 /* paced: when the next call is due */
+  int busy;
+  grpc_metadata_array md_in, trailers;
+  grpc_byte_buffer *reply;
+  grpc_status_code status;
+  grpc_slice details;
+} slot_t;
+
+typedef struct conn {
   pthread_t thread;
-  psc_client_t *client;
+  grpc_channel *channel;
+  grpc_completion_queue *cq;
+  slot_t *slots;
+  int n_slots;
   unsigned seed;
-  double rate;          /* this thread's calls per second; 0: closed loop */
-  uint32_t *lat_us;     /* latencies of this thread's calls */
+  int64_t period;               /* paced: ns between a slot's calls; 0: closed loop */
+  uint32_t *lat_us;             /* latencies of this connection's calls */
   size_t n, cap;
   uint64_t ok, failed;
-} worker_t;
+} conn_t;
 
 static char **names;
 static size_t n_names;
@@ -45,53 +74,151 @@ static int64_t now_ns(void) {
   return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
-static void sleep_until(int64_t t) {
-  struct timespec ts = {(time_t)(t / 1000000000), (long)(t % 1000000000)};
-  while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR) {
+static gpr_timespec at_ns(int64_t t) { /* CLOCK_MONOTONIC ns -> a gRPC deadline */
+  int64_t d = t - now_ns();
+  if (d < 0) d = 0;
+  return gpr_time_add(gpr_now(GPR_CLOCK_MONOTONIC), gpr_time_from_nanos(d, GPR_TIMESPAN));
+}
+
+/* A packed GetProspectRequest for a random name. */
+static grpc_byte_buffer *request(conn_t *c) {
+  Prospects__V1__GetProspectRequest req = PROSPECTS__V1__GET_PROSPECT_REQUEST__INIT;
+  req.name = names[(size_t)rand_r(&c->seed) % n_names];
+  uint8_t buf[512];
+  size_t len = prospects__v1__get_prospect_request__get_packed_size(&req);
+  if (len > sizeof buf) return NULL;
+  prospects__v1__get_prospect_request__pack(&req, buf);
+  grpc_slice s = grpc_slice_from_copied_buffer((const char *)buf, len);
+  grpc_byte_buffer *bb = grpc_raw_byte_buffer_create(&s, 1);
+  grpc_slice_unref(s);
+  return bb;
+}
+
+/* Starts slot s's next call. 0, or -1 (nothing started: the run is over or a call failed to start). */
+static int start(conn_t *c, slot_t *s, int64_t t0) {
+  if (limited && atomic_fetch_sub(&calls_left, 1) <= 0) return -1;
+  grpc_byte_buffer *req = request(c);
+  if (!req) return -1;
+  grpc_slice method = grpc_slice_from_static_string(METHOD);
+  s->call = grpc_channel_create_call(c->channel, NULL, GRPC_PROPAGATE_DEFAULTS, c->cq, method, NULL,
+                                     at_ns(now_ns() + 10 * 1000000000LL), NULL);
+  if (!s->call) {
+    grpc_byte_buffer_destroy(req);
+    return -1;
   }
+  grpc_metadata_array_init(&s->md_in);
+  grpc_metadata_array_init(&s->trailers);
+  s->reply = NULL;
+  s->details = grpc_empty_slice();
+  grpc_op ops[6];
+  memset(ops, 0, sizeof ops);
+  ops[0].op = GRPC_OP_SEND_INITIAL_METADATA;
+  ops[1].op = GRPC_OP_SEND_MESSAGE;
+  ops[1].data.send_message.send_message = req;
+  ops[2].op = GRPC_OP_SEND_CLOSE_FROM_CLIENT;
+  ops[3].op = GRPC_OP_RECV_INITIAL_METADATA;
+  ops[3].data.recv_initial_metadata.recv_initial_metadata = &s->md_in;
+  ops[4].op = GRPC_OP_RECV_MESSAGE;
+  ops[4].data.recv_message.recv_message = &s->reply;
+  ops[5].op = GRPC_OP_RECV_STATUS_ON_CLIENT;
+  ops[5].data.recv_status_on_client.trailing_metadata = &s->trailers;
+  ops[5].data.recv_status_on_client.status = &s->status;
+  ops[5].data.recv_status_on_client.status_details = &s->details;
+  s->t0 = t0;
+  grpc_call_error e = grpc_call_start_batch(s->call, ops, 6, s, NULL);
+  grpc_byte_buffer_destroy(req); /* the batch holds its own reference */
+  if (e != GRPC_CALL_OK) {
+    grpc_call_unref(s->call);
+    grpc_metadata_array_destroy(&s->md_in);
+    grpc_metadata_array_destroy(&s->trailers);
+    return -1;
+  }
+  s->busy = 1;
+  return 0;
+}
+
+/* Records slot s's finished call and releases it. */
+static void finished(conn_t *c, slot_t *s, int ok) {
+  int64_t t1 = now_ns();
+  int good = ok && s->status == GRPC_STATUS_OK && s->reply != NULL;
+  if (good) {
+    grpc_byte_buffer_reader r;
+    good = 0;
+    if (grpc_byte_buffer_reader_init(&r, s->reply)) {
+      grpc_slice all = grpc_byte_buffer_reader_readall(&r);
+      Prospects__V1__Prospect *p = prospects__v1__prospect__unpack(
+          NULL, GRPC_SLICE_LENGTH(all), GRPC_SLICE_START_PTR(all));
+      good = p != NULL;
+      if (p) prospects__v1__prospect__free_unpacked(p, NULL);
+      grpc_slice_unref(all);
+      grpc_byte_buffer_reader_destroy(&r);
+    }
+  }
+  if (good) {
+    c->ok++;
+  } else {
+    c->failed++;
+    if (atomic_fetch_add(&reported, 1) == 0) {
+      char *d = grpc_slice_to_c_string(s->details);
+      fprintf(stderr, "closedloop: a call failed: status %d %s\n", (int)s->status, d ? d : "");
+      gpr_free(d);
+    }
+  }
+  if (s->reply) grpc_byte_buffer_destroy(s->reply);
+  grpc_slice_unref(s->details);
+  grpc_metadata_array_destroy(&s->md_in);
+  grpc_metadata_array_destroy(&s->trailers);
+  grpc_call_unref(s->call);
+  s->call = NULL;
+  s->busy = 0;
+  if (c->n == c->cap) {
+    size_t cap = c->cap ? c->cap * 2 : 65536;
+    uint32_t *l = realloc(c->lat_us, cap * sizeof *l);
+    if (!l) return; /* the latency is lost, the count is kept */
+    c->lat_us = l;
+    c->cap = cap;
+  }
+  int64_t us = (t1 - s->t0) / 1000;
+  c->lat_us[c->n++] = us > UINT32_MAX ? UINT32_MAX : (uint32_t)us;
 }
 
 static void *run(void *arg) {
-  worker_t *w = arg;
-  int64_t next = now_ns();
-  int64_t period = w->rate > 0 ? (int64_t)(1e9 / w->rate) : 0;
-  if (period) next += (int64_t)(rand_r(&w->seed) % (unsigned)(period / 1000 + 1)) * 1000;
+  conn_t *c = arg;
+  int64_t t = now_ns();
+  for (int i = 0; i < c->n_slots; i++) {
+    slot_t *s = &c->slots[i];
+    s->next = t + (c->period ? (int64_t)(rand_r(&c->seed) % (unsigned)(c->period / 1000 + 1)) * 1000 : 0);
+  }
+  int busy = 0, stopping = 0;
   for (;;) {
-    if (period) {
-      sleep_until(next);
-    }
-    int64_t t0 = period ? next : now_ns();
-    if (t0 >= end_ns) break;
-    if (limited && atomic_fetch_sub(&calls_left, 1) <= 0) break;
-    Prospects__V1__GetProspectRequest req = PROSPECTS__V1__GET_PROSPECT_REQUEST__INIT;
-    req.name = names[(size_t)rand_r(&w->seed) % n_names];
-    Prospects__V1__Prospect *resp = NULL;
-    psc_status_t st;
-    psc_call_options_t opts = {0};
-    opts.deadline_ms = 10000;
-    psc_get_prospect(w->client, &req, &opts, &resp, &st);
-    int64_t t1 = now_ns();
-    if (st.code == PSC_OK) {
-      w->ok++;
-      prospects__v1__prospect__free_unpacked(resp, NULL);
-    } else {
-      w->failed++;
-      if (atomic_fetch_add(&reported, 1) == 0)
-        fprintf(stderr, "closedloop: %s: code %d %s %s\n", req.name, st.code, st.reason, st.message);
-    }
-    if (w->n == w->cap) {
-      size_t cap = w->cap ? w->cap * 2 : 65536;
-      uint32_t *l = realloc(w->lat_us, cap * sizeof *l);
-      if (!l) {
-        fprintf(stderr, "closedloop: out of memory\n");
-        break;
+    /* start what is due */
+    int64_t now = now_ns(), wake = end_ns;
+    if (now >= end_ns) stopping = 1;
+    for (int i = 0; i < c->n_slots && !stopping; i++) {
+      slot_t *s = &c->slots[i];
+      if (s->busy) continue;
+      if (s->next <= now) {
+        if (start(c, s, c->period ? s->next : now) != 0) {
+          stopping = 1;
+          break;
+        }
+        busy++;
+        if (c->period) s->next += c->period;
+      } else if (s->next < wake) {
+        wake = s->next;
       }
-      w->lat_us = l;
-      w->cap = cap;
     }
-    int64_t us = (t1 - t0) / 1000;
-    w->lat_us[w->n++] = us > UINT32_MAX ? UINT32_MAX : (uint32_t)us;
-    if (period) next += period;
+    if (stopping && busy == 0) break;
+    grpc_event ev = grpc_completion_queue_next(c->cq, stopping ? gpr_inf_future(GPR_CLOCK_MONOTONIC)
+                                                               : at_ns(wake), NULL);
+    if (ev.type == GRPC_OP_COMPLETE) {
+      slot_t *s = ev.tag;
+      finished(c, s, ev.success);
+      busy--;
+      if (!c->period) s->next = 0; /* closed loop: the next call at once */
+    } else if (ev.type == GRPC_QUEUE_SHUTDOWN) {
+      break;
+    }
   }
   return NULL;
 }
@@ -136,70 +263,83 @@ static int read_names(const char *path) {
 int main(int argc, char **argv) {
   if (argc < 6) {
     fprintf(stderr,
-            "usage: closedloop TARGET NAMES_FILE THREADS CONNECTIONS SECONDS [RATE [MAX_CALLS]]\n");
+            "usage: closedloop TARGET NAMES_FILE SLOTS CONNECTIONS SECONDS [RATE [MAX_CALLS]]\n");
     return 2;
   }
-  int threads = atoi(argv[3]), conns = atoi(argv[4]);
+  int slots = atoi(argv[3]), conns = atoi(argv[4]);
   double seconds = atof(argv[5]), rate = argc > 6 ? atof(argv[6]) : 0;
   long long max_calls = argc > 7 ? atoll(argv[7]) : 0;
   if (max_calls > 0) {
     limited = 1;
     atomic_store(&calls_left, max_calls);
   }
-  if (threads < 1 || conns < 1 || conns > threads || seconds <= 0 || rate < 0) {
+  if (slots < 1 || conns < 1 || conns > slots || seconds <= 0 || rate < 0) {
     fprintf(stderr, "closedloop: bad arguments\n");
     return 2;
   }
   if (read_names(argv[2]) != 0) return 1;
-  psc_client_t **clients = calloc((size_t)conns, sizeof *clients);
-  worker_t *ws = calloc((size_t)threads, sizeof *ws);
-  if (!clients || !ws) return 1;
+  grpc_init();
+  conn_t *cs = calloc((size_t)conns, sizeof *cs);
+  if (!cs) return 1;
+  struct timespec cpu0, cpu1;
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &cpu0);
+  int64_t begin = now_ns();
+  end_ns = begin + (int64_t)(seconds * 1e9);
   for (int i = 0; i < conns; i++) {
-    psc_options_t o = {0};
-    o.target = argv[1];
-    o.transport = PSC_TRANSPORT_PLAINTEXT;
-    o.retry.max_attempts = 1;
-    if (psc_client_new(&o, &clients[i]) != 0) {
-      fprintf(stderr, "closedloop: cannot make a client for %s\n", argv[1]);
-      return 1;
-    }
-  }
-  int64_t start = now_ns();
-  end_ns = start + (int64_t)(seconds * 1e9);
-  for (int i = 0; i < threads; i++) {
-    ws[i].client = clients[i % conns];
-    ws[i].seed = (unsigned)(start ^ (i * 2654435761u));
-    ws[i].rate = rate / threads;
-    if (pthread_create(&ws[i].thread, NULL, run, &ws[i]) != 0) return 1;
+    conn_t *c = &cs[i];
+    /* a channel argument of its own per connection, so that they do not share one subchannel */
+    grpc_arg arg = {GRPC_ARG_INTEGER, "closedloop.connection", {.integer = i}};
+    grpc_channel_args args = {1, &arg};
+    grpc_channel_credentials *creds = grpc_insecure_credentials_create();
+    c->channel = grpc_channel_create(argv[1], creds, &args);
+    grpc_channel_credentials_release(creds);
+    c->cq = grpc_completion_queue_create_for_next(NULL);
+    c->n_slots = slots / conns + (i < slots % conns);
+    c->slots = calloc((size_t)c->n_slots, sizeof *c->slots);
+    c->seed = (unsigned)(begin ^ (i * 2654435761u));
+    c->period = rate > 0 ? (int64_t)(1e9 * slots / rate) : 0;
+    if (!c->channel || !c->cq || !c->slots) return 1;
+    if (pthread_create(&c->thread, NULL, run, c) != 0) return 1;
   }
   size_t total = 0;
   uint64_t ok = 0, failed = 0;
-  for (int i = 0; i < threads; i++) {
-    pthread_join(ws[i].thread, NULL);
-    total += ws[i].n;
-    ok += ws[i].ok;
-    failed += ws[i].failed;
+  for (int i = 0; i < conns; i++) {
+    pthread_join(cs[i].thread, NULL);
+    total += cs[i].n;
+    ok += cs[i].ok;
+    failed += cs[i].failed;
   }
-  double elapsed = (double)(now_ns() - start) / 1e9;
+  double elapsed = (double)(now_ns() - begin) / 1e9;
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &cpu1);
+  double cpu_us = (double)(cpu1.tv_sec - cpu0.tv_sec) * 1e6 + (double)(cpu1.tv_nsec - cpu0.tv_nsec) / 1e3;
   uint32_t *all = malloc((total ? total : 1) * sizeof *all);
   if (!all) return 1;
   size_t k = 0;
-  for (int i = 0; i < threads; i++) {
-    memcpy(all + k, ws[i].lat_us, ws[i].n * sizeof *all);
-    k += ws[i].n;
-    free(ws[i].lat_us);
+  for (int i = 0; i < conns; i++) {
+    memcpy(all + k, cs[i].lat_us, cs[i].n * sizeof *all);
+    k += cs[i].n;
+    free(cs[i].lat_us);
   }
   qsort(all, total, sizeof *all, cmp_u32);
 #define PCT(p) (total ? all[(size_t)((double)(total - 1) * (p))] : 0)
   printf("calls=%zu ok=%llu failed=%llu seconds=%.2f rate=%.0f p50_us=%u p90_us=%u p99_us=%u "
-         "max_us=%u\n",
+         "max_us=%u cpu_us_per_call=%.1f\n",
          total, (unsigned long long)ok, (unsigned long long)failed, elapsed, (double)total / elapsed,
-         PCT(0.50), PCT(0.90), PCT(0.99), total ? all[total - 1] : 0);
+         PCT(0.50), PCT(0.90), PCT(0.99), total ? all[total - 1] : 0,
+         total ? cpu_us / (double)total : 0.0);
   free(all);
-  for (int i = 0; i < conns; i++) psc_client_free(clients[i]);
+  for (int i = 0; i < conns; i++) {
+    grpc_completion_queue_shutdown(cs[i].cq);
+    while (grpc_completion_queue_next(cs[i].cq, gpr_inf_future(GPR_CLOCK_MONOTONIC), NULL).type !=
+           GRPC_QUEUE_SHUTDOWN) {
+    }
+    grpc_completion_queue_destroy(cs[i].cq);
+    grpc_channel_destroy(cs[i].channel);
+    free(cs[i].slots);
+  }
   for (size_t i = 0; i < n_names; i++) free(names[i]);
   free(names);
-  free(clients);
-  free(ws);
+  free(cs);
+  grpc_shutdown();
   return 0;
 }

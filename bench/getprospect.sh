@@ -166,7 +166,7 @@ base_rand=$(awk -v a="$base_a" -v b="$base_b" 'BEGIN {printf "%.0f", (a + b) / 2
 half=$(awk -v r="$rand_rate" 'BEGIN {printf "%.0f", r / 2}')
 at_half=$("$CL" "127.0.0.1:$PORT" "$WORK/names.txt" 32 4 "$DURATION" "$half")
 lone=$("$CL" "127.0.0.1:$PORT" "$WORK/names.txt" 1 1 3)
-echo "closed loop, 32 threads over 4 connections: $closed"
+echo "closed loop, 32 calls in flight over 4 connections: $closed"
 echo "paced at half of that ($half/s): $at_half"
 echo "one call in flight: $lone"
 echo "the query alone, random keys, 32 threads: $base_a/s before, $base_b/s after"
