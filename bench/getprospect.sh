@@ -1,14 +1,24 @@
 #!/usr/bin/env bash
-# Benchmark: GetProspect throughput under h2load beside MariaDB's own sysbench oltp_point_select,
-# measured in the same run on the same private MariaDB, plus the server's cold start and idle RSS;
-# then random keys over PS_BENCH_TENANTS (100) x PS_BENCH_PER_TENANT (1000) records, through a
-# closed-loop client (bench/closedloop.c) and, for the baseline, the same query with the same keys
-# in MariaDB alone (bench/prospect_lookup.lua): rate, CPU and context switches per call, latency at
-# half of the peak and with one call in flight.
-# Prints figures; asserts nothing about speed.
+# The performance benchmark of the service (one command, prints figures, asserts nothing about
+# speed). On one private MariaDB and Redis, in the same run:
+#   - ROUNDS interleaved rounds of: the GetProspect query in MariaDB alone (bench/prospect_lookup.lua,
+#     one key, 32 threads); GetProspect under h2load (that key); the query alone with random keys
+#     over PS_BENCH_TENANTS (100) x PS_BENCH_PER_TENANT (1000) records; GetProspect under the
+#     closed-loop client (bench/closedloop.c) drawing the same random keys. Per phase: rate, server
+#     and MariaDB CPU per call (/proc), context switches per call; ratios to the query alone;
+#   - latency (p50/p99) paced at half of the closed loop's peak, and with one call in flight;
+#   - ListProspects (a two-word query) and CreateProspect under h2load;
+#   - cold start, idle RSS, RSS after 100,000 and after 1,000,000 random-key calls;
+#   - GetProspect with Redis stopped;
+#   - a merge of 200,000 links from 10 sources (bench/merge.py --runs 1).
+# Takes about 8 minutes with the defaults.
 #
 #   bench/getprospect.sh [SECONDS]     (default 10 s per load phase)
-#   PS_BENCH_PERF=FILE                 also profile the server with perf; top symbols into FILE
+#   PS_BENCH_ROUNDS=N                  interleaved rounds (3)
+#   PS_BENCH_LONG_CALLS=N              calls of the memory phase (1000000; 0 skips it)
+#   PS_BENCH_MERGE=0                   skips the merge
+#   PS_BENCH_PERF=FILE                 also profile the server with perf during the first h2load
+#                                      phase; top symbols into FILE
 set -uo pipefail
 . "$(dirname "$(readlink -f "$0")")/../scripts/lib.sh"
 
@@ -68,6 +78,8 @@ rss_kb=$(awk '/^VmRSS/ {print $2}' "/proc/$SERVER_PID/status")
 
 # one tenant with the app on and one prospect; the request body for h2load
 "$PY" "$PS_ROOT/bench/prep.py" prepare "127.0.0.1:$PORT" "$WORK/body.bin" || ps_die "prepare failed"
+# a tenant with searchable records for ListProspects, and a CreateProspect body
+"$PY" "$PS_ROOT/bench/prep.py" prepare-more "127.0.0.1:$PORT" "$WORK" || ps_die "prepare-more failed"
 
 echo "== sysbench oltp_point_select (MariaDB alone, TCP, 8 threads, ${DURATION}s)"
 SB=(sysbench oltp_point_select --db-driver=mysql --mysql-host=127.0.0.1 --mysql-port="$PS_MYSQL_PORT"
@@ -77,57 +89,11 @@ SB=(sysbench oltp_point_select --db-driver=mysql --mysql-host=127.0.0.1 --mysql-
 sb_qps=$("${SB[@]}" --threads=8 --time="$DURATION" run | awk '/queries:/ {gsub(/[()]/,"",$3); print $3; exit}')
 echo "sysbench point selects/s: $sb_qps"
 
-echo "== sysbench: the GetProspect query alone (22 columns by primary key, prepared, TCP, 32 threads, ${DURATION}s)"
-id_hex=$(sed 's|.*/||; s/-//g' "$WORK/body.bin.name")
-lookup_qps=$(sysbench "$PS_ROOT/bench/prospect_lookup.lua" --db-driver=mysql --mysql-host=127.0.0.1 \
-    --mysql-port="$PS_MYSQL_PORT" --mysql-user="$PS_DB_USER" --mysql-password="$PS_DB_PASSWORD" \
-    --mysql-db=prospects --tenant=bench --id-hex="$id_hex" --threads=32 --time="$DURATION" run |
-    awk '/queries:/ {gsub(/[()]/,"",$3); print $3; exit}')
-echo "prospect lookups/s: $lookup_qps"
-
-echo "== h2load GetProspect (4 connections x 8 streams, ${DURATION}s)"
-# warm-up, then the measured run
-h2load -D 2 -c 4 -m 8 -t 1 -d "$WORK/body.bin" -H 'content-type: application/grpc' -H 'te: trailers' \
-    "http://127.0.0.1:$PORT/prospects.v1.ProspectService/GetProspect" >/dev/null
-PERF_PID=
-if [ -n "${PS_BENCH_PERF:-}" ]; then # profile the server during the measured run
-    perf record -g -o "$WORK/perf.data" -p "$SERVER_PID" -- sleep "$DURATION" 2>/dev/null &
-    PERF_PID=$!
-fi
-cpu0=$(cpu_ticks "$SERVER_PID"); db0=$(cpu_ticks "$PS_MYSQL_PID"); sys0=$(sys_ticks "$SERVER_PID")
-cs0=$(ctx_switches "$SERVER_PID"); dbcs0=$(ctx_switches "$PS_MYSQL_PID")
-h2load -D "$DURATION" -c 4 -m 8 -t 1 -d "$WORK/body.bin" -H 'content-type: application/grpc' \
-    -H 'te: trailers' "http://127.0.0.1:$PORT/prospects.v1.ProspectService/GetProspect" >"$WORK/h2load.txt"
-cpu1=$(cpu_ticks "$SERVER_PID"); db1=$(cpu_ticks "$PS_MYSQL_PID"); sys1=$(sys_ticks "$SERVER_PID")
-cs1=$(ctx_switches "$SERVER_PID"); dbcs1=$(ctx_switches "$PS_MYSQL_PID")
-if [ -n "$PERF_PID" ]; then
-    wait "$PERF_PID"
-    perf report -i "$WORK/perf.data" --no-children --sort dso,symbol -g none --stdio 2>/dev/null |
-        grep -v '^#' | grep '%' | head -40 >"$PS_BENCH_PERF"
-    echo "profile written to $PS_BENCH_PERF"
-fi
-grep -E "^finished in|^requests:|^status codes:" "$WORK/h2load.txt"
-rps=$(awk '/^finished in/ {print $4; exit}' "$WORK/h2load.txt")
-done_n=$(awk '/^requests:/ {print $8; exit}' "$WORK/h2load.txt")
-hz=$(getconf CLK_TCK)
-server_us=$(awk -v t="$((cpu1 - cpu0))" -v n="$done_n" -v hz="$hz" 'BEGIN {printf "%.1f", t * 1e6 / hz / n}')
-db_us=$(awk -v t="$((db1 - db0))" -v n="$done_n" -v hz="$hz" 'BEGIN {printf "%.1f", t * 1e6 / hz / n}')
-sys_us=$(awk -v t="$((sys1 - sys0))" -v n="$done_n" -v hz="$hz" 'BEGIN {printf "%.1f", t * 1e6 / hz / n}')
-cs_call=$(awk -v c="$((cs1 - cs0))" -v n="$done_n" 'BEGIN {printf "%.2f", c / n}')
-dbcs_call=$(awk -v c="$((dbcs1 - dbcs0))" -v n="$done_n" 'BEGIN {printf "%.2f", c / n}')
-# Redis round trips per call at steady state, from the server's own counters
-kill -USR1 "$SERVER_PID"; sleep 0.3
-stats=$(grep "stats: calls" "$WORK/server.log" | tail -1)
-calls=$(sed -n 's/.* ok=\([0-9]*\).*/\1/p' <<<"$stats")
-redis_cmds=$(sed -n 's/.*redis commands=\([0-9]*\).*/\1/p' <<<"$stats")
-batches=$(sed -n 's/.* coalesced_batches=\([0-9]*\).*/\1/p' <<<"$stats")
-batched=$(sed -n 's/.* coalesced_calls=\([0-9]*\).*/\1/p' <<<"$stats")
-
 # ---- random keys: many tenants and records, a random one per call (h2load repeats one body and
 # so hides cache and index effects); the same keys for the database alone and for the service
 TENANTS=${PS_BENCH_TENANTS:-100}
 PER_TENANT=${PS_BENCH_PER_TENANT:-1000}
-echo "== random keys: $TENANTS tenants x $PER_TENANT prospects"
+echo "== loading random keys: $TENANTS tenants x $PER_TENANT prospects"
 ps_mysql prospects -e "
 INSERT INTO tenant_apps (tenant_id, prospects_enabled, version, update_time)
   SELECT CONCAT('bench-', seq), 1, 1, UTC_TIMESTAMP(6) FROM seq_1_to_$TENANTS;
@@ -144,32 +110,108 @@ ps_mysql prospects -e "SELECT tenant_id, LOWER(HEX(id)) FROM prospects WHERE ten
 awk '{h = $2; printf "tenants/%s/prospects/%s-%s-%s-%s-%s\n", $1, substr(h,1,8), substr(h,9,4),
       substr(h,13,4), substr(h,17,4), substr(h,21,12)}' "$WORK/keys.txt" >"$WORK/names.txt"
 echo "records: $(wc -l <"$WORK/names.txt")"
+
 CL="$BUILD_DIR/client/closedloop"
+HZ=$(getconf CLK_TCK)
 field() { sed -n "s/.* $1=\([0-9.]*\).*/\1/p" <<<" $2"; }
-lookup_random() { # the database alone, random keys, 32 threads
-    sysbench "$PS_ROOT/bench/prospect_lookup.lua" --db-driver=mysql --mysql-host=127.0.0.1 \
-        --mysql-port="$PS_MYSQL_PORT" --mysql-user="$PS_DB_USER" --mysql-password="$PS_DB_PASSWORD" \
-        --mysql-db=prospects --keys="$WORK/keys.txt" --threads=32 --time="$DURATION" run |
-        awk '/queries:/ {gsub(/[()]/,"",$3); print $3; exit}'
+# counters of the server and MariaDB: CPU ticks, context switches, kernel ticks
+snap() { echo "$(cpu_ticks "$SERVER_PID") $(cpu_ticks "$PS_MYSQL_PID") $(ctx_switches "$SERVER_PID") $(sys_ticks "$SERVER_PID") $(ctx_switches "$PS_MYSQL_PID")"; }
+# per_call BEFORE AFTER N: "server_us db_us server_cs kernel_us db_cs" per call
+per_call() {
+    awk -v a="$1" -v b="$2" -v n="$3" -v hz="$HZ" 'BEGIN {split(a, x, " "); split(b, y, " ");
+        printf "%.1f %.1f %.2f %.1f %.2f", (y[1] - x[1]) * 1e6 / hz / n, (y[2] - x[2]) * 1e6 / hz / n,
+               (y[3] - x[3]) / n, (y[4] - x[4]) * 1e6 / hz / n, (y[5] - x[5]) / n}'
 }
-"$CL" "127.0.0.1:$PORT" "$WORK/names.txt" 32 4 2 >/dev/null # warm-up (the buffer pool, the caches)
-base_a=$(lookup_random)
-cpu0=$(cpu_ticks "$SERVER_PID"); db0=$(cpu_ticks "$PS_MYSQL_PID"); cs0=$(ctx_switches "$SERVER_PID")
-closed=$("$CL" "127.0.0.1:$PORT" "$WORK/names.txt" 32 4 "$DURATION")
-cpu1=$(cpu_ticks "$SERVER_PID"); db1=$(cpu_ticks "$PS_MYSQL_PID"); cs1=$(ctx_switches "$SERVER_PID")
-base_b=$(lookup_random)
-rand_calls=$(field calls "$closed"); rand_rate=$(field rate "$closed")
-rand_server_us=$(awk -v t="$((cpu1 - cpu0))" -v n="$rand_calls" -v hz="$(getconf CLK_TCK)" 'BEGIN {printf "%.1f", t * 1e6 / hz / n}')
-rand_db_us=$(awk -v t="$((db1 - db0))" -v n="$rand_calls" -v hz="$(getconf CLK_TCK)" 'BEGIN {printf "%.1f", t * 1e6 / hz / n}')
-rand_cs=$(awk -v c="$((cs1 - cs0))" -v n="$rand_calls" 'BEGIN {printf "%.2f", c / n}')
-base_rand=$(awk -v a="$base_a" -v b="$base_b" 'BEGIN {printf "%.0f", (a + b) / 2}')
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", (b > 0 ? a / b : 0)}'; }
+median() { tr ' ' '\n' | grep . | sort -g | awk '{v[NR] = $1} END {print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
+id_hex=$(sed 's|.*/||; s/-//g' "$WORK/body.bin.name")
+# the database alone, 32 threads: one key (the record of body.bin) or the random keys; prints
+# "queries/s db_us_per_query"
+lookup() {
+    local sel=(--tenant=bench --id-hex="$id_hex")
+    [ "$1" = random ] && sel=(--keys="$WORK/keys.txt")
+    local d0 d1 out
+    d0=$(cpu_ticks "$PS_MYSQL_PID")
+    out=$(sysbench "$PS_ROOT/bench/prospect_lookup.lua" --db-driver=mysql --mysql-host=127.0.0.1 \
+        --mysql-port="$PS_MYSQL_PORT" --mysql-user="$PS_DB_USER" --mysql-password="$PS_DB_PASSWORD" \
+        --mysql-db=prospects "${sel[@]}" --threads=32 --time="$DURATION" run |
+        awk '/queries:/ {gsub(/[()]/,"",$3); print $2, $3; exit}')
+    d1=$(cpu_ticks "$PS_MYSQL_PID")
+    awk -v n="${out% *}" -v q="${out#* }" -v t="$((d1 - d0))" -v hz="$HZ" \
+        'BEGIN {printf "%s %.1f", q, (n > 0 ? t * 1e6 / hz / n : 0)}'
+}
+H2=(-H 'content-type: application/grpc' -H 'te: trailers')
+h2() { # h2load, 4 connections x 8 streams: h2load BODY METHOD SECONDS OUT
+    h2load -D "$3" -c 4 -m 8 -t 1 -d "$1" "${H2[@]}" "http://127.0.0.1:$PORT/prospects.v1.ProspectService/$2" >"$4"
+}
+
+# warm-up: the buffer pool, the caches, the connections
+h2 "$WORK/body.bin" GetProspect 2 /dev/null
+"$CL" "127.0.0.1:$PORT" "$WORK/names.txt" 32 4 2 >/dev/null
+
+ROUNDS=${PS_BENCH_ROUNDS:-3}
+echo "== $ROUNDS interleaved rounds of ${DURATION}s phases: the query alone (one key, 32 threads), GetProspect"
+echo "   under h2load (one key, 4 connections x 8 streams), the query alone (random keys), GetProspect"
+echo "   under the closed-loop client (random keys, 32 calls in flight over 4 connections)"
+R_H2=; R_CL=; B_ONE=; B_RAND=; S_H2=; D_H2=; C_H2=; K_H2=; DC_H2=; S_CL=; D_CL=; C_CL=; DB_ONE=; DB_RAND=; LG_CL=
+RATIO_H2=; RATIO_CL=
+for round in $(seq 1 "$ROUNDS"); do
+    base1=$(lookup one)
+    PERF_PID=
+    if [ "$round" = 1 ] && [ -n "${PS_BENCH_PERF:-}" ]; then # profile the server during this phase
+        perf record -g -o "$WORK/perf.data" -p "$SERVER_PID" -- sleep "$DURATION" 2>/dev/null &
+        PERF_PID=$!
+    fi
+    a=$(snap); h2 "$WORK/body.bin" GetProspect "$DURATION" "$WORK/h2load.txt"; b=$(snap)
+    if [ -n "$PERF_PID" ]; then
+        wait "$PERF_PID"
+        perf report -i "$WORK/perf.data" --no-children --sort dso,symbol -g none --stdio 2>/dev/null |
+            grep -v '^#' | grep '%' | head -40 >"$PS_BENCH_PERF"
+        echo "profile written to $PS_BENCH_PERF"
+    fi
+    rps=$(awk '/^finished in/ {print $4; exit}' "$WORK/h2load.txt")
+    done_n=$(awk '/^requests:/ {print $8; exit}' "$WORK/h2load.txt")
+    pc_h2=$(per_call "$a" "$b" "$done_n")
+    baser=$(lookup random)
+    a=$(snap); closed=$("$CL" "127.0.0.1:$PORT" "$WORK/names.txt" 32 4 "$DURATION"); b=$(snap)
+    rate=$(field rate "$closed")
+    pc_cl=$(per_call "$a" "$b" "$(field calls "$closed")")
+    r1=$(ratio "$rps" "${base1% *}"); r2=$(ratio "$rate" "${baser% *}")
+    echo "round $round: query alone (one key) ${base1% *}/s; h2load $rps/s: ratio $r1 | query alone (random) ${baser% *}/s; closed loop $rate/s: ratio $r2"
+    echo "  per call, h2load: server ${pc_h2%% *} µs, MariaDB $(cut -d' ' -f2 <<<"$pc_h2") µs (alone: ${base1#* } µs), server context switches $(cut -d' ' -f3 <<<"$pc_h2")"
+    echo "  per call, closed loop: server ${pc_cl%% *} µs, MariaDB $(cut -d' ' -f2 <<<"$pc_cl") µs (alone: ${baser#* } µs), server context switches $(cut -d' ' -f3 <<<"$pc_cl"), load generator $(field cpu_us_per_call "$closed") µs"
+    R_H2+=" $rps"; R_CL+=" $rate"; B_ONE+=" ${base1% *}"; B_RAND+=" ${baser% *}"
+    RATIO_H2+=" $r1"; RATIO_CL+=" $r2"
+    S_H2+=" ${pc_h2%% *}"; D_H2+=" $(cut -d' ' -f2 <<<"$pc_h2")"; C_H2+=" $(cut -d' ' -f3 <<<"$pc_h2")"
+    K_H2+=" $(cut -d' ' -f4 <<<"$pc_h2")"; DC_H2+=" $(cut -d' ' -f5 <<<"$pc_h2")"
+    S_CL+=" ${pc_cl%% *}"; D_CL+=" $(cut -d' ' -f2 <<<"$pc_cl")"; C_CL+=" $(cut -d' ' -f3 <<<"$pc_cl")"
+    DB_ONE+=" ${base1#* }"; DB_RAND+=" ${baser#* }"; LG_CL+=" $(field cpu_us_per_call "$closed")"
+done
+grep -E "^status codes:" "$WORK/h2load.txt"
+rand_rate=$(median <<<"$R_CL")
 half=$(awk -v r="$rand_rate" 'BEGIN {printf "%.0f", r / 2}')
+echo "== latency: paced at half of the closed loop's median rate ($half/s), then one call in flight"
 at_half=$("$CL" "127.0.0.1:$PORT" "$WORK/names.txt" 32 4 "$DURATION" "$half")
-lone=$("$CL" "127.0.0.1:$PORT" "$WORK/names.txt" 1 1 3)
-echo "closed loop, 32 calls in flight over 4 connections: $closed"
-echo "paced at half of that ($half/s): $at_half"
+lone=$("$CL" "127.0.0.1:$PORT" "$WORK/names.txt" 1 1 "$DURATION")
+echo "paced: $at_half"
 echo "one call in flight: $lone"
-echo "the query alone, random keys, 32 threads: $base_a/s before, $base_b/s after"
+
+echo "== ListProspects (a two-word query, page of 20) and CreateProspect under h2load (${DURATION}s each)"
+a=$(snap); h2 "$WORK/list.bin" ListProspects "$DURATION" "$WORK/h2list.txt"; b=$(snap)
+list_rps=$(awk '/^finished in/ {print $4; exit}' "$WORK/h2list.txt")
+pc_list=$(per_call "$a" "$b" "$(awk '/^requests:/ {print $8; exit}' "$WORK/h2list.txt")")
+a=$(snap); h2 "$WORK/create.bin" CreateProspect "$DURATION" "$WORK/h2create.txt"; b=$(snap)
+create_rps=$(awk '/^finished in/ {print $4; exit}' "$WORK/h2create.txt")
+pc_create=$(per_call "$a" "$b" "$(awk '/^requests:/ {print $8; exit}' "$WORK/h2create.txt")")
+grep -E "^status codes:" "$WORK/h2list.txt" "$WORK/h2create.txt"
+"$PY" "$PS_ROOT/bench/prep.py" check-more "127.0.0.1:$PORT" "$WORK" || ps_die "ListProspects/CreateProspect no longer answer OK"
+
+kill -USR1 "$SERVER_PID"; sleep 0.3
+stats=$(grep "stats: calls" "$WORK/server.log" | tail -1)
+calls=$(sed -n 's/.* ok=\([0-9]*\).*/\1/p' <<<"$stats")
+redis_cmds=$(sed -n 's/.*redis commands=\([0-9]*\).*/\1/p' <<<"$stats")
+batches=$(sed -n 's/.* coalesced_batches=\([0-9]*\).*/\1/p' <<<"$stats")
+batched=$(sed -n 's/.* coalesced_calls=\([0-9]*\).*/\1/p' <<<"$stats")
 
 # ---- memory over many calls: RSS after the first 100,000 random-key calls and after 1,000,000
 # (PS_BENCH_LONG_CALLS; 0 skips it), on a server started for it
@@ -202,17 +244,29 @@ kill -TERM "$SERVER_PID"; wait "$SERVER_PID"; SERVER_PID=
 # the server's own count: every call answered OK, none failed or shed
 grep "stopped: calls" "$WORK/server.log"
 grep -q "failed=0 shed=0" "$WORK/server.log" || ps_die "some calls were not answered OK"
+merge_line=
+if [ "${PS_BENCH_MERGE:-1}" = 1 ]; then
+    echo "== a merge of 200,000 links from 10 sources (bench/merge.py --runs 1: its own MariaDB and server)"
+    merge_out=$(PS_BUILD_DIR="$BUILD_DIR" PYTHONPATH="$BUILD_DIR/py:$PS_ROOT/tests/lib" \
+        "$PY" "$PS_ROOT/bench/merge.py" --runs 1 2>&1) || { echo "$merge_out" | tail -20; ps_die "bench/merge.py failed"; }
+    echo "$merge_out" | grep -E "^run|^median|^largest"
+    merge_line=$(grep "^median" <<<"$merge_out")
+fi
 echo
+echo "==== figures (medians of $ROUNDS interleaved rounds)"
 echo "cold start to SERVING: $(( (t1 - t0) / 1000000 )) ms"
 echo "idle RSS: $((rss_kb / 1024)) MiB"
-echo "GetProspect RPS: $rps; sysbench point selects/s: $sb_qps; ratio: $(awk -v a="$rps" -v b="$sb_qps" 'BEGIN {printf "%.2f", a / b}')"
-echo "CPU per GetProspect: server $server_us µs (of which kernel $sys_us µs), MariaDB $db_us µs (process CPU time / calls)"
+echo "GetProspect, h2load (one key): $(median <<<"$R_H2")/s; the query alone (one key, 32 threads): $(median <<<"$B_ONE")/s; ratio $(median <<<"$RATIO_H2") (rounds:$RATIO_H2)"
+echo "GetProspect, closed loop (random keys): $rand_rate/s; the query alone (the same random keys): $(median <<<"$B_RAND")/s; ratio $(median <<<"$RATIO_CL") (rounds:$RATIO_CL)"
+echo "  sysbench point selects/s (MariaDB's own, 8 threads): $sb_qps"
+echo "CPU per GetProspect, h2load: server $(median <<<"$S_H2") µs (kernel $(median <<<"$K_H2") µs), MariaDB $(median <<<"$D_H2") µs; MariaDB per query alone: $(median <<<"$DB_ONE") µs"
+echo "CPU per GetProspect, closed loop: server $(median <<<"$S_CL") µs, MariaDB $(median <<<"$D_CL") µs; MariaDB per query alone: $(median <<<"$DB_RAND") µs; load generator $(median <<<"$LG_CL") µs"
+echo "context switches per GetProspect (server, all threads): h2load $(median <<<"$C_H2"), closed loop $(median <<<"$C_CL"); MariaDB (h2load) $(median <<<"$DC_H2")"
 echo "coalesced reads (whole run so far): $batched of $calls calls in $batches batches, $(awk -v a="$batched" -v b="$batches" 'BEGIN {printf "%.1f", b ? a / b : 0}') calls per batch"
-echo "context switches per GetProspect: server $cs_call, MariaDB $dbcs_call (all threads, /proc)"
-echo "GetProspect RPS: $rps; the same query in MariaDB alone: $lookup_qps/s; ratio: $(awk -v a="$rps" -v b="$lookup_qps" 'BEGIN {printf "%.2f", a / b}')"
-echo "GetProspect RPS with Redis stopped: $rps_noredis; ratio to Redis up: $(awk -v a="$rps_noredis" -v b="$rps" 'BEGIN {printf "%.2f", a / b}')"
-echo "GetProspect, random keys (closed loop): $rand_rate/s; the same query with the same keys in MariaDB alone: $base_rand/s; ratio: $(awk -v a="$rand_rate" -v b="$base_rand" 'BEGIN {printf "%.2f", a / b}')"
-echo "  CPU per call: server $rand_server_us µs, MariaDB $rand_db_us µs; context switches per call (server): $rand_cs"
-echo "  latency at half of peak ($half/s): p50 $(field p50_us "$at_half") µs, p99 $(field p99_us "$at_half") µs; one call in flight: p50 $(field p50_us "$lone") µs, p99 $(field p99_us "$lone") µs"
+echo "latency at half of peak ($half/s): p50 $(field p50_us "$at_half") µs, p99 $(field p99_us "$at_half") µs; one call in flight: p50 $(field p50_us "$lone") µs, p99 $(field p99_us "$lone") µs"
+echo "ListProspects (query, 20 per page): $list_rps/s, server ${pc_list%% *} µs and MariaDB $(cut -d' ' -f2 <<<"$pc_list") µs per call"
+echo "CreateProspect: $create_rps/s, server ${pc_create%% *} µs and MariaDB $(cut -d' ' -f2 <<<"$pc_create") µs per call"
 [ -n "$rss_long" ] && echo "RSS after 100,000 random-key calls: $((rss_100k / 1024)) MiB; after $LONG_CALLS: $((rss_long / 1024)) MiB; ratio $(awk -v a="$rss_long" -v b="$rss_100k" 'BEGIN {printf "%.3f", a / b}')"
+echo "GetProspect with Redis stopped (h2load): $rps_noredis/s; ratio to Redis up (last round): $(ratio "$rps_noredis" "$rps")"
 echo "Redis round trips per call (Redis up, whole run so far): $redis_cmds / $calls = $(awk -v a="$redis_cmds" -v b="$calls" 'BEGIN {printf "%.5f", a / b}')"
+[ -n "$merge_line" ] && echo "merge: ${merge_line#median of 1 runs: }"

@@ -1,4 +1,5 @@
 """Helper of bench/getprospect.sh: wait for SERVING, prepare data, check a call."""
+import concurrent.futures
 import struct
 import sys
 import time
@@ -9,12 +10,21 @@ from prospects.v1 import resources_pb2, service_pb2
 from google.protobuf import field_mask_pb2
 
 TENANT = "bench"
+LIST_TENANT = "bench-list"
+LIST_QUERY = "brouwerij leuven"
 SVC = "/prospects.v1.ProspectService/"
 
 
 def unary(ch, method, req, resp_cls, timeout=5):
     return ch.unary_unary(SVC + method, request_serializer=lambda m: m.SerializeToString(),
                           response_deserializer=resp_cls.FromString)(req, timeout=timeout)
+
+
+def frame(path, msg):
+    """Writes msg as one gRPC message frame (h2load's request body)."""
+    body = msg.SerializeToString()
+    with open(path, "wb") as f:
+        f.write(struct.pack(">BI", 0, len(body)) + body)
 
 
 def main():
@@ -50,6 +60,36 @@ def main():
         with open(sys.argv[3] + ".name", "w") as f:
             f.write(p.name)
         return 0
+    if cmd == "prepare-more":
+        # ListProspects: 2,000 records in a tenant of their own, made through the server (so that the
+        # word index holds them), of which a two-word query matches 1 in 16; CreateProspect: a body
+        # without request_id (each call makes a record)
+        work = sys.argv[3]
+        unary(ch, "UpdateTenantApps", service_pb2.UpdateTenantAppsRequest(
+            apps=resources_pb2.TenantApps(name=f"tenants/{LIST_TENANT}/apps", prospects_enabled=True),
+            update_mask=field_mask_pb2.FieldMask(paths=["prospects_enabled"])), resources_pb2.TenantApps)
+        trades = ["Bakkerij", "Slagerij", "Drukkerij", "Brouwerij"]
+        cities = ["Gent", "Antwerpen", "Utrecht", "Leuven"]
+
+        def make(i):
+            unary(ch, "CreateProspect", service_pb2.CreateProspectRequest(
+                parent=f"tenants/{LIST_TENANT}", prospect=resources_pb2.Prospect(
+                    kind=resources_pb2.COMPANY, company_name="%s %s %d" % (trades[i % 4], cities[i // 4 % 4], i),
+                    address=resources_pb2.Address(city=cities[i // 4 % 4], country_code="BE"))),
+                resources_pb2.Prospect, timeout=30)
+        with concurrent.futures.ThreadPoolExecutor(8) as pool:
+            list(pool.map(make, range(2000)))
+        frame(work + "/list.bin", service_pb2.ListProspectsRequest(
+            parent=f"tenants/{LIST_TENANT}", query=LIST_QUERY, page_size=20))
+        frame(work + "/create.bin", service_pb2.CreateProspectRequest(
+            parent=f"tenants/{TENANT}", prospect=resources_pb2.Prospect(
+                kind=resources_pb2.COMPANY, company_name="Nieuwe Klant B.V.", email="info@klant.example",
+                address=resources_pb2.Address(city="Gent", country_code="BE"))))
+        return 0
+    if cmd == "check-more":
+        r = unary(ch, "ListProspects", service_pb2.ListProspectsRequest(
+            parent=f"tenants/{LIST_TENANT}", query=LIST_QUERY, page_size=20), service_pb2.ListProspectsResponse)
+        return 0 if len(r.prospects) == 20 and r.next_page_token else 1
     if cmd == "check":
         with open(sys.argv[3] + ".name") as f:
             name = f.read()
