@@ -27,6 +27,7 @@ typedef struct ps_config {
   char redis_password[256];   /* secret: AUTH password ("": no AUTH) */
   char cache_mac_key[257];    /* secret: HMAC key of cached values; "" = derived from the page-token key */
   int workers;                /* handler threads, each with its own MySQL + Redis connection */
+  int read_workers;           /* of which at most this many run coalescable reads at once */
   int queue;                  /* calls waiting for a worker before new ones are shed */
   int cq_threads;             /* transport threads (one completion queue each) */
   int grace_ms;               /* how long SIGTERM waits for in-flight calls before cancelling */

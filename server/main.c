@@ -290,6 +290,7 @@ int main(int argc, char **argv) {
       .health_listen = cfg.health_listen,
       .cq_threads = cfg.cq_threads,
       .workers = cfg.workers,
+      .read_workers = cfg.read_workers,
       .queue = cfg.queue,
       .max_recv_bytes = cfg.max_recv_bytes,
       .call_memory_bytes = (size_t)cfg.call_memory_mb << 20,

@@ -10,7 +10,14 @@
  * woken worker has yet to take its work, and a worker that takes work and leaves more queued wakes
  * the next. A burst therefore wakes workers one after the other, as fast as they start, and the
  * calls that arrive meanwhile wait in the queue, where they can join a batch, instead of each
- * paying for a thread of its own to be woken. */
+ * paying for a thread of its own to be woken.
+ *
+ * With ops.max_keyed_running, an item that has a batch key goes out at once when no worker runs
+ * keyed items; while one does, the keyed items that arrive wait for it to finish and then go as one
+ * batch, unless they are enough to fill a batch of their own (then another worker takes them, up
+ * to max_keyed_running at once). Against a fast database one worker reads, in batches as large as
+ * the load makes them; against a slow one, more read in parallel as the queue fills. A worker
+ * looks past waiting keyed items for one without a key (within PS_POOL_BATCH_SCAN). */
 typedef struct idle_slot {
   pthread_cond_t wake;      /* signalled to hand this worker work (or to stop) */
   int woken;                /* set with the signal, under the pool mutex */
@@ -32,6 +39,7 @@ struct ps_pool {
   pthread_t *threads;
   ps_pool_ops_t ops;
   unsigned long long batches, batched_items; /* under mu */
+  int keyed_running;        /* workers running items with a batch key */
 };
 
 typedef struct worker_arg {
@@ -48,31 +56,57 @@ static void wake_one(ps_pool_t *p) {
   pthread_cond_signal(&s->wake);
 }
 
-/* Takes the item at the head of the queue and, when it has a batch key, the queued items of the
- * same key behind it (mutex held, count > 0). Returns how many are in batch[]. */
-static int take(ps_pool_t *p, void **batch) {
-  void *first = p->ring[p->head];
-  p->head = (p->head + 1) % p->capacity;
-  p->count--;
-  batch[0] = first;
-  int n = 1;
-  int key = p->ops.batch_key && p->count > 0 ? p->ops.batch_key(p->ops.ud, first) : 0;
-  if (key == 0) return 1;
-  /* move the items that join to batch[], and close the gaps they leave, keeping the order */
+/* The position (from the head) of the item a worker may take now, or -1 when there is none
+ * (mutex held). The head, except when it has a batch key, a worker already runs keyed items and
+ * either max_keyed_running of them do or the keyed items waiting would not fill a batch: then they
+ * wait for a running one to finish and take them all, and the answer is the first item without a
+ * key within PS_POOL_BATCH_SCAN. */
+static int eligible(ps_pool_t *p) {
+  if (p->count == 0) return -1;
+  if (!p->ops.batch_key || p->ops.max_keyed_running <= 0 || p->stopping || p->keyed_running == 0)
+    return 0;
+  if (p->ops.batch_key(p->ops.ud, p->ring[p->head]) == 0) return 0;
   int scan = p->count < PS_POOL_BATCH_SCAN ? p->count : PS_POOL_BATCH_SCAN;
+  int keyed = 1, first_unkeyed = -1;
+  for (int i = 1; i < scan; i++) {
+    if (p->ops.batch_key(p->ops.ud, p->ring[(p->head + i) % p->capacity]) != 0) keyed++;
+    else if (first_unkeyed < 0) first_unkeyed = i;
+  }
+  if (p->keyed_running < p->ops.max_keyed_running && keyed >= PS_POOL_BATCH_MAX) return 0;
+  return first_unkeyed;
+}
+
+/* Takes the item at position at (from the head; see eligible) and, when it has a batch key, the
+ * queued items of the same key behind it, keeping the order of the rest (mutex held). Returns how
+ * many are in batch[]; *ret_key is the batch key (0: none). */
+static int take(ps_pool_t *p, int at, void **batch, int *ret_key) {
+  void *first = p->ring[(p->head + at) % p->capacity];
+  int key = p->ops.batch_key ? p->ops.batch_key(p->ops.ud, first) : 0;
+  *ret_key = key;
+  batch[0] = first;
+  if (at == 0 && (key == 0 || p->count == 1)) { /* the common cases: pop the head */
+    p->head = (p->head + 1) % p->capacity;
+    p->count--;
+    return 1;
+  }
+  /* move the taken items to batch[], and close the gaps they leave, keeping the order */
+  int n = 1;
+  int scan = p->count < PS_POOL_BATCH_SCAN ? p->count : PS_POOL_BATCH_SCAN;
+  if (scan < at + 1) scan = at + 1;
   int kept = 0;
   for (int i = 0; i < scan; i++) {
     void *item = p->ring[(p->head + i) % p->capacity];
-    if (n < PS_POOL_BATCH_MAX && p->ops.batch_key(p->ops.ud, item) == key)
+    if (i == at) continue;
+    if (key != 0 && i > at && n < PS_POOL_BATCH_MAX && p->ops.batch_key(p->ops.ud, item) == key)
       batch[n++] = item;
     else
       p->ring[(p->head + kept++) % p->capacity] = item;
   }
+  /* the unscanned tail moves up behind the kept items */
+  for (int i = scan; i < p->count; i++)
+    p->ring[(p->head + kept++) % p->capacity] = p->ring[(p->head + i) % p->capacity];
+  p->count -= n;
   if (n > 1) {
-    /* the unscanned tail moves up behind the kept items */
-    for (int i = scan; i < p->count; i++)
-      p->ring[(p->head + kept++) % p->capacity] = p->ring[(p->head + i) % p->capacity];
-    p->count -= n - 1;
     p->batches++;
     p->batched_items += (unsigned long long)n;
   }
@@ -92,24 +126,26 @@ static void *worker_main(void *arg) {
     return NULL;
   }
   for (;;) {
-    if (p->count == 0 && !p->stopping) {
+    int at = eligible(p);
+    if (at < 0 && !p->stopping) {
       idle_slot_t *me = &p->slots[wa.index];
       me->woken = 0;
       p->idle[p->n_idle++] = wa.index;
       while (!me->woken) pthread_cond_wait(&me->wake, &p->mu);
       p->n_waking--;
-    }
-    if (p->count == 0) {
-      if (p->stopping) break; /* stopping and drained */
       continue;
     }
+    if (at < 0) break; /* stopping and drained (a stopping pool holds nothing back) */
     void *batch[PS_POOL_BATCH_MAX];
-    int n = take(p, batch);
-    if (p->count > 0 && p->n_waking == 0) wake_one(p); /* more queued: the next worker */
+    int key;
+    int n = take(p, at, batch, &key);
+    if (key) p->keyed_running++;
+    if (p->n_waking == 0 && eligible(p) >= 0) wake_one(p); /* more to take: the next worker */
     pthread_mutex_unlock(&p->mu);
     if (n == 1) p->ops.worker_run(p->ops.ud, state, batch[0]);
     else p->ops.worker_run_batch(p->ops.ud, state, batch, n);
     pthread_mutex_lock(&p->mu);
+    if (key) p->keyed_running--;
   }
   pthread_mutex_unlock(&p->mu);
   p->ops.worker_fini(p->ops.ud, state);
@@ -119,7 +155,7 @@ static void *worker_main(void *arg) {
 
 static void stop_and_join(ps_pool_t *p) {
   pthread_mutex_lock(&p->mu);
-  p->stopping = 1;
+  p->stopping = 1; /* from now on nothing is held back (eligible) */
   while (p->n_idle > 0) wake_one(p);
   pthread_mutex_unlock(&p->mu);
   for (int i = 0; i < p->n_threads; i++) pthread_join(p->threads[i], NULL);
@@ -190,7 +226,9 @@ int ps_pool_submit(ps_pool_t *p, void *item) {
   }
   p->ring[(p->head + p->count) % p->capacity] = item;
   p->count++;
-  if (p->n_waking == 0) wake_one(p); /* else the worker on its way takes it, or wakes the next */
+  /* else the worker on its way takes it, or wakes the next; an item held back is taken by a
+     worker that finishes a keyed batch */
+  if (p->n_waking == 0 && eligible(p) >= 0) wake_one(p);
   pthread_mutex_unlock(&p->mu);
   return 0;
 }

@@ -16,6 +16,14 @@ typedef struct ps_pool_ops {
    * waits for a batch to fill: a lone item goes to worker_run as always. */
   int (*batch_key)(void *ud, void *item);
   void (*worker_run_batch)(void *ud, void *state, void **items, int n);
+  /* 0: items with a key are taken like any other. Else: an item with a key goes out at once when
+   * no worker runs keyed items; while one does, the keyed items that arrive wait in the queue,
+   * where they join the next batch (the worker that finishes takes them all), unless they are
+   * enough to fill a batch (PS_POOL_BATCH_MAX): then another worker takes them, up to this many
+   * at once. The database answers fewer, larger statements, and no worker is woken for a single
+   * read meanwhile. Items without a key are never held back. Nothing waits on a timer. Ignored
+   * while the pool stops. */
+  int max_keyed_running;
 } ps_pool_ops_t;
 
 /* The most items one batch holds. */

@@ -1012,7 +1012,8 @@ int ps_transport_start(const ps_transport_config_t *cfg, ps_status_t *st) {
     }
   }
 
-  ps_pool_ops_t ops = {NULL, worker_init, worker_run, worker_fini, call_batch_key, worker_run_batch};
+  ps_pool_ops_t ops = {NULL, worker_init, worker_run, worker_fini, call_batch_key, worker_run_batch,
+                       cfg->read_workers};
   T.pool = ps_pool_new(cfg->workers, cfg->queue, &ops);
   if (!T.pool) {
     start_failed();

@@ -18,6 +18,7 @@ typedef struct ps_transport_config {
   const char *health_listen;/* host:port of a plaintext server for grpc.health.v1 only ("" : none) */
   int cq_threads;           /* completion queues / transport threads */
   int workers;              /* handler threads */
+  int read_workers;         /* of which at most this many run coalescable reads at once */
   int queue;                /* pool queue bound */
   int max_recv_bytes;       /* receive-size limit */
   size_t call_memory_bytes; /* memory budget of one call's arena (0: none) */

@@ -160,6 +160,7 @@ static int n_log, n_calls;
 static int key_of(void *ud, void *item) {
   (void)ud;
   intptr_t i = (intptr_t)item;
+  if (i >= 2000) return 7;             /* the tests of max_keyed_running */
   return i < 1000 ? (int)(i % 3) : 1; /* 0: never batched; items >= 1000 all share key 1 */
 }
 
@@ -174,11 +175,17 @@ static void record(void **items, int n) {
   pthread_mutex_unlock(&log_mu);
 }
 
+static atomic_int reader_started;
+
 static void run_logged(void *ud, void *state, void *item) {
   (void)ud;
   (void)state;
   if ((intptr_t)item == 0) /* the first item holds the only worker until the queue is filled */
     while (!atomic_load(&gate_open)) usleep(1000);
+  if ((intptr_t)item == 2000) { /* a keyed item that holds its worker until the gate opens */
+    atomic_store(&reader_started, 1);
+    while (!atomic_load(&gate_open)) usleep(1000);
+  }
   record(&item, 1);
 }
 
@@ -263,12 +270,13 @@ static void test_a_lone_item_is_never_a_batch(void **state) {
   assert_int_equal(n_calls, 10);
 }
 
-static void test_concurrent_submitters_with_batches(void **state) {
-  (void)state;
+static void concurrent_submitters_with_batches(int max_keyed_running) {
   reset_log();
   atomic_store(&next, 0);
   atomic_store(&gate_open, 1);
-  ps_pool_t *p = ps_pool_new(3, 64, &batch_ops);
+  ps_pool_ops_t ops = batch_ops;
+  ops.max_keyed_running = max_keyed_running;
+  ps_pool_t *p = ps_pool_new(3, 64, &ops);
   assert_non_null(p);
   pthread_t t[4];
   for (int i = 0; i < 4; i++) pthread_create(&t[i], NULL, submitter, p);
@@ -281,9 +289,113 @@ static void test_concurrent_submitters_with_batches(void **state) {
   assert_true(items >= 2 * batches);
 }
 
+static void test_concurrent_submitters_with_batches(void **state) {
+  (void)state;
+  concurrent_submitters_with_batches(0);
+}
+
+static void test_concurrent_submitters_with_one_reader(void **state) {
+  (void)state;
+  concurrent_submitters_with_batches(1);
+}
+
+/* With max_keyed_running 1, keyed items that arrive while one runs wait for it (no idle worker
+ * takes them) and then go as one batch; an item without a key is not held back behind them. */
+static void test_keyed_items_wait_for_the_running_reader(void **state) {
+  (void)state;
+  reset_log();
+  atomic_store(&reader_started, 0);
+  ps_pool_ops_t ops = batch_ops;
+  ops.max_keyed_running = 1;
+  ps_pool_t *p = ps_pool_new(4, 64, &ops);
+  assert_non_null(p);
+  assert_int_equal(ps_pool_submit(p, (void *)2000), 0);
+  while (!atomic_load(&reader_started)) usleep(1000);
+  for (intptr_t i = 2001; i <= 2005; i++) assert_int_equal(ps_pool_submit(p, (void *)i), 0);
+  usleep(50000); /* three workers are idle: none may take them */
+  assert_int_equal(ps_pool_depth(p), 5);
+  assert_int_equal(ps_pool_submit(p, (void *)3), 0); /* key 0: runs now, past the held items */
+  while (atomic_load(&runs[3]) == 0) usleep(1000);
+  assert_int_equal(ps_pool_depth(p), 5);
+  atomic_store(&gate_open, 1);
+  while (ps_pool_depth(p) != 0) usleep(1000);
+  ps_pool_free(p);
+  /* 3, then 2000, then 2001..2005 in one batch, in order */
+  assert_int_equal(n_log, 7);
+  assert_int_equal(log_items[0], 3);
+  assert_int_equal(log_items[1], 2000);
+  for (int i = 2; i < 7; i++) {
+    assert_int_equal(log_items[i], 2001 + i - 2);
+    assert_int_equal(log_batch[i], log_batch[2]);
+  }
+  assert_int_equal(n_calls, 3);
+}
+
+/* Keyed items enough to fill a batch do not wait for the running reader: another worker takes
+ * them (up to max_keyed_running workers at once; test_keyed_items_wait_for_the_running_reader
+ * shows the limit). */
+static void test_a_full_batch_starts_another_reader_up_to_the_max(void **state) {
+  (void)state;
+  reset_log();
+  atomic_store(&reader_started, 0);
+  ps_pool_ops_t ops = batch_ops;
+  ops.max_keyed_running = 2;
+  ps_pool_t *p = ps_pool_new(4, 64, &ops);
+  assert_non_null(p);
+  assert_int_equal(ps_pool_submit(p, (void *)2000), 0);
+  while (!atomic_load(&reader_started)) usleep(1000);
+  for (intptr_t i = 2001; i < 2001 + PS_POOL_BATCH_MAX - 1; i++)
+    assert_int_equal(ps_pool_submit(p, (void *)i), 0);
+  usleep(50000);
+  assert_int_equal(ps_pool_depth(p), PS_POOL_BATCH_MAX - 1); /* one short of a batch: they wait */
+  assert_int_equal(ps_pool_submit(p, (void *)(intptr_t)(2001 + PS_POOL_BATCH_MAX - 1)), 0);
+  /* a full batch: a second reader takes it, while the first still runs */
+  while (atomic_load(&runs[2001 + PS_POOL_BATCH_MAX - 1]) == 0) usleep(1000);
+  assert_int_equal(atomic_load(&runs[2000]), 0);
+  pthread_mutex_lock(&log_mu);
+  int logged = n_log, calls = n_calls;
+  pthread_mutex_unlock(&log_mu);
+  assert_int_equal(logged, PS_POOL_BATCH_MAX);
+  assert_int_equal(calls, 1); /* as one batch */
+  atomic_store(&gate_open, 1);
+  ps_pool_free(p);
+  assert_int_equal(n_log, PS_POOL_BATCH_MAX + 1);
+}
+
+/* A pool that stops holds nothing back: freeing it while a reader runs lets idle workers drain the
+ * held items. */
+static void *open_gate_later(void *arg) {
+  (void)arg;
+  usleep(100000);
+  atomic_store(&gate_open, 1);
+  return NULL;
+}
+
+static void test_a_stopping_pool_drains_held_items(void **state) {
+  (void)state;
+  reset_log();
+  atomic_store(&reader_started, 0);
+  ps_pool_ops_t ops = batch_ops;
+  ops.max_keyed_running = 1;
+  ps_pool_t *p = ps_pool_new(3, 64, &ops);
+  assert_non_null(p);
+  assert_int_equal(ps_pool_submit(p, (void *)2000), 0);
+  while (!atomic_load(&reader_started)) usleep(1000);
+  for (intptr_t i = 2001; i <= 2003; i++) assert_int_equal(ps_pool_submit(p, (void *)i), 0);
+  pthread_t t;
+  pthread_create(&t, NULL, open_gate_later, NULL);
+  ps_pool_free(p); /* the held items run on the idle workers while 2000 still holds its own */
+  pthread_join(t, NULL);
+  for (intptr_t i = 2000; i <= 2003; i++) assert_int_equal(atomic_load(&runs[i]), 1);
+  assert_int_equal(log_items[n_log - 1], 2000); /* it finished last */
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_every_item_runs_once),
+      cmocka_unit_test(test_keyed_items_wait_for_the_running_reader),
+      cmocka_unit_test(test_a_stopping_pool_drains_held_items),
+      cmocka_unit_test(test_a_full_batch_starts_another_reader_up_to_the_max),
       cmocka_unit_test(test_full_queue_refuses_at_once_and_free_drains),
       cmocka_unit_test(test_a_failed_worker_state_fails_the_start),
       cmocka_unit_test(test_concurrent_submitters),
@@ -292,6 +404,7 @@ int main(void) {
       cmocka_unit_test(test_a_batch_holds_at_most_the_max),
       cmocka_unit_test(test_a_lone_item_is_never_a_batch),
       cmocka_unit_test(test_concurrent_submitters_with_batches),
+      cmocka_unit_test(test_concurrent_submitters_with_one_reader),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
