@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "auth/authz.h"
 #include "cache/flags.h"
@@ -110,6 +111,17 @@ static void purge_expired_request_ids(void) {
     if (n < BATCH) break;
   }
   if (total) ps_info("purged %llu expired request ids", (unsigned long long)total);
+}
+
+/* The transport threads to start: as configured, or (0) one per 4 processors, at least one. One
+ * thread polling one completion queue hands each call to a worker and sends its reply with the
+ * fewest thread wake-ups; bench/getprospect.sh on 2 processors measured 1 thread at half the
+ * context switches and 20 % less server CPU per GetProspect than 2. More only pay off when one
+ * thread cannot keep up with the connections of many processors. */
+static int cq_threads(int configured) {
+  if (configured > 0) return configured;
+  long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+  return cpus >= 8 ? (int)(cpus / 4 > 64 ? 64 : cpus / 4) : 1;
 }
 
 /* Gives memory that bursts left free back to the system (glibc keeps freed heap pages otherwise,
@@ -288,7 +300,7 @@ int main(int argc, char **argv) {
   ps_transport_config_t tc = {
       .listen = cfg.listen,
       .health_listen = cfg.health_listen,
-      .cq_threads = cfg.cq_threads,
+      .cq_threads = cq_threads(cfg.cq_threads),
       .workers = cfg.workers,
       .read_workers = cfg.read_workers,
       .queue = cfg.queue,
