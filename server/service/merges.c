@@ -614,8 +614,8 @@ static int load_merge(ps_ctx_t *ctx, const char *tenant, const ps_id_t *id, int 
   ps_merge_row_t row;
   int rc = ps_store_merge_get(ctx->db, ctx->arena, tenant, id, &row, &ctx->status);
   if (rc <= 0) return rc;
-  Prospects__V1__Merge *m;
-  int legacy;
+  Prospects__V1__Merge *m = NULL;
+  int legacy = 0;
   moved_pos_t pos;
   if (unpack_merge(ctx->arena, &row.record, &m, &legacy, &ctx->status) != 0 ||
       moved_token_open(token, tenant, id, legacy, &pos, &ctx->status) != 0 ||
@@ -824,7 +824,7 @@ int ps_list_merges(ps_ctx_t *ctx, const Prospects__V1__ListMergesRequest *req,
   resp->merges = ps_arena_alloc(a, sizeof *resp->merges * (size_t)(shown ? shown : 1));
   if (!resp->merges) return out_of_memory(st);
   for (int i = 0; i < shown; i++) {
-    int legacy;
+    int legacy = 0;
     moved_pos_t first = {0};
     if (unpack_merge(a, &rows[i].record, &resp->merges[i], &legacy, st) != 0 ||
         fill_moved_page(ctx->db, a, tenant, &rows[i].id, resp->merges[i], legacy,
