@@ -171,9 +171,9 @@ def main():
     if args.data:
         os.makedirs(args.data, exist_ok=True)
     db = BigMariaDB(directory=args.data or None).start(timeout=120)
-    database = "bench"
-    have = db.sql("SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = 'bench'"
-                  " AND table_name = 'bench_loaded'")
+    database = "ps_bench"  # the database users' grants cover ps_% (scripts/db-users.sql)
+    have = db.sql("SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = '%s'"
+                  " AND table_name = 'bench_loaded'" % database)
     if args.data and have[0][0] == "1":
         print("reusing the data loaded in %s" % args.data, flush=True)
     else:
