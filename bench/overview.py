@@ -65,7 +65,10 @@ def load(db, database, tenants, big, small):
         " DROP KEY prospects_dup_email, DROP KEY prospects_dup_vat, DROP KEY prospects_dup_phone,"
         " DROP KEY prospects_dup_name")
     sql("ALTER TABLE prospect_terms DROP KEY prospect_terms_by_name, DROP KEY prospect_terms_by_prospect")
-    first = elt("s % 20", FIRST)
+    # The first name follows s (mod 20) like the city (mod 30), so a city and a first name either
+    # meet on thousands of records or never. One record in 1000 takes the next first name, so that
+    # two common words whose combination is rare (a few records) occur, as they do in real data.
+    first = elt("(s + IF(CRC32(s) % 1000 = 0, 1, 0)) % 20", FIRST)
     last = "CONCAT(%s, %s)" % (elt("(s * 7) % 40", SYL), elt("(s DIV 40 * 13) % 40", SYL))
     city = elt("(s * 11) % 30", CITIES)
     dom = elt("(s * 3) % 8", DOMAINS)
@@ -246,6 +249,39 @@ def main():
     case("query %r, newest, first page" % two, query=two)
     case("query %r, by name, first page" % two, query=two, order=2)
     case("query 'amsterdam zzz' (no match), newest", query="amsterdam zzz")
+    # two common words whose combination is rare: a city and a first name that meet on few records
+    # (< 50) while each has >= 20,000; one pair with a long first name (both words are ranges of
+    # whole words), one with a first name of 3 characters (an exact term)
+    def word_records(w):
+        op = "= '%s'" % w if len(w) <= 3 else "LIKE '%s%%'" % w
+        return int(db.sql("SELECT COUNT(DISTINCT id) FROM prospect_terms WHERE tenant_id = '%s'"
+                          " AND term %s AND state = 1" % (BIG, op), database)[0][0])
+
+    for short in (False, True):
+        pair = db.sql("SELECT city, first_name, COUNT(*) AS n FROM prospects WHERE tenant_id = '%s'"
+                      " AND state = 1 AND CHAR_LENGTH(first_name) %s 3 GROUP BY city, first_name"
+                      " HAVING n BETWEEN 1 AND 49 ORDER BY n DESC, city, first_name LIMIT 1"
+                      % (BIG, "<=" if short else ">"), database)
+        if not pair:
+            print("no rare pair of a city and a first name in the data: case skipped")
+            continue
+        city, fname, _ = pair[0]
+        q_ids = "AND city = '%s' AND first_name = '%s'" % (city, fname)
+        n_q = int(db.sql("SELECT COUNT(*) FROM prospects WHERE tenant_id = '%s' AND state = 1 %s"
+                         % (BIG, q_ids), database)[0][0])
+        two = "%s %s" % (city, fname)
+        n_city, n_fname = word_records(city), word_records(fname)
+        print("rare pair %r: %d and %d records, %d together%s" % (
+            two, n_city, n_fname, n_q, "" if min(n_city, n_fname) >= 20000 else " (a word has < 20,000)"),
+            flush=True)
+        case("query %r (%d matches), newest, first page" % (two, n_q), query=two)
+        case("query %r, by name, first page" % two, query=two, order=2)
+        if not short:
+            case("query %r, newest, deep page (90%%)" % two, query=two, deep=int(n_q * 0.9), ids_sql=q_ids)
+            case("query %r, by name, deep page (90%%)" % two, query=two, order=2, deep=int(n_q * 0.9),
+                 ids_sql=q_ids)
+            pre = "%s %s" % (city[:4], fname[:4])
+            case("query %r (prefixes), newest, first page" % pre, query=pre)
     # an e-mail address (the magnifying glass of S11)
     em = db.sql("SELECT email FROM prospects WHERE tenant_id = '%s' LIMIT 1 OFFSET %d"
                 % (BIG, args.big * 7 // 9), database)[0][0]
@@ -273,7 +309,7 @@ def main():
                 print("FULL SCAN: %s\n  in %s" % (r, s[:300]))
     print("EXPLAIN: %d distinct statements checked, %d full scans" % (len(stmts), scans))
     worst = max(r[3] for r in rows)
-    print("worst p99 %.2f ms (target 20 ms): %s" % (worst, "met" if worst <= 20 else "NOT met"))
+    print("worst p99 %.2f ms (target 5 ms): %s" % (worst, "met" if worst <= 5 else "NOT met"))
     server.close()
     db.close()
 
