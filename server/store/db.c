@@ -661,6 +661,25 @@ int ps_db_begin(ps_db_t *db, ps_status_t *st) {
   return 0;
 }
 
+int ps_db_begin_snapshot(ps_db_t *db, ps_status_t *st) {
+  db->last_errno = 0;
+  if (db->in_tx) return db_fail_bug(db, st);
+  if (db_ensure(db, st) != 0) return -1;
+  db_discard_open(db);
+  /* the isolation level of the next transaction only; the session keeps READ COMMITTED */
+  static const char iso[] = "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ";
+  static const char q[] = "START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY";
+  if (mysql_real_query(db->mysql, iso, sizeof iso - 1) != 0)
+    return db_fail(db, mysql_errno(db->mysql), st);
+  if (mysql_real_query(db->mysql, q, sizeof q - 1) != 0) {
+    db_fail(db, mysql_errno(db->mysql), st);
+    db->broken = 1; /* the level set for the next transaction must not reach another one */
+    return -1;
+  }
+  db->in_tx = 1;
+  return 0;
+}
+
 int ps_db_commit(ps_db_t *db, ps_status_t *st) {
   db->last_errno = 0;
   if (!db->in_tx) return db_fail_bug(db, st);

@@ -167,6 +167,11 @@ int ps_db_begin(ps_db_t *db, ps_status_t *st);
 int ps_db_commit(ps_db_t *db, ps_status_t *st);
 void ps_db_rollback(ps_db_t *db);
 
+/* A read-only transaction whose statements all read one snapshot (REPEATABLE READ, WITH
+ * CONSISTENT SNAPSHOT; the session's READ COMMITTED gives each statement its own), for a read
+ * made of several statements that must agree with each other. Ended like any transaction. */
+int ps_db_begin_snapshot(ps_db_t *db, ps_status_t *st);
+
 /* Runs fn(db, arg, st) inside a transaction and commits. When fn or the commit fails because of a
  * deadlock or a lock wait timeout, it rolls back and runs fn again, up to PS_DB_TX_ATTEMPTS times
  * in all, so fn must be safe to rerun (touch only the database, and memory it re-initialises).
