@@ -12,12 +12,15 @@
  * word is the start of one of its words.
  *
  * Index. Each word is stored whole and as its first 1, 2 and 3 characters (PS_SEARCH_PREFIX_MAX),
- * at most PS_SEARCH_TERMS_MAX distinct terms per record. One query word drives the lookup (with
- * several, the one with the fewest records, counted up to 5000 on the index first):
- * up to 3 characters it is one exact term (one ordered index range per state, stops after a
- * page); longer, it is the range of whole words starting with it, sorted after the lookup (cost
- * grows with the records having such a word, not with the tenant). The other words are checked per
- * candidate on the record's own terms (index prefix tenant_id, id, term).
+ * at most PS_SEARCH_TERMS_MAX distinct terms per record. One query word: up to 3 characters it is
+ * one exact term (one ordered index range per state, stops after a page); longer, it is the range
+ * of whole words starting with it, sorted after the lookup (cost grows with the records having such
+ * a word, not with the tenant), or, with 5000 rows or more, its first 3 characters' term read in
+ * order with the whole word checked per candidate. Several words: their postings are intersected,
+ * each word read as one ordered range of an exact term (its first 3 characters when longer) over
+ * the same stretch of the page's order, chunk by chunk, in one snapshot; a long word with few
+ * records drives by its own records (search.c: "several words"). The cost grows with the records of
+ * the words, not with the tenant, and a common combination ends after the first chunk.
  *
  * Keeping the index right: ps_store_prospect_insert/_update/_delete (store/prospects.h) maintain
  * it. Any other code that changes a record's state or names, or deletes one, must call
