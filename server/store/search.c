@@ -336,13 +336,14 @@ static int word_count(ps_db_t *db, ps_arena_t *a, const char *tenant, const char
  * by name read sorted by the database).
  *
  * Measured (bench/overview.py, a million records, a city and a first name with 33,333 and 50,025
- * records, 26 together): before, 500 ms p50 newest first and by name; now 53 ms and 26 ms. The
- * alternatives, for the same two terms in one state, on the 2-core machine of the benchmark: a
- * join of the two terms' rows, which MariaDB runs as a nested loop with a primary-key lookup per
- * row, 54 ms of server CPU; IN (subquery), the same plan, 56 ms; UNION ALL of both ranges with
- * GROUP BY id HAVING COUNT(*) = 2, 68 ms; a hash join (join_cache_level 4), 370 ms; primary-key
- * lookups of one term's ids in the other, 64 a statement, 4.4 µs an id, 145 ms; reading both
- * ranges whole into C and merging, 38 ms. The rounds come close to the last (and stop early when
+ * records, 26 together): before, 500 ms p50 newest first and by name; now 53-80 ms and 26-54 ms
+ * (four runs on a shared machine). The alternatives, for the same two terms in one state, on the
+ * 2-core machine of the benchmark: a join of the two terms' rows, which MariaDB runs as a nested
+ * loop with a primary-key lookup per row, 54 ms of server CPU; IN (subquery), the same plan,
+ * 56 ms; UNION ALL of both ranges with GROUP BY id HAVING COUNT(*) = 2, 68 ms; a hash join
+ * (join_cache_level 4), 370 ms; primary-key lookups of one term's ids in the other, 64 a
+ * statement, 4.4 µs an id, 145 ms; reading both ranges whole into C and merging, 38 ms. The
+ * rounds come close to the last (and stop early when
  * the page fills): reading 83,000 index rows at about 0.45 µs each is the floor of intersecting
  * postings stored one row per record and term. The issue's 5 ms for this case would need postings
  * that hold many records per row (or an index of word pairs), which this table does not have.
