@@ -7,6 +7,7 @@
  * policy and the log level file. */
 #include <malloc.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -113,15 +114,36 @@ static void purge_expired_request_ids(void) {
   if (total) ps_info("purged %llu expired request ids", (unsigned long long)total);
 }
 
-/* The transport threads to start: as configured, or (0) one per 4 processors, at least one. One
- * thread polling one completion queue hands each call to a worker and sends its reply with the
- * fewest thread wake-ups; bench/getprospect.sh on 2 processors measured 1 thread at half the
- * context switches and 20 % less server CPU per GetProspect than 2. More only pay off when one
+/* The processors this process may use: those it may run on (its CPU affinity: a cpuset), and no
+ * more than its CPU quota (cgroup v2 cpu.max, "QUOTA PERIOD" or "max PERIOD"), rounded up. A
+ * container limited to 2 CPUs on a 64-processor node counts 2. */
+static long usable_cpus(void) {
+  long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+  cpu_set_t set;
+  if (sched_getaffinity(0, sizeof set, &set) == 0 && CPU_COUNT(&set) > 0) cpus = CPU_COUNT(&set);
+  FILE *f = fopen("/sys/fs/cgroup/cpu.max", "r");
+  if (f) {
+    char quota[32];
+    long period = 0;
+    if (fscanf(f, "%31s %ld", quota, &period) == 2 && period > 0 && strcmp(quota, "max") != 0) {
+      long q = atol(quota);
+      long limit = q > 0 ? (q + period - 1) / period : 0;
+      if (limit > 0 && limit < cpus) cpus = limit;
+    }
+    fclose(f);
+  }
+  return cpus > 0 ? cpus : 1;
+}
+
+/* The transport threads to start: as configured, or (0) one per 4 usable processors, at least
+ * one. One thread polling one completion queue hands each call to a worker and sends its reply
+ * with the fewest thread wake-ups; bench/getprospect.sh on 2 processors measured 1 thread at half
+ * the context switches and 20 % less server CPU per GetProspect than 2. More only pay off when one
  * thread cannot keep up with the connections of many processors. */
 static int cq_threads(int configured) {
   if (configured > 0) return configured;
-  long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-  return cpus >= 8 ? (int)(cpus / 4 > 64 ? 64 : cpus / 4) : 1;
+  long n = usable_cpus() / 4;
+  return n < 1 ? 1 : n > 64 ? 64 : (int)n;
 }
 
 /* Gives memory that bursts left free back to the system (glibc keeps freed heap pages otherwise,
