@@ -232,7 +232,12 @@ class MetricsAndJsonLog(lib.RpcAssertions, harness.unittest.TestCase):
         x.fail(lambda: lib.list_page(ch, "Obs_Not_Valid"), m("ListProspects"), Code.INVALID_ARGUMENT)
 
         cls.log_end = len(log_bytes(server))
-        cls.after_status, cls.after_headers, cls.after_text = http(cls.url + "/metrics")
+        # a call ends for the server when its reply has been sent, a moment after the client has
+        # it: scrape once none is in flight any more
+        def settled():
+            cls.after_status, cls.after_headers, cls.after_text = http(cls.url + "/metrics")
+            return re.search(r"^prospect_calls_in_flight 0(\.0)?$", cls.after_text, re.M)
+        lib.wait_for(settled, 10, 0.05, "no call in flight")
         cls.before = samples(cls.before_text)
         cls.after = samples(cls.after_text)
 
