@@ -316,7 +316,7 @@ static int read_moves(ps_db_t *db, merge_job_t *j, ps_lock_t lock, ps_status_t *
       too_many_contacts = contacts > PS_MERGE_CONTACTS_MAX;
     }
     if (lock == PS_LOCK_NONE &&
-        ps_store_merge_count_links(db, j->tenant, &r->id, &r->n_links, st) != 0)
+        ps_store_prospect_document_count(db, j->tenant, &r->id, &r->n_links, st) != 0)
       return -1;
   }
   if (too_many_contacts) {
@@ -461,8 +461,6 @@ static int moved_token_open(const char *token, const char *tenant, const ps_id_t
 static int fill_moved_page(ps_db_t *db, ps_arena_t *a, const char *tenant, const ps_id_t *merge_id,
                            Prospects__V1__Merge *m, int legacy, int page_size,
                            const moved_pos_t *pos, ps_status_t *st) {
-  ps_pagetoken_ctx_t tc;
-  moved_token_ctx(&tc, tenant, merge_id);
   unsigned char next[32];
   size_t next_n = 0;
   if (legacy) {
@@ -499,8 +497,12 @@ static int fill_moved_page(ps_db_t *db, ps_arena_t *a, const char *tenant, const
       next_n = 32;
     }
   }
-  if (next_n && !(m->moved_documents_next_page_token = ps_pagetoken_make(a, &tc, next, next_n)))
-    return out_of_memory(st);
+  if (next_n) {
+    ps_pagetoken_ctx_t tc;
+    moved_token_ctx(&tc, tenant, merge_id);
+    if (!(m->moved_documents_next_page_token = ps_pagetoken_make(a, &tc, next, next_n)))
+      return out_of_memory(st);
+  }
   return 0;
 }
 

@@ -26,8 +26,6 @@ static ps_sql_t Q_MOVE_CONTACTS = PS_SQL(
 static ps_sql_t Q_RECORD_MOVED = PS_SQL(
     "INSERT INTO merge_moved_documents (tenant_id, merge_id, source_id, link_id)"
     " SELECT tenant_id, ?, prospect_id, id FROM document_links WHERE tenant_id = ? AND prospect_id = ?");
-static ps_sql_t Q_COUNT_LINKS = PS_SQL(
-    "SELECT COUNT(*) FROM document_links WHERE tenant_id = ? AND prospect_id = ?");
 /* Pages of a merge's moved links, primary key order. */
 static ps_sql_t Q_MOVED_FIRST = PS_SQL(
     "SELECT source_id, link_id FROM merge_moved_documents WHERE tenant_id = ? AND merge_id = ?"
@@ -90,7 +88,9 @@ int ps_store_merge_link_ids(ps_db_t *db, ps_arena_t *a, const char *tenant,
   return 0;
 }
 
-/* UPDATE ... SET prospect_id = to WHERE tenant_id = ? AND prospect_id = from. */
+/* Runs q, a statement about the rows of record `from` with parameters (to, tenant, from): the
+ * moves (SET prospect_id = to) and the recording of moved links (merge id `to`). *ret_moved: the
+ * rows it changed. */
 static int move_rows(ps_db_t *db, ps_sql_t *q, const char *tenant, const ps_id_t *from,
                      const ps_id_t *to, uint64_t *ret_moved, ps_status_t *st) {
   ps_params_t p;
@@ -112,6 +112,11 @@ int ps_store_merge_move_links(ps_db_t *db, const char *tenant, const ps_id_t *fr
 int ps_store_merge_move_contacts(ps_db_t *db, const char *tenant, const ps_id_t *from,
                                  const ps_id_t *to, uint64_t *ret_moved, ps_status_t *st) {
   return move_rows(db, &Q_MOVE_CONTACTS, tenant, from, to, ret_moved, st);
+}
+
+int ps_store_merge_record_moved(ps_db_t *db, const char *tenant, const ps_id_t *merge_id,
+                                const ps_id_t *source_id, uint64_t *ret_n, ps_status_t *st) {
+  return move_rows(db, &Q_RECORD_MOVED, tenant, source_id, merge_id, ret_n, st);
 }
 
 int ps_store_merge_contacts(ps_db_t *db, ps_arena_t *a, const char *tenant,
@@ -222,37 +227,6 @@ int ps_store_merge_list(ps_db_t *db, ps_arena_t *a, const char *tenant, const ps
   }
   *ret_n = n;
   *ret_cut = cut;
-  return 0;
-}
-
-int ps_store_merge_record_moved(ps_db_t *db, const char *tenant, const ps_id_t *merge_id,
-                                const ps_id_t *source_id, uint64_t *ret_n, ps_status_t *st) {
-  ps_params_t p;
-  ps_params_init(&p);
-  ps_param_id(&p, merge_id);
-  ps_param_str(&p, tenant);
-  ps_param_id(&p, source_id);
-  MYSQL_STMT *s = ps_db_exec(db, &Q_RECORD_MOVED, &p, st);
-  if (!s) return -1;
-  *ret_n = ps_db_affected(s);
-  return 0;
-}
-
-int ps_store_merge_count_links(ps_db_t *db, const char *tenant, const ps_id_t *prospect_id,
-                               int64_t *ret_n, ps_status_t *st) {
-  ps_params_t p;
-  ps_params_init(&p);
-  ps_param_str(&p, tenant);
-  ps_param_id(&p, prospect_id);
-  MYSQL_STMT *s = ps_db_exec(db, &Q_COUNT_LINKS, &p, st);
-  if (!s) return -1;
-  int64_t n = 0;
-  ps_row_t r;
-  ps_row_init(&r);
-  ps_col_i64(&r, &n);
-  int rc = ps_db_fetch(db, s, &r, NULL, st);
-  if (rc < 0) return -1;
-  *ret_n = rc == 1 ? n : 0;
   return 0;
 }
 

@@ -49,11 +49,6 @@ int ps_store_merge_move_contacts(ps_db_t *db, const char *tenant, const ps_id_t 
 int ps_store_merge_record_moved(ps_db_t *db, const char *tenant, const ps_id_t *merge_id,
                                 const ps_id_t *source_id, uint64_t *ret_n, ps_status_t *st);
 
-/* How many document links are on record prospect_id now (a dry run's count). 0 with *ret_n, or
- * -1 with st set. */
-int ps_store_merge_count_links(ps_db_t *db, const char *tenant, const ps_id_t *prospect_id,
-                               int64_t *ret_n, ps_status_t *st);
-
 /* One link a merge moved: the record it was on and its id. */
 typedef struct ps_moved_link {
   ps_id_t source_id;

@@ -299,18 +299,25 @@ static void test_concurrent_submitters_with_one_reader(void **state) {
   concurrent_submitters_with_batches(1);
 }
 
+/* A pool of `workers` workers, max_keyed_running max, whose one reader is busy with item 2000
+ * (held until the gate opens). */
+static ps_pool_t *start_reader(int workers, int max) {
+  reset_log();
+  atomic_store(&reader_started, 0);
+  ps_pool_ops_t ops = batch_ops;
+  ops.max_keyed_running = max;
+  ps_pool_t *p = ps_pool_new(workers, 64, &ops);
+  assert_non_null(p);
+  assert_int_equal(ps_pool_submit(p, (void *)2000), 0);
+  while (!atomic_load(&reader_started)) usleep(1000);
+  return p;
+}
+
 /* With max_keyed_running 1, keyed items that arrive while one runs wait for it (no idle worker
  * takes them) and then go as one batch; an item without a key is not held back behind them. */
 static void test_keyed_items_wait_for_the_running_reader(void **state) {
   (void)state;
-  reset_log();
-  atomic_store(&reader_started, 0);
-  ps_pool_ops_t ops = batch_ops;
-  ops.max_keyed_running = 1;
-  ps_pool_t *p = ps_pool_new(4, 64, &ops);
-  assert_non_null(p);
-  assert_int_equal(ps_pool_submit(p, (void *)2000), 0);
-  while (!atomic_load(&reader_started)) usleep(1000);
+  ps_pool_t *p = start_reader(4, 1);
   for (intptr_t i = 2001; i <= 2005; i++) assert_int_equal(ps_pool_submit(p, (void *)i), 0);
   usleep(50000); /* three workers are idle: none may take them */
   assert_int_equal(ps_pool_depth(p), 5);
@@ -336,14 +343,7 @@ static void test_keyed_items_wait_for_the_running_reader(void **state) {
  * shows the limit). */
 static void test_a_full_batch_starts_another_reader_up_to_the_max(void **state) {
   (void)state;
-  reset_log();
-  atomic_store(&reader_started, 0);
-  ps_pool_ops_t ops = batch_ops;
-  ops.max_keyed_running = 2;
-  ps_pool_t *p = ps_pool_new(4, 64, &ops);
-  assert_non_null(p);
-  assert_int_equal(ps_pool_submit(p, (void *)2000), 0);
-  while (!atomic_load(&reader_started)) usleep(1000);
+  ps_pool_t *p = start_reader(4, 2);
   for (intptr_t i = 2001; i < 2001 + PS_POOL_BATCH_MAX - 1; i++)
     assert_int_equal(ps_pool_submit(p, (void *)i), 0);
   usleep(50000);
@@ -373,14 +373,7 @@ static void *open_gate_later(void *arg) {
 
 static void test_a_stopping_pool_drains_held_items(void **state) {
   (void)state;
-  reset_log();
-  atomic_store(&reader_started, 0);
-  ps_pool_ops_t ops = batch_ops;
-  ops.max_keyed_running = 1;
-  ps_pool_t *p = ps_pool_new(3, 64, &ops);
-  assert_non_null(p);
-  assert_int_equal(ps_pool_submit(p, (void *)2000), 0);
-  while (!atomic_load(&reader_started)) usleep(1000);
+  ps_pool_t *p = start_reader(3, 1);
   for (intptr_t i = 2001; i <= 2003; i++) assert_int_equal(ps_pool_submit(p, (void *)i), 0);
   pthread_t t;
   pthread_create(&t, NULL, open_gate_later, NULL);
