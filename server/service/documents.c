@@ -63,7 +63,7 @@ int ps_document_check_type(int type, const char *field, int allow_unspecified, p
     return ps_fail_field(st, field, "is required (QUOTE, QUOTE_REQUEST, ORDER, DELIVERY_NOTE, "
                                     "INVOICE, CREDIT_NOTE, ATTACHMENT or OTHER)");
   }
-  if (type < PROSPECTS__V1__DOCUMENT_TYPE__QUOTE || type > PROSPECTS__V1__DOCUMENT_TYPE__OTHER)
+  if (type < PROSPECTS__V1__DOCUMENT_TYPE__QUOTE || type > PS_DOCUMENT_TYPES)
     return ps_fail_field(st, field, "is not a known document type (%d)", type);
   return 0;
 }

@@ -20,6 +20,9 @@
 #include "store/db.h"
 #include "store/prospects.h"
 
+/* The document types a link may have: 1..PS_DOCUMENT_TYPES (QUOTE..OTHER of DocumentType). */
+#define PS_DOCUMENT_TYPES PROSPECTS__V1__DOCUMENT_TYPE__OTHER
+
 /* The columns of a document link, in PS_DOCUMENT_COLUMNS order. Strings are never NULL. */
 typedef struct ps_document_cols {
   ps_id_t id;            /* the link id ({document} in names) */

@@ -3,7 +3,7 @@
 
 #include <string.h>
 
-/* A record's links and contact persons: index document_links_by_prospect / contact_persons_by_prospect
+/* A record's links and contact persons: index document_links_by_prospect_type / contact_persons_by_prospect
  * (tenant_id, prospect_id, ...), whose entries carry the primary key. */
 static ps_sql_t Q_LINK_IDS = PS_SQL(
     "SELECT id FROM document_links WHERE tenant_id = ? AND prospect_id = ? ORDER BY id LIMIT ?");

@@ -1,9 +1,10 @@
-"""Scale rule of the overview and the duplicate check: every statement the server runs for
-ListProspects (each order, filter, short/long/multi-word query, first and later pages) and for
-FindDuplicateProspects is index-backed. The test loads a few thousand records into one tenant (next to
-other tenants), records the statements the server really executed (MariaDB's general log, on a
-private MariaDB so no other test is disturbed) and EXPLAINs each: no full table or full index scan of
-prospects or prospect_terms: every table step uses an index (ref, range, eq_ref, const)."""
+"""Scale rule of the overview, the duplicate check and the document lists: every statement the
+server runs for ListProspects (each order, filter, short/long/multi-word query, first and later
+pages), for FindDuplicateProspects and for ListDocuments is index-backed. The test loads a few
+thousand records into one tenant (next to other tenants), records the statements the server really
+executed (MariaDB's general log, on a private MariaDB so no other test is disturbed) and EXPLAINs
+each: no full table or full index scan of prospects, prospect_terms or document_links: every table
+step uses an index (ref, range, eq_ref, const)."""
 
 import unittest
 
@@ -85,6 +86,33 @@ class IndexBacked(unittest.TestCase):
                 self.assertNotEqual(r["key"], "NULL", ctx)
                 # (EXPLAIN's rows of an ordered range read with LIMIT is the range's size, not what
                 # is read, so only the access type and key are checked; the benchmark times it)
+
+    def test_document_lists_read_the_records_type_index(self):
+        # up to 200 links a list of all types sorts the record's range; beyond, it merges each type's
+        # newest keys: a page's worth of index entries per type
+        for n in (30, 210):
+            p = lib.create(self.channel, self.t, lib.person(first_name="Documents%d" % n))
+            for i in range(n):
+                lib.link_document(self.channel, p.name, lib.document(
+                    resources_pb2.QUOTE if i % 3 else resources_pb2.INVOICE, "plan-%d-%d" % (n, i)))
+
+            def lists():
+                for typ in (0, resources_pb2.INVOICE):
+                    first = lib.list_documents(self.channel, p.name, page_size=4, type=typ)
+                    lib.list_documents(self.channel, p.name, page_size=4, type=typ,
+                                       page_token=first.next_page_token)
+            stmts = [s for s in self.executed(lists) if "document_links" in s and "COUNT(*)" not in s]
+            self.assertEqual(len(stmts), 4, stmts)  # all types and one type, first and later page
+            self.assertEqual(len([s for s in stmts if "UNION ALL" in s]), 0 if n <= 200 else 2, stmts)
+            for s in stmts:
+                for r in lib.explain(self.mariadb, self.database, s):
+                    ctx = "%s\n  %r" % (s[:300], r)
+                    if r["table"].startswith("<"):
+                        continue  # the union of each type's newest keys: a page's worth per type
+                    self.assertIn(r["key"], ("document_links_by_prospect_type", "PRIMARY"), ctx)
+                    self.assertNotIn(r["type"], ("ALL", "index"), ctx)
+                    if "type = " in s:
+                        self.assertNotIn("filesort", r["Extra"], ctx)  # each type's range in order
 
     def test_tenant_is_big_enough(self):
         self.assertGreater(self.rows, 3000)

@@ -148,6 +148,11 @@ static void test_types(void **state) {
   ps_status_clear(&st);
   assert_int_equal(ps_document_check_type(9, "type", 1, &st), -1);
   assert_int_equal(ps_document_check_type(-1, "type", 1, &st), -1);
+  /* The list of all types names each type (store/documents.c): a new DocumentType value must
+   * raise PS_DOCUMENT_TYPES and that list. */
+  const ProtobufCEnumDescriptor *e = &prospects__v1__document_type__descriptor;
+  assert_int_equal(e->n_values, PS_DOCUMENT_TYPES + 1);
+  for (unsigned i = 0; i < e->n_values; i++) assert_in_range(e->values[i].value, 0, PS_DOCUMENT_TYPES);
 }
 
 static void test_rows_and_snapshots(void **state) {
