@@ -3,8 +3,8 @@
 
 #include <string.h>
 
-/* A record's links and contact persons: index document_links_by_prospect_type / contact_persons_by_prospect
- * (tenant_id, prospect_id, ...), whose entries carry the primary key. */
+/* A record's links and contact persons: indexes document_links_by_prospect_type and
+ * contact_persons_by_prospect (tenant_id, prospect_id, ...), whose entries carry the primary key. */
 static ps_sql_t Q_LINK_IDS = PS_SQL(
     "SELECT id FROM document_links WHERE tenant_id = ? AND prospect_id = ? ORDER BY id LIMIT ?");
 static ps_sql_t Q_LINK_IDS_UPDATE = PS_SQL(
