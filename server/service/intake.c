@@ -69,7 +69,7 @@ static int intake_tx(ps_db_t *db, void *arg, ps_status_t *st) {
   ps_prospect_cols_t rec;
   if (t->create) {
     /* the hint first, so the new record is not its own duplicate; it never blocks (S9) */
-    if (ps_prospect_find_duplicates(db, a, t->tenant, &t->rec, NULL, NULL, PS_DUP_KEYS_CONTACT,
+    if (ps_prospect_find_duplicates(db, a, t->tenant, &t->rec, NULL, NULL, PS_DUP_KEYS_CONTACT, 1,
                                     INTAKE_DUPLICATES_MAX, &r->possible_duplicates,
                                     &r->n_possible_duplicates, st) != 0)
       return -1;

@@ -6,7 +6,9 @@
 
 #include "core/ids.h"
 #include "core/names.h"
+#include "core/normalize.h"
 #include "core/pagetoken.h"
+#include "core/similarity.h"
 #include "core/validate.h"
 #include "google/protobuf/empty.pb-c.h"
 #include "service/apps.h"
@@ -597,28 +599,53 @@ int ps_list_prospects(ps_ctx_t *ctx, const Prospects__V1__ListProspectsRequest *
 
 #define DUP_DEFAULT 20
 #define DUP_MAX 100
+#define DUP_WORDS 3              /* words of a name whose postings are read */
+#define DUP_WORD_ROWS 100        /* records read from each */
+#define DUP_VARIANT_CHARS_MAX 32 /* keys looked up one edit away: names up to this many characters */
+
+/* Reason bits: 1u << Prospects__V1__DuplicateReason. */
+#define R_BIT(r) (1u << PROSPECTS__V1__DUPLICATE_REASON__##r)
+#define R_CONTACT (R_BIT(SAME_EMAIL) | R_BIT(SAME_VAT_NUMBER) | R_BIT(SAME_PHONE))
 
 typedef struct dup_acc {
-  ps_arena_t *arena;
   int has_self;            /* exclude self */
   ps_id_t self;
   int n, cap;              /* candidates collected */
   ps_prospect_cols_t *rows;
-  unsigned *reasons;       /* bit (1 << ps_dup_key_t) per candidate */
+  unsigned *reasons;       /* R_BIT()s per candidate */
+  double *scores;
+  int *slot;               /* hash of ids -> candidate + 1 (0: empty); 2 * cap entries, a power of 2 */
+  unsigned mask;
 } dup_acc_t;
+
+static unsigned id_hash(const ps_id_t *id) {
+  uint64_t h;
+  memcpy(&h, id->b + 8, sizeof h); /* the random half of a UUIDv7 */
+  h ^= h >> 29;
+  h *= 0xbf58476d1ce4e5b9ull;
+  return (unsigned)(h ^ (h >> 32));
+}
 
 static int dup_collect(void *arg, const ps_prospect_cols_t *row, ps_dup_key_t key) {
   dup_acc_t *d = arg;
   if (d->has_self && memcmp(row->id.b, d->self.b, 16) == 0) return 0;
-  for (int i = 0; i < d->n; i++)
+  unsigned bit = key == PS_DUP_EMAIL ? R_BIT(SAME_EMAIL)
+                 : key == PS_DUP_VAT ? R_BIT(SAME_VAT_NUMBER)
+                 : key == PS_DUP_PHONE ? R_BIT(SAME_PHONE)
+                                       : 0; /* names are scored once all candidates are in */
+  unsigned h = id_hash(&row->id) & d->mask;
+  for (; d->slot[h]; h = (h + 1) & d->mask) {
+    int i = d->slot[h] - 1;
     if (memcmp(d->rows[i].id.b, row->id.b, 16) == 0) {
-      d->reasons[i] |= 1u << key;
+      d->reasons[i] |= bit;
       return 0;
     }
+  }
   if (d->n == d->cap) return 1;
   d->rows[d->n] = *row;
-  d->reasons[d->n] = 1u << key;
-  d->n++;
+  d->reasons[d->n] = bit;
+  d->scores[d->n] = bit ? 1.0 : 0.0;
+  d->slot[h] = ++d->n;
   return 0;
 }
 
@@ -636,9 +663,117 @@ static int dup_out_of_memory(ps_status_t *st) {
   return ps_fail(st, PS_RESOURCE_EXHAUSTED, "", "Out of memory building the response.");
 }
 
+/* A JSON array of strings under construction, in the arena. */
+typedef struct json_keys {
+  ps_arena_t *arena;
+  char *buf;
+  size_t len, cap;
+  int n;
+  int oom;
+} json_keys_t;
+
+static int json_add(void *arg, const char *s, size_t n) {
+  json_keys_t *j = arg;
+  size_t need = j->len + 2 * n + 8; /* worst case: every byte escaped, plus ",\"\"]" and NUL */
+  if (need > j->cap) {
+    size_t cap = j->cap ? 2 * j->cap : 4096;
+    while (cap < need) cap *= 2;
+    char *b = ps_arena_alloc(j->arena, cap);
+    if (!b) {
+      j->oom = 1;
+      return 1;
+    }
+    if (j->len) memcpy(b, j->buf, j->len);
+    j->buf = b;
+    j->cap = cap;
+  }
+  j->buf[j->len++] = j->n++ ? ',' : '[';
+  j->buf[j->len++] = '"';
+  for (size_t i = 0; i < n; i++) {
+    unsigned char c = (unsigned char)s[i];
+    if (c < 0x20) continue; /* name keys hold none; never let one break the array */
+    if (c == '"' || c == '\\') j->buf[j->len++] = '\\';
+    j->buf[j->len++] = (char)c;
+  }
+  j->buf[j->len++] = '"';
+  return 0;
+}
+
+/* The candidates of one name key: equal keys, keys one edit away, the words in another order and
+ * runs of them (one statement), and records with one of its words (the first DUP_WORDS of at least
+ * PS_SEARCH_PREFIX_MAX + 1 characters, DUP_WORD_ROWS records each): containment either way, and
+ * names further apart that share a word. */
+static int dup_names(ps_db_t *db, ps_arena_t *a, const char *tenant, const char *key, int limit,
+                     dup_acc_t *d, ps_status_t *st) {
+  if (!*key) return 0;
+  if (ps_store_prospect_dups(db, a, tenant, PS_DUP_NAME, key, limit, dup_collect, d, st) != 0)
+    return -1;
+  size_t chars = 0;
+  for (const char *p = key; *p; p++) chars += ((unsigned char)*p & 0xC0) != 0x80;
+  if (chars <= DUP_VARIANT_CHARS_MAX) {
+    json_keys_t j = {a, NULL, 0, 0, 0, 0};
+    if (ps_sim_variants(key, json_add, &j) < 0 && j.oom) return dup_out_of_memory(st);
+    if (j.n) {
+      j.buf[j.len++] = ']';
+      j.buf[j.len] = '\0';
+      if (ps_store_prospect_dups_names(db, a, tenant, j.buf, 2 * limit, dup_collect, d, st) != 0)
+        return -1;
+    }
+  }
+  char done[DUP_WORDS][PS_SEARCH_TERM_BYTES];
+  int n_done = 0;
+  for (const char *w = key; *w && n_done < DUP_WORDS;) {
+    size_t n = strcspn(w, " "), wchars = 0;
+    for (size_t i = 0; i < n; i++) wchars += ((unsigned char)w[i] & 0xC0) != 0x80;
+    int dup = 0;
+    for (int i = 0; i < n_done && !dup; i++) dup = strncmp(done[i], w, n) == 0 && !done[i][n];
+    /* longer words are indexed cut: their term is not the word */
+    if (!dup && wchars > PS_SEARCH_PREFIX_MAX && wchars <= PS_SEARCH_WORD_MAX && n < PS_SEARCH_TERM_BYTES) {
+      memcpy(done[n_done], w, n);
+      done[n_done][n] = '\0';
+      if (ps_store_prospect_dups_word(db, a, tenant, done[n_done], DUP_WORD_ROWS, dup_collect, d, st))
+        return -1;
+      n_done++;
+    }
+    w += n;
+    while (*w == ' ') w++;
+  }
+  return 0;
+}
+
+/* The best name reason of row against the subject's keys (at or above min_score). */
+static void dup_score_name(dup_acc_t *d, int i, const char *keys[2], double min_score) {
+  static __thread char key[1024];
+  ps_norm_name(d->rows[i].display_name, key, sizeof key);
+  double best = 0;
+  ps_sim_kind_t kind = PS_SIM_NONE;
+  for (int k = 0; k < 2; k++) {
+    if (!keys[k] || !*keys[k]) continue;
+    ps_sim_kind_t kk;
+    double s = ps_sim_names(keys[k], key, &kk);
+    if (kk != PS_SIM_NONE && s > best) {
+      best = s;
+      kind = kk;
+    }
+  }
+  if (kind == PS_SIM_NONE || best < min_score) return;
+  static const unsigned k_bit[] = {0, R_BIT(SIMILAR_NAME), R_BIT(SWAPPED_NAME), R_BIT(NEAR_NAME),
+                                   R_BIT(CONTAINED_NAME)};
+  d->reasons[i] |= k_bit[kind];
+  if (best > d->scores[i]) d->scores[i] = best;
+}
+
+/* Closer first: score, then more reasons, then newer. */
+static int dup_before(const dup_acc_t *d, int x, int y) {
+  if (d->scores[x] != d->scores[y]) return d->scores[x] > d->scores[y];
+  int px = popcount(d->reasons[x]), py = popcount(d->reasons[y]);
+  if (px != py) return px > py;
+  return memcmp(d->rows[x].id.b, d->rows[y].id.b, 16) > 0;
+}
+
 int ps_prospect_find_duplicates(ps_db_t *db, ps_arena_t *a, const char *tenant,
                                 const ps_prospect_cols_t *subject, const char *second_name,
-                                const ps_id_t *self, unsigned keys, int max,
+                                const ps_id_t *self, unsigned keys, double min_score, int max,
                                 Prospects__V1__DuplicateCandidate ***ret, size_t *ret_n,
                                 ps_status_t *st) {
   dup_acc_t d;
@@ -649,59 +784,67 @@ int ps_prospect_find_duplicates(ps_db_t *db, ps_arena_t *a, const char *tenant,
   }
   static __thread ps_prospect_norms_t nf;
   ps_store_prospect_norms(subject, &nf);
-  d.arena = a;
-  d.cap = 4 * (max + 1);
+  int limit = max + 1; /* one more: the record itself may be among them */
+  int names = (keys & (1u << PS_DUP_NAME)) != 0;
+  d.cap = 3 * limit + (names ? 2 * (3 * limit + DUP_WORDS * DUP_WORD_ROWS) : 0);
+  unsigned slots = 1;
+  while (slots < 2u * (unsigned)d.cap) slots <<= 1;
+  d.mask = slots - 1;
   d.rows = ps_arena_alloc(a, sizeof *d.rows * (size_t)d.cap);
   d.reasons = ps_arena_alloc(a, sizeof *d.reasons * (size_t)d.cap);
-  if (!d.rows || !d.reasons) return dup_out_of_memory(st);
-  int limit = max + 1; /* one more: the record itself may be among them */
+  d.scores = ps_arena_alloc(a, sizeof *d.scores * (size_t)d.cap);
+  d.slot = ps_arena_alloc(a, sizeof *d.slot * slots);
+  if (!d.rows || !d.reasons || !d.scores || !d.slot) return dup_out_of_memory(st);
+  memset(d.slot, 0, sizeof *d.slot * slots);
 #define KEY(k) (keys & (1u << (k)))
   if ((KEY(PS_DUP_EMAIL) && ps_store_prospect_dups(db, a, tenant, PS_DUP_EMAIL, nf.email, limit, dup_collect, &d, st)) ||
       (KEY(PS_DUP_VAT) && ps_store_prospect_dups(db, a, tenant, PS_DUP_VAT, nf.vat, limit, dup_collect, &d, st)) ||
-      (KEY(PS_DUP_PHONE) && ps_store_prospect_dups(db, a, tenant, PS_DUP_PHONE, nf.phone, limit, dup_collect, &d, st)) ||
-      (KEY(PS_DUP_NAME) && ps_store_prospect_dups(db, a, tenant, PS_DUP_NAME, nf.name_key, limit, dup_collect, &d, st)))
+      (KEY(PS_DUP_PHONE) && ps_store_prospect_dups(db, a, tenant, PS_DUP_PHONE, nf.phone, limit, dup_collect, &d, st)))
     return -1;
-  if (KEY(PS_DUP_NAME) && second_name && ps_has_text(second_name)) {
-    ps_prospect_cols_t other = *subject;
-    other.display_name = (char *)second_name;
-    ps_store_prospect_norms(&other, &nf);
-    if (ps_store_prospect_dups(db, a, tenant, PS_DUP_NAME, nf.name_key, limit, dup_collect, &d, st))
-      return -1;
-  }
 #undef KEY
+  const char *name_keys[2] = {NULL, NULL};
+  if (names) {
+    if (!(name_keys[0] = ps_arena_strdup(a, nf.name_key))) return dup_out_of_memory(st);
+    if (second_name && ps_has_text(second_name)) {
+      ps_prospect_cols_t other = *subject;
+      other.display_name = (char *)second_name;
+      ps_store_prospect_norms(&other, &nf);
+      if (!(name_keys[1] = ps_arena_strdup(a, nf.name_key))) return dup_out_of_memory(st);
+    }
+    for (int k = 0; k < 2; k++)
+      if (name_keys[k] && dup_names(db, a, tenant, name_keys[k], limit, &d, st) != 0) return -1;
+    for (int i = 0; i < d.n; i++) dup_score_name(&d, i, name_keys, min_score);
+  }
 
-  /* most reasons first, then newest */
-  for (int i = 1; i < d.n; i++) {
-    ps_prospect_cols_t r = d.rows[i];
-    unsigned rs = d.reasons[i];
-    int j = i;
-    while (j > 0 && (popcount(d.reasons[j - 1]) < popcount(rs) ||
-                     (popcount(d.reasons[j - 1]) == popcount(rs) &&
-                      memcmp(d.rows[j - 1].id.b, r.id.b, 16) < 0))) {
-      d.rows[j] = d.rows[j - 1];
-      d.reasons[j] = d.reasons[j - 1];
+  /* keep those with a reason, closest first */
+  int *order = ps_arena_alloc(a, sizeof *order * (size_t)(d.n ? d.n : 1));
+  if (!order) return dup_out_of_memory(st);
+  int kept = 0;
+  for (int i = 0; i < d.n; i++) {
+    if (!d.reasons[i]) continue;
+    int j = kept++;
+    while (j > 0 && dup_before(&d, i, order[j - 1])) {
+      order[j] = order[j - 1];
       j--;
     }
-    d.rows[j] = r;
-    d.reasons[j] = rs;
+    order[j] = i;
   }
 
-  int shown = d.n > max ? max : d.n;
+  int shown = kept > max ? max : kept;
   Prospects__V1__DuplicateCandidate **out = ps_arena_alloc(a, sizeof *out * (size_t)(shown ? shown : 1));
   if (!out) return dup_out_of_memory(st);
-  static const Prospects__V1__DuplicateReason k_reason[] = {
-      PROSPECTS__V1__DUPLICATE_REASON__SAME_EMAIL, PROSPECTS__V1__DUPLICATE_REASON__SAME_VAT_NUMBER,
-      PROSPECTS__V1__DUPLICATE_REASON__SAME_PHONE, PROSPECTS__V1__DUPLICATE_REASON__SIMILAR_NAME};
-  for (int i = 0; i < shown; i++) {
+  for (int o = 0; o < shown; o++) {
+    int i = order[o];
     Prospects__V1__DuplicateCandidate *dc = ps_arena_alloc(a, sizeof *dc);
     if (!dc) return dup_out_of_memory(st);
     prospects__v1__duplicate_candidate__init(dc);
     if (!(dc->prospect = ps_store_prospect_msg(a, tenant, &d.rows[i]))) return dup_out_of_memory(st);
-    dc->reasons = ps_arena_alloc(a, sizeof *dc->reasons * 4);
+    dc->reasons = ps_arena_alloc(a, sizeof *dc->reasons * 8);
     if (!dc->reasons) return dup_out_of_memory(st);
-    for (int k = 0; k < 4; k++)
-      if (d.reasons[i] & (1u << k)) dc->reasons[dc->n_reasons++] = k_reason[k];
-    out[i] = dc;
+    for (int k = 1; k < 8; k++)
+      if (d.reasons[i] & (1u << k)) dc->reasons[dc->n_reasons++] = (Prospects__V1__DuplicateReason)k;
+    dc->score = d.scores[i];
+    out[o] = dc;
   }
   *ret = out;
   *ret_n = (size_t)shown;
@@ -710,12 +853,12 @@ int ps_prospect_find_duplicates(ps_db_t *db, ps_arena_t *a, const char *tenant,
 
 /* FindDuplicateProspects (SPEC: duplicate check): the tenant's live records that are likely the
  * same party as the candidate data or an existing record (itself excluded): the same normalized
- * e-mail (case, spaces), VAT number (spaces, dots, case, country prefix from the address), phone
- * (digits with the country calling code) or a very similar name, meaning an equal name key (lower
- * case, accents folded, punctuation dropped, legal forms such as B.V./GmbH left out: "Jansen B.V."
- * and "jansen" match). Each result carries every reason it matched, most reasons first, then
- * newest. Every lookup is one index equality (tenant_id, <normal form>). Merged-away records are
- * no longer in the table, other tenants' are never read. page_size 0 -> 20, at most 100. */
+ * e-mail (case, spaces), VAT number (spaces, dots, case, country prefix from the address) or phone
+ * (digits with the country calling code), score 1; or a close name (ps_prospect_find_duplicates:
+ * the same name key, swapped words, a few edits, containment) scoring at least min_score (0: 0.7;
+ * else 0.5 to 1). Each result carries every reason it matched and its score, closest first.
+ * Every lookup is index-driven (tenant_id, <normal form>). Merged-away records are no longer in
+ * the table, other tenants' are never read. page_size 0 -> 20, at most 100. */
 int ps_find_duplicate_prospects(ps_ctx_t *ctx, const Prospects__V1__FindDuplicateProspectsRequest *req,
                                 Prospects__V1__FindDuplicateProspectsResponse **ret) {
   ps_status_t *st = &ctx->status;
@@ -725,6 +868,12 @@ int ps_find_duplicate_prospects(ps_ctx_t *ctx, const Prospects__V1__FindDuplicat
   int32_t page_size;
   if (ps_check_page_size(req->page_size, "page_size", DUP_DEFAULT, DUP_MAX, &page_size, st) != 0)
     return -1;
+  double min_score = req->min_score;
+  if (min_score == 0)
+    min_score = PS_DUP_MIN_SCORE_DEFAULT;
+  else if (!(min_score >= PS_DUP_MIN_SCORE_LOW && min_score <= 1)) /* NaN too */
+    return ps_fail_field(st, "min_score", "must be 0 (the default, %.1f) or from %.1f to 1",
+                         PS_DUP_MIN_SCORE_DEFAULT, PS_DUP_MIN_SCORE_LOW);
 
   ps_id_t self;
   int has_self = 0;
@@ -779,7 +928,7 @@ int ps_find_duplicate_prospects(ps_ctx_t *ctx, const Prospects__V1__FindDuplicat
   if (!resp) return out_of_memory(ctx);
   prospects__v1__find_duplicate_prospects_response__init(resp);
   if (ps_prospect_find_duplicates(ctx->db, a, tenant, &subject, second_name,
-                                  has_self ? &self : NULL, PS_DUP_KEYS_ALL, page_size,
+                                  has_self ? &self : NULL, PS_DUP_KEYS_ALL, min_score, page_size,
                                   &resp->duplicates, &resp->n_duplicates, st) != 0)
     return -1;
   /* the closest candidates come first: the reply keeps as many as its byte cap holds */

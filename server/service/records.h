@@ -31,18 +31,28 @@ int ps_prospect_new_row(ps_arena_t *a, const Prospects__V1__Prospect *p, ps_pros
 /* What ps_prospect_find_duplicates compares: bits 1u << ps_dup_key_t (store/search.h): e-mail,
  * VAT number, phone, name. */
 #define PS_DUP_KEYS_CONTACT 7u /* same normalized e-mail, VAT number or phone */
-#define PS_DUP_KEYS_ALL 15u    /* ... or a very similar name */
+#define PS_DUP_KEYS_ALL 15u    /* ... or a close name */
 
 /* The duplicate check (FindDuplicateProspects; the hint of IntakeQuoteRequest): live records of the
- * tenant whose normal forms (of subject's email, vat_number, phone, country_code, display_name, and
- * second_name when not NULL) equal one of the keys, self excluded when not NULL; each with every
- * reason it matched, most reasons first, then newest; at most max. Plain reads on db (inside or
- * outside a transaction). 0 with *ret / *ret_n (array in a), or -1 with st set. */
+ * tenant, self excluded when not NULL, that are likely the same party as subject (its email,
+ * vat_number, phone, country_code, display_name, and second_name when not NULL):
+ * - an equal normal form of e-mail, VAT number or phone (score 1);
+ * - with PS_DUP_NAME in keys, a close name (core/similarity.h) scoring at least min_score: the
+ *   same name key, the same words in another order, a few edits apart, or one name's words a run
+ *   of the other's. Index-driven: the equal key, every key one edit away and the other orders and
+ *   runs of words in one statement, and the first records with each of a few of the name's words.
+ * Each with every reason it matched and its score (the highest of its reasons); highest score
+ * first, then most reasons, then newest; at most max. Plain reads on db (inside or outside a
+ * transaction). 0 with *ret / *ret_n (array in a), or -1 with st set. */
 int ps_prospect_find_duplicates(ps_db_t *db, ps_arena_t *a, const char *tenant,
                                 const ps_prospect_cols_t *subject, const char *second_name,
-                                const ps_id_t *self, unsigned keys, int max,
+                                const ps_id_t *self, unsigned keys, double min_score, int max,
                                 Prospects__V1__DuplicateCandidate ***ret, size_t *ret_n,
                                 ps_status_t *st);
+
+/* FindDuplicateProspects' min_score: 0 gives this; else it must be within the bounds. */
+#define PS_DUP_MIN_SCORE_DEFAULT 0.7
+#define PS_DUP_MIN_SCORE_LOW 0.5
 
 /* Update-mask bits of Prospect: the writable fields. */
 #define PS_PF_FIRST_NAME (1u << 0)

@@ -950,6 +950,22 @@ static ps_sql_t Q_DUP_PHONE = PS_SQL("SELECT " PS_PROSPECT_COLUMNS " FROM prospe
 static ps_sql_t Q_DUP_NAME = PS_SQL("SELECT " PS_PROSPECT_COLUMNS " FROM prospects FORCE INDEX (prospects_dup_name)"
                                     " WHERE tenant_id = ? AND name_key = ? ORDER BY id DESC LIMIT ?");
 
+/* Reads the rows of s through fn (all of them: the result set must be drained). */
+static int dups_rows(ps_db_t *db, ps_arena_t *a, MYSQL_STMT *s, ps_dup_key_t key, ps_dup_fn fn,
+                     void *arg, ps_status_t *st) {
+  int stop = 0;
+  for (;;) {
+    ps_prospect_cols_t c;
+    ps_row_t r;
+    ps_row_init(&r);
+    ps_store_prospect_bind(&r, &c);
+    int rc = ps_db_fetch(db, s, &r, a, st);
+    if (rc < 0) return -1;
+    if (rc == 0) return 0;
+    if (!stop && fn(arg, &c, key) != 0) stop = 1;
+  }
+}
+
 int ps_store_prospect_dups(ps_db_t *db, ps_arena_t *a, const char *tenant, ps_dup_key_t key,
                            const char *value, int limit, ps_dup_fn fn, void *arg, ps_status_t *st) {
   if (!value || !*value) return 0; /* nothing to compare */
@@ -964,16 +980,44 @@ int ps_store_prospect_dups(ps_db_t *db, ps_arena_t *a, const char *tenant, ps_du
   ps_param_i64(&p, limit);
   MYSQL_STMT *s = ps_db_exec(db, sql, &p, st);
   if (!s) return -1;
-  int stop = 0;
-  for (;;) {
-    ps_prospect_cols_t c;
-    ps_row_t r;
-    ps_row_init(&r);
-    ps_store_prospect_bind(&r, &c);
-    int rc = ps_db_fetch(db, s, &r, a, st);
-    if (rc < 0) return -1;
-    if (rc == 0) break;
-    if (!stop && fn(arg, &c, key) != 0) stop = 1; /* keep fetching: the result set must be drained */
-  }
-  return 0;
+  return dups_rows(db, a, s, key, fn, arg, st);
+}
+
+/* The keys drive: one lookup of index prospects_dup_name per key (the same collation as the
+ * column, or the index is not used). */
+static ps_sql_t Q_DUP_NAMES = PS_SQL(
+    "SELECT " PS_PROSPECT_COLUMNS " FROM JSON_TABLE(?, '$[*]' COLUMNS (k VARCHAR(255)"
+    " CHARACTER SET utf8mb4 COLLATE utf8mb4_bin PATH '$')) j STRAIGHT_JOIN prospects"
+    " FORCE INDEX (prospects_dup_name) ON prospects.tenant_id = ? AND prospects.name_key = j.k"
+    " LIMIT ?");
+/* The first `limit` records of the term's index range, then their rows by primary key. */
+static ps_sql_t Q_DUP_WORD = PS_SQL(
+    "SELECT " PS_PROSPECT_COLUMNS " FROM (SELECT id AS tid FROM prospect_terms"
+    " WHERE tenant_id = ? AND term = ? LIMIT ?) t STRAIGHT_JOIN prospects"
+    " ON prospects.tenant_id = ? AND prospects.id = t.tid");
+
+int ps_store_prospect_dups_names(ps_db_t *db, ps_arena_t *a, const char *tenant,
+                                 const char *keys_json, int limit, ps_dup_fn fn, void *arg,
+                                 ps_status_t *st) {
+  ps_params_t p;
+  ps_params_init(&p);
+  ps_param_str(&p, keys_json);
+  ps_param_str(&p, tenant);
+  ps_param_i64(&p, limit);
+  MYSQL_STMT *s = ps_db_exec(db, &Q_DUP_NAMES, &p, st);
+  if (!s) return -1;
+  return dups_rows(db, a, s, PS_DUP_NAME, fn, arg, st);
+}
+
+int ps_store_prospect_dups_word(ps_db_t *db, ps_arena_t *a, const char *tenant, const char *word,
+                                int limit, ps_dup_fn fn, void *arg, ps_status_t *st) {
+  ps_params_t p;
+  ps_params_init(&p);
+  ps_param_str(&p, tenant);
+  ps_param_str(&p, word);
+  ps_param_i64(&p, limit);
+  ps_param_str(&p, tenant);
+  MYSQL_STMT *s = ps_db_exec(db, &Q_DUP_WORD, &p, st);
+  if (!s) return -1;
+  return dups_rows(db, a, s, PS_DUP_NAME, fn, arg, st);
 }

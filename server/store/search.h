@@ -111,4 +111,16 @@ typedef int (*ps_dup_fn)(void *arg, const ps_prospect_cols_t *row, ps_dup_key_t 
 int ps_store_prospect_dups(ps_db_t *db, ps_arena_t *a, const char *tenant, ps_dup_key_t key,
                            const char *value, int limit, ps_dup_fn fn, void *arg, ps_status_t *st);
 
+/* Up to limit live records of the tenant whose name key is one of keys_json (a JSON array of
+ * strings), through fn with key PS_DUP_NAME: one index lookup per key. 0, or -1 with st set. */
+int ps_store_prospect_dups_names(ps_db_t *db, ps_arena_t *a, const char *tenant,
+                                 const char *keys_json, int limit, ps_dup_fn fn, void *arg,
+                                 ps_status_t *st);
+
+/* Up to limit live records of the tenant that have the word index term `word` (a whole word of
+ * at least PS_SEARCH_PREFIX_MAX + 1 characters is a term of its own), through fn with key
+ * PS_DUP_NAME. 0, or -1 with st set. */
+int ps_store_prospect_dups_word(ps_db_t *db, ps_arena_t *a, const char *tenant, const char *word,
+                                int limit, ps_dup_fn fn, void *arg, ps_status_t *st);
+
 #endif

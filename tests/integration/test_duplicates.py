@@ -1,8 +1,9 @@
 """FindDuplicateProspects against the real server and MariaDB: matches by normalized e-mail (case,
-spaces), VAT number (spaces, dots, case, country prefix), phone (digits, country code) and very
-similar name (equal name key: case, accents, punctuation, legal forms), every reason per result;
-from candidate data or an existing record (itself excluded); merged-away and other tenants' records
-never appear; validation, page size, isolation and the app gate."""
+spaces), VAT number (spaces, dots, case, country prefix), phone (digits, country code) and close
+names (equal name key: case, accents, punctuation, legal forms; words swapped; a few edits apart;
+one name's words within the other's), every reason per result with a score, closest first, above
+the caller's threshold; from candidate data or an existing record (itself excluded); merged-away
+and other tenants' records never appear; validation, page size, isolation and the app gate."""
 
 import grpc
 
@@ -63,7 +64,10 @@ class Duplicates(lib.ServerTestCase):
                          {self.acme.name: {R.SIMILAR_NAME}})
         self.assertEqual(self.dups(candidate=lib.person(first_name="jan", last_name="DE VRIES")),
                          {self.jan.name: {R.SIMILAR_NAME}})
-        self.assertEqual(self.dups(candidate=lib.company(company_name="Acme Widgets")), {})
+        self.assertEqual(self.dups(candidate=lib.company(company_name="Widgets Inc")), {})
+        # a name whose words hold the record's name: contained (score 0.7 + 0.2 * 4 / 11)
+        self.assertEqual(self.dups(candidate=lib.company(company_name="Acme Widgets")),
+                         {self.acme.name: {R.CONTAINED_NAME}})
 
     def test_every_reason_and_order(self):
         got = lib.find_duplicates(self.channel, self.t, candidate=lib.person(
@@ -126,6 +130,81 @@ class Duplicates(lib.ServerTestCase):
         lib.wait_gate(self.channel, t, False)
         self.assertRpcError(lambda: lib.find_duplicates(self.channel, t, candidate=resources_pb2.Prospect(
             email="a@b.cd")), Code.FAILED_PRECONDITION, reason="PROSPECTS_APP_DISABLED")
+
+
+class Fuzzy(lib.ServerTestCase):
+    """Close names with their scores, in order: the issue's examples, both ways."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        ch = cls.channel
+        cls.t = lib.new_enabled_tenant(ch)
+        mk = lambda p: lib.create(ch, cls.t, p)  # noqa: E731
+        cls.jansen = mk(lib.person(first_name="Jan", last_name="Jansen", email="jan@jansen.nl"))
+        cls.janssen = mk(lib.person(first_name="Jan", last_name="Janssen"))
+        cls.swapped = mk(lib.person(first_name="Jansen", last_name="Jan"))
+        cls.klok = mk(lib.company(company_name="De Klok BV"))
+        cls.brouwerij = mk(lib.company(company_name="Brouwerij De Klok"))
+        cls.piet = mk(lib.person(first_name="Piet", last_name="Pieters"))
+        # noise: records sharing words or prefixes with the subjects, not close to any of them
+        for name in ("Jan de Boer", "Jannie Smit", "Klokkenmakerij Bos", "De Vries"):
+            mk(lib.company(company_name=name))
+
+    def ranked(self, min_score=0.0, **kw):
+        resp = lib.find_duplicates(self.channel, self.t, min_score=min_score, **kw)
+        return [(d.prospect.name, sorted(d.reasons), round(d.score, 4)) for d in resp.duplicates]
+
+    def test_person_names_by_score(self):
+        s_near = round(1 - 1 / 11, 4)
+        self.assertEqual(self.ranked(candidate=lib.person(first_name="Jan", last_name="Jansen")), [
+            (self.jansen.name, [R.SIMILAR_NAME], 1.0),
+            (self.swapped.name, [R.SWAPPED_NAME], 0.95),
+            (self.janssen.name, [R.NEAR_NAME], s_near)])
+        # (the swapped "Jansen Jan" is two edits from "Jan Janssen" and shares no word of 4 letters:
+        # no lookup reaches it)
+        self.assertEqual(self.ranked(candidate=lib.person(first_name="Jan", last_name="Janssen")), [
+            (self.janssen.name, [R.SIMILAR_NAME], 1.0),
+            (self.jansen.name, [R.NEAR_NAME], s_near)])
+        # from an existing record: the same, itself left out
+        self.assertEqual(self.ranked(prospect=self.janssen.name), [(self.jansen.name, [R.NEAR_NAME], s_near)])
+        self.assertEqual(self.ranked(prospect=self.swapped.name), [(self.jansen.name, [R.SWAPPED_NAME], 0.95)])
+
+    def test_company_containment_both_ways(self):
+        contained = round(0.7 + 0.2 * 6 / 15, 4)
+        self.assertEqual(self.ranked(candidate=lib.company(company_name="De Klok B.V.")), [
+            (self.klok.name, [R.SIMILAR_NAME], 1.0),
+            (self.brouwerij.name, [R.CONTAINED_NAME], contained)])
+        self.assertEqual(self.ranked(candidate=lib.company(company_name="Brouwerij De Klok")), [
+            (self.brouwerij.name, [R.SIMILAR_NAME], 1.0),
+            (self.klok.name, [R.CONTAINED_NAME], contained)])
+        self.assertEqual(self.ranked(prospect=self.klok.name), [(self.brouwerij.name, [R.CONTAINED_NAME], contained)])
+
+    def test_exact_key_and_close_name_rank_first(self):
+        got = self.ranked(candidate=lib.person(first_name="Jan", last_name="Janssen", email="JAN@jansen.nl"))
+        self.assertEqual(got[0], (self.jansen.name, sorted([R.SAME_EMAIL, R.NEAR_NAME]), 1.0))
+        self.assertEqual(got[1], (self.janssen.name, [R.SIMILAR_NAME], 1.0))
+
+    def test_threshold(self):
+        cand = lib.person(first_name="Jan", last_name="Jansen")
+        names = lambda ms: [n for n, _, _ in self.ranked(min_score=ms, candidate=cand)]  # noqa: E731
+        self.assertEqual(names(0.9), [self.jansen.name, self.swapped.name, self.janssen.name])
+        self.assertEqual(names(0.95), [self.jansen.name, self.swapped.name])
+        self.assertEqual(names(1), [self.jansen.name])
+        self.assertEqual(names(0.5), names(0))
+        self.assertEqual([n for n, _, _ in self.ranked(min_score=0.8, candidate=lib.company(company_name="De Klok"))],
+                         [self.klok.name])  # containment (0.78) is below 0.8
+        for bad in (0.4, 1.01, -1, float("nan"), float("inf")):
+            with self.subTest(min_score=bad):
+                self.assertRpcError(lambda: lib.find_duplicates(self.channel, self.t, min_score=bad, candidate=cand),
+                                    Code.INVALID_ARGUMENT, field="min_score")
+
+    def test_unrelated_and_short_names_are_not_close(self):
+        self.assertEqual(self.ranked(candidate=lib.person(first_name="Kees", last_name="Bakker")), [])
+        self.assertEqual(self.ranked(candidate=lib.company(company_name="De")), [])
+        # two edits in 14 letters, found through the shared word "piet"
+        self.assertEqual(self.ranked(candidate=lib.person(first_name="Piet", last_name="Pietersen")), [
+            (self.piet.name, [R.NEAR_NAME], round(1 - 2 / 14, 4))])
 
 
 if __name__ == "__main__":

@@ -144,6 +144,7 @@ class Intake(lib.ServerTestCase):
                                by_vat.name: [service_pb2.SAME_VAT_NUMBER],
                                by_phone.name: [service_pb2.SAME_PHONE]})
         self.assertNotIn(r.prospect.name, got)
+        self.assertEqual({d.score for d in r.possible_duplicates}, {1.0})  # exact keys only
         self.assertEqual(self.counts()["prospects"], 5)
         # the hint is part of the first response: a retry returns it as it was
         self.assertEqual(lib.intake(self.channel, self.t, "in-1", qr(),

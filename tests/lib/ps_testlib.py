@@ -402,8 +402,8 @@ def list_all(channel, tenant, page_size=50, max_pages=10000, **kw):
     raise AssertionError("more than %d pages" % max_pages)
 
 
-def find_duplicates(channel, tenant, candidate=None, prospect=None, page_size=0, timeout=10):
-    kw = {"parent": "tenants/%s" % tenant, "page_size": page_size}
+def find_duplicates(channel, tenant, candidate=None, prospect=None, page_size=0, min_score=0.0, timeout=10):
+    kw = {"parent": "tenants/%s" % tenant, "page_size": page_size, "min_score": min_score}
     if candidate is not None:
         kw["candidate"] = candidate
     if prospect is not None:
