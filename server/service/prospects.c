@@ -711,9 +711,9 @@ int ps_prospect_find_duplicates(ps_db_t *db, ps_arena_t *a, const char *tenant,
 /* FindDuplicateProspects (SPEC: duplicate check): the tenant's live records that are likely the
  * same party as the candidate data or an existing record (itself excluded): the same normalized
  * e-mail (case, spaces), VAT number (spaces, dots, case, country prefix from the address), phone
- * (digits with the country calling code) or a very similar name, meaning an equal name key (lower
- * case, accents folded, punctuation dropped, legal forms such as B.V./GmbH left out: "Jansen B.V."
- * and "jansen" match). Each result carries every reason it matched, most reasons first, then
+ * (digits with the country calling code) or a very similar name, meaning an equal name key (case
+ * folded, accents stripped, punctuation dropped, legal forms such as B.V./GmbH left out: "Jansen
+ * B.V." and "jansen" match; core/normalize.h). Each result carries every reason it matched, most reasons first, then
  * newest. Every lookup is one index equality (tenant_id, <normal form>). Merged-away records are
  * no longer in the table, other tenants' are never read. page_size 0 -> 20, at most 100. */
 int ps_find_duplicate_prospects(ps_ctx_t *ctx, const Prospects__V1__FindDuplicateProspectsRequest *req,
