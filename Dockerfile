@@ -19,7 +19,7 @@ RUN apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq 
         build-essential cmake pkg-config ca-certificates libgrpc-dev protobuf-c-compiler \
         libprotobuf-c-dev protobuf-compiler libprotobuf-dev grpc-proto \
         golang-github-gogo-googleapis-dev golang-google-genproto-dev python3 libmariadb-dev libhiredis-dev \
-        libmicrohttpd-dev libssl-dev nodejs npm \
+        libmicrohttpd-dev libutf8proc-dev libssl-dev nodejs npm \
     && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY CMakeLists.txt ./

@@ -49,7 +49,7 @@ PS_APT_PACKAGES=(
     libgrpc-dev protobuf-c-compiler libprotobuf-c-dev protobuf-compiler libprotobuf-dev
     grpc-proto golang-github-gogo-googleapis-dev golang-google-genproto-dev
     libmariadb-dev mariadb-server mariadb-client libhiredis-dev redis-server redis-tools
-    libmicrohttpd-dev libcmocka-dev python3 python3-grpcio python3-protobuf python3-h2 python3-yaml
+    libmicrohttpd-dev libutf8proc-dev libcmocka-dev python3 python3-grpcio python3-protobuf python3-h2 python3-yaml
     python3-prometheus-client openssl
 )
 

@@ -7,6 +7,7 @@
 
 #include "core/counters.h"
 #include "core/names.h"
+#include "core/unicode.h"
 #include "core/wire.h"
 #include "google/protobuf/field_mask.pb-c.h"
 #include "prospects/v1/service.pb-c.h"
@@ -239,6 +240,8 @@ int ps_dispatch_decode(const ps_method_t *m, const uint8_t *buf, size_t len, ps_
     return ps_fail(st, PS_INVALID_ARGUMENT, "MALFORMED_REQUEST",
                    "the request is not a valid %s message", m->request->name);
   }
+  /* one form of every text from here on: what handlers validate, store, compare and search */
+  if (ps_nfc_message(arena, req) != 0) return ps_dispatch_fail_memory(st);
   *ret = req;
   return 0;
 }

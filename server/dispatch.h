@@ -44,8 +44,9 @@ const ps_method_t *ps_dispatch_find(const char *path, size_t n);
  * must not be: a request larger than the method's cap (RESOURCE_EXHAUSTED, REQUEST_TOO_LARGE), a
  * string with a NUL byte or invalid UTF-8 (INVALID_ARGUMENT naming the field), a repeated field with
  * too many values (INVALID_ARGUMENT, the field's reason), too many unknown fields or bytes that are
- * not the message (INVALID_ARGUMENT, MALFORMED_REQUEST). The message is unpacked into arena; when
- * the arena's budget runs out it is RESOURCE_EXHAUSTED (CALL_MEMORY_EXCEEDED). 0 with *ret set, or -1
+ * not the message (INVALID_ARGUMENT, MALFORMED_REQUEST). The message is unpacked into arena and
+ * every string in it put in NFC (core/unicode.h), so handlers only ever see NFC text; when the
+ * arena's budget runs out it is RESOURCE_EXHAUSTED (CALL_MEMORY_EXCEEDED). 0 with *ret set, or -1
  * with st set. Thread-safe (the arena is the caller's). */
 int ps_dispatch_decode(const ps_method_t *m, const uint8_t *buf, size_t len, ps_arena_t *arena,
                        ProtobufCMessage **ret, ps_status_t *st);

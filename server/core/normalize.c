@@ -1,10 +1,13 @@
-/* Normal forms for the duplicate check. Output is always valid UTF-8: it is cut on a character
- * boundary when it does not fit, and bytes that are not valid UTF-8 are dropped. */
+/* Normal forms for the duplicate check and the search words. Output is always valid UTF-8: it is cut
+ * on a character boundary when it does not fit, and bytes that are not valid UTF-8 are dropped.
+ * Names are folded with utf8proc (case folding, compatibility decomposition, marks stripped), so
+ * this file keeps no Unicode tables beyond the few letters that have nothing to strip. */
 #include "core/normalize.h"
 
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <utf8proc.h>
 
 #include "core/validate.h"
 
@@ -233,25 +236,42 @@ size_t ps_norm_phone(const char *phone, const char *country_code, char *out, siz
 
 /* ------------------------------------------------------------------------------------ name */
 
-/* Folding of U+00C0..U+017F to lower-case ASCII: one letter each, except '*' (several letters, see
- * fold_multi) and '_' (a word separator: the multiplication and division signs). */
-static const char k_fold[] =
-    "aaaaaa*ceeeeiiii" "dnooooo_ouuuuy**" /* U+00C0 */
-    "aaaaaa*ceeeeiiii" "dnooooo_ouuuuy*y" /* U+00E0 */
-    "aaaaaaccccccccdd" "ddeeeeeeeeeegggg" /* U+0100 */
-    "gggghhhhiiiiiiii" "ii**jjkkklllllll" /* U+0120 */
-    "lllnnnnnnnnnoooo" "oo**rrrrrrssssss" /* U+0140 */
-    "ssttttttuuuuuuuu" "uuuuwwyyyzzzzzzs" /* U+0160 */;
+/* How a letter or digit is folded, by utf8proc, one code point at a time: its compatibility
+ * decomposition (ligatures, full-width, superscript and other presentation forms become the plain
+ * letters and digits: "ﬁ" -> "fi", "Ĳ" -> "IJ", "²" -> "2", "ª" -> "a"), full Unicode case folding
+ * ("Σ" -> "σ", "ς" -> "σ", "Д" -> "д", "ß" and "ẞ" -> "ss") and every mark stripped ("é" -> "e",
+ * "Ș" -> "s", "ễ" -> "e", "ά" -> "α", "й" -> "и", "が" -> "か"). Marks are stripped after the
+ * decomposition, so a letter reads the same whether it came composed or as letter + mark. */
+#define FOLD_OPTIONS                                                                               \
+  ((utf8proc_option_t)(UTF8PROC_DECOMPOSE | UTF8PROC_COMPAT | UTF8PROC_CASEFOLD | UTF8PROC_STRIPMARK))
 
-static const char *fold_multi(uint32_t cp) {
-  switch (cp) {
-  case 0xc6: case 0xe6: return "ae";
-  case 0xde: case 0xfe: return "th";
-  case 0xdf: return "ss";
-  case 0x132: case 0x133: return "ij";
-  case 0x152: case 0x153: return "oe";
-  default: return NULL;
-  }
+/* Letters that have no decomposition to strip a mark from, written as the plain Latin letters
+ * readers and keyboards use for them (case folding has made them lower case first, so "Ø" and
+ * "ø" both give "o"). These are the Latin-1 and Latin Extended-A letters of that kind; ß is not
+ * here because case folding already makes it "ss". Sorted by code point. */
+static const struct {
+  uint32_t cp;
+  const char *ascii;
+} k_letters[] = {
+    {0x00e6, "ae"}, /* æ */
+    {0x00f0, "d"},  /* ð (eth) */
+    {0x00f8, "o"},  /* ø */
+    {0x00fe, "th"}, /* þ (thorn) */
+    {0x0111, "d"},  /* đ */
+    {0x0127, "h"},  /* ħ */
+    {0x0131, "i"},  /* ı (dotless i) */
+    {0x0138, "k"},  /* ĸ (kra) */
+    {0x0142, "l"},  /* ł */
+    {0x014b, "n"},  /* ŋ (eng) */
+    {0x0153, "oe"}, /* œ */
+    {0x0167, "t"},  /* ŧ */
+};
+
+static const char *plain_letter(uint32_t cp) {
+  if (cp < 0xe6 || cp > 0x167) return NULL;
+  for (size_t i = 0; i < sizeof k_letters / sizeof k_letters[0]; i++)
+    if (k_letters[i].cp == cp) return k_letters[i].ascii;
+  return NULL;
 }
 
 /* Legal-form words dropped from a name key. */
@@ -264,89 +284,123 @@ static int is_form(const char *s, size_t n) {
   return 0;
 }
 
-enum { K_SEP, K_DROP, K_TEXT };
+/* Dropped inside a word, so "B.V." is "bv" and "O'Brien", "O’Brien" and "O´Brien" are "obrien": the
+ * full stop, the apostrophe and the characters written for it (grave and acute accent, modifier
+ * letter apostrophe, the single quotation marks). */
+static int is_dropped(uint32_t cp) {
+  return cp == '.' || cp == '\'' || cp == '`' || cp == 0xb4 || cp == 0x2bc || cp == 0x2018 ||
+         cp == 0x2019 || cp == 0x201b;
+}
 
-/* Classifies one code point: K_SEP (ends a word), K_DROP (ignored inside a word: '.' and
- * apostrophes, so "B.V." is "bv" and "O'Brien" is "obrien") or K_TEXT with its folded bytes. */
-static int classify(uint32_t cp, const char *src, size_t len, char tmp[4], const char **ret_s,
-                    size_t *ret_n) {
-  if (cp < 0x80) {
-    if (is_digit((unsigned char)cp) || is_lower((unsigned char)cp) || is_upper((unsigned char)cp)) {
-      tmp[0] = to_lower((unsigned char)cp);
-      *ret_s = tmp;
-      *ret_n = 1;
-      return K_TEXT;
-    }
-    return cp == '.' || cp == '\'' || cp == '`' ? K_DROP : K_SEP;
+static int is_letter_or_digit(utf8proc_category_t c) {
+  return (c >= UTF8PROC_CATEGORY_LU && c <= UTF8PROC_CATEGORY_LO) ||
+         (c >= UTF8PROC_CATEGORY_ND && c <= UTF8PROC_CATEGORY_NO);
+}
+
+static int is_mark(utf8proc_category_t c) {
+  return c >= UTF8PROC_CATEGORY_MN && c <= UTF8PROC_CATEGORY_ME;
+}
+
+static int is_space_sep(utf8proc_category_t c) {
+  return c >= UTF8PROC_CATEGORY_ZS && c <= UTF8PROC_CATEGORY_ZP;
+}
+
+/* One word's folded code points, composed before they are written: stripping the marks leaves
+ * nothing to compose but Hangul, whose syllables the decomposition split into jamo. Each code point
+ * here becomes at least one byte of output, so a word of WORD_CPS code points already fills any
+ * output buffer the callers use (at most 2048 bytes); a longer word is written in pieces. */
+#define WORD_CPS 2048
+
+typedef struct word {
+  utf8proc_int32_t cp[WORD_CPS]; /* folded code points not written yet */
+  size_t n;                      /* how many */
+  size_t start;                  /* w.len where the word's first byte is (after its space) */
+  size_t mark;                   /* w.len before the word and its leading space */
+  int open;                      /* a word has started */
+} word_t;
+
+/* Composes and writes the word's pending code points; whole characters only. */
+static void word_flush(word_t *wd, wbuf_t *w) {
+  utf8proc_ssize_t n = utf8proc_normalize_utf32(wd->cp, (utf8proc_ssize_t)wd->n, UTF8PROC_COMPOSE);
+  for (utf8proc_ssize_t i = 0; i < n && !w->full; i++) {
+    utf8proc_uint8_t b[4];
+    utf8proc_ssize_t len = utf8proc_encode_char(wd->cp[i], b);
+    if (len > 0) wb_put(w, (const char *)b, (size_t)len);
   }
-  if (cp < 0xc0) {
-    if (cp == 0xaa || cp == 0xba) { /* feminine and masculine ordinal indicators */
-      tmp[0] = cp == 0xaa ? 'a' : 'o';
-      *ret_s = tmp;
-      *ret_n = 1;
-      return K_TEXT;
-    }
-    return cp == 0xb4 ? K_DROP : K_SEP; /* acute accent used as an apostrophe */
+  wd->n = 0;
+}
+
+/* Adds one folded letter or digit to the word, starting the word (and its separator) if needed. */
+static void word_add(word_t *wd, wbuf_t *w, utf8proc_int32_t cp) {
+  if (!wd->open) {
+    wd->mark = w->len;
+    if (w->len > 0 && wb_put(w, " ", 1) < 0) return;
+    wd->start = w->len;
+    wd->open = 1;
   }
-  if (cp < 0x180) {
-    char f = k_fold[cp - 0xc0];
-    if (f == '_') return K_SEP;
-    if (f == '*') {
-      *ret_s = fold_multi(cp);
-      *ret_n = 2;
-      return K_TEXT;
+  if (wd->n == WORD_CPS) word_flush(wd, w);
+  wd->cp[wd->n++] = cp;
+}
+
+/* Ends the word: writes it, and takes it back out when it is a legal form. */
+static void word_end(word_t *wd, wbuf_t *w) {
+  if (!wd->open) return;
+  word_flush(wd, w);
+  if (!w->full && is_form(w->out + wd->start, w->len - wd->start)) w->len = wd->mark;
+  wd->open = 0;
+}
+
+/* Adds the folded form of the letter, digit or mark cp (the special letters as their plain
+ * letters). A letter may fold to spaces as well ("ﷺ"): those end a word; anything else it folds
+ * to that is neither letter nor digit (the middle dot of "ŀ", the fraction slash of "½") is part
+ * of it and dropped. */
+static void add_folded(word_t *wd, wbuf_t *w, uint32_t cp) {
+  utf8proc_int32_t f[32];
+  int boundclass = 0;
+  utf8proc_ssize_t n = utf8proc_decompose_char((utf8proc_int32_t)cp, f, 32, FOLD_OPTIONS, &boundclass);
+  if (n < 0 || n > 32) return; /* no code point folds to more than 18 */
+  for (utf8proc_ssize_t i = 0; i < n && !w->full; i++) {
+    utf8proc_category_t c = utf8proc_category(f[i]);
+    const char *plain;
+    if (is_dropped((uint32_t)f[i]) || !is_letter_or_digit(c)) {
+      if (is_space_sep(c)) word_end(wd, w);
+    } else if ((plain = plain_letter((uint32_t)f[i])) != NULL) {
+      for (; *plain; plain++) word_add(wd, w, (unsigned char)*plain);
+    } else {
+      word_add(wd, w, f[i]);
     }
-    tmp[0] = f;
-    *ret_s = tmp;
-    *ret_n = 1;
-    return K_TEXT;
   }
-  if (cp == 0x2bc || cp == 0x2018 || cp == 0x2019 || cp == 0x201b) return K_DROP; /* apostrophes */
-  if ((cp >= 0x2000 && cp <= 0x206f) || cp == 0x3000 || cp == 0xfeff) return K_SEP;
-  *ret_s = src; /* other scripts: kept as written */
-  *ret_n = len;
-  return K_TEXT;
 }
 
 size_t ps_norm_name(const char *name, char *out, size_t outsz) {
+  static __thread word_t wd; /* 8 KiB: kept off the worker's stack */
   wbuf_t w;
   wb_init(&w, out, outsz);
   if (!name) return wb_done(&w, outsz);
+  wd.n = 0;
+  wd.open = 0;
   size_t n = strlen(name);
-  size_t word_start = 0; /* w.len where the current word's first byte is (after its space) */
-  size_t word_mark = 0;  /* w.len before the current word and its leading space */
-  int in_word = 0;
-  for (size_t i = 0; i <= n && !w.full;) {
+  for (size_t i = 0; i < n && !w.full;) {
     uint32_t cp = 0;
-    size_t len = i < n ? ps_utf8_decode(name + i, n - i, &cp) : 0;
-    const char *s = NULL;
-    size_t sn = 0;
-    char tmp[4];
-    int kind;
-    if (i == n) {
-      kind = K_SEP; /* end of input ends the last word */
-      len = 1;
-    } else if (!len) {
-      kind = K_DROP; /* not UTF-8: dropped */
-      len = 1;
-    } else {
-      kind = classify(cp, name + i, len, tmp, &s, &sn);
-    }
-    i += len;
-    if (kind == K_DROP) continue;
-    if (kind == K_SEP) {
-      if (in_word && is_form(w.out + word_start, w.len - word_start)) w.len = word_mark;
-      in_word = 0;
+    size_t len = ps_utf8_decode(name + i, n - i, &cp);
+    if (!len) { /* not UTF-8: dropped */
+      i++;
       continue;
     }
-    if (!in_word) {
-      word_mark = w.len;
-      if (w.len > 0 && wb_put(&w, " ", 1) < 0) break;
-      word_start = w.len;
-      in_word = 1;
+    i += len;
+    if (is_dropped(cp)) continue;
+    if (cp < 0x80) { /* ASCII without utf8proc: letters and digits, the rest separates words */
+      if (is_digit((unsigned char)cp) || is_lower((unsigned char)cp) || is_upper((unsigned char)cp))
+        word_add(&wd, &w, to_lower((unsigned char)cp));
+      else
+        word_end(&wd, &w);
+      continue;
     }
-    if (wb_put(&w, s, sn) < 0) break;
+    utf8proc_category_t c = utf8proc_category((utf8proc_int32_t)cp);
+    if (is_letter_or_digit(c) || is_mark(c)) add_folded(&wd, &w, cp);
+    else word_end(&wd, &w); /* punctuation, symbols, spaces, controls, unassigned */
   }
+  word_end(&wd, &w);
   /* a word cut short leaves no dangling separator */
   if (w.len > 0 && w.out[w.len - 1] == ' ') w.len--;
   return wb_done(&w, outsz);

@@ -1,6 +1,8 @@
 /* Field validation. Every check names the field (a path such as "prospect.address.city") in an
  * INVALID_ARGUMENT status (ps_fail_field) and returns -1; 0 when the value is acceptable.
- * Lengths count Unicode code points, not bytes. Empty strings pass the optional checks. */
+ * Lengths count Unicode code points, not bytes. Requests reach the checks in NFC (ps_dispatch_decode,
+ * core/unicode.h), so a limit counts the code points of the text as it is stored: "é" is one
+ * character whether the caller sent U+00E9 or "e" + U+0301. Empty strings pass the optional checks. */
 #ifndef PS_CORE_VALIDATE_H
 #define PS_CORE_VALIDATE_H
 

@@ -317,12 +317,19 @@ static int write_tx(ps_db_t *db, void *arg, ps_status_t *st) {
   if (check_etag(t->etag, c.version, st) != 0) return -1;
   if (!t->in) return ps_store_contact_delete(db, t->tenant, &t->id, st);
   uint64_t old = c.version;
+  const ps_contact_cols_t before = c;
   if (t->bits & PS_CF_FIRST_NAME) c.first_name = sv(t->in->first_name);
   if (t->bits & PS_CF_LAST_NAME) c.last_name = sv(t->in->last_name);
   if (t->bits & PS_CF_EMAIL) c.email = sv(t->in->email);
   if (t->bits & PS_CF_PHONE) c.phone = sv(t->in->phone);
   if (t->bits & PS_CF_ROLE) c.role = sv(t->in->role);
   if (require_a_name(c.first_name, c.last_name, st) != 0) return -1;
+  if (!strcmp(c.first_name, before.first_name) && !strcmp(c.last_name, before.last_name) &&
+      !strcmp(c.email, before.email) && !strcmp(c.phone, before.phone) &&
+      !strcmp(c.role, before.role)) { /* nothing to change: no new version */
+    t->out = before;
+    return 0;
+  }
   c.version = old + 1;
   c.update_us = ps_db_now_us();
   if (c.update_us <= c.create_us) c.update_us = c.create_us + 1;
@@ -333,7 +340,9 @@ static int write_tx(ps_db_t *db, void *arg, ps_status_t *st) {
 
 /* UpdateContactPerson (S6): only the fields named in update_mask ("*": all writable); name and
  * times cannot be written; a first or last name must remain. A given etag must match (ABORTED
- * ETAG_MISMATCH, nothing written). Needs the PROSPECTS app (S4). */
+ * ETAG_MISMATCH, nothing written). An update that leaves every field as it was writes nothing
+ * (etag and update_time stay; requests are NFC, so a resend composed differently is the same).
+ * Needs the PROSPECTS app (S4). */
 int ps_update_contact_person(ps_ctx_t *ctx, const Prospects__V1__UpdateContactPersonRequest *req,
                              Prospects__V1__ContactPerson **ret) {
   ps_status_t *st = &ctx->status;

@@ -319,6 +319,23 @@ static void apply_prospect_mask(ps_prospect_cols_t *c, const Prospects__V1__Pros
   if (bits & PS_PF_NOTES) c->notes = sv(in->notes);
 }
 
+/* 1 when a and b hold the same text in every writable column (the derived display name
+ * included). Requests are NFC (core/unicode.h), so text that differs only in how it was composed
+ * is the same here. */
+static int same_prospect_data(const ps_prospect_cols_t *a, const ps_prospect_cols_t *b) {
+  const char *const x[] = {a->display_name, a->first_name, a->last_name,   a->company_name,
+                           a->vat_number,   a->email,      a->phone,       a->website,
+                           a->street,       a->postal_code, a->city,       a->country_code,
+                           a->language,     a->notes};
+  const char *const y[] = {b->display_name, b->first_name, b->last_name,   b->company_name,
+                           b->vat_number,   b->email,      b->phone,       b->website,
+                           b->street,       b->postal_code, b->city,       b->country_code,
+                           b->language,     b->notes};
+  for (size_t i = 0; i < sizeof x / sizeof x[0]; i++)
+    if (strcmp(x[i], y[i]) != 0) return 0;
+  return 1;
+}
+
 /* A given etag must be the record's: ABORTED ETAG_MISMATCH otherwise. */
 static int check_etag(const char *etag, uint64_t version, const char *what, ps_status_t *st) {
   if (!etag || !etag[0]) return 0;
@@ -354,6 +371,7 @@ static int update_tx(ps_db_t *db, void *arg, ps_status_t *st) {
       (int)t->in->kind != c.kind)
     return ps_fail_field(st, "prospect.kind", "cannot be changed after create");
   uint64_t old_version = c.version;
+  const ps_prospect_cols_t before = c;
   apply_prospect_mask(&c, t->in, t->bits);
   if (validate_kind_names(c.kind, c.first_name, c.last_name, c.company_name, "prospect", st) != 0)
     return -1;
@@ -361,6 +379,10 @@ static int update_tx(ps_db_t *db, void *arg, ps_status_t *st) {
                        ? c.company_name
                        : person_display_name(t->arena, c.first_name, c.last_name);
   if (!c.display_name) return ps_fail(st, PS_RESOURCE_EXHAUSTED, "", "Out of memory.");
+  if (same_prospect_data(&before, &c)) { /* nothing to change: no new version */
+    t->out = before;
+    return 0;
+  }
   c.version = old_version + 1;
   c.update_us = ps_db_now_us();
   if (c.update_us <= c.create_us) c.update_us = c.create_us + 1;
@@ -374,8 +396,10 @@ static int update_tx(ps_db_t *db, void *arg, ps_status_t *st) {
  * (INVALID_ARGUMENT naming update_mask.paths). The record after the change must still satisfy the
  * create rules (a PERSON keeps a first or last name, a COMPANY a company name). A given etag must
  * match (ABORTED ETAG_MISMATCH, nothing written): the row is read FOR UPDATE, so of two updates
- * racing with one etag exactly one wins. Display name, duplicate-check normal forms and the word
- * index follow in the same transaction. Needs the PROSPECTS app (S4); another tenant's record is
+ * racing with one etag exactly one wins. An update that leaves every field as it was writes
+ * nothing: etag and update_time stay (so resending the same data, composed or decomposed, makes no
+ * new version). Display name, duplicate-check normal forms and the word index follow in the same
+ * transaction. Needs the PROSPECTS app (S4); another tenant's record is
  * NOT_FOUND. */
 int ps_update_prospect(ps_ctx_t *ctx, const Prospects__V1__UpdateProspectRequest *req,
                        Prospects__V1__Prospect **ret) {
@@ -854,9 +878,9 @@ int ps_prospect_find_duplicates(ps_db_t *db, ps_arena_t *a, const char *tenant,
 /* FindDuplicateProspects (SPEC: duplicate check): the tenant's live records that are likely the
  * same party as the candidate data or an existing record (itself excluded): the same normalized
  * e-mail (case, spaces), VAT number (spaces, dots, case, country prefix from the address) or phone
- * (digits with the country calling code), score 1; or a close name (ps_prospect_find_duplicates:
- * the same name key, swapped words, a few edits, containment) scoring at least min_score (0: 0.7;
- * else 0.5 to 1). Each result carries every reason it matched and its score, closest first.
+ * (digits with the country calling code), score 1; or a close name (ps_prospect_find_duplicates,
+ * on name keys that fold case and accents, core/normalize.h: the same key, swapped words, a few
+ * edits, containment) scoring at least min_score (0: 0.7; else 0.5 to 1). Each result carries every reason it matched and its score, closest first.
  * Every lookup is index-driven (tenant_id, <normal form>). Merged-away records are no longer in
  * the table, other tenants' are never read. page_size 0 -> 20, at most 100. */
 int ps_find_duplicate_prospects(ps_ctx_t *ctx, const Prospects__V1__FindDuplicateProspectsRequest *req,

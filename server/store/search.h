@@ -3,8 +3,9 @@
  * lookups. Every statement filters by tenant and reads an index in order (no OFFSET, no scan of a
  * tenant's rows: see migrations/20261127000002_prospect_search.sql and the EXPLAIN tests).
  *
- * Words. A text is cut into words in normal form by ps_norm_name (lower case, accents folded,
- * punctuation and apostrophes dropped, legal forms such as "B.V." left out), at most
+ * Words. A text is cut into words in normal form by ps_norm_name (Unicode case folding in every
+ * script, accents and other marks stripped, the few letters without a decomposition such as ß or ø
+ * spelled out, punctuation and apostrophes dropped, legal forms such as "B.V." left out), at most
  * PS_SEARCH_WORD_MAX characters each. A record's words come from its display name, company name,
  * city, e-mail (as written without the dots, and with every dot as a space, so both
  * "jan.jansen@example.com" and "jansen" find it) and VAT number (as written, in normal form with

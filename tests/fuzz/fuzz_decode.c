@@ -11,8 +11,8 @@
  * tenants and run until their first statement.
  *
  * Asserts: decoding gives 0 with a message of the method's request type (protobuf_c_message_check
- * passes, every string holds valid UTF-8, no repeated field holds more values than dispatch.c caps
- * it at), or -1 with INVALID_ARGUMENT or RESOURCE_EXHAUSTED; a handler gives 0 with a response of
+ * passes, every string holds valid UTF-8 in NFC, no repeated field holds more values than
+ * dispatch.c caps it at), or -1 with INVALID_ARGUMENT or RESOURCE_EXHAUSTED; a handler gives 0 with a response of
  * the method's type that packs and unpacks again, or -1 with a failure status that is not INTERNAL
  * or UNKNOWN (a dead database is UNAVAILABLE, not a bug) unless the budget ran out; every status
  * text is valid UTF-8; no crash, leak or undefined behaviour (ASan, UBSan, LeakSanitizer). */
@@ -30,6 +30,7 @@
 #include "cache/redis.h"
 #include "core/arena.h"
 #include "core/pagetoken.h"
+#include "core/unicode.h"
 #include "dispatch.h"
 #include "fuzz.h"
 #include "google/protobuf/field_mask.pb-c.h"
@@ -45,12 +46,14 @@ static struct {
   ps_db_t *db;
   ps_cache_t *cache;
   ps_arena_t arena;
+  ps_arena_t scratch; /* for checking that strings are NFC (no budget) */
 } G;
 
 static void teardown(void) {
   ps_db_free(G.db);
   ps_cache_free(G.cache);
   ps_arena_destroy(&G.arena);
+  ps_arena_destroy(&G.scratch);
   ps_flags_clear();
   if (G.port_fd >= 0) close(G.port_fd);
 }
@@ -80,6 +83,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
   G.cache = ps_cache_new(&cc);
   FUZZ_CHECK(G.db && G.cache, "out of memory");
   FUZZ_CHECK(ps_arena_init(&G.arena, 0) == 0, "out of memory");
+  FUZZ_CHECK(ps_arena_init(&G.scratch, 0) == 0, "out of memory");
   ps_pagetoken_set_key(FUZZ_PAGE_TOKEN_KEY);
   atexit(teardown);
   return 0;
@@ -100,6 +104,9 @@ static void check_value(const ProtobufCFieldDescriptor *f, const void *p) {
     const char *s = *(char *const *)p;
     FUZZ_CHECK(s != NULL, "string %s is NULL", f->name);
     FUZZ_CHECK(ps_utf8_valid(s, strlen(s)), "string %s is not UTF-8", f->name);
+    const char *nfc = NULL; /* already NFC: ps_nfc leaves it where it is */
+    FUZZ_CHECK(ps_nfc(&G.scratch, s, &nfc) == 0 && nfc == s, "string %s is not NFC", f->name);
+    ps_arena_reset(&G.scratch);
   } else if (f->type == PROTOBUF_C_TYPE_MESSAGE) {
     const ProtobufCMessage *sub = *(ProtobufCMessage *const *)p;
     if (sub) check_decoded(sub);

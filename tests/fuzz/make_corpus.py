@@ -189,6 +189,15 @@ def decode_seeds():
     big.prospect.notes = "Notes that fill the arena. " * 300
     seeds["createprospect_small_budget"] = bytes([METHODS.index("CreateProspect"), 0x80]) + \
         big.SerializeToString()
+    # decomposed text (e + U+0301, S + U+0326, Hangul jamo) that decoding puts in NFC, long notes
+    # past the per-thread scratch buffer, and a budget too small for them
+    nfd = svc.CreateProspectRequest(parent=PARENT, prospect=res.Prospect(
+        kind=res.PERSON, first_name="Je\u0301ro\u0302me", last_name="S\u0326tefan \u1112\u1161\u11ab",
+        notes="He\u0301le\u0300ne " * 600, address=res.Address(city="Lie\u0300ge")))
+    seeds["createprospect_decomposed"] = bytes([METHODS.index("CreateProspect"), 0]) + \
+        nfd.SerializeToString()
+    seeds["createprospect_decomposed_small_budget"] = \
+        bytes([METHODS.index("CreateProspect"), 0x80]) + nfd.SerializeToString()
     # refused before decoding: a NUL, invalid UTF-8, too many values, a singular message twice
     # (protobuf-c would merge the copies: 2 x 30 paths past the cap of 32)
     get = METHODS.index("GetProspect")

@@ -392,6 +392,33 @@ static void test_garbage_is_malformed(void **state) {
   DECODED(m, (const uint8_t *)"", 0);
 }
 
+/* Handlers see NFC text only: a decomposed name and city are decoded composed, the same bytes as
+ * the composed spelling would give (core/unicode.h). */
+static void test_decoded_text_is_nfc(void **state) {
+  (void)state;
+  Prospects__V1__Address a = PROSPECTS__V1__ADDRESS__INIT;
+  a.city = "Lie\xcc\x80ge";
+  Prospects__V1__Prospect p = PROSPECTS__V1__PROSPECT__INIT;
+  p.first_name = "Je\xcc\x81ro\xcc\x82me";
+  p.last_name = "Dubois";
+  p.address = &a;
+  Prospects__V1__CreateProspectRequest c = PROSPECTS__V1__CREATE_PROSPECT_REQUEST__INIT;
+  c.parent = "tenants/acme";
+  c.prospect = &p;
+  uint8_t packed[256];
+  assert_true(prospects__v1__create_prospect_request__get_packed_size(&c) <= sizeof packed);
+  size_t n = prospects__v1__create_prospect_request__pack(&c, packed);
+  ps_status_t st;
+  ps_status_clear(&st);
+  ProtobufCMessage *msg = NULL;
+  assert_int_equal(ps_dispatch_decode(method("CreateProspect"), packed, n, &arena, &msg, &st), 0);
+  const Prospects__V1__CreateProspectRequest *got = (const Prospects__V1__CreateProspectRequest *)msg;
+  assert_string_equal(got->prospect->first_name, "J\xc3\xa9r\xc3\xb4me");
+  assert_string_equal(got->prospect->last_name, "Dubois");
+  assert_string_equal(got->prospect->address->city, "Li\xc3\xa8ge");
+  assert_string_equal(got->parent, "tenants/acme");
+}
+
 /* ------------------------------------------------------------------ the call's memory budget */
 
 static void test_a_budget_too_small_to_decode_is_resource_exhausted(void **state) {
@@ -440,6 +467,7 @@ int main(void) {
                                       teardown),
       cmocka_unit_test_setup_teardown(test_sixty_five_unknown_fields_are_too_many, setup, teardown),
       cmocka_unit_test_setup_teardown(test_garbage_is_malformed, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_decoded_text_is_nfc, setup, teardown),
       cmocka_unit_test(test_a_budget_too_small_to_decode_is_resource_exhausted),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

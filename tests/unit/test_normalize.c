@@ -1,8 +1,12 @@
-/* core/normalize.c: the normal forms behind the duplicate check. */
+/* core/normalize.c: the normal forms behind the duplicate check and the search words. Names: the
+ * same key for composed and decomposed text, full case folding in every script, marks stripped,
+ * the letters that do not decompose spelled out, punctuation as it always was, output cut on a
+ * character boundary, invalid bytes dropped. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
 
@@ -131,10 +135,99 @@ static void test_name(void **state) {
   assert_string_equal(name("B.V."), "");
   assert_string_equal(name(" .,- "), "");
   assert_string_equal(name(""), "");
-  /* other scripts are kept */
-  assert_string_equal(name("\xd0\x9c\xd0\xb8\xd1\x80 Ltd"), "\xd0\x9c\xd0\xb8\xd1\x80");
+  /* other scripts are folded too (this used to keep "Мир" as written) */
+  assert_string_equal(name("\xd0\x9c\xd0\xb8\xd1\x80 Ltd"), "\xd0\xbc\xd0\xb8\xd1\x80");
   /* 2 * 3 */
   assert_string_equal(name("2\xc3\x97" "3"), "2 3");
+}
+
+/* The same name key however the name was written, as two strings that must agree and the key. */
+static void same_key_at(const char *a, const char *b, const char *want, const char *file, int line) {
+  char ka[256], kb[256];
+  ps_norm_name(a, ka, sizeof ka);
+  ps_norm_name(b, kb, sizeof kb);
+  if (strcmp(ka, want) != 0 || strcmp(kb, want) != 0) {
+    print_error("\"%s\" -> \"%s\", \"%s\" -> \"%s\"; want \"%s\" for both\n", a, ka, b, kb, want);
+    _fail(file, line);
+  }
+}
+#define SAME_KEY(a, b, want) same_key_at((a), (b), (want), __FILE__, __LINE__)
+
+static void test_name_composed_and_decomposed(void **state) {
+  (void)state;
+  /* "Jérôme Dubois": U+00E9 U+00F4 against e + U+0301, o + U+0302 */
+  SAME_KEY("J\xc3\xa9r\xc3\xb4me Dubois", "Je\xcc\x81ro\xcc\x82me Dubois", "jerome dubois");
+  /* "Hélène Lefèvre" */
+  SAME_KEY("H\xc3\xa9l\xc3\xa8ne Lef\xc3\xa8vre", "He\xcc\x81le\xcc\x80ne Lefe\xcc\x80vre",
+           "helene lefevre");
+  /* "Ștefan" with S-comma below (U+0218) against S + U+0326 */
+  SAME_KEY("\xc8\x98tefan", "S\xcc\xa6tefan", "stefan");
+  /* "Nguyễn": U+1EC5 against e + U+0302 + U+0303 */
+  SAME_KEY("Nguy\xe1\xbb\x85n", "Nguye\xcc\x82\xcc\x83n", "nguyen");
+  /* Hangul: a syllable (U+D55C) against its jamo: both the syllable */
+  SAME_KEY("\xed\x95\x9c", "\xe1\x84\x92\xe1\x85\xa1\xe1\x86\xab", "\xed\x95\x9c");
+  /* a mark with no letter before it adds nothing */
+  SAME_KEY("\xcc\x81Jan", "Jan \xcc\x81", "jan");
+}
+
+static void test_name_letters_without_decomposition(void **state) {
+  (void)state;
+  SAME_KEY("Stra\xc3\x9f" "e", "STRA\xe1\xba\x9e" "E", "strasse");        /* ß, capital ẞ */
+  SAME_KEY("S\xc3\xb8ren", "S\xc3\x98REN", "soren");                        /* ø, Ø */
+  SAME_KEY("\xc5\x81ukasz", "\xc5\x82ukasz", "lukasz");                      /* Ł, ł */
+  SAME_KEY("\xc3\x86lfred", "\xc3\xa6lfred", "aelfred");                     /* Æ, æ */
+  SAME_KEY("\xc5\x92uvre", "\xc5\x93uvre", "oeuvre");                        /* Œ, œ */
+  SAME_KEY("\xc4\x90or\xc4\x91" "e", "\xc4\x91or\xc4\x91" "e", "dorde");         /* Đ, đ */
+  SAME_KEY("\xc3\x90\xc3\xb3ra", "\xc3\xb0\xc3\xb3ra", "dora");            /* Ð, ð */
+  SAME_KEY("\xc3\x9e\xc3\xb3r", "\xc3\xbe\xc3\xb3r", "thor");              /* Þ, þ */
+  SAME_KEY("Y\xc4\xb1ld\xc4\xb1z", "YILDIZ", "yildiz");                      /* ı */
+  SAME_KEY("\xc4\xb0stanbul", "istanbul", "istanbul");                        /* İ */
+  SAME_KEY("\xc4\xa6" "amrun", "\xc4\xa7" "amrun", "hamrun");                      /* Ħ, ħ */
+  SAME_KEY("\xc5\xa6", "\xc5\xa7", "t");                                     /* Ŧ, ŧ */
+  SAME_KEY("\xc5\x8a", "\xc5\x8b", "n");                                     /* Ŋ, ŋ */
+  SAME_KEY("\xc4\xb8", "k", "k");                                             /* ĸ */
+}
+
+static void test_name_other_scripts_lower_case(void **state) {
+  (void)state;
+  /* Greek: "Σωκράτης", upper case with and without the accent; final sigma folds to sigma */
+  SAME_KEY("\xce\xa3\xcf\x89\xce\xba\xcf\x81\xce\xac\xcf\x84\xce\xb7\xcf\x82",
+           "\xce\xa3\xce\xa9\xce\x9a\xce\xa1\xce\x86\xce\xa4\xce\x97\xce\xa3",
+           "\xcf\x83\xcf\x89\xce\xba\xcf\x81\xce\xb1\xcf\x84\xce\xb7\xcf\x83");
+  /* a prefix as typed in lower case folds to the start of the name's key: "σωκ" */
+  assert_string_equal(name("\xcf\x83\xcf\x89\xce\xba"), "\xcf\x83\xcf\x89\xce\xba");
+  /* Cyrillic: "Дмитрий", "ДМИТРИЙ": й (U+0439) loses its breve */
+  SAME_KEY("\xd0\x94\xd0\xbc\xd0\xb8\xd1\x82\xd1\x80\xd0\xb8\xd0\xb9",
+           "\xd0\x94\xd0\x9c\xd0\x98\xd0\xa2\xd0\xa0\xd0\x98\xd0\x99",
+           "\xd0\xb4\xd0\xbc\xd0\xb8\xd1\x82\xd1\x80\xd0\xb8\xd0\xb8");
+  assert_string_equal(name("\xd0\xb4\xd0\xbc\xd0\xb8"), "\xd0\xb4\xd0\xbc\xd0\xb8"); /* "дми" */
+  /* "Фёдор" and "Федор" */
+  SAME_KEY("\xd0\xa4\xd1\x91\xd0\xb4\xd0\xbe\xd1\x80", "\xd0\xa4\xd0\xb5\xd0\xb4\xd0\xbe\xd1\x80",
+           "\xd1\x84\xd0\xb5\xd0\xb4\xd0\xbe\xd1\x80");
+  /* scripts without case are kept: "東京" */
+  assert_string_equal(name("\xe6\x9d\xb1\xe4\xba\xac"), "\xe6\x9d\xb1\xe4\xba\xac");
+}
+
+static void test_name_compatibility_forms(void **state) {
+  (void)state;
+  SAME_KEY("\xef\xbc\xaa\xef\xbd\x81\xef\xbd\x8e", "JAN", "jan"); /* full-width "Ｊａｎ" */
+  SAME_KEY("\xef\xac\x81lm", "film", "film");                     /* the "ﬁ" ligature */
+  SAME_KEY("\xc4\xb2ssel", "ijssel", "ijssel");                     /* Ĳ */
+  SAME_KEY("Para\xc5\x80lel", "parallel", "parallel");              /* ŀ: its middle dot is dropped */
+  SAME_KEY("N\xc2\xba 1", "no 1", "no 1");                          /* º */
+  /* a character that is not a letter or digit still separates, even if it decomposes */
+  SAME_KEY("A\xe2\x80\xa6" "B", "a b", "a b");                     /* … */
+}
+
+static void test_name_punctuation_as_before(void **state) {
+  (void)state;
+  SAME_KEY("O'Neil", "O\xc2\xb4Neil", "oneil");       /* ´ used as an apostrophe */
+  SAME_KEY("O\xca\xbcNeil", "O\xe2\x80\x98Neil", "oneil"); /* ʼ and ‘ */
+  SAME_KEY("Jean-Luc", "Jean\xe2\x80\x90Luc", "jean luc");  /* hyphen-minus, hyphen */
+  SAME_KEY("Jean\xe2\x80\x93Luc", "Jean\xc2\xa0Luc", "jean luc"); /* en dash, no-break space */
+  SAME_KEY("\xc2\xab" "De Klok\xc2\xbb", "\xe2\x80\x9c" "De Klok" "\xe2\x80\x9d", "de klok");
+  SAME_KEY("Caf\xc3\xa9 \xe2\x82\xac 5", "cafe 5", "cafe 5"); /* a symbol separates */
+  SAME_KEY("Jansen\xe2\x80\x8b" "Bakker", "jansen bakker", "jansen bakker"); /* zero-width space */
 }
 
 static void test_truncation_is_utf8_safe(void **state) {
@@ -163,7 +256,30 @@ static void test_truncation_is_utf8_safe(void **state) {
   assert_string_equal(nine, "jansen e");
   char name_out[4];
   assert_int_equal(ps_norm_name("\xd0\x9c\xd0\xb8\xd1\x80", name_out, sizeof name_out), 2);
-  assert_true(ps_utf8_valid(name_out, strlen(name_out)));
+  assert_string_equal(name_out, "\xd0\xbc");
+  /* 3-byte characters: "東京" in 5 bytes keeps one */
+  char six[6];
+  assert_int_equal(ps_norm_name("\xe6\x9d\xb1\xe4\xba\xac", six, sizeof six), 3);
+  assert_string_equal(six, "\xe6\x9d\xb1");
+  /* a letter spelled with two ("ß" -> "ss") is cut between them, never inside a character */
+  char three[3];
+  assert_int_equal(ps_norm_name("a\xc3\x9f", three, sizeof three), 2);
+  assert_string_equal(three, "as");
+  /* decomposed input does not cost output room: the mark is gone before anything is written */
+  char two[3];
+  assert_int_equal(ps_norm_name("e\xcc\x81" "e\xcc\x81" "e\xcc\x81", two, sizeof two), 2);
+  assert_string_equal(two, "ee");
+  /* a long word (more code points than the word buffer) is written whole when there is room */
+  enum { LONG = 5000 };
+  char *in = malloc(2 * LONG + 1), *big = malloc(LONG + 1);
+  assert_non_null(in);
+  assert_non_null(big);
+  for (int i = 0; i < LONG; i++) memcpy(in + 2 * i, "\xc3\xa9", 2);
+  in[2 * LONG] = '\0';
+  assert_int_equal(ps_norm_name(in, big, LONG + 1), LONG);
+  for (int i = 0; i < LONG; i++) assert_int_equal(big[i], 'e');
+  free(in);
+  free(big);
 }
 
 static void test_invalid_bytes_dropped(void **state) {
@@ -173,6 +289,20 @@ static void test_invalid_bytes_dropped(void **state) {
   assert_string_equal(out, "jan@x.nl");
   ps_norm_name("Ja\xc3n", out, sizeof out);
   assert_string_equal(out, "jan");
+  /* a truncated mark, a lone continuation byte, an encoded surrogate, an overlong slash */
+  ps_norm_name("Je\xcc", out, sizeof out);
+  assert_string_equal(out, "je");
+  ps_norm_name("\xce\xa3\x80\xcf\x89", out, sizeof out);
+  assert_string_equal(out, "\xcf\x83\xcf\x89");
+  ps_norm_name("a\xed\xa0\x80" "b \xc0\xaf" "c", out, sizeof out);
+  assert_string_equal(out, "ab c");
+  assert_true(ps_utf8_valid(out, strlen(out)));
+}
+
+static void test_version(void **state) {
+  (void)state;
+  /* 2: NFC requests and utf8proc folding; rows of version 1 need a reindex (normalize.h) */
+  assert_int_equal(PS_NORM_VERSION, 2);
 }
 
 int main(void) {
@@ -181,8 +311,14 @@ int main(void) {
       cmocka_unit_test(test_vat),
       cmocka_unit_test(test_phone),
       cmocka_unit_test(test_name),
+      cmocka_unit_test(test_name_composed_and_decomposed),
+      cmocka_unit_test(test_name_letters_without_decomposition),
+      cmocka_unit_test(test_name_other_scripts_lower_case),
+      cmocka_unit_test(test_name_compatibility_forms),
+      cmocka_unit_test(test_name_punctuation_as_before),
       cmocka_unit_test(test_truncation_is_utf8_safe),
       cmocka_unit_test(test_invalid_bytes_dropped),
+      cmocka_unit_test(test_version),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
