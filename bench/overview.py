@@ -292,24 +292,44 @@ def main():
     cand = resources_pb2.Prospect(kind=resources_pb2.PERSON, email=one[0].upper(), vat_number=one[1],
                                   phone=one[2], first_name=one[3].title(), last_name=one[4],
                                   address=resources_pb2.Address(country_code="NL"))
-    dreq = service_pb2.FindDuplicateProspectsRequest(parent="tenants/%s" % BIG, candidate=cand)
-    dresp = harness.call(ch, lib.method("FindDuplicateProspects"), dreq, service_pb2.FindDuplicateProspectsResponse)
-    p50, p99 = timeit(lambda: harness.call(ch, lib.method("FindDuplicateProspects"), dreq,
-                                           service_pb2.FindDuplicateProspectsResponse), args.runs)
-    rows.append(("duplicate check (e-mail, VAT, phone, name)", len(dresp.duplicates), p50, p99))
-    print("%-58s %4d rows  p50 %6.2f ms  p99 %6.2f ms" % rows[-1], flush=True)
+    # the duplicate check: exact keys and the name, then close names only (no contact keys): one
+    # letter doubled, first and last name swapped, the name within a longer company name
+    first, last = one[3].title(), one[4]
+    dup_cases = [
+        ("duplicate check (e-mail, VAT, phone, name)", cand),
+        ("duplicate check, near name (%s %s)" % (first, last[:2] + last[1:]),
+         resources_pb2.Prospect(kind=resources_pb2.PERSON, first_name=first, last_name=last[:2] + last[1:])),
+        ("duplicate check, swapped name", resources_pb2.Prospect(kind=resources_pb2.PERSON, first_name=last,
+                                                                 last_name=first)),
+        ("duplicate check, contained (%s %s Holding)" % (first, last),
+         resources_pb2.Prospect(kind=resources_pb2.COMPANY, company_name="%s %s Holding" % (first, last))),
+    ]
+    dup_rows = []
+    for label, c in dup_cases:
+        dreq = service_pb2.FindDuplicateProspectsRequest(parent="tenants/%s" % BIG, candidate=c)
+        dresp = harness.call(ch, lib.method("FindDuplicateProspects"), dreq, service_pb2.FindDuplicateProspectsResponse)
+        p50, p99 = timeit(lambda: harness.call(ch, lib.method("FindDuplicateProspects"), dreq,
+                                               service_pb2.FindDuplicateProspectsResponse), args.runs)
+        kinds = sorted({service_pb2.DuplicateReason.Name(r) for d in dresp.duplicates for r in d.reasons})
+        dup_rows.append((label, len(dresp.duplicates), p50, p99))
+        print("%-58s %4d rows  p50 %6.2f ms  p99 %6.2f ms  (%s; top score %.2f)" % (
+            dup_rows[-1] + (", ".join(kinds) or "none", max([d.score for d in dresp.duplicates] or [0]))),
+            flush=True)
 
     db.sql("SET GLOBAL general_log = 0")
     stmts = lib.logged_selects(db, BIG)
     scans = 0
     for s in stmts:
         for r in lib.explain(db, database, s):
-            if r["type"] in ("ALL", "index") and r["table"] in ("prospects", "prospect_terms", "p", "t", "f"):
+            if r["type"] in ("ALL", "index") and r["table"] in ("prospects", "prospect_terms", "p", "t", "f") \
+                    and "json_table" not in r["Extra"]:
                 scans += 1
                 print("FULL SCAN: %s\n  in %s" % (r, s[:300]))
     print("EXPLAIN: %d distinct statements checked, %d full scans" % (len(stmts), scans))
     worst = max(r[3] for r in rows)
-    print("worst p99 %.2f ms (target 5 ms): %s" % (worst, "met" if worst <= 5 else "NOT met"))
+    print("worst p99 of the overview %.2f ms (target 5 ms): %s" % (worst, "met" if worst <= 5 else "NOT met"))
+    worst = max(r[3] for r in dup_rows)
+    print("worst p99 of the duplicate check %.2f ms (target 20 ms): %s" % (worst, "met" if worst <= 20 else "NOT met"))
     server.close()
     db.close()
 
