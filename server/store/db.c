@@ -77,6 +77,8 @@ ps_code_t ps_db_code_for_errno(unsigned err) {
   case ER_OPTION_PREVENTS_STATEMENT: /* --read-only: a primary being failed over */
   case ER_READ_ONLY_MODE:
     return PS_UNAVAILABLE;
+  case ER_RECORD_FILE_FULL: case ER_DISK_FULL: /* out of space: writes fail, reads go on */
+    return PS_RESOURCE_EXHAUSTED;
   case CR_COMMANDS_OUT_OF_SYNC: case ER_UNKNOWN_STMT_HANDLER:
     return PS_INTERNAL; /* our bug; the connection is replaced all the same */
   default:
@@ -112,6 +114,9 @@ static int db_fail(ps_db_t *db, unsigned err, ps_status_t *st) {
     return ps_fail(st, PS_ABORTED, "", "The change conflicted with a concurrent one; retry it.");
   case PS_DEADLINE_EXCEEDED:
     return ps_fail(st, PS_DEADLINE_EXCEEDED, "", "The database did not answer in time.");
+  case PS_RESOURCE_EXHAUSTED:
+    return ps_fail(st, PS_RESOURCE_EXHAUSTED, "DATABASE_FULL",
+                   "The database is out of space; the change was not made. Retry once space is freed.");
   case PS_UNAVAILABLE:
     return ps_fail(st, PS_UNAVAILABLE, "", "The database is unavailable; retry later.");
   default:

@@ -187,7 +187,8 @@ unsigned ps_db_last_errno(const ps_db_t *db);
  * 1062/1586/1022 duplicate key -> ALREADY_EXISTS; 1213 deadlock, 1205 lock wait timeout,
  * 1020 record changed -> ABORTED; connection errors (2001-2006, 2013, 2026, 2055, 1040, 1053,
  * 1927, 1290 and 1836 read-only) -> UNAVAILABLE; 1969 statement timeout -> DEADLINE_EXCEEDED;
- * anything else -> INTERNAL. */
+ * 1114 table full, 1021 disk full -> RESOURCE_EXHAUSTED (reason DATABASE_FULL); anything else ->
+ * INTERNAL. */
 ps_code_t ps_db_code_for_errno(unsigned err);
 /* 1 when err means the connection is gone or unusable (the next use reconnects). */
 int ps_db_errno_drops_connection(unsigned err);
