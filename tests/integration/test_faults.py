@@ -431,9 +431,11 @@ class Overload(unittest.TestCase, lib.RpcAssertions):
             self.assertEqual(other, {})
             self.assertGreater(len(shed), len(done) // 4, "most of the excess is shed")
             self.assertGreater(len(ok), 0)
-            self.assertLess(pct(shed, .99), 0.5, "shed fast")
-            self.assertLess(pct(ok, .99), 2.0, "admitted calls keep a bounded p99")
-            self.assertLess(rss_peak - rss0, 64, "memory stays bounded")
+            slow = 3 if harness.sanitized() else 1
+            self.assertLess(pct(shed, .99), 0.5 * slow, "shed fast")
+            self.assertLess(pct(ok, .99), 2.0 * slow, "admitted calls keep a bounded p99")
+            if not harness.sanitized():  # ASan keeps freed memory in quarantine: the figure means little
+                self.assertLess(rss_peak - rss0, 64, "memory stays bounded")
             # every acknowledged create is stored, none twice
             made = {"o-%d" % i for _, c, i in done if c == Code.OK and i % 2 == 0}
             keys = {r[0] for r in server.mariadb.sql("SELECT request_id FROM idempotency_keys WHERE tenant_id = '%s'"
