@@ -42,7 +42,7 @@ static const setting_t settings[] = {
     S("mysql-port", "PS_MYSQL_PORT", T_INT, mysql_port, "3306", 1, 65535, "MySQL/MariaDB TCP port"),
     S("mysql-socket", "PS_MYSQL_SOCKET", T_STR, mysql_socket, "", 0, 0, "MySQL/MariaDB unix socket (overrides host/port and hosts)"),
     S("mysql-hosts", "PS_MYSQL_HOSTS", T_STR, mysql_hosts, "", 0, 0, "several servers, host:port,host:port (the nodes of a Galera cluster; at most 16): connections spread over them and move to the next when one fails (overrides host/port; empty: host/port)"),
-    S("mysql-galera-sync-wait", "PS_MYSQL_GALERA_SYNC_WAIT", T_INT, mysql_galera_sync_wait, "1", 0, 1, "on a Galera node: 1 = each write transaction first waits until the node has applied every write committed before it (wsrep_sync_wait), so request-id replays and merge checks see them; ignored on other servers"),
+    S("mysql-galera-sync-wait", "PS_MYSQL_GALERA_SYNC_WAIT", T_INT, mysql_galera_sync_wait, "1", 0, 2, "on a Galera node: 1 = each write transaction first waits until the node has applied every write committed before it (wsrep_sync_wait), so request-id replays and merge checks see them; 2 = reads wait too (a read sees every write acknowledged before it, on any node); 0 = never; ignored on other servers"),
     S("mysql-user", "PS_MYSQL_USER", T_STR, mysql_user, "prospects", 0, 0, "MySQL/MariaDB user"),
     S("mysql-password", "PS_MYSQL_PASSWORD", T_SECRET, mysql_password, "", 0, 0, "MySQL/MariaDB password"),
     S("mysql-database", "PS_MYSQL_DATABASE", T_STR, mysql_database, "prospects", 0, 0, "database name"),

@@ -13,7 +13,7 @@ typedef struct ps_config {
   int mysql_port;             /* MySQL TCP port */
   char mysql_socket[256];     /* MySQL unix socket; when set, host/port/hosts are not used */
   char mysql_hosts[1024];     /* "host:port,host:port" (e.g. Galera nodes); when set, host/port are not used */
-  int mysql_galera_sync_wait; /* on Galera: 1 = write transactions wait for causality (wsrep_sync_wait) */
+  int mysql_galera_sync_wait; /* on Galera: 1 = write transactions wait for causality (wsrep_sync_wait), 2 = reads too */
   char mysql_user[128];
   char mysql_password[256];   /* secret: never printed or logged */
   char mysql_database[128];

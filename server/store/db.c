@@ -21,7 +21,9 @@
  * 1213). With cfg.galera_sync_wait, ps_db_tx first runs `SET STATEMENT wsrep_sync_wait = 1 FOR
  * SELECT 1`, one round trip that waits until the node has applied every write committed before it,
  * so the transaction reads what any earlier call committed on any node (idempotency keys,
- * merge/convert/link preconditions). Plain reads outside ps_db_tx never wait. */
+ * merge/convert/link preconditions). Plain reads outside ps_db_tx wait only with
+ * cfg.galera_sync_wait 2 (session wsrep_sync_wait = 1): then a read on any connection sees every
+ * write acknowledged before it, at the price of a causality round per read. */
 #include "store/db.h"
 
 #include "core/counters.h"
@@ -375,6 +377,11 @@ static unsigned connect_one(ps_db_t *db, const char *host, unsigned port, const 
       mysql_close(m);
       return ER_UNKNOWN_COM_ERROR;
     }
+  }
+  if (err == 0 && galera && db->cfg.galera_sync_wait >= 2) {
+    /* every read waits for causality: read-your-writes across connections and nodes */
+    static const char q[] = "SET SESSION wsrep_sync_wait = 1";
+    if (mysql_real_query(m, q, sizeof q - 1) != 0) err = mysql_errno(m);
   }
   if (err != 0) {
     keep_error_text(db, err, mysql_error(m));

@@ -41,7 +41,9 @@ typedef struct ps_db_config {
                                  or a lost connection moves it on to the next entry */
   int galera_sync_wait;    /* on a Galera node (wsrep_on, checked at connect): 1 = ps_db_tx waits
                               until the node has applied every write committed anywhere before it
-                              starts (wsrep_sync_wait); ignored on other servers */
+                              starts (wsrep_sync_wait); 2 = that, and every SELECT outside ps_db_tx
+                              waits too (session wsrep_sync_wait = 1); 0 = never; ignored on other
+                              servers */
 } ps_db_config_t;
 
 typedef struct ps_db ps_db_t;
