@@ -337,8 +337,20 @@ class GaleraCluster:
                                                                     out.stderr))
         return out.stdout + out.stderr
 
-    def start(self):
-        self._script("start")
+    def start(self, attempts=3):
+        for attempt in range(attempts):
+            try:
+                self._script("start")
+                break
+            except RuntimeError as e:
+                # the free ports were picked before the nodes bind them: another process may take
+                # one meanwhile. Start afresh on new ports.
+                if "Address already in use" not in str(e) or attempt + 1 == attempts:
+                    raise
+                sys.stderr.write("harness: a Galera port was taken; starting on new ports\n")
+                self.stop()
+                shutil.rmtree(self.dir, ignore_errors=True)
+                os.makedirs(self.dir)
         self.nodes = []
         with open(os.path.join(self.dir, "ports")) as f:
             for line in f:
