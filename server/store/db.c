@@ -18,7 +18,7 @@
  * requires wsrep_ready = ON (a joining node, or one cut off from the primary component, is skipped
  * like a host that is down), and 1047 "WSREP has not yet prepared node" later drops the connection
  * and is retried by ps_db_tx (as are certification conflicts, which Galera reports as deadlocks,
- * 1213). With cfg.galera_sync_wait, ps_db_tx first runs `SET STATEMENT wsrep_sync_wait = 1 FOR
+ * 1213), and with several hosts so is a connection lost before its commit. With cfg.galera_sync_wait, ps_db_tx first runs `SET STATEMENT wsrep_sync_wait = 1 FOR
  * SELECT 1`, one round trip that waits until the node has applied every write committed before it,
  * so the transaction reads what any earlier call committed on any node (idempotency keys,
  * merge/convert/link preconditions). Plain reads outside ps_db_tx wait only with
@@ -90,10 +90,10 @@ int ps_db_errno_retryable(unsigned err) {
   return err == ER_LOCK_DEADLOCK || err == ER_LOCK_WAIT_TIMEOUT || err == ER_UNKNOWN_COM_ERROR;
 }
 
-int ps_db_tx_retryable(unsigned err, int at_commit) {
+int ps_db_tx_retryable(unsigned err, int at_commit, int failover) {
   if (ps_db_errno_retryable(err)) return 1;
   /* lost before COMMIT was sent: the server rolls the transaction back with the connection */
-  return !at_commit && ps_db_errno_drops_connection(err) &&
+  return failover && !at_commit && ps_db_errno_drops_connection(err) &&
          ps_db_code_for_errno(err) == PS_UNAVAILABLE;
 }
 
@@ -907,7 +907,8 @@ int ps_db_tx(ps_db_t *db, ps_db_tx_fn fn, void *arg, ps_status_t *st) {
     }
     unsigned err = db->last_errno;
     ps_db_rollback(db);
-    if (!ps_db_tx_retryable(err, at_commit) || attempt >= PS_DB_TX_ATTEMPTS) return -1;
+    int failover = db->cfg.hosts && db->cfg.hosts->n > 1 && !(db->cfg.socket && db->cfg.socket[0]);
+    if (!ps_db_tx_retryable(err, at_commit, failover) || attempt >= PS_DB_TX_ATTEMPTS) return -1;
     ps_count(PS_C_DB_TX_RETRIES);
     /* a short, growing, jittered pause lets the winner of the race finish */
     struct timespec ts = {0, (long)(attempt * 2000000L + (ps_db_now_us() % 1000) * 1000L)};

@@ -197,8 +197,9 @@ int ps_db_begin_snapshot(ps_db_t *db, ps_status_t *st);
 
 /* Runs fn(db, arg, st) inside a transaction and commits. When the transaction fails in a way that
  * ps_db_tx_retryable allows (a deadlock, a lock wait timeout, a Galera certification conflict, a
- * Galera node not ready, or a connection lost before the commit was sent), it rolls back and runs
- * fn again, on a new connection where the old one was dropped (the next host of cfg.hosts), up to
+ * Galera node not ready, or with several hosts a connection lost before the commit was sent), it
+ * rolls back and runs fn again, on a new connection where the old one was dropped (the next host
+ * of cfg.hosts), up to
  * PS_DB_TX_ATTEMPTS times in all, so fn must be safe to rerun (touch only the database, and memory
  * it re-initialises). On a Galera node with cfg.galera_sync_wait the transaction first waits until
  * the node has applied every write committed before it (read-your-writes across nodes).
@@ -224,10 +225,12 @@ int ps_db_errno_drops_connection(unsigned err);
  * off from the cluster's primary component; it also drops the connection, so the rerun goes to
  * another node). */
 int ps_db_errno_retryable(unsigned err);
-/* 1 when ps_db_tx may run a transaction again after err (pure): ps_db_errno_retryable, or a lost
- * connection (UNAVAILABLE and dropped) before the commit was sent, which the server rolled back.
- * A connection lost during the commit is not retried: the commit may have happened. */
-int ps_db_tx_retryable(unsigned err, int at_commit);
+/* 1 when ps_db_tx may run a transaction again after err (pure): ps_db_errno_retryable, or, when
+ * failover (there are other hosts to connect to), a lost connection (UNAVAILABLE and dropped)
+ * before the commit was sent, which the server rolled back. A connection lost during the commit is
+ * not retried: the commit may have happened. Without failover a lost connection is not retried
+ * either: the one server is gone or hung, and waiting for it again would only hold the call. */
+int ps_db_tx_retryable(unsigned err, int at_commit, int failover);
 
 /* ---- small shared helpers for the store and the handlers ---- */
 

@@ -63,29 +63,34 @@ static void test_tx_retryable(void **state) {
   (void)state;
   static const struct {
     unsigned err;
-    int at_commit, retry;
+    int at_commit, retry, retry_failover; /* without / with other hosts to go to */
   } cases[] = {
-      {ER_LOCK_DEADLOCK, 0, 1},        /* also Galera's certification conflict */
-      {ER_LOCK_DEADLOCK, 1, 1},        /* ... which Galera reports on COMMIT */
-      {ER_LOCK_WAIT_TIMEOUT, 0, 1},
-      {ER_UNKNOWN_COM_ERROR, 0, 1},    /* Galera node not ready */
-      {ER_UNKNOWN_COM_ERROR, 1, 1},    /* refused, so not committed */
-      {CR_SERVER_LOST, 0, 1},          /* lost before COMMIT: rolled back with the connection */
-      {CR_SERVER_GONE_ERROR, 0, 1},
-      {CR_CONN_HOST_ERROR, 0, 1},      /* the connect of the begin failed */
-      {ER_CONNECTION_KILLED, 0, 1},
-      {CR_SERVER_LOST, 1, 0},          /* lost during COMMIT: it may have committed */
-      {CR_SERVER_GONE_ERROR, 1, 0},
-      {CR_COMMANDS_OUT_OF_SYNC, 0, 0}, /* our bug: never hidden by a rerun */
-      {ER_UNKNOWN_STMT_HANDLER, 0, 0},
-      {ER_DUP_ENTRY, 0, 0},
-      {ER_READ_ONLY_MODE, 0, 0},
-      {0, 0, 0},                       /* not a MySQL failure (a rule of the handler) */
+      {ER_LOCK_DEADLOCK, 0, 1, 1},        /* also Galera's certification conflict */
+      {ER_LOCK_DEADLOCK, 1, 1, 1},        /* ... which Galera reports on COMMIT */
+      {ER_LOCK_WAIT_TIMEOUT, 0, 1, 1},
+      {ER_UNKNOWN_COM_ERROR, 0, 1, 1},    /* Galera node not ready */
+      {ER_UNKNOWN_COM_ERROR, 1, 1, 1},    /* refused, so not committed */
+      {CR_SERVER_LOST, 0, 0, 1},          /* lost before COMMIT: rolled back with the connection */
+      {CR_SERVER_GONE_ERROR, 0, 0, 1},
+      {CR_CONN_HOST_ERROR, 0, 0, 1},      /* the connect of the begin failed */
+      {ER_CONNECTION_KILLED, 0, 0, 1},
+      {CR_SERVER_LOST, 1, 0, 0},          /* lost during COMMIT: it may have committed */
+      {CR_SERVER_GONE_ERROR, 1, 0, 0},
+      {CR_COMMANDS_OUT_OF_SYNC, 0, 0, 0}, /* our bug: never hidden by a rerun */
+      {ER_UNKNOWN_STMT_HANDLER, 0, 0, 0},
+      {ER_DUP_ENTRY, 0, 0, 0},
+      {ER_READ_ONLY_MODE, 0, 0, 0},
+      {0, 0, 0, 0},                       /* not a MySQL failure (a rule of the handler) */
   };
-  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
-    if (ps_db_tx_retryable(cases[i].err, cases[i].at_commit) != cases[i].retry)
-      fail_msg("errno %u at_commit %d: retry %d (want %d)", cases[i].err, cases[i].at_commit,
-               ps_db_tx_retryable(cases[i].err, cases[i].at_commit), cases[i].retry);
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    for (int failover = 0; failover <= 1; failover++) {
+      int want = failover ? cases[i].retry_failover : cases[i].retry;
+      int got = ps_db_tx_retryable(cases[i].err, cases[i].at_commit, failover);
+      if (got != want)
+        fail_msg("errno %u at_commit %d failover %d: retry %d (want %d)", cases[i].err,
+                 cases[i].at_commit, failover, got, want);
+    }
+  }
 }
 
 static void test_hosts_parse(void **state) {
