@@ -5,9 +5,11 @@ Several threads run a mixed load (creates, document links, quote request intakes
 merges, all with request ids, plus reads); mid-run one node is killed with SIGKILL and later
 started again. Callers retry the way the C client library does (client/include/prospects/client.h:
 UNAVAILABLE again with the same request id, jittered backoff) and, like the callers of the merge
-stress test, ABORTED too; the calls are made from Python (the harness) with those rules, not
-through the C library itself. Each thread works on records of its own, so no call is refused by a
-race between threads: every call must end OK, at once or after retries of UNAVAILABLE/ABORTED.
+stress test, ABORTED too; those calls are made from Python (the harness) with the same rules,
+because the mix of calls and the bookkeeping of the invariants are far simpler there. Alongside,
+the C client library itself writes a stream of creates with request ids (tests/client/
+restart_writer, its own retries). Each thread works on records of its own, so no call is refused by
+a race between threads: every call must end OK, at once or after retries of UNAVAILABLE/ABORTED.
 
 Afterwards: every acknowledged write is present exactly once (records, links and request ids
 counted in the database, on every node); the merge invariants hold (every document linked once to a
@@ -216,15 +218,36 @@ class GaleraNodeLoss(unittest.TestCase):
         except Exception as e:  # noqa: BLE001 - reported by the main thread
             errors.append((w, repr(e)))
 
+    def c_writer(self, tenant, out, errors, stop):
+        """Batches of CreateProspect calls through the C client library (restart_writer) until stop
+        is set: out gets (name, attempts) per acknowledged call."""
+        binary = os.path.join(harness.BUILD_DIR, "client", "restart_writer")
+        first = 0
+        while not stop.is_set():
+            r = harness.subprocess.run([binary, self.server.address, tenant, "50", str(first)],
+                                       capture_output=True, text=True, timeout=120)
+            for line in r.stdout.splitlines():
+                i, name, attempts = line.split(" ", 2)
+                if name == "FAILED":
+                    errors.append(("c client", line))
+                else:
+                    out.append((name, int(attempts)))
+            if r.returncode != 0:
+                errors.append(("c client", r.returncode, r.stderr[-2000:]))
+                return
+            first += 50
+
     # ------------------------------------------------------------------ the test
 
     def test_node_loss_under_load(self):
         ch = self.server.channel
         t = harness.new_tenant("galera")
         lib.enable_quote_requests(ch, t)
+        c_tenant = lib.new_enabled_tenant(ch, "galera-c")
         load = Load(ch, t)
-        errors = []
+        errors, c_calls = [], []
         threads = [threading.Thread(target=self.worker, args=(load, w, errors)) for w in range(THREADS)]
+        threads.append(threading.Thread(target=self.c_writer, args=(c_tenant, c_calls, errors, load.stop)))
         run_start = time.monotonic()
         for th in threads:
             th.start()
@@ -268,6 +291,9 @@ class GaleraNodeLoss(unittest.TestCase):
               "+%.2f s); longest stall of writes while the node rejoined: %.2f s"
               % (recovery, stall_s, stall_from, rejoin_stall_s))
         print("calls by final status: %s" % dict(sorted(load.final.items())))
+        print("C client: %d creates acknowledged, %d of them after retries inside the library "
+              "(attempts: %s)" % (len(c_calls), sum(1 for _, a in c_calls if a > 1),
+                                  dict(sorted(collections.Counter(a for _, a in c_calls).items()))))
         print("attempts by status: %s" % dict(sorted(load.attempts.items())))
         print("server: %s" % self.db_metrics(), flush=True)
 
@@ -282,6 +308,13 @@ class GaleraNodeLoss(unittest.TestCase):
                           60, 0.2, "node %d Synced in a cluster of 3" % n)
 
         self.check_writes(load)
+        # the C client's creates: each acknowledged one exactly once, nothing else
+        self.assertGreater(len(c_calls), 0)
+        names = {lib.hex_id(name) for name, _ in c_calls}
+        self.assertEqual(len(names), len(c_calls), "the C client got one record twice")
+        rows = self.cluster.sql("SELECT LOWER(HEX(id)) FROM prospects WHERE tenant_id = %s"
+                                % lib._q(c_tenant), self.cluster.database)
+        self.assertEqual({r[0] for r in rows}, names, "C client: records != acknowledged creates")
 
     def check_writes(self, load):
         """Every acknowledged write is there exactly once, on every node; the merge invariants hold."""
