@@ -30,7 +30,6 @@
 
 #include <errmsg.h>
 #include <mysqld_error.h>
-#include <ctype.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -70,51 +69,9 @@ static int g_lib_rc;
 
 static void lib_init(void) { g_lib_rc = mysql_library_init(0, NULL, NULL); }
 
-/* ---------------------------------------------------------------- error mapping */
-
-int ps_db_errno_drops_connection(unsigned err) {
-  switch (err) {
-  case CR_SOCKET_CREATE_ERROR: case CR_CONNECTION_ERROR: case CR_CONN_HOST_ERROR:
-  case CR_IPSOCK_ERROR: case CR_UNKNOWN_HOST: case CR_SERVER_GONE_ERROR: case CR_SERVER_LOST:
-  case CR_COMMANDS_OUT_OF_SYNC: case CR_SSL_CONNECTION_ERROR: case CR_SERVER_LOST_EXTENDED:
-  case ER_CON_COUNT_ERROR: case ER_SERVER_SHUTDOWN: case ER_CONNECTION_KILLED:
-  case ER_UNKNOWN_STMT_HANDLER:
-  case ER_UNKNOWN_COM_ERROR: /* Galera: node not ready (joining, or without quorum) */
-    return 1;
-  default:
-    return 0;
-  }
-}
-
-int ps_db_errno_retryable(unsigned err) {
-  return err == ER_LOCK_DEADLOCK || err == ER_LOCK_WAIT_TIMEOUT || err == ER_UNKNOWN_COM_ERROR;
-}
-
-int ps_db_tx_retryable(unsigned err, int at_commit, int failover) {
-  if (ps_db_errno_retryable(err)) return 1;
-  /* lost before COMMIT was sent: the server rolls the transaction back with the connection */
-  return failover && !at_commit && ps_db_errno_drops_connection(err) &&
-         ps_db_code_for_errno(err) == PS_UNAVAILABLE;
-}
-
-ps_code_t ps_db_code_for_errno(unsigned err) {
-  switch (err) {
-  case ER_DUP_ENTRY: case ER_DUP_ENTRY_WITH_KEY_NAME: case ER_DUP_KEY:
-    return PS_ALREADY_EXISTS;
-  case ER_LOCK_DEADLOCK: case ER_LOCK_WAIT_TIMEOUT: case ER_CHECKREAD:
-    return PS_ABORTED;
-  case ER_STATEMENT_TIMEOUT:
-    return PS_DEADLINE_EXCEEDED;
-  case ER_OPTION_PREVENTS_STATEMENT: /* --read-only: a primary being failed over */
-  case ER_READ_ONLY_MODE:
-  case ER_UNKNOWN_COM_ERROR: /* Galera: "WSREP has not yet prepared node for application use" */
-    return PS_UNAVAILABLE;
-  case CR_COMMANDS_OUT_OF_SYNC: case ER_UNKNOWN_STMT_HANDLER:
-    return PS_INTERNAL; /* our bug; the connection is replaced all the same */
-  default:
-    return ps_db_errno_drops_connection(err) ? PS_UNAVAILABLE : PS_INTERNAL;
-  }
-}
+/* ---------------------------------------------------------------- error mapping
+ * The classes of MySQL errors (ps_db_code_for_errno, ps_db_errno_*, ps_db_tx_retryable) are pure
+ * functions in db_errors.c; the PS_MYSQL_HOSTS parser is in db_hosts.c. */
 
 /* Counts a failed statement by the class of its error (metrics). */
 static void count_error(unsigned err) {
@@ -237,46 +194,6 @@ int ps_db_etag_parse(const char *s, uint64_t *ret_version) {
     v = v * 10 + d;
   }
   *ret_version = v;
-  return 0;
-}
-
-/* ---------------------------------------------------------------- hosts */
-
-int ps_db_hosts_parse(const char *list, unsigned default_port, ps_db_hosts_t *ret) {
-  ps_db_hosts_t tmp; /* filled, then copied: ret stays untouched on failure */
-  ps_db_hosts_t *h = &tmp;
-  h->n = 0;
-  if (!list) return -1;
-  const char *p = list;
-  for (;;) {
-    const char *end = strchr(p, ',');
-    if (!end) end = p + strlen(p);
-    while (p < end && isspace((unsigned char)*p)) p++;
-    const char *e = end;
-    while (e > p && isspace((unsigned char)e[-1])) e--;
-    if (e == p || h->n >= PS_DB_MAX_HOSTS) return -1;
-    const char *colon = memchr(p, ':', (size_t)(e - p));
-    const char *name_end = colon ? colon : e;
-    unsigned long port = default_port;
-    if (colon) {
-      if (colon + 1 == e || e - colon > 6) return -1;
-      port = 0;
-      for (const char *c = colon + 1; c < e; c++) {
-        if (*c < '0' || *c > '9') return -1;
-        port = port * 10 + (unsigned long)(*c - '0');
-      }
-    }
-    size_t len = (size_t)(name_end - p);
-    if (len == 0 || len >= sizeof h->h[0].name || port < 1 || port > 65535) return -1;
-    if (memchr(p, ' ', len) || memchr(p, '\t', len)) return -1;
-    memcpy(h->h[h->n].name, p, len);
-    h->h[h->n].name[len] = '\0';
-    h->h[h->n].port = (unsigned)port;
-    h->n++;
-    if (*end == '\0') break;
-    p = end + 1;
-  }
-  *ret = *h;
   return 0;
 }
 
