@@ -44,6 +44,7 @@ PS_DB_PASSWORD=prospects
 PS_DB_MIGRATE_USER=prospects_migrate
 PS_DB_MIGRATE_PASSWORD=prospects_migrate
 
+# galera-4, rsync and iproute2: the 3-node Galera cluster of scripts/galera (tests/integration/test_galera.py).
 PS_APT_PACKAGES=(
     build-essential cmake pkg-config ca-certificates
     libgrpc-dev protobuf-c-compiler libprotobuf-c-dev protobuf-compiler libprotobuf-dev
@@ -51,6 +52,7 @@ PS_APT_PACKAGES=(
     libmariadb-dev mariadb-server mariadb-client libhiredis-dev redis-server redis-tools
     libmicrohttpd-dev libutf8proc-dev libcmocka-dev python3 python3-grpcio python3-protobuf python3-h2 python3-yaml
     python3-prometheus-client openssl
+    galera-4 rsync iproute2
 )
 
 ps_log() { printf '[ps %(%H:%M:%S)T] %s\n' -1 "$*" >&2; }

@@ -8,6 +8,7 @@
 
 #include "log.h"
 #include "ps_version.h"
+#include "store/db.h"
 
 typedef enum { T_STR, T_SECRET, T_INT } ctype_t;
 
@@ -39,7 +40,9 @@ static const setting_t settings[] = {
     S("authz-reload", "PS_AUTHZ_RELOAD_S", T_INT, authz_reload_s, "10", 1, 86400, "how often the policy file is checked for changes, seconds"),
     S("mysql-host", "PS_MYSQL_HOST", T_STR, mysql_host, "127.0.0.1", 0, 0, "MySQL/MariaDB host (TCP)"),
     S("mysql-port", "PS_MYSQL_PORT", T_INT, mysql_port, "3306", 1, 65535, "MySQL/MariaDB TCP port"),
-    S("mysql-socket", "PS_MYSQL_SOCKET", T_STR, mysql_socket, "", 0, 0, "MySQL/MariaDB unix socket (overrides host/port)"),
+    S("mysql-socket", "PS_MYSQL_SOCKET", T_STR, mysql_socket, "", 0, 0, "MySQL/MariaDB unix socket (overrides host/port and hosts)"),
+    S("mysql-hosts", "PS_MYSQL_HOSTS", T_STR, mysql_hosts, "", 0, 0, "several servers, host:port,host:port (the nodes of a Galera cluster; at most 16): connections spread over them and move to the next when one fails (overrides host/port; empty: host/port)"),
+    S("mysql-galera-sync-wait", "PS_MYSQL_GALERA_SYNC_WAIT", T_INT, mysql_galera_sync_wait, "1", 0, 2, "on a Galera node: 1 = each write transaction first waits until the node has applied every write committed before it (wsrep_sync_wait), so request-id replays and merge checks see them; 2 = reads wait too (a read sees every write acknowledged before it, on any node); 0 = never; ignored on other servers"),
     S("mysql-user", "PS_MYSQL_USER", T_STR, mysql_user, "prospects", 0, 0, "MySQL/MariaDB user"),
     S("mysql-password", "PS_MYSQL_PASSWORD", T_SECRET, mysql_password, "", 0, 0, "MySQL/MariaDB password"),
     S("mysql-database", "PS_MYSQL_DATABASE", T_STR, mysql_database, "prospects", 0, 0, "database name"),
@@ -197,6 +200,13 @@ static int check_combinations(const ps_config_t *cfg, FILE *err) {
   }
   if (!cfg->mysql_tls_cert[0] != !cfg->mysql_tls_key[0]) {
     fprintf(err, "prospect-server: PS_MYSQL_TLS_CERT_FILE and PS_MYSQL_TLS_KEY_FILE go together\n");
+    return -1;
+  }
+  ps_db_hosts_t hosts;
+  if (cfg->mysql_hosts[0] &&
+      ps_db_hosts_parse(cfg->mysql_hosts, (unsigned)cfg->mysql_port, &hosts) != 0) {
+    fprintf(err, "prospect-server: PS_MYSQL_HOSTS \"%s\" is not a list of host:port (port 1..65535, "
+                 "at most %d, separated by commas)\n", cfg->mysql_hosts, PS_DB_MAX_HOSTS);
     return -1;
   }
   if (cfg->redis_user[0] && !cfg->redis_password[0]) {

@@ -11,7 +11,9 @@ typedef struct ps_config {
   char metrics_listen[256];   /* host:port of the Prometheus /metrics endpoint ("": none) */
   char mysql_host[256];       /* MySQL host (TCP); "localhost" would mean the default socket */
   int mysql_port;             /* MySQL TCP port */
-  char mysql_socket[256];     /* MySQL unix socket; when set, host/port are not used */
+  char mysql_socket[256];     /* MySQL unix socket; when set, host/port/hosts are not used */
+  char mysql_hosts[1024];     /* "host:port,host:port" (e.g. Galera nodes); when set, host/port are not used */
+  int mysql_galera_sync_wait; /* on Galera: 1 = write transactions wait for causality (wsrep_sync_wait), 2 = reads too */
   char mysql_user[128];
   char mysql_password[256];   /* secret: never printed or logged */
   char mysql_database[128];

@@ -280,7 +280,11 @@ int main(int argc, char **argv) {
   ps_db_config_t dbc = {cfg.mysql_host, (unsigned)cfg.mysql_port, cfg.mysql_socket, cfg.mysql_user,
                         cfg.mysql_password, cfg.mysql_database, (unsigned)cfg.mysql_timeout_s,
                         strcmp(cfg.mysql_tls, "verify") == 0, cfg.mysql_tls_ca, cfg.mysql_tls_cert,
-                        cfg.mysql_tls_key};
+                        cfg.mysql_tls_key, NULL, cfg.mysql_galera_sync_wait};
+  /* several servers (checked by ps_config_load); the workers' handles borrow it until exit */
+  static ps_db_hosts_t db_hosts;
+  if (cfg.mysql_hosts[0] && ps_db_hosts_parse(cfg.mysql_hosts, (unsigned)cfg.mysql_port, &db_hosts) == 0)
+    dbc.hosts = &db_hosts;
   probe.db = ps_db_new(&dbc);
   if (!probe.db) {
     ps_error("out of memory");

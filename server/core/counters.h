@@ -15,7 +15,8 @@ typedef enum ps_counter {
   PS_C_DB_ERR_TIMEOUT,           /* a statement timed out */
   PS_C_DB_ERR_OTHER,
   PS_C_DB_RECONNECTS,            /* connections made after the first of a worker */
-  PS_C_DB_TX_RETRIES,            /* transactions run again after a deadlock or lock wait */
+  PS_C_DB_TX_RETRIES,            /* transactions run again (ps_db_tx_retryable) */
+  PS_C_DB_SYNC_WAITS,            /* Galera causality waits before a transaction (wsrep_sync_wait) */
   /* merges (service/merges.c) */
   PS_C_MERGE_MERGED,
   PS_C_MERGE_DRY_RUN,

@@ -165,8 +165,13 @@ void ps_metrics_write_grpc(FILE *out) {
                        reconnects, 1);
   static const row_t retries[] = {{NULL, PS_C_DB_TX_RETRIES}};
   write_counter_family(out, "prospect_db_transaction_retries_total",
-                       "Transactions run again after a deadlock or a lock wait timeout.", NULL,
-                       retries, 1);
+                       "Transactions run again after a deadlock (or Galera certification conflict), "
+                       "a lock wait timeout, a Galera node not ready, or a connection lost before "
+                       "the commit.", NULL, retries, 1);
+  static const row_t sync_waits[] = {{NULL, PS_C_DB_SYNC_WAITS}};
+  write_counter_family(out, "prospect_db_sync_waits_total",
+                       "Galera causality waits (wsrep_sync_wait) before a write transaction.", NULL,
+                       sync_waits, 1);
   static const row_t merges[] = {{"merged", PS_C_MERGE_MERGED},
                                  {"dry_run", PS_C_MERGE_DRY_RUN},
                                  {"replayed", PS_C_MERGE_REPLAYED},

@@ -5,7 +5,25 @@
  * prepared statements and, worst, an open transaction). When an error says the connection is gone,
  * the call that saw it fails with UNAVAILABLE and the handle is marked broken; the next use outside
  * a transaction closes it, connects again (at once; after a failed attempt, not before
- * PS_DB_RECONNECT_US have passed) and re-prepares statements lazily. */
+ * PS_DB_RECONNECT_US have passed) and re-prepares statements lazily.
+ *
+ * Several hosts (cfg.hosts, e.g. the nodes of a Galera cluster): each handle starts at its own entry
+ * (round robin over the handles made, so a pool of workers spreads over the hosts). A connection
+ * that is lost, or a connect that fails, moves the handle on to the next entry; one connect tries
+ * each entry at most once, each bounded by cfg.timeout_s, and stops trying new entries once that
+ * much time has gone. A handle stays where it connected: when a node comes back, the connections
+ * that moved away return to it only as they are lost again.
+ *
+ * Galera: at connect the handle asks `SHOW VARIABLES LIKE 'wsrep_on'`. On a Galera node it also
+ * requires wsrep_ready = ON (a joining node, or one cut off from the primary component, is skipped
+ * like a host that is down), and 1047 "WSREP has not yet prepared node" later drops the connection
+ * and is retried by ps_db_tx (as are certification conflicts, which Galera reports as deadlocks,
+ * 1213), and with several hosts so is a connection lost before its commit. With cfg.galera_sync_wait, ps_db_tx first runs `SET STATEMENT wsrep_sync_wait = 1 FOR
+ * SELECT 1`, one round trip that waits until the node has applied every write committed before it,
+ * so the transaction reads what any earlier call committed on any node (idempotency keys,
+ * merge/convert/link preconditions). Plain reads outside ps_db_tx wait only with
+ * cfg.galera_sync_wait 2 (session wsrep_sync_wait = 1): then a read on any connection sees every
+ * write acknowledged before it, at the price of a causality round per read. */
 #include "store/db.h"
 
 #include "core/counters.h"
@@ -13,6 +31,7 @@
 #include <errmsg.h>
 #include <mysqld_error.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,54 +56,22 @@ struct ps_db {
   int connected_before;                 /* a connection was made once (later ones are reconnects) */
   char last_error[256];                 /* its text, for the operator's log only */
   int64_t next_connect_us;              /* earliest time of the next connection attempt */
+  unsigned host_ix;                     /* entry of cfg.hosts of the current or next connection */
+  int galera;                           /* the connected server is a Galera node (wsrep_on) */
   MYSQL_STMT *open;                     /* statement whose result set may still be unread */
   MYSQL_STMT *stmts[PS_DB_MAX_STMTS];   /* prepared statements by ps_sql_t slot - 1 */
 };
 
 static int g_next_slot;                 /* last slot handed out (atomic) */
+static atomic_uint g_next_host;         /* first host of the next handle made (round robin) */
 static pthread_once_t g_lib_once = PTHREAD_ONCE_INIT;
 static int g_lib_rc;
 
 static void lib_init(void) { g_lib_rc = mysql_library_init(0, NULL, NULL); }
 
-/* ---------------------------------------------------------------- error mapping */
-
-int ps_db_errno_drops_connection(unsigned err) {
-  switch (err) {
-  case CR_SOCKET_CREATE_ERROR: case CR_CONNECTION_ERROR: case CR_CONN_HOST_ERROR:
-  case CR_IPSOCK_ERROR: case CR_UNKNOWN_HOST: case CR_SERVER_GONE_ERROR: case CR_SERVER_LOST:
-  case CR_COMMANDS_OUT_OF_SYNC: case CR_SSL_CONNECTION_ERROR: case CR_SERVER_LOST_EXTENDED:
-  case ER_CON_COUNT_ERROR: case ER_SERVER_SHUTDOWN: case ER_CONNECTION_KILLED:
-  case ER_UNKNOWN_STMT_HANDLER:
-    return 1;
-  default:
-    return 0;
-  }
-}
-
-int ps_db_errno_retryable(unsigned err) {
-  return err == ER_LOCK_DEADLOCK || err == ER_LOCK_WAIT_TIMEOUT;
-}
-
-ps_code_t ps_db_code_for_errno(unsigned err) {
-  switch (err) {
-  case ER_DUP_ENTRY: case ER_DUP_ENTRY_WITH_KEY_NAME: case ER_DUP_KEY:
-    return PS_ALREADY_EXISTS;
-  case ER_LOCK_DEADLOCK: case ER_LOCK_WAIT_TIMEOUT: case ER_CHECKREAD:
-    return PS_ABORTED;
-  case ER_STATEMENT_TIMEOUT:
-    return PS_DEADLINE_EXCEEDED;
-  case ER_OPTION_PREVENTS_STATEMENT: /* --read-only: a primary being failed over */
-  case ER_READ_ONLY_MODE:
-    return PS_UNAVAILABLE;
-  case ER_RECORD_FILE_FULL: case ER_DISK_FULL: /* out of space: writes fail, reads go on */
-    return PS_RESOURCE_EXHAUSTED;
-  case CR_COMMANDS_OUT_OF_SYNC: case ER_UNKNOWN_STMT_HANDLER:
-    return PS_INTERNAL; /* our bug; the connection is replaced all the same */
-  default:
-    return ps_db_errno_drops_connection(err) ? PS_UNAVAILABLE : PS_INTERNAL;
-  }
-}
+/* ---------------------------------------------------------------- error mapping
+ * The classes of MySQL errors (ps_db_code_for_errno, ps_db_errno_*, ps_db_tx_retryable) are pure
+ * functions in db_errors.c; the PS_MYSQL_HOSTS parser is in db_hosts.c. */
 
 /* Counts a failed statement by the class of its error (metrics). */
 static void count_error(unsigned err) {
@@ -232,14 +219,8 @@ static void db_disconnect(ps_db_t *db) {
   db->in_tx = 0;
 }
 
-static int db_connect(ps_db_t *db, ps_status_t *st) {
-  db_disconnect(db);
-  db->broken = 1;
-  int64_t now = ps_db_now_us();
-  db->next_connect_us = now + PS_DB_RECONNECT_US;
-  if (g_lib_rc != 0) return db_fail_unavailable(db, st);
-  MYSQL *m = mysql_init(NULL);
-  if (!m) return ps_fail(st, PS_UNAVAILABLE, "", "Out of memory connecting to the database.");
+/* Sets the options of a new handle m (timeouts, session settings, TLS). 0, or -1 when one is refused. */
+static int set_options(const ps_db_t *db, MYSQL *m) {
   unsigned timeout = db->cfg.timeout_s ? db->cfg.timeout_s : 5;
   /* a statement waiting for a lock must hear "lock wait timeout" before the read times out */
   unsigned rw_timeout = timeout < PS_DB_LOCK_WAIT_S + 2 ? PS_DB_LOCK_WAIT_S + 2 : timeout;
@@ -269,29 +250,111 @@ static int db_connect(ps_db_t *db, ps_status_t *st) {
       rc |= mysql_optionsv(m, MYSQL_OPT_SSL_KEY, db->cfg.tls_key);
     }
   }
-  if (rc != 0) {
-    mysql_close(m);
-    return db_fail_bug(db, st);
+  return rc ? -1 : 0;
+}
+
+/* The value column of the first row of a fixed SHOW ... LIKE statement, into buf ("" when there is
+ * no row). 0, or the MySQL error number. */
+static unsigned show_value(MYSQL *m, const char *q, char *buf, size_t n) {
+  buf[0] = '\0';
+  if (mysql_real_query(m, q, strlen(q)) != 0) return mysql_errno(m);
+  MYSQL_RES *res = mysql_store_result(m);
+  if (!res) return mysql_errno(m) ? mysql_errno(m) : CR_UNKNOWN_ERROR;
+  MYSQL_ROW row = mysql_fetch_row(res);
+  if (row && mysql_num_fields(res) >= 2 && row[1]) snprintf(buf, n, "%s", row[1]);
+  mysql_free_result(res);
+  return 0;
+}
+
+/* One connection attempt to host:port (or sock). 0 with *ret_m and *ret_galera set, or the MySQL
+ * error number (its text kept for the operator). A Galera node that is not ready counts as 1047. */
+static unsigned connect_one(ps_db_t *db, const char *host, unsigned port, const char *sock,
+                            MYSQL **ret_m, int *ret_galera) {
+  MYSQL *m = mysql_init(NULL);
+  if (!m) {
+    keep_error_text(db, CR_OUT_OF_MEMORY, "out of memory");
+    return CR_OUT_OF_MEMORY;
   }
-  const char *sock = db->cfg.socket && db->cfg.socket[0] ? db->cfg.socket : NULL;
-  const char *host = sock ? "localhost" : (db->cfg.host && db->cfg.host[0] ? db->cfg.host : "127.0.0.1");
+  if (set_options(db, m) != 0) {
+    mysql_close(m);
+    keep_error_text(db, CR_UNKNOWN_ERROR, "a client option was refused");
+    return CR_UNKNOWN_ERROR;
+  }
   if (!mysql_real_connect(m, host, db->cfg.user, db->cfg.password, db->cfg.database,
-                          sock ? 0 : db->cfg.port, sock, 0)) {
+                          sock ? 0 : port, sock, 0)) {
     unsigned err = mysql_errno(m);
     keep_error_text(db, err, mysql_error(m));
     mysql_close(m);
-    db->last_errno = err;
-    ps_count(PS_C_DB_ERR_CONNECTION);
-    /* whatever went wrong (down, refused, bad credentials, unknown database) the database cannot
-     * serve this call; the detail is for the operator, who sees it in ps_db_check_schema at start */
-    return ps_fail(st, PS_UNAVAILABLE, "", "The database is unavailable; retry later.");
+    return err;
   }
-  db->mysql = m;
-  db->broken = 0;
-  db->next_connect_us = 0; /* the wait is for failed attempts: a lost good connection is replaced at once */
-  if (db->connected_before) ps_count(PS_C_DB_RECONNECTS);
-  db->connected_before = 1;
+  char v[32];
+  unsigned err = show_value(m, "SHOW VARIABLES LIKE 'wsrep_on'", v, sizeof v);
+  int galera = err == 0 && strcmp(v, "ON") == 0;
+  if (err == 0 && galera) {
+    err = show_value(m, "SHOW STATUS LIKE 'wsrep_ready'", v, sizeof v);
+    if (err == 0 && strcmp(v, "ON") != 0) {
+      keep_error_text(db, ER_UNKNOWN_COM_ERROR, "Galera node not ready (wsrep_ready OFF)");
+      mysql_close(m);
+      return ER_UNKNOWN_COM_ERROR;
+    }
+  }
+  if (err == 0 && galera && db->cfg.galera_sync_wait >= 2) {
+    /* every read waits for causality: read-your-writes across connections and nodes */
+    static const char q[] = "SET SESSION wsrep_sync_wait = 1";
+    if (mysql_real_query(m, q, sizeof q - 1) != 0) err = mysql_errno(m);
+  }
+  if (err != 0) {
+    keep_error_text(db, err, mysql_error(m));
+    mysql_close(m);
+    return err;
+  }
+  *ret_m = m;
+  *ret_galera = galera;
   return 0;
+}
+
+static int db_connect(ps_db_t *db, ps_status_t *st) {
+  const char *sock = db->cfg.socket && db->cfg.socket[0] ? db->cfg.socket : NULL;
+  const ps_db_hosts_t *hosts = !sock && db->cfg.hosts && db->cfg.hosts->n ? db->cfg.hosts : NULL;
+  unsigned n = hosts ? hosts->n : 1;
+  /* a lost connection moves on: its host may be the one that went away */
+  if (db->mysql && n > 1) db->host_ix = (db->host_ix + 1) % n;
+  db_disconnect(db);
+  db->broken = 1;
+  db->galera = 0;
+  int64_t start = ps_db_now_us();
+  db->next_connect_us = start + PS_DB_RECONNECT_US;
+  if (g_lib_rc != 0) return db_fail_unavailable(db, st);
+  int64_t budget_us = (int64_t)(db->cfg.timeout_s ? db->cfg.timeout_s : 5) * 1000000;
+  unsigned err = 0;
+  for (unsigned i = 0; i < n; i++) {
+    if (i > 0) {
+      if (ps_db_now_us() - start >= budget_us) break; /* bounded: each try waits up to the timeout */
+      db->host_ix = (db->host_ix + 1) % n;
+    }
+    const char *host = sock ? "localhost"
+                       : hosts ? hosts->h[db->host_ix % n].name
+                       : (db->cfg.host && db->cfg.host[0] ? db->cfg.host : "127.0.0.1");
+    unsigned port = hosts ? hosts->h[db->host_ix % n].port : db->cfg.port;
+    MYSQL *m = NULL;
+    int galera = 0;
+    err = connect_one(db, host, port, sock, &m, &galera);
+    if (err == 0) {
+      db->mysql = m;
+      db->galera = galera;
+      db->broken = 0;
+      db->next_connect_us = 0; /* the wait is for failed attempts: a lost good connection is replaced at once */
+      if (db->connected_before) ps_count(PS_C_DB_RECONNECTS);
+      db->connected_before = 1;
+      return 0;
+    }
+    ps_count(PS_C_DB_ERR_CONNECTION);
+  }
+  db->last_errno = err;
+  /* whatever went wrong (down, refused, bad credentials, unknown database, a Galera node not ready)
+   * the database cannot serve this call; the detail is for the operator, who sees it in
+   * ps_db_check_schema at start */
+  return ps_fail(st, PS_UNAVAILABLE, "", "The database is unavailable; retry later.");
 }
 
 /* Makes sure there is a usable connection. Inside a transaction a lost connection stays lost. */
@@ -308,6 +371,8 @@ ps_db_t *ps_db_new(const ps_db_config_t *cfg) {
   if (!db) return NULL;
   db->cfg = *cfg;
   db->broken = 1;
+  if (cfg->hosts && cfg->hosts->n > 1)
+    db->host_ix = atomic_fetch_add(&g_next_host, 1) % cfg->hosts->n;
   ps_status_t st;
   (void)db_connect(db, &st); /* down is fine: the next use retries */
   return db;
@@ -327,17 +392,40 @@ static void db_discard_open(ps_db_t *db) {
   }
 }
 
-int ps_db_ping(ps_db_t *db, ps_status_t *st) {
-  if (db_ensure(db, st) != 0) return -1;
-  db_discard_open(db);
+/* 0 when the connection answers (and, on Galera, the node is ready); else the error number, its
+ * text kept. */
+static unsigned ping_error(ps_db_t *db) {
   if (mysql_ping(db->mysql) != 0) {
     unsigned err = mysql_errno(db->mysql);
     keep_error_text(db, err, mysql_error(db->mysql));
-    db->broken = 1; /* whatever failed, replace the connection */
-    db->last_errno = err;
-    return db_fail_unavailable(db, st);
+    return err ? err : CR_SERVER_GONE_ERROR;
+  }
+  if (!db->galera) return 0;
+  /* a Galera node answers pings while it is cut off from the primary component */
+  char v[32];
+  unsigned err = show_value(db->mysql, "SHOW STATUS LIKE 'wsrep_ready'", v, sizeof v);
+  if (err) {
+    keep_error_text(db, err, mysql_error(db->mysql));
+    return err;
+  }
+  if (strcmp(v, "ON") != 0) {
+    keep_error_text(db, ER_UNKNOWN_COM_ERROR, "Galera node not ready (wsrep_ready OFF)");
+    return ER_UNKNOWN_COM_ERROR;
   }
   return 0;
+}
+
+int ps_db_ping(ps_db_t *db, ps_status_t *st) {
+  if (db_ensure(db, st) != 0) return -1;
+  db_discard_open(db);
+  unsigned err = ping_error(db);
+  if (err == 0) return 0;
+  db->broken = 1; /* whatever failed, replace the connection */
+  db->last_errno = err;
+  /* with several hosts another one may answer: try them now, not at the next ping */
+  if (!db->in_tx && db->cfg.hosts && db->cfg.hosts->n > 1 && !(db->cfg.socket && db->cfg.socket[0]))
+    return db_connect(db, st);
+  return db_fail_unavailable(db, st);
 }
 
 /* ---------------------------------------------------------------- parameters */
@@ -655,16 +743,29 @@ uint64_t ps_db_affected(MYSQL_STMT *s) {
 
 /* ---------------------------------------------------------------- transactions */
 
-int ps_db_begin(ps_db_t *db, ps_status_t *st) {
+/* Starts a transaction; with causal on a Galera node (cfg.galera_sync_wait), first waits until the
+ * node has applied every write committed in the cluster before now. */
+static int db_begin(ps_db_t *db, int causal, ps_status_t *st) {
   db->last_errno = 0;
   if (db->in_tx) return db_fail_bug(db, st);
   if (db_ensure(db, st) != 0) return -1;
   db_discard_open(db);
+  if (causal && db->galera && db->cfg.galera_sync_wait) {
+    static const char wait[] = "SET STATEMENT wsrep_sync_wait = 1 FOR SELECT 1";
+    if (mysql_real_query(db->mysql, wait, sizeof wait - 1) != 0)
+      return db_fail(db, mysql_errno(db->mysql), st);
+    MYSQL_RES *res = mysql_store_result(db->mysql);
+    if (!res) return db_fail(db, mysql_errno(db->mysql) ? mysql_errno(db->mysql) : CR_UNKNOWN_ERROR, st);
+    mysql_free_result(res);
+    ps_count(PS_C_DB_SYNC_WAITS);
+  }
   static const char q[] = "START TRANSACTION";
   if (mysql_real_query(db->mysql, q, sizeof q - 1) != 0) return db_fail(db, mysql_errno(db->mysql), st);
   db->in_tx = 1;
   return 0;
 }
+
+int ps_db_begin(ps_db_t *db, ps_status_t *st) { return db_begin(db, 0, st); }
 
 int ps_db_begin_snapshot(ps_db_t *db, ps_status_t *st) {
   db->last_errno = 0;
@@ -714,13 +815,20 @@ void ps_db_rollback(ps_db_t *db) {
 
 int ps_db_tx(ps_db_t *db, ps_db_tx_fn fn, void *arg, ps_status_t *st) {
   for (int attempt = 1;; attempt++) {
-    if (ps_db_begin(db, st) != 0) return -1;
-    int rc = fn(db, arg, st);
-    if (rc == 0) rc = ps_db_commit(db, st);
-    if (rc == 0) return 0;
+    int at_commit = 0;
+    int rc = db_begin(db, 1, st);
+    if (rc == 0) {
+      rc = fn(db, arg, st);
+      if (rc == 0) {
+        at_commit = 1;
+        rc = ps_db_commit(db, st);
+      }
+      if (rc == 0) return 0;
+    }
     unsigned err = db->last_errno;
     ps_db_rollback(db);
-    if (!ps_db_errno_retryable(err) || attempt >= PS_DB_TX_ATTEMPTS) return -1;
+    int failover = db->cfg.hosts && db->cfg.hosts->n > 1 && !(db->cfg.socket && db->cfg.socket[0]);
+    if (!ps_db_tx_retryable(err, at_commit, failover) || attempt >= PS_DB_TX_ATTEMPTS) return -1;
     ps_count(PS_C_DB_TX_RETRIES);
     /* a short, growing, jittered pause lets the winner of the race finish */
     struct timespec ts = {0, (long)(attempt * 2000000L + (ps_db_now_us() % 1000) * 1000L)};

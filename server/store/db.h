@@ -8,9 +8,24 @@
 
 #include "core/status.h"
 
+/* Several database servers (the nodes of a Galera cluster): names or IPv4 addresses with ports. */
+#define PS_DB_MAX_HOSTS 16
+typedef struct ps_db_hosts {
+  unsigned n;                   /* entries used */
+  struct {
+    char name[256];             /* host name or address ("localhost" would mean the unix socket) */
+    unsigned port;              /* TCP port */
+  } h[PS_DB_MAX_HOSTS];
+} ps_db_hosts_t;
+
+/* Parses "host:port,host:port,..." (spaces around entries ignored; an entry without ":port" takes
+ * default_port) into *ret. 0, or -1 (ret untouched) when the list is empty, an entry is empty or too
+ * long, a port is not 1..65535, or there are more than PS_DB_MAX_HOSTS. Pure; thread-safe. */
+int ps_db_hosts_parse(const char *list, unsigned default_port, ps_db_hosts_t *ret);
+
 /* Where and how to connect. Strings are borrowed for the lifetime of the ps_db_t. */
 typedef struct ps_db_config {
-  const char *host;        /* "127.0.0.1"; ignored when socket is set */
+  const char *host;        /* "127.0.0.1"; ignored when socket or hosts is set */
   unsigned port;           /* TCP port */
   const char *socket;      /* unix socket path, or NULL/"" for TCP */
   const char *user;
@@ -21,6 +36,14 @@ typedef struct ps_db_config {
   const char *tls_ca;      /* CA bundle of the server's certificate (tls) */
   const char *tls_cert;    /* client certificate and key, or NULL/"" */
   const char *tls_key;
+  const ps_db_hosts_t *hosts; /* NULL or empty: host/port alone. Else each connection starts at its
+                                 own entry (round robin over the handles made), and a failed connect
+                                 or a lost connection moves it on to the next entry */
+  int galera_sync_wait;    /* on a Galera node (wsrep_on, checked at connect): 1 = ps_db_tx waits
+                              until the node has applied every write committed anywhere before it
+                              starts (wsrep_sync_wait); 2 = that, and every SELECT outside ps_db_tx
+                              waits too (session wsrep_sync_wait = 1); 0 = never; ignored on other
+                              servers */
 } ps_db_config_t;
 
 typedef struct ps_db ps_db_t;
@@ -172,9 +195,14 @@ void ps_db_rollback(ps_db_t *db);
  * made of several statements that must agree with each other. Ended like any transaction. */
 int ps_db_begin_snapshot(ps_db_t *db, ps_status_t *st);
 
-/* Runs fn(db, arg, st) inside a transaction and commits. When fn or the commit fails because of a
- * deadlock or a lock wait timeout, it rolls back and runs fn again, up to PS_DB_TX_ATTEMPTS times
- * in all, so fn must be safe to rerun (touch only the database, and memory it re-initialises).
+/* Runs fn(db, arg, st) inside a transaction and commits. When the transaction fails in a way that
+ * ps_db_tx_retryable allows (a deadlock, a lock wait timeout, a Galera certification conflict, a
+ * Galera node not ready, or with several hosts a connection lost before the commit was sent), it
+ * rolls back and runs fn again, on a new connection where the old one was dropped (the next host
+ * of cfg.hosts), up to
+ * PS_DB_TX_ATTEMPTS times in all, so fn must be safe to rerun (touch only the database, and memory
+ * it re-initialises). On a Galera node with cfg.galera_sync_wait the transaction first waits until
+ * the node has applied every write committed before it (read-your-writes across nodes).
  * 0 when committed; -1 with st set (rolled back) otherwise. */
 typedef int (*ps_db_tx_fn)(ps_db_t *db, void *arg, ps_status_t *st);
 int ps_db_tx(ps_db_t *db, ps_db_tx_fn fn, void *arg, ps_status_t *st);
@@ -186,14 +214,24 @@ unsigned ps_db_last_errno(const ps_db_t *db);
 /* The gRPC code for a MySQL client or server error number (pure):
  * 1062/1586/1022 duplicate key -> ALREADY_EXISTS; 1213 deadlock, 1205 lock wait timeout,
  * 1020 record changed -> ABORTED; connection errors (2001-2006, 2013, 2026, 2055, 1040, 1053,
- * 1927, 1290 and 1836 read-only) -> UNAVAILABLE; 1969 statement timeout -> DEADLINE_EXCEEDED;
- * 1114 table full, 1021 disk full -> RESOURCE_EXHAUSTED (reason DATABASE_FULL); anything else ->
- * INTERNAL. */
+ * 1927, 1290 and 1836 read-only, 1047 Galera node not ready) -> UNAVAILABLE; 1969 statement
+ * timeout -> DEADLINE_EXCEEDED; 1114 table full, 1021 disk full -> RESOURCE_EXHAUSTED (reason
+ * DATABASE_FULL); anything else -> INTERNAL. */
 ps_code_t ps_db_code_for_errno(unsigned err);
 /* 1 when err means the connection is gone or unusable (the next use reconnects). */
 int ps_db_errno_drops_connection(unsigned err);
-/* 1 when err means the transaction lost a race and may simply be run again (1213, 1205). */
+/* 1 when err means the transaction lost a race, or hit a Galera node that cannot serve yet, and
+ * may simply be run again: 1213 deadlock (also Galera's certification conflict), 1205 lock wait
+ * timeout, 1047 "WSREP has not yet prepared node for application use" (a joining node, or one cut
+ * off from the cluster's primary component; it also drops the connection, so the rerun goes to
+ * another node). */
 int ps_db_errno_retryable(unsigned err);
+/* 1 when ps_db_tx may run a transaction again after err (pure): ps_db_errno_retryable, or, when
+ * failover (there are other hosts to connect to), a lost connection (UNAVAILABLE and dropped)
+ * before the commit was sent, which the server rolled back. A connection lost during the commit is
+ * not retried: the commit may have happened. Without failover a lost connection is not retried
+ * either: the one server is gone or hung, and waiting for it again would only hold the call. */
+int ps_db_tx_retryable(unsigned err, int at_commit, int failover);
 
 /* ---- small shared helpers for the store and the handlers ---- */
 

@@ -1,8 +1,10 @@
-/* A stream of CreateProspect calls for the restart test (tests/client/run_live.py restart): call i
- * carries request_id "restart-<tenant>-<i>", so the retries the library makes while the server is
- * down and back must not create anything twice. Prints "i name attempts" per call as it goes.
+/* A stream of CreateProspect calls for the restart test (tests/client/run_live.py restart) and the
+ * Galera node-loss test (tests/integration/test_galera.py): call i carries request_id
+ * "restart-<tenant>-<i>", so the retries the library makes while the server (or a database node)
+ * is down and back must not create anything twice. Prints "i name attempts" per call as it goes.
  *
- *   restart_writer TARGET TENANT COUNT      exit 0 when every call succeeded */
+ *   restart_writer TARGET TENANT COUNT [FIRST]   calls FIRST..FIRST+COUNT-1 (FIRST default 0);
+ *                                                exit 0 when every call succeeded */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,11 +12,11 @@
 #include "prospects/client.h"
 
 int main(int argc, char **argv) {
-  if (argc != 4) {
-    fprintf(stderr, "usage: %s TARGET TENANT COUNT\n", argv[0]);
+  if (argc != 4 && argc != 5) {
+    fprintf(stderr, "usage: %s TARGET TENANT COUNT [FIRST]\n", argv[0]);
     return 2;
   }
-  int count = atoi(argv[3]);
+  int count = atoi(argv[3]), first_call = argc == 5 ? atoi(argv[4]) : 0;
   psc_options_t o = {0};
   o.target = argv[1];
   o.transport = PSC_TRANSPORT_PLAINTEXT; /* the test's server serves h2c */
@@ -29,7 +31,7 @@ int main(int argc, char **argv) {
   char parent[128], rid[160], first[32];
   snprintf(parent, sizeof parent, "tenants/%s", argv[2]);
   int rc = 0;
-  for (int i = 0; i < count; i++) {
+  for (int i = first_call; i < first_call + count; i++) {
     Prospects__V1__Prospect p = PROSPECTS__V1__PROSPECT__INIT;
     p.kind = PROSPECTS__V1__PARTY_KIND__PERSON;
     snprintf(first, sizeof first, "Writer %d", i);

@@ -11,6 +11,9 @@ Databases
     private_mariadb() / private_redis()
         A dedicated instance for tests that stop, kill or restart the database; stop()/start()/
         restart() keep the same port and the same data. Context managers.
+    GaleraCluster()
+        A 3-node Galera cluster (scripts/galera) with one migrated database; kill(n)/restart(n) a
+        node. Pass it as Server(mariadb=...): the server gets every node in PS_MYSQL_HOSTS.
 
 The server
     Server(database=..., mariadb=..., redis=..., env={...}, args=[...])
@@ -299,6 +302,104 @@ class PrivateMariaDB(MariaDB):
             self.kill()
         if self._own_dir:
             shutil.rmtree(self.dir, ignore_errors=True)
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+class GaleraCluster:
+    """scripts/galera's 3-node MariaDB Galera cluster, in a directory of its own, with `database`
+    created and migrated. start()/stop() the whole cluster; kill(n) (SIGKILL) and restart(n) one
+    node (1-3); nodes[n - 1] is a MariaDB for node n (root SQL over its socket). Stopped and removed
+    at interpreter exit at the latest. Like MariaDB, it gives the server's environment
+    (PS_MYSQL_HOSTS: every node) and runs SQL (on the first node that answers)."""
+
+    SCRIPT = os.path.join(SOURCE_DIR, "scripts", "galera")
+
+    def __init__(self, database=None):
+        self.dir = tempfile.mkdtemp(prefix="ps-galera-")
+        self.database = database or "ps_galera_%d_%s" % (os.getpid(), secrets.token_hex(4))
+        self.env = dict(os.environ, PS_GALERA_DIR=self.dir, PS_GALERA_DATABASE=self.database,
+                        PS_DB_NAME_PATTERN=self.database, PS_MIGRATIONS_DIR=MIGRATIONS_DIR,
+                        PS_DBMATE=dbmate_path())
+        self.nodes = []
+        self.user, self.password = DB_USER, DB_PASSWORD
+        atexit.register(self.close)
+
+    def _script(self, *args, timeout=240):
+        out = subprocess.run([self.SCRIPT] + list(args), env=self.env, capture_output=True,
+                             text=True, timeout=timeout, stdin=subprocess.DEVNULL)
+        if out.returncode != 0:
+            raise RuntimeError("scripts/galera %s failed:\n%s%s" % (" ".join(args), out.stdout,
+                                                                    out.stderr))
+        return out.stdout + out.stderr
+
+    def start(self, attempts=3):
+        for attempt in range(attempts):
+            try:
+                self._script("start")
+                break
+            except RuntimeError as e:
+                # the free ports were picked before the nodes bind them: another process may take
+                # one meanwhile. Start afresh on new ports.
+                if "Address already in use" not in str(e) or attempt + 1 == attempts:
+                    raise
+                sys.stderr.write("harness: a Galera port was taken; starting on new ports\n")
+                self.stop()
+                shutil.rmtree(self.dir, ignore_errors=True)
+                os.makedirs(self.dir)
+        self.nodes = []
+        with open(os.path.join(self.dir, "ports")) as f:
+            for line in f:
+                n, port = line.split()[:2]
+                self.nodes.append(MariaDB(port=int(port), socket_path=os.path.join(
+                    self.dir, "n" + n, "mysqld.sock")))
+        return self
+
+    def stop(self):
+        return self._script("stop")
+
+    def kill(self, n):
+        """SIGKILL node n: a crash, as far as the clients and the other nodes can tell."""
+        return self._script("kill", str(n))
+
+    def restart(self, n):
+        """Start node n again (stopped first if it runs); returns once it is Synced."""
+        return self._script("restart", str(n))
+
+    def hosts(self):
+        return ",".join("127.0.0.1:%d" % node.port for node in self.nodes)
+
+    def server_env(self, database):
+        return {"PS_MYSQL_HOSTS": self.hosts(), "PS_MYSQL_USER": self.user,
+                "PS_MYSQL_PASSWORD": self.password, "PS_MYSQL_DATABASE": database}
+
+    def status(self, n, name):
+        """A global status value of node n (e.g. wsrep_cluster_size), or None when it is down."""
+        try:
+            rows = self.nodes[n - 1].sql("SHOW GLOBAL STATUS LIKE '%s'" % name, timeout=5)
+        except (RuntimeError, subprocess.TimeoutExpired):
+            return None
+        return rows[0][1] if rows else None
+
+    def sql(self, statement, database=None, timeout=30, as_user=None):
+        last = None
+        for node in self.nodes:
+            try:
+                return node.sql(statement, database=database, timeout=timeout, as_user=as_user)
+            except (RuntimeError, subprocess.TimeoutExpired) as e:
+                last = e
+        raise last or RuntimeError("the cluster has not been started")
+
+    def close(self):
+        if os.path.isdir(self.dir):
+            try:
+                self.stop()
+            finally:
+                shutil.rmtree(self.dir, ignore_errors=True)
 
     def __enter__(self):
         return self.start()

@@ -13,7 +13,7 @@
 
 #include "config.h"
 
-static const char *const VARS[] = {"PS_PLAINTEXT", "PS_PAGE_TOKEN_KEY", "PS_PAGE_TOKEN_KEY_FILE",
+static const char *const VARS[] = {"PS_MYSQL_HOSTS", "PS_PLAINTEXT", "PS_PAGE_TOKEN_KEY", "PS_PAGE_TOKEN_KEY_FILE",
                                    "PS_DEVELOPMENT", "PS_TLS_CERT_FILE", "PS_TLS_KEY_FILE",
                                    "PS_AUTHZ_POLICY_FILE", "PS_MYSQL_PASSWORD",
                                    "PS_MYSQL_PASSWORD_FILE", "PS_MYSQL_TLS", "PS_MYSQL_TLS_CA_FILE",
@@ -97,6 +97,24 @@ static void test_describe_masks_secrets(void **state) {
   assert_non_null(strstr(text, "page-token-key=***"));
 }
 
+static void test_mysql_hosts(void **state) {
+  (void)state;
+  ps_config_t cfg;
+  char err[512];
+  char *argv0[] = {"prospect-server", NULL};
+  setenv("PS_MYSQL_HOSTS", "10.0.0.1:3306, db2:3307,db3", 1);
+  assert_int_equal(load(&cfg, argv0, err, sizeof err), 0);
+  assert_string_equal(cfg.mysql_hosts, "10.0.0.1:3306, db2:3307,db3");
+  assert_int_equal(cfg.mysql_galera_sync_wait, 1);
+  const char *bad[] = {",", "a:0", "a:65536", "a:,b", "a b:1", "a:1,,b:2", NULL};
+  for (const char *const *b = bad; *b; b++) {
+    setenv("PS_MYSQL_HOSTS", *b, 1);
+    if (load(&cfg, argv0, err, sizeof err) != -1) fail_msg("PS_MYSQL_HOSTS \"%s\" accepted", *b);
+    assert_non_null(strstr(err, "PS_MYSQL_HOSTS"));
+  }
+  unsetenv("PS_MYSQL_HOSTS");
+}
+
 static void test_checks_between_settings(void **state) {
   (void)state;
   ps_config_t cfg;
@@ -132,6 +150,7 @@ int main(void) {
       cmocka_unit_test_setup(test_secret_from_env_file_and_flag_file, reset),
       cmocka_unit_test_setup(test_describe_masks_secrets, reset),
       cmocka_unit_test_setup(test_checks_between_settings, reset),
+      cmocka_unit_test_setup(test_mysql_hosts, reset),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

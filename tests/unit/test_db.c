@@ -1,5 +1,6 @@
-/* store/db.c pure parts: MySQL error mapping, etags, timestamps, and that ps_db_required_schema is
- * the newest migration under migrations/. */
+/* store/db.c pure parts: MySQL error mapping, which failed transactions ps_db_tx runs again, the
+ * PS_MYSQL_HOSTS list, etags, timestamps, and that ps_db_required_schema is the newest migration
+ * under migrations/. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -41,6 +42,9 @@ static void test_error_mapping(void **state) {
       {ER_RECORD_FILE_FULL, PS_RESOURCE_EXHAUSTED, 0, 0},
       {ER_DISK_FULL, PS_RESOURCE_EXHAUSTED, 0, 0},
       {CR_COMMANDS_OUT_OF_SYNC, PS_INTERNAL, 1, 0},
+      /* Galera: "WSREP has not yet prepared node for application use" (a joining node, or one
+       * without quorum; checked on MariaDB 10.11 + galera-4): another node may serve the rerun */
+      {ER_UNKNOWN_COM_ERROR, PS_UNAVAILABLE, 1, 1},
       {ER_PARSE_ERROR, PS_INTERNAL, 0, 0},
       {ER_NO_SUCH_TABLE, PS_INTERNAL, 0, 0},
       {ER_DATA_TOO_LONG, PS_INTERNAL, 0, 0},
@@ -55,6 +59,69 @@ static void test_error_mapping(void **state) {
                ps_code_name(cases[i].code), ps_db_errno_drops_connection(cases[i].err),
                cases[i].drops, ps_db_errno_retryable(cases[i].err), cases[i].retry);
   }
+}
+
+static void test_tx_retryable(void **state) {
+  (void)state;
+  static const struct {
+    unsigned err;
+    int at_commit, retry, retry_failover; /* without / with other hosts to go to */
+  } cases[] = {
+      {ER_LOCK_DEADLOCK, 0, 1, 1},        /* also Galera's certification conflict */
+      {ER_LOCK_DEADLOCK, 1, 1, 1},        /* ... which Galera reports on COMMIT */
+      {ER_LOCK_WAIT_TIMEOUT, 0, 1, 1},
+      {ER_UNKNOWN_COM_ERROR, 0, 1, 1},    /* Galera node not ready */
+      {ER_UNKNOWN_COM_ERROR, 1, 1, 1},    /* refused, so not committed */
+      {CR_SERVER_LOST, 0, 0, 1},          /* lost before COMMIT: rolled back with the connection */
+      {CR_SERVER_GONE_ERROR, 0, 0, 1},
+      {CR_CONN_HOST_ERROR, 0, 0, 1},      /* the connect of the begin failed */
+      {ER_CONNECTION_KILLED, 0, 0, 1},
+      {CR_SERVER_LOST, 1, 0, 0},          /* lost during COMMIT: it may have committed */
+      {CR_SERVER_GONE_ERROR, 1, 0, 0},
+      {CR_COMMANDS_OUT_OF_SYNC, 0, 0, 0}, /* our bug: never hidden by a rerun */
+      {ER_UNKNOWN_STMT_HANDLER, 0, 0, 0},
+      {ER_DUP_ENTRY, 0, 0, 0},
+      {ER_READ_ONLY_MODE, 0, 0, 0},
+      {0, 0, 0, 0},                       /* not a MySQL failure (a rule of the handler) */
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    for (int failover = 0; failover <= 1; failover++) {
+      int want = failover ? cases[i].retry_failover : cases[i].retry;
+      int got = ps_db_tx_retryable(cases[i].err, cases[i].at_commit, failover);
+      if (got != want)
+        fail_msg("errno %u at_commit %d failover %d: retry %d (want %d)", cases[i].err,
+                 cases[i].at_commit, failover, got, want);
+    }
+  }
+}
+
+static void test_hosts_parse(void **state) {
+  (void)state;
+  ps_db_hosts_t h;
+  assert_int_equal(ps_db_hosts_parse("127.0.0.1:3306,127.0.0.1:3307, db-2 ,db3:1", 3399, &h), 0);
+  assert_int_equal(h.n, 4);
+  assert_string_equal(h.h[0].name, "127.0.0.1");
+  assert_int_equal(h.h[0].port, 3306);
+  assert_int_equal(h.h[1].port, 3307);
+  assert_string_equal(h.h[2].name, "db-2");
+  assert_int_equal(h.h[2].port, 3399); /* no port: the default */
+  assert_string_equal(h.h[3].name, "db3");
+  assert_int_equal(h.h[3].port, 1);
+  assert_int_equal(ps_db_hosts_parse("one", 3306, &h), 0);
+  assert_int_equal(h.n, 1);
+  char many[400] = "";
+  for (int i = 0; i <= PS_DB_MAX_HOSTS; i++) strcat(many, i ? ",h:1" : "h:1");
+  const char *bad[] = {"", " ", ",", "a,", ",a", "a:", ":1", "a:0", "a:65536", "a:123456",
+                       "a:1x", "a b:1", "a:-1", many, NULL};
+  for (const char *const *b = bad; *b; b++) {
+    h.n = 99;
+    if (ps_db_hosts_parse(*b, 3306, &h) != -1) fail_msg("\"%s\" parsed", *b);
+    assert_int_equal(h.n, 99); /* untouched */
+  }
+  assert_int_equal(ps_db_hosts_parse(NULL, 3306, &h), -1);
+  many[strlen(many) - 4] = '\0'; /* exactly PS_DB_MAX_HOSTS */
+  assert_int_equal(ps_db_hosts_parse(many, 3306, &h), 0);
+  assert_int_equal(h.n, PS_DB_MAX_HOSTS);
 }
 
 static void test_etag_round_trip(void **state) {
@@ -124,6 +191,8 @@ static void test_required_schema_is_newest_migration(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_error_mapping),
+      cmocka_unit_test(test_tx_retryable),
+      cmocka_unit_test(test_hosts_parse),
       cmocka_unit_test(test_etag_round_trip),
       cmocka_unit_test(test_timestamp),
       cmocka_unit_test(test_required_schema_is_newest_migration),
