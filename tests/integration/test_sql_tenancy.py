@@ -18,6 +18,7 @@ import os
 import re
 import shlex
 import subprocess
+import tempfile
 import unittest
 
 BUILD = os.environ.get("PS_BUILD_DIR") or os.path.join(os.path.dirname(__file__), "..", "..", "build")
@@ -63,35 +64,44 @@ def c_literal(body):
     return bytes(body, "utf-8").decode("unicode_escape")
 
 
+def compile_commands():
+    with open(os.path.join(BUILD, "compile_commands.json")) as f:
+        return json.load(f)
+
+
+def preprocess(entry, path):
+    """{variable: SQL text} of the ps_sql_t definitions in the C file path, preprocessed with the
+    compile command of entry (a compile_commands.json entry of a server source)."""
+    args = shlex.split(entry["command"]) if "command" in entry else list(entry["arguments"])
+    cmd, skip = [], False
+    for a in args:
+        if skip:
+            skip = False
+            continue
+        if a == "-o":
+            skip = True
+            continue
+        if a in ("-c", entry["file"]) or a.startswith("-Werror") or a.startswith("-fsanitize"):
+            continue
+        cmd.append(a)
+    pre = subprocess.run(cmd + ["-E", "-P", path], cwd=entry["directory"], capture_output=True,
+                         text=True, check=True).stdout
+    return {name: "".join(c_literal(s) for s in C_STRING.findall(body)) for name, body in DECL.findall(pre)}
+
+
 def statements():
     """{(file relative to server/, variable): SQL text} of every ps_sql_t the server defines."""
-    with open(os.path.join(BUILD, "compile_commands.json")) as f:
-        commands = json.load(f)
     out = {}
     server = os.path.realpath(os.path.join(SOURCE, "server")) + os.sep
-    for entry in commands:
+    for entry in compile_commands():
         path = os.path.realpath(entry["file"])
         if not path.startswith(server):
             continue
         with open(path, encoding="utf-8") as f:
             if "PS_SQL(" not in f.read():
                 continue
-        args = shlex.split(entry["command"]) if "command" in entry else list(entry["arguments"])
-        cmd, skip = [], False
-        for a in args:
-            if skip:
-                skip = False
-                continue
-            if a == "-o":
-                skip = True
-                continue
-            if a in ("-c", entry["file"]) or a.startswith("-Werror") or a.startswith("-fsanitize"):
-                continue
-            cmd.append(a)
-        pre = subprocess.run(cmd + ["-E", "-P", path], cwd=entry["directory"], capture_output=True,
-                             text=True, check=True).stdout
-        for name, body in DECL.findall(pre):
-            out[(path[len(server):], name)] = "".join(c_literal(s) for s in C_STRING.findall(body))
+        for name, sql in preprocess(entry, path).items():
+            out[(path[len(server):], name)] = sql
     return out
 
 
@@ -159,6 +169,22 @@ class SqlTenancy(unittest.TestCase):
         for key in ALLOWED:
             self.assertTrue(key in self.stmts, "allow-list entry for a statement that no longer exists: %s %s" % key)
             self.assertTrue(problems(self.stmts[key]), "allow-listed but follows the rules: %s %s" % key)
+
+    def test_a_statement_without_tenant_id_fails_the_check(self):
+        # a store file with one statement more, that forgets the tenant, read the same way as the
+        # server's own: the check names it
+        entry = next(e for e in compile_commands() if e["file"].endswith(os.path.join("store", "prospects.c")))
+        with tempfile.TemporaryDirectory() as d:
+            path = os.path.join(d, "added.c")
+            with open(path, "w") as f:
+                f.write('#include "store/db.h"\n'
+                        '#define COLS "id, display_name"\n'
+                        'static ps_sql_t Q_GOOD = PS_SQL("SELECT " COLS " FROM prospects WHERE tenant_id = ? AND id = ?");\n'
+                        'static ps_sql_t Q_ADDED = PS_SQL("SELECT " COLS " FROM prospects WHERE id = ?");\n')
+            found = preprocess(entry, path)
+        self.assertEqual(set(found), {"Q_GOOD", "Q_ADDED"})
+        self.assertEqual(problems(found["Q_GOOD"]), [])
+        self.assertEqual(problems(found["Q_ADDED"]), ["1 table references but 0 tenant conditions"])
 
     def test_the_rules_catch_what_they_should(self):
         # the checker itself, on statements that break each rule
