@@ -10,9 +10,9 @@
 static ps_sql_t Q_INSERT = PS_SQL(
     "INSERT INTO prospects (tenant_id, id, kind, state, display_name, first_name, last_name,"
     " company_name, vat_number, email, phone, website, street, postal_code, city, country_code,"
-    " language, notes, email_norm, vat_norm, phone_norm, name_key, version, create_time,"
-    " update_time, convert_time, converting_invoice)"
-    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+    " language, notes, email_norm, vat_norm, phone_norm, name_key, norm_version, version,"
+    " create_time, update_time, convert_time, converting_invoice)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
 static ps_sql_t Q_GET = PS_SQL(
     "SELECT " PS_PROSPECT_COLUMNS " FROM prospects WHERE tenant_id = ? AND id = ?");
 /* ps_store_prospect_get_many: one statement per size class (2, 4, 8, 16 keys), a smaller batch
@@ -40,10 +40,12 @@ static ps_sql_t Q_UPDATE = PS_SQL(
     "UPDATE prospects SET display_name = ?, first_name = ?, last_name = ?, company_name = ?,"
     " vat_number = ?, email = ?, phone = ?, website = ?, street = ?, postal_code = ?, city = ?,"
     " country_code = ?, language = ?, notes = ?, email_norm = ?, vat_norm = ?, phone_norm = ?,"
-    " name_key = ?, version = ?, update_time = ? WHERE tenant_id = ? AND id = ? AND version = ?");
+    " name_key = ?, norm_version = ?, version = ?, update_time = ?"
+    " WHERE tenant_id = ? AND id = ? AND version = ?");
 static ps_sql_t Q_CONVERT = PS_SQL(
-    "UPDATE prospects SET state = ?, convert_time = ?, converting_invoice = ?, version = ?,"
-    " update_time = ? WHERE tenant_id = ? AND id = ? AND version = ?");
+    "UPDATE prospects SET state = ?, convert_time = ?, converting_invoice = ?, email_norm = ?,"
+    " vat_norm = ?, phone_norm = ?, name_key = ?, norm_version = ?, version = ?, update_time = ?"
+    " WHERE tenant_id = ? AND id = ? AND version = ?");
 static ps_sql_t Q_DOCUMENT_COUNT = PS_SQL(
     "SELECT COUNT(*) FROM document_links WHERE tenant_id = ? AND prospect_id = ?");
 static ps_sql_t Q_DELETE_CONTACTS = PS_SQL(
@@ -145,17 +147,27 @@ void ps_store_prospect_norms(const ps_prospect_cols_t *c, ps_prospect_norms_t *r
   fit_chars(ret->name_key, 255);
 }
 
-/* Binds the writable data columns, display_name .. notes, then their normal forms, in the order
- * both Q_INSERT and Q_UPDATE name them. */
-static void bind_data_columns(ps_params_t *p, const ps_prospect_cols_t *c) {
+/* Binds the normal forms of c and the version that computed them: email_norm, vat_norm,
+ * phone_norm, name_key, norm_version (every statement that writes them names them in this order). */
+static void bind_norms(ps_params_t *p, const ps_prospect_cols_t *c) {
   static __thread ps_prospect_norms_t nf; /* 2.5 KiB: kept off the worker's stack */
   ps_store_prospect_norms(c, &nf);
+  ps_param_str(p, nf.email);
+  ps_param_str(p, nf.vat);
+  ps_param_str(p, nf.phone);
+  ps_param_str(p, nf.name_key);
+  ps_param_i64(p, PS_NORM_VERSION);
+}
+
+/* Binds the writable data columns, display_name .. notes, then their normal forms and
+ * norm_version, in the order both Q_INSERT and Q_UPDATE name them. */
+static void bind_data_columns(ps_params_t *p, const ps_prospect_cols_t *c) {
   const char *const cols[] = {c->display_name, c->first_name,  c->last_name,   c->company_name,
                               c->vat_number,   c->email,       c->phone,       c->website,
                               c->street,       c->postal_code, c->city,        c->country_code,
-                              c->language,     c->notes,       nf.email,       nf.vat,
-                              nf.phone,        nf.name_key};
+                              c->language,     c->notes};
   for (size_t i = 0; i < sizeof cols / sizeof cols[0]; i++) ps_param_str(p, cols[i]);
+  bind_norms(p, c);
 }
 
 int ps_store_prospect_insert(ps_db_t *db, const char *tenant, const ps_prospect_cols_t *c,
@@ -202,6 +214,7 @@ int ps_store_prospect_convert(ps_db_t *db, const char *tenant, const ps_prospect
   ps_param_i64(&p, c->state);
   ps_param_time(&p, c->convert_us);
   ps_param_str(&p, c->converting_invoice);
+  bind_norms(&p, c); /* the word index is rewritten too: both at the current version */
   ps_param_u64(&p, c->version);
   ps_param_time(&p, c->update_us);
   ps_param_str(&p, tenant);
