@@ -46,6 +46,9 @@ static ps_sql_t Q_CONVERT = PS_SQL(
     "UPDATE prospects SET state = ?, convert_time = ?, converting_invoice = ?, email_norm = ?,"
     " vat_norm = ?, phone_norm = ?, name_key = ?, norm_version = ?, version = ?, update_time = ?"
     " WHERE tenant_id = ? AND id = ? AND version = ?");
+static ps_sql_t Q_SET_NORMS = PS_SQL(
+    "UPDATE prospects SET email_norm = ?, vat_norm = ?, phone_norm = ?, name_key = ?,"
+    " norm_version = ? WHERE tenant_id = ? AND id = ?");
 static ps_sql_t Q_DOCUMENT_COUNT = PS_SQL(
     "SELECT COUNT(*) FROM document_links WHERE tenant_id = ? AND prospect_id = ?");
 static ps_sql_t Q_DELETE_CONTACTS = PS_SQL(
@@ -225,6 +228,16 @@ int ps_store_prospect_convert(ps_db_t *db, const char *tenant, const ps_prospect
   if (ps_db_affected(s) != 1)
     return ps_fail(st, PS_ABORTED, "", "The prospect was changed meanwhile; retry.");
   return ps_store_search_index(db, tenant, c, 1, st); /* the word index carries the state */
+}
+
+int ps_store_prospect_set_norms(ps_db_t *db, const char *tenant, const ps_prospect_cols_t *c,
+                                ps_status_t *st) {
+  ps_params_t p;
+  ps_params_init(&p);
+  bind_norms(&p, c);
+  ps_param_str(&p, tenant);
+  ps_param_id(&p, &c->id);
+  return ps_db_exec(db, &Q_SET_NORMS, &p, st) ? 0 : -1;
 }
 
 int ps_store_prospect_document_count(ps_db_t *db, const char *tenant, const ps_id_t *id,

@@ -118,6 +118,13 @@ int ps_store_prospect_update(ps_db_t *db, const char *tenant, const ps_prospect_
 int ps_store_prospect_convert(ps_db_t *db, const char *tenant, const ps_prospect_cols_t *c,
                               uint64_t old_version, ps_status_t *st);
 
+/* Rewrites the normal forms of a live record read FOR UPDATE in the caller's transaction (the
+ * reindex, store/reindex.h), computed from c as ps_store_prospect_norms does, and marks them as
+ * PS_NORM_VERSION's. The data columns, version (etag) and update_time are not written: the record
+ * does not change, only what the service derives from it. 0, or -1 with st set. */
+int ps_store_prospect_set_norms(ps_db_t *db, const char *tenant, const ps_prospect_cols_t *c,
+                                ps_status_t *st);
+
 /* Links of documents to the record (table document_links). 0 with *ret_n, or -1 with st set. */
 int ps_store_prospect_document_count(ps_db_t *db, const char *tenant, const ps_id_t *id,
                                      int64_t *ret_n, ps_status_t *st);
