@@ -5,6 +5,7 @@
 
 #include "core/names.h"
 #include "core/normalize.h"
+#include "core/normalize_v1.h"
 #include "store/search.h"
 
 static ps_sql_t Q_INSERT = PS_SQL(
@@ -148,6 +149,11 @@ void ps_store_prospect_norms(const ps_prospect_cols_t *c, ps_prospect_norms_t *r
   fit_chars(ret->vat, 40);
   fit_chars(ret->phone, 32);
   fit_chars(ret->name_key, 255);
+}
+
+void ps_store_prospect_name_key_v1(const char *display_name, char out[1024]) {
+  ps_norm_name_v1(display_name, out, 1024);
+  fit_chars(out, 255);
 }
 
 /* Binds the normal forms of c and the version that computed them: email_norm, vat_norm,

@@ -67,6 +67,11 @@ typedef struct ps_prospect_norms {
 /* Computes the normal forms of c (email, vat_number, phone, country_code, display_name). Pure. */
 void ps_store_prospect_norms(const ps_prospect_cols_t *c, ps_prospect_norms_t *ret);
 
+/* The name key that version 1 of the normal forms stored for display_name (ps_norm_name_v1, cut to
+ * the column as ps_store_prospect_norms cuts the current one), for the lookups of rows the reindex
+ * has not rebuilt yet (core/normalize_v1.h). Pure. */
+void ps_store_prospect_name_key_v1(const char *display_name, char out[1024]);
+
 /* Inserts a new record (c->version, times and state as given), with its normal forms and its terms
  * of the overview's word index (store/search.h), marked as built by PS_NORM_VERSION. 0, or -1 with st set (ALREADY_EXISTS if the id is
  * taken). Run it in a transaction: it writes two tables. */
