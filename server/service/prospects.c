@@ -860,10 +860,10 @@ int ps_prospect_find_duplicates(ps_db_t *db, ps_arena_t *a, const char *tenant,
       ps_store_prospect_norms(&other, &nf);
       if (!(name_keys[1] = ps_arena_strdup(a, nf.name_key))) return dup_out_of_memory(st);
     }
-    for (int k = 0; k < 2; k++)
-      if (name_keys[k] && dup_names(db, a, tenant, name_keys[k], limit, &d, st) != 0) return -1;
-    if (v1) { /* the same lookups with the keys version 1 stored, where they differ; found that
-                 way, a record is still scored on its name as folded now */
+    if (v1) { /* The same lookups with the keys version 1 stored, where they differ; found that
+                 way, a record is still scored on its name as folded now. Before the current keys:
+                 the reindex only takes rows from old keys to current ones, so a row rebuilt
+                 between the lookups is found by one of them. */
       static __thread char old[1024];
       const char *src[2] = {subject->display_name, name_keys[1] ? second_name : NULL};
       for (int k = 0; k < 2; k++) {
@@ -873,6 +873,8 @@ int ps_prospect_find_duplicates(ps_db_t *db, ps_arena_t *a, const char *tenant,
           return -1;
       }
     }
+    for (int k = 0; k < 2; k++)
+      if (name_keys[k] && dup_names(db, a, tenant, name_keys[k], limit, &d, st) != 0) return -1;
     for (int i = 0; i < d.n; i++) dup_score_name(&d, i, name_keys, min_score);
   }
 

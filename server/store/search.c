@@ -1044,10 +1044,12 @@ static int list_union(ps_db_t *db, ps_arena_t *a, const char *tenant, const ps_l
                       ps_prospect_cols_t *ret_rows, int *ret_n, int *ret_cut, ps_status_t *st) {
   ps_prospect_cols_t *rows[2];
   int n[2] = {0, 0}, cut[2] = {0, 0};
+  /* The old words first: the reindex only ever takes a row from its old words to its current
+   * ones, so a row it rebuilds between the two reads is found by one of them. */
   for (int k = 0; k < 2; k++) {
     ps_list_query_t one = *q;
     one.n_old_words = 0;
-    if (k == 1) {
+    if (k == 0) {
       one.n_words = q->n_old_words;
       for (int i = 0; i < one.n_words; i++) one.words[i] = q->old_words[i];
     }
