@@ -77,7 +77,7 @@ static const setting_t settings[] = {
     S("idem-purge-interval", "PS_IDEM_PURGE_INTERVAL_S", T_INT, idem_purge_interval_s, "60", 0, 86400, "how often request ids past their 24 h are deleted, seconds (0: never)"),
     S("reindex", "PS_REINDEX", T_INT, reindex, "1", 0, 1, "1: rebuild, in the background, the keys and word index of records written by an older version (one server at a time: the others wait); 0: never on this server, which only follows the progress"),
     S("reindex-batch", "PS_REINDEX_BATCH", T_INT, reindex_batch, "500", 1, 10000, "records the reindex rebuilds per transaction"),
-    S("reindex-pause", "PS_REINDEX_PAUSE_MS", T_INT, reindex_pause_ms, "20", 0, 600000, "pause after each batch of the reindex, so that calls come first, milliseconds"),
+    S("reindex-pause", "PS_REINDEX_PAUSE_MS", T_INT, reindex_pause_ms, "50", 0, 600000, "pause after each batch of the reindex, so that calls come first, milliseconds"),
     S("reindex-check", "PS_REINDEX_CHECK_S", T_INT, reindex_check_s, "10", 1, 3600, "how often an unfinished reindex's progress is read again and a job another server holds is tried, seconds"),
     S("startup-wait", "PS_STARTUP_WAIT_S", T_INT, startup_wait_s, "30", 0, 3600, "how long start-up waits for the database, seconds"),
     S("log-level", "PS_LOG_LEVEL", T_STR, log_level, "info", 0, 0, "debug, info (one access line per call), warn or error"),

@@ -238,7 +238,8 @@ void ps_store_reindex_unlock(ps_db_t *db, const char *job) {
 /* The batch's rows: their keys in primary-key order (a plain read, for the cursor), then those of
  * an older version among them locked FOR UPDATE with their stored forms. READ COMMITTED: the rows
  * the norm_version condition leaves out are not kept locked. FORCE INDEX: both are ranges of the
- * primary key. */
+ * primary key. Rows inserted in the range in between are of the current version (every write sets
+ * it), or, written by an older server during a rolling update, locked and rebuilt with the rest. */
 static ps_sql_t Q_NORMS_KEYS = PS_SQL(
     "SELECT tenant_id, id FROM prospects FORCE INDEX (PRIMARY)"
     " WHERE tenant_id > ? OR (tenant_id = ? AND id > ?) ORDER BY tenant_id, id LIMIT ?");
@@ -261,6 +262,22 @@ static int norms_count(ps_db_t *db, uint64_t *ret, ps_status_t *st) {
   return 0;
 }
 
+/* The word index rows of the batch's range (prospect_terms_by_prospect holds (tenant_id, id) first,
+ * so the records' rows are one range too), read once the records are locked: every writer of a
+ * record's terms locks the record first. And the records whose forms are current already but whose
+ * norm_version is old, marked MARK_IDS a statement (a smaller group repeats its last id). */
+static ps_sql_t Q_NORMS_TERMS = PS_SQL(
+    "SELECT tenant_id, id, term, state, display_name FROM prospect_terms"
+    " FORCE INDEX (prospect_terms_by_prospect)"
+    " WHERE (tenant_id > ? OR (tenant_id = ? AND id > ?)) AND (tenant_id < ? OR (tenant_id = ? AND id <= ?))"
+    " ORDER BY tenant_id, id");
+#define MARK_IDS 48
+#define IDS8 "?, ?, ?, ?, ?, ?, ?, ?"
+static ps_sql_t Q_NORMS_MARK = PS_SQL(
+    "UPDATE prospects SET norm_version = ? WHERE tenant_id = ? AND id IN (" IDS8 ", " IDS8 ", " IDS8
+    ", " IDS8 ", " IDS8 ", " IDS8 ")");
+_Static_assert(MARK_IDS == 6 * 8 && MARK_IDS + 2 <= PS_DB_MAX_PARAMS, "Q_NORMS_MARK's ids");
+
 /* A locked row of an older version, with the forms stored in it. */
 typedef struct old_row {
   char *tenant;
@@ -268,9 +285,66 @@ typedef struct old_row {
   ps_prospect_cols_t c;
 } old_row_t;
 
+/* One word index row. */
+typedef struct term_row {
+  char *tenant;
+  ps_id_t id;
+  char *term;
+  int state;
+  char *name;
+} term_row_t;
+
+/* Order of (tenant, id) pairs: the primary key's. */
+static int key_cmp(const char *ta, const ps_id_t *ia, const char *tb, const ps_id_t *ib) {
+  int c = strcmp(ta, tb);
+  return c ? c : memcmp(ia->b, ib->b, sizeof ia->b);
+}
+
+/* 1 when rows[0..n) are the terms ps_store_search_index writes for c: the same terms, each once,
+ * with c's state and display name. */
+static int terms_current(const ps_prospect_cols_t *c, const term_row_t *rows, int n) {
+  static __thread ps_search_terms_t t; /* 16 KiB: kept off the thread's stack */
+  ps_search_record_terms(c, &t);
+  if (n != t.n) return 0;
+  unsigned char seen[PS_SEARCH_TERMS_MAX];
+  memset(seen, 0, sizeof seen);
+  for (int r = 0; r < n; r++) {
+    if (rows[r].state != c->state || strcmp(rows[r].name, c->display_name) != 0) return 0;
+    int i = 0;
+    while (i < t.n && strcmp(t.term[i], rows[r].term) != 0) i++;
+    if (i == t.n || seen[i]) return 0;
+    seen[i] = 1;
+  }
+  return 1;
+}
+
+/* Marks the n records of tenant (ids) as built by version. */
+static int mark_current(ps_db_t *db, uint32_t version, const char *tenant, const ps_id_t *ids, int n,
+                        ps_status_t *st) {
+  if (n == 0) return 0;
+  ps_params_t p;
+  ps_params_init(&p);
+  ps_param_i64(&p, version);
+  ps_param_str(&p, tenant);
+  for (int i = 0; i < MARK_IDS; i++) ps_param_id(&p, &ids[i < n ? i : n - 1]);
+  return ps_db_exec(db, &Q_NORMS_MARK, &p, st) ? 0 : -1;
+}
+
+/* Binds the range after `after` up to and including `last`, as the statements above name it. */
+static void bind_range(ps_params_t *p, const char *after_tenant, const ps_id_t *after_id,
+                       const char *last_tenant, const ps_id_t *last_id) {
+  ps_param_str(p, after_tenant);
+  ps_param_str(p, after_tenant);
+  ps_param_id(p, after_id);
+  ps_param_str(p, last_tenant);
+  ps_param_str(p, last_tenant);
+  ps_param_id(p, last_id);
+}
+
 static int norms_batch(ps_db_t *db, ps_arena_t *a, uint32_t version, const char *after_tenant,
                        const ps_id_t *after_id, int limit, ps_reindex_batch_t *ret,
                        ps_status_t *st) {
+  /* the batch: the next `limit` records */
   ps_params_t p;
   ps_params_init(&p);
   ps_param_str(&p, after_tenant);
@@ -298,15 +372,11 @@ static int norms_batch(ps_db_t *db, ps_arena_t *a, uint32_t version, const char 
   ret->rebuilt = 0;
   if (rows == 0) return 0;
 
+  /* those of an older version, locked */
   old_row_t *old = ps_arena_alloc(a, sizeof *old * (size_t)rows);
   if (!old) return ps_fail(st, PS_RESOURCE_EXHAUSTED, "", "Out of memory.");
   ps_params_init(&p);
-  ps_param_str(&p, after_tenant);
-  ps_param_str(&p, after_tenant);
-  ps_param_id(&p, after_id);
-  ps_param_str(&p, ret->last_tenant);
-  ps_param_str(&p, ret->last_tenant);
-  ps_param_id(&p, &ret->last_id);
+  bind_range(&p, after_tenant, after_id, ret->last_tenant, &ret->last_id);
   ps_param_i64(&p, version);
   if (!(s = ps_db_exec(db, &Q_NORMS_ROWS, &p, st))) return -1;
   old_row_t o;
@@ -331,20 +401,66 @@ static int norms_batch(ps_db_t *db, ps_arena_t *a, uint32_t version, const char 
     }
     old[n++] = o;
   }
+  if (n == 0) return 0;
 
-  static __thread ps_prospect_norms_t nf; /* 2.5 KiB: kept off the thread's stack */
-  for (int i = 0; i < n; i++) {
-    ps_store_prospect_norms(&old[i].c, &nf);
-    int changed = strcmp(nf.email, old[i].email_norm) != 0 || strcmp(nf.vat, old[i].vat_norm) != 0 ||
-                  strcmp(nf.phone, old[i].phone_norm) != 0 ||
-                  strcmp(nf.name_key, old[i].name_key) != 0;
-    int terms_changed = 0;
-    if (ps_store_prospect_set_norms(db, old[i].tenant, &old[i].c, st) != 0 ||
-        ps_store_search_sync(db, a, old[i].tenant, &old[i].c, &terms_changed, st) != 0)
-      return -1;
-    if (changed || terms_changed) ret->rebuilt++;
+  /* their word index rows (and those of the current records in the range, skipped below) */
+  ps_params_init(&p);
+  bind_range(&p, after_tenant, after_id, ret->last_tenant, &ret->last_id);
+  if (!(s = ps_db_exec(db, &Q_NORMS_TERMS, &p, st))) return -1;
+  term_row_t tr, *terms = NULL;
+  int n_terms = 0, terms_cap = 0;
+  ps_row_init(&r);
+  ps_col_str(&r, &tr.tenant);
+  ps_col_id(&r, &tr.id);
+  ps_col_str(&r, &tr.term);
+  ps_col_int(&r, &tr.state);
+  ps_col_str(&r, &tr.name);
+  for (;;) {
+    int rc = ps_db_fetch(db, s, &r, a, st);
+    if (rc < 0) return -1;
+    if (rc == 0) break;
+    if (n_terms == terms_cap) {
+      int more_cap = terms_cap ? 2 * terms_cap : 32 * n;
+      term_row_t *more = ps_arena_alloc(a, sizeof *more * (size_t)more_cap);
+      if (!more) return ps_fail(st, PS_RESOURCE_EXHAUSTED, "", "Out of memory.");
+      if (n_terms) memcpy(more, terms, sizeof *terms * (size_t)n_terms);
+      terms = more;
+      terms_cap = more_cap;
+    }
+    terms[n_terms++] = tr;
   }
-  return 0;
+
+  /* each record: its forms rewritten when they changed, its terms when they differ, else only
+   * its norm_version raised (grouped by tenant) */
+  static __thread ps_prospect_norms_t nf; /* 2.5 KiB: kept off the thread's stack */
+  ps_id_t mark[MARK_IDS];
+  int n_mark = 0, t = 0;
+  const char *mark_tenant = "";
+  for (int i = 0; i < n; i++) {
+    const old_row_t *row = &old[i];
+    while (t < n_terms && key_cmp(terms[t].tenant, &terms[t].id, row->tenant, &row->c.id) < 0) t++;
+    int t_end = t;
+    while (t_end < n_terms && key_cmp(terms[t_end].tenant, &terms[t_end].id, row->tenant, &row->c.id) == 0)
+      t_end++;
+    ps_store_prospect_norms(&row->c, &nf);
+    int norms_changed = strcmp(nf.email, row->email_norm) != 0 || strcmp(nf.vat, row->vat_norm) != 0 ||
+                        strcmp(nf.phone, row->phone_norm) != 0 || strcmp(nf.name_key, row->name_key) != 0;
+    int terms_changed = !terms_current(&row->c, terms + t, t_end - t);
+    t = t_end;
+    if (norms_changed || terms_changed) ret->rebuilt++;
+    if (terms_changed && ps_store_search_index(db, row->tenant, &row->c, 1, st) != 0) return -1;
+    if (norms_changed) {
+      if (ps_store_prospect_set_norms(db, row->tenant, &row->c, st) != 0) return -1;
+      continue;
+    }
+    if (n_mark == MARK_IDS || (n_mark > 0 && strcmp(mark_tenant, row->tenant) != 0)) {
+      if (mark_current(db, version, mark_tenant, mark, n_mark, st) != 0) return -1;
+      n_mark = 0;
+    }
+    mark_tenant = row->tenant;
+    mark[n_mark++] = row->c.id;
+  }
+  return mark_current(db, version, mark_tenant, mark, n_mark, st);
 }
 
 const ps_reindex_job_t ps_store_reindex_norms = {

@@ -220,48 +220,6 @@ int ps_store_search_reindex(ps_db_t *db, ps_arena_t *a, const char *tenant, cons
   return ps_store_search_index(db, tenant, &c, 1, st);
 }
 
-static ps_sql_t Q_TERMS_OF = PS_SQL(
-    "SELECT term, state, display_name FROM prospect_terms FORCE INDEX (prospect_terms_by_prospect)"
-    " WHERE tenant_id = ? AND id = ?");
-
-int ps_store_search_sync(ps_db_t *db, ps_arena_t *a, const char *tenant, const ps_prospect_cols_t *c,
-                         int *ret_changed, ps_status_t *st) {
-  static __thread ps_search_terms_t t; /* 16 KiB: kept off the thread's stack */
-  ps_search_record_terms(c, &t);
-  unsigned char seen[PS_SEARCH_TERMS_MAX];
-  memset(seen, 0, sizeof seen);
-  ps_params_t p;
-  ps_params_init(&p);
-  ps_param_str(&p, tenant);
-  ps_param_id(&p, &c->id);
-  MYSQL_STMT *s = ps_db_exec(db, &Q_TERMS_OF, &p, st);
-  if (!s) return -1;
-  char *term = NULL, *name = NULL;
-  int state = 0, rows = 0, same = 1;
-  ps_row_t r;
-  ps_row_init(&r);
-  ps_col_str(&r, &term);
-  ps_col_int(&r, &state);
-  ps_col_str(&r, &name);
-  for (;;) { /* every row is read: the result set must be drained */
-    int rc = ps_db_fetch(db, s, &r, a, st);
-    if (rc < 0) return -1;
-    if (rc == 0) break;
-    rows++;
-    if (!same) continue;
-    if (state != c->state || strcmp(name, c->display_name) != 0) {
-      same = 0;
-      continue;
-    }
-    int i = 0;
-    while (i < t.n && strcmp(t.term[i], term) != 0) i++;
-    if (i == t.n || seen[i]) same = 0;
-    else seen[i] = 1;
-  }
-  *ret_changed = !same || rows != t.n;
-  return *ret_changed ? ps_store_search_index(db, tenant, c, 1, st) : 0;
-}
-
 /* ------------------------------------------------------------------------------ the overview */
 
 /* The further query words, each checked on the candidate's own terms (index prefix tenant_id, id,

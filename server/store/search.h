@@ -77,14 +77,6 @@ int ps_store_search_index(ps_db_t *db, const char *tenant, const ps_prospect_col
 int ps_store_search_reindex(ps_db_t *db, ps_arena_t *a, const char *tenant, const ps_id_t *id,
                             ps_status_t *st);
 
-/* Makes the terms of record c (read FOR UPDATE in the caller's transaction) what
- * ps_store_search_index writes for it now, writing only when they differ: its rows are read, and
- * rewritten when a term is missing or extra, or a row's state or display name is not the record's
- * (the reindex, store/reindex.h: most records' words fold alike in every version). *ret_changed: 1
- * when they were rewritten. 0, or -1 with st set. */
-int ps_store_search_sync(ps_db_t *db, ps_arena_t *a, const char *tenant, const ps_prospect_cols_t *c,
-                         int *ret_changed, ps_status_t *st);
-
 /* Removes the terms of record id (when it is deleted or merged away). 0, or -1 with st set. */
 int ps_store_search_unindex(ps_db_t *db, const char *tenant, const ps_id_t *id, ps_status_t *st);
 
