@@ -26,6 +26,7 @@ typedef struct job {
   atomic_int done;           /* finished for def->version (or a newer version's run finished) */
   atomic_int active;         /* this process holds the job's lock */
   int said_busy;             /* "another server works on it" was said (thread only) */
+  int seen_unfinished;       /* this process has seen the job unfinished (thread only) */
 } job_t;
 
 /* The request path looks rows up in their version-1 forms too until the norms job is done. */
@@ -84,8 +85,12 @@ static void publish(job_t *j, const ps_reindex_state_t *x) {
   if (x->exists && x->version == j->def->version && !x->finished && x->rows_total > x->rows_done)
     remaining = x->rows_total - x->rows_done;
   atomic_store(&j->remaining, remaining);
-  atomic_store(&j->done, done);
+  int was_done = atomic_exchange(&j->done, done);
   if (j->on_done) j->on_done(done);
+  if (!done) j->seen_unfinished = 1;
+  else if (!was_done && j->seen_unfinished && !atomic_load(&j->active)) /* another server's work */
+    ps_info("reindex %s: done (%llu rows, %llu of them rebuilt)", j->def->name,
+            (unsigned long long)x->rows_done, (unsigned long long)x->rows_rebuilt);
 }
 
 static void drop_lock(job_t *j) {

@@ -248,16 +248,34 @@ static ps_sql_t Q_NORMS_ROWS = PS_SQL(
     " FROM prospects FORCE INDEX (PRIMARY)"
     " WHERE (tenant_id > ? OR (tenant_id = ? AND id > ?)) AND (tenant_id < ? OR (tenant_id = ? AND id <= ?))"
     " AND norm_version < ? ORDER BY tenant_id, id FOR UPDATE");
+/* The rows of prospects for the job's progress: counted when InnoDB's own figure (kept up to date
+ * by every insert and delete, an estimate after a restart) is below COUNT_EXACT_MAX, else that
+ * figure. A count of a bigger table could take longer than the connection's read timeout. */
+#define COUNT_EXACT_MAX 1000000
+static ps_sql_t Q_NORMS_ESTIMATE = PS_SQL(
+    "SELECT TABLE_ROWS FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE()"
+    " AND TABLE_NAME = 'prospects'");
 static ps_sql_t Q_NORMS_COUNT = PS_SQL("SELECT COUNT(*) FROM prospects");
 
-static int norms_count(ps_db_t *db, uint64_t *ret, ps_status_t *st) {
-  MYSQL_STMT *s = ps_db_exec(db, &Q_NORMS_COUNT, NULL, st);
+static int count_of(ps_db_t *db, ps_sql_t *q, uint64_t *ret, ps_status_t *st) {
+  MYSQL_STMT *s = ps_db_exec(db, q, NULL, st);
   if (!s) return -1;
   uint64_t n = 0;
   ps_row_t r;
   ps_row_init(&r);
   ps_col_u64(&r, &n);
-  if (ps_db_fetch(db, s, &r, NULL, st) < 0) return -1;
+  int rc;
+  while ((rc = ps_db_fetch(db, s, &r, NULL, st)) == 1) {
+  }
+  if (rc < 0) return -1;
+  *ret = n;
+  return 0;
+}
+
+static int norms_count(ps_db_t *db, uint64_t *ret, ps_status_t *st) {
+  uint64_t n = 0;
+  if (count_of(db, &Q_NORMS_ESTIMATE, &n, st) != 0) return -1;
+  if (n < COUNT_EXACT_MAX && count_of(db, &Q_NORMS_COUNT, &n, st) != 0) return -1;
   *ret = n;
   return 0;
 }

@@ -36,7 +36,8 @@ typedef struct ps_reindex_state {
   uint32_t version;                         /* the version the row's job builds */
   char cursor_tenant[PS_TENANT_MAX + 1];     /* last row done ("" and zero id: none yet) */
   ps_id_t cursor_id;
-  uint64_t rows_total;                      /* rows of the table when the job started */
+  uint64_t rows_total;                      /* rows of the table when the job started (estimated
+                                               for big tables) */
   uint64_t rows_done;                       /* rows up to the cursor */
   uint64_t rows_rebuilt;                    /* of which were rewritten */
   uint64_t batches;                         /* batches committed */
@@ -52,7 +53,8 @@ typedef struct ps_reindex_batch {
   ps_id_t last_id;
 } ps_reindex_batch_t;
 
-/* A job. count: the rows of its table (for progress; called once when the job starts). batch: in
+/* A job. count: the rows of its table (for progress, an estimate for big tables; called once when
+ * the job starts). batch: in
  * the caller's open transaction, covers up to limit rows after (after_tenant, after_id) in
  * primary-key order, rewrites those older than version, and fills *ret (fewer than limit rows: the
  * table is done). Both 0, or -1 with st set; batch must be safe to run again after a rollback. */

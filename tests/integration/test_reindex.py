@@ -279,6 +279,8 @@ class RebuiltWhileServing(Base):
         lib.wait_for(lambda: reindex_metrics(self.off)["prospect_reindex_done"] == 1, 5, 0.1,
                      "the other server to see the job done")
         self.assertEqual(reindex_metrics(self.off)["prospect_reindex_rows_total"], 0)
+        self.assertIn("reindex %s: done (%d rows, %d of them rebuilt)" % (JOB, total, self.N_OLD),
+                      self.off.log())
 
 
 class ResumesAfterKill(Base):
