@@ -11,15 +11,16 @@ ALTER TABLE prospects ADD COLUMN norm_version TINYINT UNSIGNED NOT NULL DEFAULT 
 
 -- One row per background job (server/reindex.c names them, e.g. 'prospect_norms'). Not tenant data
 -- (like schema_migrations): one set of jobs per database, each walking its table in primary-key
--- order (tenant_id, id). The cursor is the last row a committed batch covered, written in the
+-- order (tenant_id, id), one tenant per batch. The cursor is where the next batch starts (after
+-- the last row a committed batch covered, or at the next tenant's first row), written in the
 -- batch's own transaction, so a job resumes after a restart where it stopped and never does a
 -- finished batch again. A job row whose version is older than the one a server builds starts over;
 -- deleting a job's row makes the next server run it again from the start.
 CREATE TABLE reindex_progress (
   job           VARCHAR(64) CHARACTER SET ascii COLLATE ascii_bin NOT NULL,
   version       INT UNSIGNED NOT NULL,                       -- what the job builds (e.g. PS_NORM_VERSION)
-  cursor_tenant VARCHAR(63) CHARACTER SET ascii COLLATE ascii_bin NOT NULL DEFAULT '', -- last row done,
-  cursor_id     BINARY(16) NOT NULL DEFAULT x'00000000000000000000000000000000',     -- ('', 0): none
+  cursor_tenant VARCHAR(63) CHARACTER SET ascii COLLATE ascii_bin NOT NULL DEFAULT '', -- the next batch: this
+  cursor_id     BINARY(16) NOT NULL DEFAULT x'00000000000000000000000000000000',     -- tenant, after this id
   rows_total    BIGINT UNSIGNED NOT NULL DEFAULT 0,          -- rows of the table when the job started
   rows_done     BIGINT UNSIGNED NOT NULL DEFAULT 0,          -- rows up to the cursor
   rows_rebuilt  BIGINT UNSIGNED NOT NULL DEFAULT 0,          -- of those, the ones that were rewritten

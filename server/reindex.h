@@ -10,8 +10,9 @@
  * What it does, per job, every PS_REINDEX_CHECK_S seconds while the job is not finished: read the
  * job's row (progress, metrics, the flag), and when this server may work on jobs (PS_REINDEX=1)
  * take the job's lock (one server at a time; the others only follow the row), start or resume the
- * job at its cursor, and run batches of PS_REINDEX_BATCH rows with a pause of PS_REINDEX_PAUSE_MS
- * after each, so that calls come first. It logs when it starts or resumes a job, every
+ * job at its cursor, and run batches of up to PS_REINDEX_BATCH rows (of one tenant) with a pause
+ * of PS_REINDEX_PAUSE_MS after each full one (less after a smaller one, in proportion), so that
+ * calls come first. It logs when it starts or resumes a job, every
  * PROGRESS_BATCHES batches (rows, rate), when the job is done, and each failure (the database gone:
  * a line, then a retry after a growing pause of up to a minute). */
 #ifndef PS_REINDEX_H
@@ -26,7 +27,7 @@
 typedef struct ps_reindex_config {
   int enabled;     /* 1: this server works on jobs when no other server does; 0: it only follows them */
   int batch_rows;  /* rows per batch (one transaction) */
-  int pause_ms;    /* pause after each batch */
+  int pause_ms;    /* pause after a full batch (in proportion after a smaller one) */
   int check_s;     /* how often an unfinished job's row is read again and a held lock tried */
   ps_db_config_t db; /* the connection of the reindex thread (strings borrowed until stop) */
 } ps_reindex_config_t;

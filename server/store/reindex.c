@@ -160,11 +160,9 @@ static int step_tx(ps_db_t *db, void *arg, ps_status_t *st) {
   if (t->job->batch(db, t->a, x->version, x->cursor_tenant, &x->cursor_id, t->limit, b, st) != 0)
     return -1;
   int64_t now = ps_db_now_us();
-  int finished = b->rows < t->limit;
-  if (b->rows > 0) {
-    snprintf(x->cursor_tenant, sizeof x->cursor_tenant, "%s", b->last_tenant);
-    x->cursor_id = b->last_id;
-  }
+  int finished = b->finished;
+  snprintf(x->cursor_tenant, sizeof x->cursor_tenant, "%s", b->last_tenant);
+  x->cursor_id = b->last_id;
   ps_params_t p;
   ps_params_init(&p);
   ps_param_str(&p, x->cursor_tenant);
@@ -235,19 +233,21 @@ void ps_store_reindex_unlock(ps_db_t *db, const char *job) {
 
 /* ------------------------------------------------------------------------------ prospect_norms */
 
-/* The batch's rows: their keys in primary-key order (a plain read, for the cursor), then those of
- * an older version among them locked FOR UPDATE with their stored forms. READ COMMITTED: the rows
- * the norm_version condition leaves out are not kept locked. FORCE INDEX: both are ranges of the
- * primary key. Rows inserted in the range in between are of the current version (every write sets
- * it), or, written by an older server during a rolling update, locked and rebuilt with the rest. */
+/* A batch holds rows of one tenant: their keys after the cursor in primary-key order (a plain read,
+ * for the cursor), then those of an older version among them locked FOR UPDATE with their stored
+ * forms. READ COMMITTED: the rows the norm_version condition leaves out are not kept locked. Rows
+ * inserted in the range in between are of the current version (every write sets it), or, written
+ * by an older server during a rolling update, locked and rebuilt with the rest. When a tenant has
+ * no rows left, the next tenant is found: the one statement of the job that reads more than one
+ * tenant (one key of the primary key's first column). */
 static ps_sql_t Q_NORMS_KEYS = PS_SQL(
-    "SELECT tenant_id, id FROM prospects FORCE INDEX (PRIMARY)"
-    " WHERE tenant_id > ? OR (tenant_id = ? AND id > ?) ORDER BY tenant_id, id LIMIT ?");
+    "SELECT id FROM prospects FORCE INDEX (PRIMARY) WHERE tenant_id = ? AND id > ? ORDER BY id LIMIT ?");
 static ps_sql_t Q_NORMS_ROWS = PS_SQL(
-    "SELECT tenant_id, email_norm, vat_norm, phone_norm, name_key, " PS_PROSPECT_COLUMNS
-    " FROM prospects FORCE INDEX (PRIMARY)"
-    " WHERE (tenant_id > ? OR (tenant_id = ? AND id > ?)) AND (tenant_id < ? OR (tenant_id = ? AND id <= ?))"
-    " AND norm_version < ? ORDER BY tenant_id, id FOR UPDATE");
+    "SELECT email_norm, vat_norm, phone_norm, name_key, " PS_PROSPECT_COLUMNS
+    " FROM prospects FORCE INDEX (PRIMARY) WHERE tenant_id = ? AND id > ? AND id <= ?"
+    " AND norm_version < ? ORDER BY id FOR UPDATE");
+static ps_sql_t Q_NORMS_NEXT_TENANT = PS_SQL(
+    "SELECT tenant_id FROM prospects WHERE tenant_id > ? ORDER BY tenant_id LIMIT 1");
 /* The rows of prospects for the job's progress: counted when InnoDB's own figure (kept up to date
  * by every insert and delete, an estimate after a restart) is below COUNT_EXACT_MAX, else that
  * figure. A count of a bigger table could take longer than the connection's read timeout. */
@@ -280,15 +280,13 @@ static int norms_count(ps_db_t *db, uint64_t *ret, ps_status_t *st) {
   return 0;
 }
 
-/* The word index rows of the batch's range (prospect_terms_by_prospect holds (tenant_id, id) first,
- * so the records' rows are one range too), read once the records are locked: every writer of a
- * record's terms locks the record first. And the records whose forms are current already but whose
+/* The word index rows of the batch's records (prospect_terms_by_prospect holds (tenant_id, id)
+ * first, so they are one range too), read once the records are locked: every writer of a record's
+ * terms locks the record first. And the records whose forms are current already but whose
  * norm_version is old, marked MARK_IDS a statement (a smaller group repeats its last id). */
 static ps_sql_t Q_NORMS_TERMS = PS_SQL(
-    "SELECT tenant_id, id, term, state, display_name FROM prospect_terms"
-    " FORCE INDEX (prospect_terms_by_prospect)"
-    " WHERE (tenant_id > ? OR (tenant_id = ? AND id > ?)) AND (tenant_id < ? OR (tenant_id = ? AND id <= ?))"
-    " ORDER BY tenant_id, id");
+    "SELECT id, term, state, display_name FROM prospect_terms FORCE INDEX (prospect_terms_by_prospect)"
+    " WHERE tenant_id = ? AND id > ? AND id <= ? ORDER BY id");
 #define MARK_IDS 48
 #define IDS8 "?, ?, ?, ?, ?, ?, ?, ?"
 static ps_sql_t Q_NORMS_MARK = PS_SQL(
@@ -298,25 +296,17 @@ _Static_assert(MARK_IDS == 6 * 8 && MARK_IDS + 2 <= PS_DB_MAX_PARAMS, "Q_NORMS_M
 
 /* A locked row of an older version, with the forms stored in it. */
 typedef struct old_row {
-  char *tenant;
   char *email_norm, *vat_norm, *phone_norm, *name_key;
   ps_prospect_cols_t c;
 } old_row_t;
 
 /* One word index row. */
 typedef struct term_row {
-  char *tenant;
   ps_id_t id;
   char *term;
   int state;
   char *name;
 } term_row_t;
-
-/* Order of (tenant, id) pairs: the primary key's. */
-static int key_cmp(const char *ta, const ps_id_t *ia, const char *tb, const ps_id_t *ib) {
-  int c = strcmp(ta, tb);
-  return c ? c : memcmp(ia->b, ib->b, sizeof ia->b);
-}
 
 /* 1 when rows[0..n) are the terms ps_store_search_index writes for c: the same terms, each once,
  * with c's state and display name. */
@@ -348,58 +338,30 @@ static int mark_current(ps_db_t *db, uint32_t version, const char *tenant, const
   return ps_db_exec(db, &Q_NORMS_MARK, &p, st) ? 0 : -1;
 }
 
-/* Binds the range after `after` up to and including `last`, as the statements above name it. */
-static void bind_range(ps_params_t *p, const char *after_tenant, const ps_id_t *after_id,
-                       const char *last_tenant, const ps_id_t *last_id) {
-  ps_param_str(p, after_tenant);
-  ps_param_str(p, after_tenant);
-  ps_param_id(p, after_id);
-  ps_param_str(p, last_tenant);
-  ps_param_str(p, last_tenant);
-  ps_param_id(p, last_id);
+/* Binds tenant and the ids after `after` up to and including `last`, as the statements above name
+ * them. */
+static void bind_range(ps_params_t *p, const char *tenant, const ps_id_t *after, const ps_id_t *last) {
+  ps_param_str(p, tenant);
+  ps_param_id(p, after);
+  ps_param_id(p, last);
 }
 
-static int norms_batch(ps_db_t *db, ps_arena_t *a, uint32_t version, const char *after_tenant,
-                       const ps_id_t *after_id, int limit, ps_reindex_batch_t *ret,
-                       ps_status_t *st) {
-  /* the batch: the next `limit` records */
-  ps_params_t p;
-  ps_params_init(&p);
-  ps_param_str(&p, after_tenant);
-  ps_param_str(&p, after_tenant);
-  ps_param_id(&p, after_id);
-  ps_param_i64(&p, limit);
-  MYSQL_STMT *s = ps_db_exec(db, &Q_NORMS_KEYS, &p, st);
-  if (!s) return -1;
-  char *tenant = NULL;
-  ps_id_t id;
-  ps_row_t r;
-  ps_row_init(&r);
-  ps_col_str(&r, &tenant);
-  ps_col_id(&r, &id);
-  int rows = 0;
-  for (;;) {
-    int rc = ps_db_fetch(db, s, &r, a, st);
-    if (rc < 0) return -1;
-    if (rc == 0) break;
-    rows++;
-    snprintf(ret->last_tenant, sizeof ret->last_tenant, "%s", tenant);
-    ret->last_id = id;
-  }
-  ret->rows = rows;
-  ret->rebuilt = 0;
-  if (rows == 0) return 0;
-
+/* Rebuilds the records of tenant in (after, last] of an older version. */
+static int norms_rebuild(ps_db_t *db, ps_arena_t *a, uint32_t version, const char *tenant,
+                         const ps_id_t *after, const ps_id_t *last, int rows, int *ret_rebuilt,
+                         ps_status_t *st) {
   /* those of an older version, locked */
   old_row_t *old = ps_arena_alloc(a, sizeof *old * (size_t)rows);
   if (!old) return ps_fail(st, PS_RESOURCE_EXHAUSTED, "", "Out of memory.");
+  ps_params_t p;
   ps_params_init(&p);
-  bind_range(&p, after_tenant, after_id, ret->last_tenant, &ret->last_id);
+  bind_range(&p, tenant, after, last);
   ps_param_i64(&p, version);
-  if (!(s = ps_db_exec(db, &Q_NORMS_ROWS, &p, st))) return -1;
+  MYSQL_STMT *s = ps_db_exec(db, &Q_NORMS_ROWS, &p, st);
+  if (!s) return -1;
   old_row_t o;
+  ps_row_t r;
   ps_row_init(&r);
-  ps_col_str(&r, &o.tenant);
   ps_col_str(&r, &o.email_norm);
   ps_col_str(&r, &o.vat_norm);
   ps_col_str(&r, &o.phone_norm);
@@ -423,12 +385,11 @@ static int norms_batch(ps_db_t *db, ps_arena_t *a, uint32_t version, const char 
 
   /* their word index rows (and those of the current records in the range, skipped below) */
   ps_params_init(&p);
-  bind_range(&p, after_tenant, after_id, ret->last_tenant, &ret->last_id);
+  bind_range(&p, tenant, after, last);
   if (!(s = ps_db_exec(db, &Q_NORMS_TERMS, &p, st))) return -1;
   term_row_t tr, *terms = NULL;
   int n_terms = 0, terms_cap = 0;
   ps_row_init(&r);
-  ps_col_str(&r, &tr.tenant);
   ps_col_id(&r, &tr.id);
   ps_col_str(&r, &tr.term);
   ps_col_int(&r, &tr.state);
@@ -449,36 +410,87 @@ static int norms_batch(ps_db_t *db, ps_arena_t *a, uint32_t version, const char 
   }
 
   /* each record: its forms rewritten when they changed, its terms when they differ, else only
-   * its norm_version raised (grouped by tenant) */
+   * its norm_version raised */
   static __thread ps_prospect_norms_t nf; /* 2.5 KiB: kept off the thread's stack */
   ps_id_t mark[MARK_IDS];
   int n_mark = 0, t = 0;
-  const char *mark_tenant = "";
   for (int i = 0; i < n; i++) {
     const old_row_t *row = &old[i];
-    while (t < n_terms && key_cmp(terms[t].tenant, &terms[t].id, row->tenant, &row->c.id) < 0) t++;
+    while (t < n_terms && memcmp(terms[t].id.b, row->c.id.b, 16) < 0) t++;
     int t_end = t;
-    while (t_end < n_terms && key_cmp(terms[t_end].tenant, &terms[t_end].id, row->tenant, &row->c.id) == 0)
-      t_end++;
+    while (t_end < n_terms && memcmp(terms[t_end].id.b, row->c.id.b, 16) == 0) t_end++;
     ps_store_prospect_norms(&row->c, &nf);
     int norms_changed = strcmp(nf.email, row->email_norm) != 0 || strcmp(nf.vat, row->vat_norm) != 0 ||
                         strcmp(nf.phone, row->phone_norm) != 0 || strcmp(nf.name_key, row->name_key) != 0;
     int terms_changed = !terms_current(&row->c, terms + t, t_end - t);
     t = t_end;
-    if (norms_changed || terms_changed) ret->rebuilt++;
-    if (terms_changed && ps_store_search_index(db, row->tenant, &row->c, 1, st) != 0) return -1;
+    if (norms_changed || terms_changed) (*ret_rebuilt)++;
+    if (terms_changed && ps_store_search_index(db, tenant, &row->c, 1, st) != 0) return -1;
     if (norms_changed) {
-      if (ps_store_prospect_set_norms(db, row->tenant, &row->c, st) != 0) return -1;
+      if (ps_store_prospect_set_norms(db, tenant, &row->c, st) != 0) return -1;
       continue;
     }
-    if (n_mark == MARK_IDS || (n_mark > 0 && strcmp(mark_tenant, row->tenant) != 0)) {
-      if (mark_current(db, version, mark_tenant, mark, n_mark, st) != 0) return -1;
+    if (n_mark == MARK_IDS) {
+      if (mark_current(db, version, tenant, mark, n_mark, st) != 0) return -1;
       n_mark = 0;
     }
-    mark_tenant = row->tenant;
     mark[n_mark++] = row->c.id;
   }
-  return mark_current(db, version, mark_tenant, mark, n_mark, st);
+  return mark_current(db, version, tenant, mark, n_mark, st);
+}
+
+static int norms_batch(ps_db_t *db, ps_arena_t *a, uint32_t version, const char *after_tenant,
+                       const ps_id_t *after_id, int limit, ps_reindex_batch_t *ret,
+                       ps_status_t *st) {
+  ret->rows = ret->rebuilt = ret->finished = 0;
+  snprintf(ret->last_tenant, sizeof ret->last_tenant, "%s", after_tenant);
+  ret->last_id = *after_id;
+  /* the next `limit` records of the cursor's tenant ("": none, the walk has not started) */
+  if (after_tenant[0]) {
+    ps_params_t p;
+    ps_params_init(&p);
+    ps_param_str(&p, after_tenant);
+    ps_param_id(&p, after_id);
+    ps_param_i64(&p, limit);
+    MYSQL_STMT *s = ps_db_exec(db, &Q_NORMS_KEYS, &p, st);
+    if (!s) return -1;
+    ps_id_t id;
+    ps_row_t r;
+    ps_row_init(&r);
+    ps_col_id(&r, &id);
+    for (;;) {
+      int rc = ps_db_fetch(db, s, &r, NULL, st);
+      if (rc < 0) return -1;
+      if (rc == 0) break;
+      ret->rows++;
+      ret->last_id = id;
+    }
+    if (ret->rows > 0 &&
+        norms_rebuild(db, a, version, after_tenant, after_id, &ret->last_id, ret->rows,
+                      &ret->rebuilt, st) != 0)
+      return -1;
+  }
+  if (ret->rows == limit) return 0;
+  /* the tenant has no more: the next one starts at its first record, or the table is done */
+  ps_params_t p;
+  ps_params_init(&p);
+  ps_param_str(&p, after_tenant);
+  MYSQL_STMT *s = ps_db_exec(db, &Q_NORMS_NEXT_TENANT, &p, st);
+  if (!s) return -1;
+  char *next = NULL;
+  ps_row_t r;
+  ps_row_init(&r);
+  ps_col_str(&r, &next);
+  int rc, found = 0;
+  while ((rc = ps_db_fetch(db, s, &r, a, st)) == 1) found = 1;
+  if (rc < 0) return -1;
+  if (!found) {
+    ret->finished = 1;
+    return 0;
+  }
+  snprintf(ret->last_tenant, sizeof ret->last_tenant, "%s", next);
+  memset(&ret->last_id, 0, sizeof ret->last_id);
+  return 0;
 }
 
 const ps_reindex_job_t ps_store_reindex_norms = {

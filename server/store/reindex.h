@@ -1,8 +1,10 @@
 /* Background jobs over a whole table (the reindex, server/reindex.c): each walks its table in
  * primary-key order (tenant_id, id) in batches and brings every row's derived data to the version
- * the current code builds. Table reindex_progress holds one row per job (migration
- * 20261201000005): the version it builds, the cursor (the last row a committed batch covered), the
- * counts and the times.
+ * the current code builds. A batch holds rows of one tenant: its statements and its transaction
+ * stay within one tenant (the shard key, DESIGN.md), but for the job row and the one read that
+ * finds the next tenant. Table reindex_progress holds one row per job (migration 20261201000005):
+ * the version it builds, the cursor (where the next batch starts: after the last row a committed
+ * batch covered, or at the first row of the next tenant), the counts and the times.
  *
  * A batch is one transaction (ps_store_reindex_step): the job row is read FOR UPDATE, the job's
  * batch function reads the next rows after the cursor, locks those of an older version FOR UPDATE
@@ -34,8 +36,8 @@
 typedef struct ps_reindex_state {
   int exists;                               /* the job has a row (else the rest is zero) */
   uint32_t version;                         /* the version the row's job builds */
-  char cursor_tenant[PS_TENANT_MAX + 1];     /* last row done ("" and zero id: none yet) */
-  ps_id_t cursor_id;
+  char cursor_tenant[PS_TENANT_MAX + 1];     /* the next batch covers this tenant's rows after */
+  ps_id_t cursor_id;                        /* this id ("": the walk has not started) */
   uint64_t rows_total;                      /* rows of the table when the job started (estimated
                                                for big tables) */
   uint64_t rows_done;                       /* rows up to the cursor */
@@ -49,15 +51,17 @@ typedef struct ps_reindex_state {
 typedef struct ps_reindex_batch {
   int rows;                                 /* rows after the cursor the batch covered */
   int rebuilt;                              /* of those, the ones rewritten */
-  char last_tenant[PS_TENANT_MAX + 1];       /* the last row covered (when rows > 0) */
+  int finished;                             /* no rows are left after the new cursor */
+  char last_tenant[PS_TENANT_MAX + 1];       /* the new cursor */
   ps_id_t last_id;
 } ps_reindex_batch_t;
 
 /* A job. count: the rows of its table (for progress, an estimate for big tables; called once when
- * the job starts). batch: in
- * the caller's open transaction, covers up to limit rows after (after_tenant, after_id) in
- * primary-key order, rewrites those older than version, and fills *ret (fewer than limit rows: the
- * table is done). Both 0, or -1 with st set; batch must be safe to run again after a rollback. */
+ * the job starts). batch: in the caller's open transaction, covers up to limit rows of tenant
+ * after_tenant after after_id ("": the walk has not started) in primary-key order, rewrites those
+ * older than version, and fills *ret: the rows covered and the new cursor, which is the first row
+ * of the next tenant when this one has no more (or finished, when no tenant follows). Both 0, or -1
+ * with st set; batch must be safe to run again after a rollback. */
 typedef struct ps_reindex_job {
   const char *name;  /* its row in reindex_progress, its lock, its log lines and metric labels */
   const char *what;  /* what it builds, for the log: "normal forms version 2 of prospects" */

@@ -11,8 +11,9 @@ key "Ștefan popescu" and the words "Ștefan" and "popescu" (tests/unit/test_nor
 - A server with the reindex rebuilds them in batches while calls go on (they are found throughout),
   then they have the current keys and words ("stefan" finds them) and version 2; the metrics show
   the progress; a server with PS_REINDEX=0 learns that the job is done.
-- Killed mid-way (SIGKILL), the job resumes from its cursor: the rows before it are not written
-  again (a trigger counts the writes of every row), and rows_done ends at the number of rows.
+- Killed mid-way (SIGKILL), the job resumes from its cursor, over three tenants: the rows before
+  it are not written again (a trigger counts the writes of every row), and rows_done ends at the
+  number of rows.
 - UpdateProspect calls during the reindex are never undone by it: neither many of them while it
   runs, nor one on a row further on in a batch that waits for a lock (the batch has locked its rows
   before it reads them, so it finds that row rebuilt already and leaves it).
@@ -262,7 +263,8 @@ class RebuiltWhileServing(Base):
         total = self.N_OLD + self.N_NEW
         self.assertEqual((row["version"], row["rows_total"], row["rows_done"], row["rows_rebuilt"]),
                          (2, total, total, self.N_OLD))
-        self.assertEqual(row["batches"], total // 4 + 1)
+        # one batch that finds the first tenant, its full batches, one that finds no more
+        self.assertEqual(row["batches"], 1 + total // 4 + 1)
         self.assertEqual(set(versions(self.db, self.database, self.tenant).values()), {2})
         for i, p in enumerate(self.old):
             self.assertEqual(name_key(self.db, self.database, p), "stefan popescu%d" % i)
@@ -284,8 +286,26 @@ class RebuiltWhileServing(Base):
 
 
 class ResumesAfterKill(Base):
-    N_OLD = 96
+    """Old records in three tenants (30, 8 and 58: one of exactly a batch), batches of 8."""
+    N_OLD = 30
     N_NEW = 0
+    MORE = (8, 58)
+
+    def setUp(self):
+        super().setUp()
+        ch = self.off.channel
+        for n in self.MORE:
+            t = lib.new_enabled_tenant(ch, "rx")
+            for i in range(n):
+                p = lib.create(ch, t, lib.person(first_name=FIRST, last_name="Popescu%d" % i))
+                make_old(self.db, self.database, t, p, "Popescu%d" % i)
+        self.total = self.N_OLD + sum(self.MORE)
+
+    def keys(self):
+        """{(tenant, id hex): norm_version} of every record, and the keys in primary-key order."""
+        v = {(t, h.lower()): int(n) for t, h, n in self.db.sql(
+            "SELECT tenant_id, HEX(id), norm_version FROM prospects", self.database)}
+        return v, sorted(v)
 
     def test_resumes_from_its_cursor(self):
         # every write of a row, counted by a trigger: a batch redone would write its rows again
@@ -295,37 +315,36 @@ class ResumesAfterKill(Base):
                     " INSERT INTO reindex_writes VALUES (NEW.tenant_id, NEW.id, NEW.norm_version)",
                     self.database)
         first = self.server(PS_REINDEX_BATCH=8, PS_REINDEX_PAUSE_MS=200)
-        lib.wait_for(lambda: (job_row(self.db, self.database) or {}).get("batches", 0) >= 3, 30, 0.02,
-                     "three batches")
+        lib.wait_for(lambda: (job_row(self.db, self.database) or {}).get("rows_done", 0) >= 40, 30, 0.02,
+                     "40 records")
         first.stop(harness.signal.SIGKILL)
         row = job_row(self.db, self.database)
         self.assertFalse(row["finished"])
-        self.assertEqual(row["rows_done"], 8 * row["batches"])
-        self.assertLess(row["rows_done"], self.N_OLD)
-        cur_tenant, cur_id = row["cursor"]
-        self.assertEqual(cur_tenant, self.tenant)
-        ids = sorted(versions(self.db, self.database, self.tenant))
-        self.assertEqual(ids.index(cur_id) + 1, row["rows_done"])
-        vers = versions(self.db, self.database, self.tenant)
-        self.assertEqual({vers[i] for i in ids[:row["rows_done"]]}, {2})  # the batches committed
-        self.assertEqual({vers[i] for i in ids[row["rows_done"]:]}, {1})  # the rest untouched
-        writes_before = self.writes()
-        self.assertEqual(sorted(writes_before), ids[:row["rows_done"]])
+        self.assertLess(row["rows_done"], self.total)
+        # the records up to the cursor are rebuilt (a cursor at a tenant's start: none of its own)
+        vers, keys = self.keys()
+        done = [k for k in keys if k <= row["cursor"]]
+        self.assertEqual(len(done), row["rows_done"])
+        self.assertEqual({vers[k] for k in done}, {2})                   # the batches committed
+        self.assertEqual({vers[k] for k in keys if k not in done}, {1})  # the rest untouched
+        self.assertEqual(sorted(self.writes()), done)
 
         second = self.server(PS_REINDEX_BATCH=8, PS_REINDEX_PAUSE_MS=0)
-        done = self.wait_done()
+        end = self.wait_done()
         self.assertIn("reindex %s: resuming after %d of %d rows (%d batches committed)"
-                      % (JOB, row["rows_done"], self.N_OLD, row["batches"]), second.log())
-        self.assertEqual(done["rows_done"], self.N_OLD)  # not one row twice
-        self.assertEqual(done["batches"], self.N_OLD // 8 + 1)
+                      % (JOB, row["rows_done"], self.total, row["batches"]), second.log())
+        self.assertEqual(end["rows_done"], self.total)  # not one record twice
+        # one batch finds the first tenant; each tenant's full batches, and one that finds the next
+        self.assertEqual(end["batches"], 1 + sum(n // 8 + 1 for n in (self.N_OLD,) + self.MORE))
         writes = self.writes()
-        self.assertEqual(sorted(writes), ids)            # every row written once, in both runs
+        self.assertEqual(sorted(writes), keys)  # every record written once, over both runs
         self.assertEqual(set(writes.values()), {1})
-        self.assertEqual(set(versions(self.db, self.database, self.tenant).values()), {2})
+        self.assertEqual(set(self.keys()[0].values()), {2})
 
     def writes(self):
-        rows = self.db.sql("SELECT LOWER(HEX(id)), COUNT(*) FROM reindex_writes GROUP BY id", self.database)
-        return {h: int(n) for h, n in rows}
+        rows = self.db.sql("SELECT tenant_id, LOWER(HEX(id)), COUNT(*) FROM reindex_writes GROUP BY tenant_id, id",
+                           self.database)
+        return {(t, h): int(n) for t, h, n in rows}
 
 
 class UpdatesDuringTheReindex(Base):
