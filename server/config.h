@@ -58,6 +58,10 @@ typedef struct ps_config {
   int health_interval_ms;     /* how often the database is probed for health */
   int idem_purge_interval_s;  /* how often expired request ids are deleted (0: never) */
   int startup_wait_s;         /* how long start-up waits for the database */
+  int reindex;                /* 1: work on the background reindex when no other server does */
+  int reindex_batch;          /* rows per reindex batch (one transaction) */
+  int reindex_pause_ms;       /* pause after each reindex batch */
+  int reindex_check_s;        /* how often the reindex's progress is read and a busy job tried */
   char log_level[16];         /* debug, info, warn, error */
   char log_level_file[256];   /* a file holding the level, reread on SIGHUP and when it changes */
   char log_format[16];        /* text or json */

@@ -2,8 +2,8 @@
  *
  * Start-up: read the configuration, block SIGINT/SIGTERM (before gRPC starts its threads, so they
  * inherit the mask), wait for the database, refuse to serve when its schema is behind, start the
- * transport, report SERVING. SIGTERM/SIGINT: report NOT_SERVING, drain in-flight calls for the grace
- * period, cancel the rest, exit 0. SIGUSR1: log the counters. SIGHUP: reread the authorization
+ * transport, report SERVING, start the background reindex (reindex.h). SIGTERM/SIGINT: report
+ * NOT_SERVING, stop the reindex, drain in-flight calls for the grace period, cancel the rest, exit 0. SIGUSR1: log the counters. SIGHUP: reread the authorization
  * policy and the log level file. */
 #include <malloc.h>
 #include <pthread.h>
@@ -26,6 +26,7 @@
 #include "log.h"
 #include "obs/http.h"
 #include "ps_version.h"
+#include "reindex.h"
 #include "store/db.h"
 #include "store/idempotency.h"
 #include "transport.h"
@@ -389,6 +390,20 @@ int main(int argc, char **argv) {
             ps_metrics_http_port());
   }
 
+  /* After SERVING: the reindex runs beside the calls and never delays start-up. */
+  ps_reindex_config_t rc_cfg = {.enabled = cfg.reindex, .batch_rows = cfg.reindex_batch,
+                                .pause_ms = cfg.reindex_pause_ms, .check_s = cfg.reindex_check_s,
+                                .db = dbc};
+  if (ps_reindex_start(&rc_cfg, &st) != 0) {
+    ps_error("cannot serve: %s", st.message);
+    ps_metrics_http_stop();
+    stop_probe();
+    ps_transport_shutdown(0);
+    ps_authz_stop();
+    ps_db_free(probe.db);
+    return 1;
+  }
+
   int sig = 0;
   for (;;) {
     sigwait(&set, &sig);
@@ -403,6 +418,7 @@ int main(int argc, char **argv) {
     log_stats("stats");
   }
   stop_probe();
+  ps_reindex_stop(); /* a batch under way ends first; the job resumes on the next start */
   if (cfg.drain_delay_ms > 0) {
     /* Health says NOT_SERVING, but calls are still taken: Kubernetes removes the pod from its
      * Service's endpoints and the clients learn of it only after a while; calls sent meanwhile

@@ -15,6 +15,7 @@
 #include "health.h"
 #include "obs/metrics.h"
 #include "ps_version.h"
+#include "reindex.h"
 #include "transport.h"
 
 #define MAX_CONNECTIONS 16 /* scrapers are few; more are refused rather than queued */
@@ -106,6 +107,34 @@ static void write_cache(FILE *out) {
   gauge(out, "prospect_redis_breaker_open",
         "1 while the Redis breaker is open (Redis is skipped; the apps come from MySQL), else 0.",
         ps_cache_breaker_open() ? 1 : 0);
+}
+
+/* The background reindex (reindex.h), one series per job (the job names are the server's own). */
+static void write_reindex(FILE *out) {
+  ps_reindex_stats_t s[8];
+  size_t n = ps_reindex_get_stats(s, sizeof s / sizeof s[0]);
+  if (n > sizeof s / sizeof s[0]) n = sizeof s / sizeof s[0];
+  static const struct {
+    const char *name, *type, *help;
+  } fam[] = {
+      {"prospect_reindex_rows_total", "counter",
+       "Rows the background reindex covered in this process (each brought to the job's version)."},
+      {"prospect_reindex_rows_remaining", "gauge",
+       "Rows after the job's cursor, by the count taken when the job started (any server's work)."},
+      {"prospect_reindex_done", "gauge",
+       "1 when the job has finished for the version this build needs."},
+      {"prospect_reindex_active", "gauge", "1 while this process works on the job (holds its lock)."},
+  };
+  char labels[96];
+  for (size_t f = 0; f < sizeof fam / sizeof fam[0]; f++) {
+    ps_metrics_family(out, fam[f].name, fam[f].type, fam[f].help);
+    for (size_t i = 0; i < n; i++) {
+      snprintf(labels, sizeof labels, "job=\"%s\"", s[i].job);
+      double v = f == 0 ? (double)s[i].rows : f == 1 ? (double)s[i].remaining
+                 : f == 2 ? (double)s[i].done : (double)s[i].active;
+      ps_metrics_sample(out, fam[f].name, labels, v);
+    }
+  }
 }
 
 /* process_* as the Prometheus client libraries write them, from /proc. */
@@ -254,6 +283,7 @@ static enum MHD_Result answer(void *cls, struct MHD_Connection *conn, const char
   ps_metrics_write_grpc(out);
   write_transport(out);
   write_cache(out);
+  write_reindex(out);
   write_process(out);
   write_build(out);
   if (fclose(out) != 0 || !body) {

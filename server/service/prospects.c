@@ -7,6 +7,7 @@
 #include "core/ids.h"
 #include "core/names.h"
 #include "core/normalize.h"
+#include "core/normalize_v1.h"
 #include "core/pagetoken.h"
 #include "core/similarity.h"
 #include "core/validate.h"
@@ -512,6 +513,17 @@ static size_t pack_position(unsigned char *out, int order, const ps_prospect_col
   return n;
 }
 
+/* 1 when the two lists of query words hold the same words. */
+static int same_words(char (*x)[PS_SEARCH_TERM_BYTES], int nx, char (*y)[PS_SEARCH_TERM_BYTES], int ny) {
+  if (nx != ny) return 0;
+  for (int i = 0; i < nx; i++) {
+    int found = 0;
+    for (int j = 0; j < ny && !found; j++) found = strcmp(x[i], y[j]) == 0;
+    if (!found) return 0;
+  }
+  return 1;
+}
+
 /* ListProspects (S1, S11): the overview. State filter (default PROSPECTS_ONLY), order NEWEST_FIRST
  * (default; ids are time-ordered) or BY_NAME (display name, then id), a text query over name,
  * company name, e-mail, VAT number and city (store/search.h: every query word must start a word of
@@ -519,7 +531,8 @@ static size_t pack_position(unsigned char *out, int order, const ps_prospect_col
  * the token carries the last (display name,) id, sealed with HMAC and bound to tenant, query,
  * filter and order, so a token used with another of those, or altered, is INVALID_ARGUMENT; no
  * record that existed when the first page was read is skipped or repeated while rows are added.
- * Needs the PROSPECTS app (S4). */
+ * Until the reindex has rebuilt every row, a record not rebuilt yet is also found by the words of
+ * the query as version 1 folded them, as it was before. Needs the PROSPECTS app (S4). */
 int ps_list_prospects(ps_ctx_t *ctx, const Prospects__V1__ListProspectsRequest *req,
                       Prospects__V1__ListProspectsResponse **ret) {
   ps_status_t *st = &ctx->status;
@@ -563,6 +576,17 @@ int ps_list_prospects(ps_ctx_t *ctx, const Prospects__V1__ListProspectsRequest *
   if (ps_search_query_words(query, words, &q.n_words) != 0)
     return ps_fail_field(st, "query", "has more than %d different words", PS_SEARCH_QUERY_WORDS);
   for (int i = 0; i < q.n_words; i++) q.words[i] = words[i];
+  if (q.n_words > 0 && ps_norm_v1_in_use()) {
+    /* Rows the reindex has not rebuilt yet are indexed under their version-1 words: look those
+     * up too when they differ (server/reindex.h; store/search.h: the listing is the union). */
+    char(*old)[PS_SEARCH_TERM_BYTES] = ps_arena_alloc(a, PS_SEARCH_QUERY_WORDS * PS_SEARCH_TERM_BYTES);
+    int n_old = 0;
+    if (!old) return out_of_memory(ctx);
+    if (ps_search_query_words_v1(query, old, &n_old) == 0 && !same_words(words, q.n_words, old, n_old)) {
+      q.n_old_words = n_old;
+      for (int i = 0; i < n_old; i++) q.old_words[i] = old[i];
+    }
+  }
 
   ps_pagetoken_ctx_t tc;
   ps_pagetoken_ctx_init(&tc, "ListProspects");
@@ -810,7 +834,8 @@ int ps_prospect_find_duplicates(ps_db_t *db, ps_arena_t *a, const char *tenant,
   ps_store_prospect_norms(subject, &nf);
   int limit = max + 1; /* one more: the record itself may be among them */
   int names = (keys & (1u << PS_DUP_NAME)) != 0;
-  d.cap = 3 * limit + (names ? 2 * (3 * limit + DUP_WORDS * DUP_WORD_ROWS) : 0);
+  int v1 = names && ps_norm_v1_in_use(); /* rows not rebuilt yet: their version-1 keys too */
+  d.cap = 3 * limit + (names ? (v1 ? 4 : 2) * (3 * limit + DUP_WORDS * DUP_WORD_ROWS) : 0);
   unsigned slots = 1;
   while (slots < 2u * (unsigned)d.cap) slots <<= 1;
   d.mask = slots - 1;
@@ -834,6 +859,19 @@ int ps_prospect_find_duplicates(ps_db_t *db, ps_arena_t *a, const char *tenant,
       other.display_name = (char *)second_name;
       ps_store_prospect_norms(&other, &nf);
       if (!(name_keys[1] = ps_arena_strdup(a, nf.name_key))) return dup_out_of_memory(st);
+    }
+    if (v1) { /* The same lookups with the keys version 1 stored, where they differ; found that
+                 way, a record is still scored on its name as folded now. Before the current keys:
+                 the reindex only takes rows from old keys to current ones, so a row rebuilt
+                 between the lookups is found by one of them. */
+      static __thread char old[1024];
+      const char *src[2] = {subject->display_name, name_keys[1] ? second_name : NULL};
+      for (int k = 0; k < 2; k++) {
+        if (!src[k]) continue;
+        ps_store_prospect_name_key_v1(src[k], old);
+        if (*old && strcmp(old, name_keys[k]) != 0 && dup_names(db, a, tenant, old, limit, &d, st) != 0)
+          return -1;
+      }
     }
     for (int k = 0; k < 2; k++)
       if (name_keys[k] && dup_names(db, a, tenant, name_keys[k], limit, &d, st) != 0) return -1;

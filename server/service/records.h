@@ -41,6 +41,8 @@ int ps_prospect_new_row(ps_arena_t *a, const Prospects__V1__Prospect *p, ps_pros
  *   same name key, the same words in another order, a few edits apart, or one name's words a run
  *   of the other's. Index-driven: the equal key, every key one edit away and the other orders and
  *   runs of words in one statement, and the first records with each of a few of the name's words.
+ *   Until the reindex has rebuilt every row (ps_norm_v1_in_use), the same lookups run with the
+ *   name's version-1 key as well where it differs, so that rows of version 1 are found as before.
  * Each with every reason it matched and its score (the highest of its reasons); highest score
  * first, then most reasons, then newest; at most max. Plain reads on db (inside or outside a
  * transaction). 0 with *ret / *ret_n (array in a), or -1 with st set. */

@@ -5,14 +5,15 @@
 
 #include "core/names.h"
 #include "core/normalize.h"
+#include "core/normalize_v1.h"
 #include "store/search.h"
 
 static ps_sql_t Q_INSERT = PS_SQL(
     "INSERT INTO prospects (tenant_id, id, kind, state, display_name, first_name, last_name,"
     " company_name, vat_number, email, phone, website, street, postal_code, city, country_code,"
-    " language, notes, email_norm, vat_norm, phone_norm, name_key, version, create_time,"
-    " update_time, convert_time, converting_invoice)"
-    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+    " language, notes, email_norm, vat_norm, phone_norm, name_key, norm_version, version,"
+    " create_time, update_time, convert_time, converting_invoice)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
 static ps_sql_t Q_GET = PS_SQL(
     "SELECT " PS_PROSPECT_COLUMNS " FROM prospects WHERE tenant_id = ? AND id = ?");
 /* ps_store_prospect_get_many: one statement per size class (2, 4, 8, 16 keys), a smaller batch
@@ -40,10 +41,15 @@ static ps_sql_t Q_UPDATE = PS_SQL(
     "UPDATE prospects SET display_name = ?, first_name = ?, last_name = ?, company_name = ?,"
     " vat_number = ?, email = ?, phone = ?, website = ?, street = ?, postal_code = ?, city = ?,"
     " country_code = ?, language = ?, notes = ?, email_norm = ?, vat_norm = ?, phone_norm = ?,"
-    " name_key = ?, version = ?, update_time = ? WHERE tenant_id = ? AND id = ? AND version = ?");
+    " name_key = ?, norm_version = ?, version = ?, update_time = ?"
+    " WHERE tenant_id = ? AND id = ? AND version = ?");
 static ps_sql_t Q_CONVERT = PS_SQL(
-    "UPDATE prospects SET state = ?, convert_time = ?, converting_invoice = ?, version = ?,"
-    " update_time = ? WHERE tenant_id = ? AND id = ? AND version = ?");
+    "UPDATE prospects SET state = ?, convert_time = ?, converting_invoice = ?, email_norm = ?,"
+    " vat_norm = ?, phone_norm = ?, name_key = ?, norm_version = ?, version = ?, update_time = ?"
+    " WHERE tenant_id = ? AND id = ? AND version = ?");
+static ps_sql_t Q_SET_NORMS = PS_SQL(
+    "UPDATE prospects SET email_norm = ?, vat_norm = ?, phone_norm = ?, name_key = ?,"
+    " norm_version = ? WHERE tenant_id = ? AND id = ?");
 static ps_sql_t Q_DOCUMENT_COUNT = PS_SQL(
     "SELECT COUNT(*) FROM document_links WHERE tenant_id = ? AND prospect_id = ?");
 static ps_sql_t Q_DELETE_CONTACTS = PS_SQL(
@@ -145,17 +151,32 @@ void ps_store_prospect_norms(const ps_prospect_cols_t *c, ps_prospect_norms_t *r
   fit_chars(ret->name_key, 255);
 }
 
-/* Binds the writable data columns, display_name .. notes, then their normal forms, in the order
- * both Q_INSERT and Q_UPDATE name them. */
-static void bind_data_columns(ps_params_t *p, const ps_prospect_cols_t *c) {
+void ps_store_prospect_name_key_v1(const char *display_name, char out[1024]) {
+  ps_norm_name_v1(display_name, out, 1024);
+  fit_chars(out, 255);
+}
+
+/* Binds the normal forms of c and the version that computed them: email_norm, vat_norm,
+ * phone_norm, name_key, norm_version (every statement that writes them names them in this order). */
+static void bind_norms(ps_params_t *p, const ps_prospect_cols_t *c) {
   static __thread ps_prospect_norms_t nf; /* 2.5 KiB: kept off the worker's stack */
   ps_store_prospect_norms(c, &nf);
+  ps_param_str(p, nf.email);
+  ps_param_str(p, nf.vat);
+  ps_param_str(p, nf.phone);
+  ps_param_str(p, nf.name_key);
+  ps_param_i64(p, PS_NORM_VERSION);
+}
+
+/* Binds the writable data columns, display_name .. notes, then their normal forms and
+ * norm_version, in the order both Q_INSERT and Q_UPDATE name them. */
+static void bind_data_columns(ps_params_t *p, const ps_prospect_cols_t *c) {
   const char *const cols[] = {c->display_name, c->first_name,  c->last_name,   c->company_name,
                               c->vat_number,   c->email,       c->phone,       c->website,
                               c->street,       c->postal_code, c->city,        c->country_code,
-                              c->language,     c->notes,       nf.email,       nf.vat,
-                              nf.phone,        nf.name_key};
+                              c->language,     c->notes};
   for (size_t i = 0; i < sizeof cols / sizeof cols[0]; i++) ps_param_str(p, cols[i]);
+  bind_norms(p, c);
 }
 
 int ps_store_prospect_insert(ps_db_t *db, const char *tenant, const ps_prospect_cols_t *c,
@@ -202,6 +223,7 @@ int ps_store_prospect_convert(ps_db_t *db, const char *tenant, const ps_prospect
   ps_param_i64(&p, c->state);
   ps_param_time(&p, c->convert_us);
   ps_param_str(&p, c->converting_invoice);
+  bind_norms(&p, c); /* the word index is rewritten too: both at the current version */
   ps_param_u64(&p, c->version);
   ps_param_time(&p, c->update_us);
   ps_param_str(&p, tenant);
@@ -212,6 +234,16 @@ int ps_store_prospect_convert(ps_db_t *db, const char *tenant, const ps_prospect
   if (ps_db_affected(s) != 1)
     return ps_fail(st, PS_ABORTED, "", "The prospect was changed meanwhile; retry.");
   return ps_store_search_index(db, tenant, c, 1, st); /* the word index carries the state */
+}
+
+int ps_store_prospect_set_norms(ps_db_t *db, const char *tenant, const ps_prospect_cols_t *c,
+                                ps_status_t *st) {
+  ps_params_t p;
+  ps_params_init(&p);
+  bind_norms(&p, c);
+  ps_param_str(&p, tenant);
+  ps_param_id(&p, &c->id);
+  return ps_db_exec(db, &Q_SET_NORMS, &p, st) ? 0 : -1;
 }
 
 int ps_store_prospect_document_count(ps_db_t *db, const char *tenant, const ps_id_t *id,

@@ -67,8 +67,13 @@ typedef struct ps_prospect_norms {
 /* Computes the normal forms of c (email, vat_number, phone, country_code, display_name). Pure. */
 void ps_store_prospect_norms(const ps_prospect_cols_t *c, ps_prospect_norms_t *ret);
 
+/* The name key that version 1 of the normal forms stored for display_name (ps_norm_name_v1, cut to
+ * the column as ps_store_prospect_norms cuts the current one), for the lookups of rows the reindex
+ * has not rebuilt yet (core/normalize_v1.h). Pure. */
+void ps_store_prospect_name_key_v1(const char *display_name, char out[1024]);
+
 /* Inserts a new record (c->version, times and state as given), with its normal forms and its terms
- * of the overview's word index (store/search.h). 0, or -1 with st set (ALREADY_EXISTS if the id is
+ * of the overview's word index (store/search.h), marked as built by PS_NORM_VERSION. 0, or -1 with st set (ALREADY_EXISTS if the id is
  * taken). Run it in a transaction: it writes two tables. */
 int ps_store_prospect_insert(ps_db_t *db, const char *tenant, const ps_prospect_cols_t *c,
                              ps_status_t *st);
@@ -104,18 +109,26 @@ int ps_store_prospect_get(ps_db_t *db, ps_arena_t *a, const char *tenant, const 
 int ps_store_prospect_exists(ps_db_t *db, const char *tenant, const ps_id_t *id, ps_status_t *st);
 
 /* Rewrites a live record (in a transaction, after reading it FOR UPDATE): every writable column
- * and display_name from c, normal forms and word index recomputed, version set to c->version and
- * update_time to c->update_us, only while the stored version is still old_version. 0, or -1 with
- * st set (ABORTED, reason ETAG_MISMATCH, when the version moved on). */
+ * and display_name from c, normal forms and word index recomputed (norm_version PS_NORM_VERSION),
+ * version set to c->version and update_time to c->update_us, only while the stored version is still
+ * old_version. 0, or -1 with st set (ABORTED, reason ETAG_MISMATCH, when the version moved on). */
 int ps_store_prospect_update(ps_db_t *db, const char *tenant, const ps_prospect_cols_t *c,
                              uint64_t old_version, ps_status_t *st);
 
 /* Records a conversion (S3) of a live record read FOR UPDATE in the caller's transaction: state,
  * convert_time (c->convert_us), converting_invoice, version (c->version) and update_time from c,
- * only while the stored version is still old_version; the word index follows the new state. The
- * other columns are not written. 0, or -1 with st set (ABORTED when the version moved on). */
+ * only while the stored version is still old_version; the word index follows the new state, and the
+ * normal forms are recomputed with it (both then of PS_NORM_VERSION). The other columns are not
+ * written. 0, or -1 with st set (ABORTED when the version moved on). */
 int ps_store_prospect_convert(ps_db_t *db, const char *tenant, const ps_prospect_cols_t *c,
                               uint64_t old_version, ps_status_t *st);
+
+/* Rewrites the normal forms of a live record read FOR UPDATE in the caller's transaction (the
+ * reindex, store/reindex.h), computed from c as ps_store_prospect_norms does, and marks them as
+ * PS_NORM_VERSION's. The data columns, version (etag) and update_time are not written: the record
+ * does not change, only what the service derives from it. 0, or -1 with st set. */
+int ps_store_prospect_set_norms(ps_db_t *db, const char *tenant, const ps_prospect_cols_t *c,
+                                ps_status_t *st);
 
 /* Links of documents to the record (table document_links). 0 with *ret_n, or -1 with st set. */
 int ps_store_prospect_document_count(ps_db_t *db, const char *tenant, const ps_id_t *id,

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "core/normalize.h"
+#include "core/normalize_v1.h"
 #include "core/validate.h"
 
 /* ------------------------------------------------------------------------------ words (pure) */
@@ -48,10 +49,14 @@ static void add_word(ps_search_terms_t *t, const char *w, size_t n) {
   add_term(t, w, n);
 }
 
+/* How text becomes words: ps_norm_name, or version 1's for the lookups of rows not rebuilt yet. */
+typedef size_t (*fold_fn)(const char *text, char *out, size_t outsz);
+
 /* Calls fn for each word of text in normal form. */
-static void each_word(const char *text, void (*fn)(void *, const char *, size_t), void *arg) {
+static void each_word_folded(const char *text, fold_fn fold, void (*fn)(void *, const char *, size_t),
+                             void *arg) {
   char norm[2048];
-  size_t n = ps_norm_name(text, norm, sizeof norm);
+  size_t n = fold(text, norm, sizeof norm);
   size_t i = 0;
   while (i < n) {
     size_t j = i;
@@ -59,6 +64,10 @@ static void each_word(const char *text, void (*fn)(void *, const char *, size_t)
     if (j > i) fn(arg, norm + i, j - i);
     i = j + 1;
   }
+}
+
+static void each_word(const char *text, void (*fn)(void *, const char *, size_t), void *arg) {
+  each_word_folded(text, ps_norm_name, fn, arg);
 }
 
 static void add_word_cb(void *arg, const char *w, size_t n) { add_word(arg, w, n); }
@@ -119,12 +128,12 @@ static void add_query_word(void *arg, const char *w, size_t n) {
   q->n++;
 }
 
-int ps_search_query_words(const char *query, char ret[PS_SEARCH_QUERY_WORDS][PS_SEARCH_TERM_BYTES],
-                          int *ret_n) {
+static int query_words(const char *query, fold_fn fold,
+                       char ret[PS_SEARCH_QUERY_WORDS][PS_SEARCH_TERM_BYTES], int *ret_n) {
   static __thread qwords_t q; /* 8 KiB: kept off the worker's stack */
   q.n = 0;
   q.overflow = 0;
-  if (query && *query) each_word(query, add_query_word, &q);
+  if (query && *query) each_word_folded(query, fold, add_query_word, &q);
   if (q.overflow) return -1;
   /* a word that starts another query word adds nothing: "jan jansen" is "jansen" */
   int keep[QUERY_WORDS_SCAN], n_keep = 0;
@@ -149,6 +158,16 @@ int ps_search_query_words(const char *query, char ret[PS_SEARCH_QUERY_WORDS][PS_
   for (int i = 0; i < n_keep; i++) memcpy(ret[i], q.w[keep[i]], strlen(q.w[keep[i]]) + 1);
   *ret_n = n_keep;
   return 0;
+}
+
+int ps_search_query_words(const char *query, char ret[PS_SEARCH_QUERY_WORDS][PS_SEARCH_TERM_BYTES],
+                          int *ret_n) {
+  return query_words(query, ps_norm_name, ret, ret_n);
+}
+
+int ps_search_query_words_v1(const char *query, char ret[PS_SEARCH_QUERY_WORDS][PS_SEARCH_TERM_BYTES],
+                             int *ret_n) {
+  return query_words(query, ps_norm_name_v1, ret, ret_n);
 }
 
 /* ------------------------------------------------------------------------------ index rows */
@@ -843,8 +862,9 @@ static int list_intersect(ps_db_t *db, ps_arena_t *a, const char *tenant, const 
   return rc;
 }
 
-int ps_store_prospect_list(ps_db_t *db, ps_arena_t *a, const char *tenant, const ps_list_query_t *q_in,
-                           ps_prospect_cols_t *ret_rows, int *ret_n, int *ret_cut, ps_status_t *st) {
+/* One listing (the words of q only). */
+static int list_one(ps_db_t *db, ps_arena_t *a, const char *tenant, const ps_list_query_t *q_in,
+                    ps_prospect_cols_t *ret_rows, int *ret_n, int *ret_cut, ps_status_t *st) {
   if (q_in->n_words > 1) return list_intersect(db, a, tenant, q_in, ret_rows, ret_n, ret_cut, st);
   ps_list_query_t qq = *q_in, *q = &qq;
   int64_t driver_n = 0;
@@ -933,6 +953,145 @@ int ps_store_prospect_list(ps_db_t *db, ps_arena_t *a, const char *tenant, const
   *ret_n = n;
   *ret_cut = cut;
   return 0;
+}
+
+/* ------------------------------------------------------------------------------ old words */
+
+/* While the reindex has not rebuilt every row, a row of version 1 is indexed under its version-1
+ * words: the listing of the current words and the listing of the old words are read with the same
+ * cursor and merged. Newest first is id order, merged here; by name, the order of the column's
+ * collation, which only the database knows: it orders the union's ids (one statement over at most
+ * two pages of primary keys). Records deleted in between drop out of that statement. The work is
+ * done only for queries whose words fold differently in version 1 (not ASCII ones), and only until
+ * the reindex is done (store/search.h, service/prospects.c). */
+static ps_sql_t Q_UNION_BY_NAME = PS_SQL(
+    "SELECT p.id FROM JSON_TABLE(?, '$[*]' COLUMNS (h CHAR(32) CHARACTER SET ascii PATH '$')) j"
+    " STRAIGHT_JOIN prospects p FORCE INDEX (PRIMARY) ON p.tenant_id = ? AND p.id = UNHEX(j.h)"
+    " ORDER BY p.display_name, p.id");
+
+int ps_search_union_keep(int n, const int incomplete[2], const int last[2], int limit) {
+  int keep = n < limit ? n : limit;
+  for (int k = 0; k < 2; k++)
+    if (incomplete[k] && last[k] + 1 < keep) keep = last[k] + 1 < 0 ? 0 : last[k] + 1;
+  return keep;
+}
+
+static int cmp_id_desc(const void *x, const void *y) {
+  const ps_prospect_cols_t *const *a = x, *const *b = y;
+  return memcmp((*b)->id.b, (*a)->id.b, 16);
+}
+
+static int cmp_id_asc(const void *x, const void *y) {
+  const ps_prospect_cols_t *const *a = x, *const *b = y;
+  return memcmp((*a)->id.b, (*b)->id.b, 16);
+}
+
+/* The record with this id among the n sorted by id ascending, or NULL. */
+static ps_prospect_cols_t *find_id(ps_prospect_cols_t **by_id, int n, const ps_id_t *id) {
+  int lo = 0, hi = n;
+  while (lo < hi) {
+    int mid = (lo + hi) / 2, c = memcmp(by_id[mid]->id.b, id->b, 16);
+    if (c == 0) return by_id[mid];
+    if (c < 0) lo = mid + 1;
+    else hi = mid;
+  }
+  return NULL;
+}
+
+static int list_union(ps_db_t *db, ps_arena_t *a, const char *tenant, const ps_list_query_t *q,
+                      ps_prospect_cols_t *ret_rows, int *ret_n, int *ret_cut, ps_status_t *st) {
+  ps_prospect_cols_t *rows[2];
+  int n[2] = {0, 0}, cut[2] = {0, 0};
+  /* The old words first: the reindex only ever takes a row from its old words to its current
+   * ones, so a row it rebuilds between the two reads is found by one of them. */
+  for (int k = 0; k < 2; k++) {
+    ps_list_query_t one = *q;
+    one.n_old_words = 0;
+    if (k == 0) {
+      one.n_words = q->n_old_words;
+      for (int i = 0; i < one.n_words; i++) one.words[i] = q->old_words[i];
+    }
+    if (!(rows[k] = ps_arena_alloc(a, sizeof *rows[k] * (size_t)q->limit)))
+      return ps_fail(st, PS_RESOURCE_EXHAUSTED, "", "Out of memory.");
+    if (list_one(db, a, tenant, &one, rows[k], &n[k], &cut[k], st) != 0) return -1;
+  }
+  /* the distinct records, by id */
+  int total = n[0] + n[1], m = 0;
+  ps_prospect_cols_t **by_id = ps_arena_alloc(a, sizeof *by_id * (size_t)(total ? total : 1));
+  ps_prospect_cols_t **order = ps_arena_alloc(a, sizeof *order * (size_t)(total ? total : 1));
+  if (!by_id || !order) return ps_fail(st, PS_RESOURCE_EXHAUSTED, "", "Out of memory.");
+  for (int k = 0; k < 2; k++)
+    for (int i = 0; i < n[k]; i++) by_id[m++] = &rows[k][i];
+  qsort(by_id, (size_t)m, sizeof *by_id, cmp_id_asc);
+  int d = 0;
+  for (int i = 0; i < m; i++)
+    if (d == 0 || memcmp(by_id[d - 1]->id.b, by_id[i]->id.b, 16) != 0) by_id[d++] = by_id[i];
+  m = d;
+  /* in the page's order */
+  int o = 0;
+  if (q->order == PS_LIST_NEWEST || m < 2) {
+    memcpy(order, by_id, sizeof *order * (size_t)m);
+    qsort(order, (size_t)m, sizeof *order, cmp_id_desc);
+    o = m;
+  } else {
+    char *json = ps_arena_alloc(a, (size_t)m * 35 + 3);
+    if (!json) return ps_fail(st, PS_RESOURCE_EXHAUSTED, "", "Out of memory.");
+    size_t len = 0;
+    json[len++] = '[';
+    for (int i = 0; i < m; i++) {
+      static const char hex[] = "0123456789ABCDEF";
+      if (i) json[len++] = ',';
+      json[len++] = '"';
+      for (int b = 0; b < 16; b++) {
+        json[len++] = hex[by_id[i]->id.b[b] >> 4];
+        json[len++] = hex[by_id[i]->id.b[b] & 15];
+      }
+      json[len++] = '"';
+    }
+    json[len++] = ']';
+    json[len] = '\0';
+    ps_params_t p;
+    ps_params_init(&p);
+    ps_param_str(&p, json);
+    ps_param_str(&p, tenant);
+    MYSQL_STMT *s = ps_db_exec(db, &Q_UNION_BY_NAME, &p, st);
+    if (!s) return -1;
+    ps_id_t id;
+    ps_row_t r;
+    ps_row_init(&r);
+    ps_col_id(&r, &id);
+    for (;;) {
+      int rc = ps_db_fetch(db, s, &r, NULL, st);
+      if (rc < 0) return -1;
+      if (rc == 0) break;
+      ps_prospect_cols_t *c = find_id(by_id, m, &id);
+      if (c && o < m) order[o++] = c;
+    }
+  }
+  /* up to where both listings are known */
+  int incomplete[2], last[2];
+  for (int k = 0; k < 2; k++) {
+    incomplete[k] = cut[k] || n[k] >= q->limit;
+    last[k] = -1;
+    for (int i = 0; i < o; i++) /* by id: a record both found may be the other listing's copy */
+      if (n[k] > 0 && memcmp(order[i]->id.b, rows[k][n[k] - 1].id.b, 16) == 0) last[k] = i;
+    if (incomplete[k] && last[k] < 0) /* its last record is gone: the one before that is there */
+      for (int j = n[k] - 2; j >= 0 && last[k] < 0; j--)
+        for (int i = 0; i < o; i++)
+          if (memcmp(order[i]->id.b, rows[k][j].id.b, 16) == 0) last[k] = i;
+  }
+  int keep = ps_search_union_keep(o, incomplete, last, q->limit);
+  for (int i = 0; i < keep; i++) ret_rows[i] = *order[i];
+  *ret_n = keep;
+  *ret_cut = keep < q->limit && (incomplete[0] || incomplete[1]);
+  return 0;
+}
+
+int ps_store_prospect_list(ps_db_t *db, ps_arena_t *a, const char *tenant, const ps_list_query_t *q,
+                           ps_prospect_cols_t *ret_rows, int *ret_n, int *ret_cut, ps_status_t *st) {
+  if (q->n_old_words > 0 && q->n_words > 0)
+    return list_union(db, a, tenant, q, ret_rows, ret_n, ret_cut, st);
+  return list_one(db, a, tenant, q, ret_rows, ret_n, ret_cut, st);
 }
 
 /* ------------------------------------------------------------------------------ duplicates */

@@ -61,6 +61,12 @@ void ps_search_record_terms(const ps_prospect_cols_t *c, ps_search_terms_t *ret)
 int ps_search_query_words(const char *query, char ret[PS_SEARCH_QUERY_WORDS][PS_SEARCH_TERM_BYTES],
                           int *ret_n);
 
+/* The words of a query as version 1 folded them (ps_norm_name_v1, core/normalize_v1.h), otherwise
+ * as ps_search_query_words: the words that rows not rebuilt by the reindex yet are indexed under.
+ * Pure and thread-safe. */
+int ps_search_query_words_v1(const char *query, char ret[PS_SEARCH_QUERY_WORDS][PS_SEARCH_TERM_BYTES],
+                             int *ret_n);
+
 /* Writes the terms of record c (its current state and display name), in the caller's transaction.
  * replace: delete the record's old terms first. 0, or -1 with st set. */
 int ps_store_search_index(ps_db_t *db, const char *tenant, const ps_prospect_cols_t *c, int replace,
@@ -85,6 +91,8 @@ typedef struct ps_list_query {
   int states[2];                       /* the states shown; states[1] 0 when only one */
   int n_words;                         /* query words (ps_search_query_words), 0: no query */
   const char *words[PS_SEARCH_QUERY_WORDS];
+  int n_old_words;                     /* 0, or the query's words as version 1 folded them when */
+  const char *old_words[PS_SEARCH_QUERY_WORDS]; /* they differ and rows of version 1 may remain */
   int has_cursor;                      /* continue after (after_name, after_id) */
   ps_id_t after_id;                    /* last id of the previous page */
   const char *after_name;              /* its display name (BY_NAME only) */
@@ -94,9 +102,19 @@ typedef struct ps_list_query {
 
 /* Reads up to q->limit records in order into ret_rows (strings in a). Reading stops early, after at
  * least one row, once the rows take q->max_bytes (0: no cap) of the arena: then *ret_cut is 1 (rows
- * may follow). 0 with *ret_n and *ret_cut, or -1 with st set. */
+ * may follow). With old words (q->n_old_words), the records that either the words or the old words
+ * find: both listings are read with the same cursor and merged in the page's order (by name the
+ * database orders the union: one more statement), up to where both are known, so that paging sees
+ * each record once. 0 with *ret_n and *ret_cut, or -1 with st set. */
 int ps_store_prospect_list(ps_db_t *db, ps_arena_t *a, const char *tenant, const ps_list_query_t *q,
                            ps_prospect_cols_t *ret_rows, int *ret_n, int *ret_cut, ps_status_t *st);
+
+/* The union of two listings of one page (pure; ps_store_prospect_list): n distinct records of both
+ * in the page's order; incomplete[k] when listing k may have more records after its last (it
+ * filled the page or stopped at the byte cap), and then last[k] the position of its last record
+ * among the n (-1: none of them). Returns how many of the n the page may show, at most limit: none
+ * past an incomplete listing's last record, since what follows it in that listing is not known. */
+int ps_search_union_keep(int n, const int incomplete[2], const int last[2], int limit);
 
 /* What the duplicate check compares. */
 typedef enum ps_dup_key {

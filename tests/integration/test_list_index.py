@@ -45,7 +45,7 @@ class IndexBacked(unittest.TestCase):
         sql("INSERT INTO prospects SELECT tenant_id, %s, kind, IF(k.seq %% 5 = 0, 2, state), display_name,"
             " first_name, last_name, company_name, vat_number, email, phone, website, street, postal_code, city,"
             " country_code, language, notes, email_norm, vat_norm, phone_norm, name_key, version, create_time,"
-            " update_time, convert_time, converting_invoice FROM prospects, seq_1_to_%d k"
+            " update_time, convert_time, converting_invoice, norm_version FROM prospects, seq_1_to_%d k"
             " WHERE tenant_id = '%s'" % (newid, COPIES, cls.t))
         sql("INSERT INTO prospect_terms SELECT tenant_id, term, IF(k.seq %% 5 = 0, 2, state), %s, display_name"
             " FROM prospect_terms, seq_1_to_%d k WHERE tenant_id = '%s'" % (newid, COPIES, cls.t))

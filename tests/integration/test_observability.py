@@ -395,11 +395,13 @@ class MetricsAndJsonLog(lib.RpcAssertions, harness.unittest.TestCase):
                     self.assertNotIn(f, v, "%s{%s=%r}" % (n, k, v))
         for f in forbidden + PII:
             self.assertNotIn(f.lower(), self.after_text.lower())
-        # every series label set comes from a fixed vocabulary
+        # every series label set comes from a fixed vocabulary (job: the reindex's own job names)
         for n, labels, _ in self.after:
             self.assertLessEqual(set(labels), {"grpc_type", "grpc_service", "grpc_method", "grpc_code",
                                                "le", "class", "outcome", "source", "version",
-                                               "revision"}, n)
+                                               "revision", "job"}, n)
+            if "job" in labels:
+                self.assertEqual(labels["job"], "prospect_norms", n)
 
     def test_process_transport_and_build_series(self):
         one = {n: v for n, labels, v in self.after if not labels}

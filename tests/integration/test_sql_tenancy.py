@@ -29,6 +29,19 @@ ALLOWED = {
     ("store/db.c", "q_newest"): "the schema check reads schema_migrations, which holds no tenant "
                                 "data: every shard has the same migrations, and any shard answers",
     ("store/db.c", "q_has"): "the schema check, as q_newest",
+    ("store/reindex.c", "Q_JOB_READ"): "the background reindex's job row: reindex_progress holds no "
+                                       "tenant data (one row per job), like schema_migrations",
+    ("store/reindex.c", "Q_JOB_LOCK"): "the reindex's job row, as Q_JOB_READ",
+    ("store/reindex.c", "Q_JOB_INSERT"): "the reindex's job row, as Q_JOB_READ",
+    ("store/reindex.c", "Q_JOB_RESTART"): "the reindex's job row, as Q_JOB_READ",
+    ("store/reindex.c", "Q_JOB_ADVANCE"): "the reindex's job row, as Q_JOB_READ",
+    ("store/reindex.c", "Q_NORMS_NEXT_TENANT"): "the reindex walks tenant by tenant and reads the next "
+                                                "tenant's id: one key, read-only; a scatter on Vitess, "
+                                                "where each shard's job walks its own tenants",
+    ("store/reindex.c", "Q_NORMS_COUNT"): "the reindex's progress figure, counted once when its job "
+                                          "starts: read-only",
+    ("store/reindex.c", "Q_NORMS_ESTIMATE"): "InnoDB's row figure from information_schema for the "
+                                             "reindex's progress: no tenant data",
     ("store/idempotency.c", "Q_PURGE"): "the request-id purge deletes expired keys of every tenant by "
                                         "time: each shard purges its own rows, and Vitess sends the "
                                         "statement to all shards (a scatter) where it is correct as is",

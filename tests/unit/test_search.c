@@ -83,6 +83,51 @@ static void test_query_words(void **state) {
   assert_int_equal(ps_search_query_words("a1 b2 c3 d4 e5 f6", w, &n), -1);
 }
 
+/* The words rows of version 1 are indexed under: the same rules, version 1's folding. */
+static void test_query_words_v1(void **state) {
+  (void)state;
+  char w[PS_SEARCH_QUERY_WORDS][PS_SEARCH_TERM_BYTES], v1[PS_SEARCH_QUERY_WORDS][PS_SEARCH_TERM_BYTES];
+  int n = 0, n1 = 0;
+  /* "Ștefan Popescu": "stefan" now, "Ștefan" (kept as written) then; longest first in both */
+  assert_int_equal(ps_search_query_words("\xc8\x98tefan Popescu", w, &n), 0);
+  assert_int_equal(ps_search_query_words_v1("\xc8\x98tefan Popescu", v1, &n1), 0);
+  assert_int_equal(n, 2);
+  assert_int_equal(n1, 2);
+  assert_string_equal(w[0], "popescu");
+  assert_string_equal(w[1], "stefan");
+  assert_string_equal(v1[0], "popescu");
+  assert_string_equal(v1[1], "\xc8\x98tefan");
+  /* ASCII and Latin-1 fold alike */
+  assert_int_equal(ps_search_query_words_v1("J\xc3\xa9r\xc3\xb4me Dubois B.V.", v1, &n1), 0);
+  assert_int_equal(n1, 2);
+  assert_string_equal(v1[0], "jerome");
+  assert_string_equal(v1[1], "dubois");
+  /* too many words either way */
+  assert_int_equal(ps_search_query_words_v1("a1 b2 c3 d4 e5 f6", v1, &n1), -1);
+}
+
+/* How much of two merged listings a page may show. */
+static void test_union_keep(void **state) {
+  (void)state;
+  int complete[2] = {0, 0}, none[2] = {-1, -1};
+  /* both listings ended before the page did: all of it, up to the page */
+  assert_int_equal(ps_search_union_keep(7, complete, none, 11), 7);
+  assert_int_equal(ps_search_union_keep(15, complete, none, 11), 11);
+  /* the first filled the page: up to its last record; what the second has after that waits */
+  int first[2] = {1, 0}, at[2] = {10, 12};
+  assert_int_equal(ps_search_union_keep(14, first, at, 11), 11);
+  at[0] = 12;
+  assert_int_equal(ps_search_union_keep(14, first, at, 11), 11);
+  /* stopped at the byte cap after 3 records, the second after 5: only the first 3 are known */
+  int both[2] = {1, 1}, cut[2] = {2, 4};
+  assert_int_equal(ps_search_union_keep(8, both, cut, 11), 3);
+  cut[0] = 6;
+  assert_int_equal(ps_search_union_keep(8, both, cut, 11), 5);
+  /* an incomplete listing none of whose records is left: nothing is known */
+  int gone[2] = {-1, 3};
+  assert_int_equal(ps_search_union_keep(4, first, gone, 11), 0);
+}
+
 static void test_prospect_mask(void **state) {
   (void)state;
   ps_status_t st;
@@ -138,6 +183,8 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_record_terms),
       cmocka_unit_test(test_query_words),
+      cmocka_unit_test(test_query_words_v1),
+      cmocka_unit_test(test_union_keep),
       cmocka_unit_test(test_prospect_mask),
       cmocka_unit_test(test_contact_mask),
   };
