@@ -133,19 +133,22 @@ class Intake(lib.ServerTestCase):
         by_vat = lib.create(self.channel, self.t, lib.company(company_name="Acme One", vat_number="NL 8123.45.678.B01"))
         by_phone = lib.create(self.channel, self.t, lib.person(first_name="C", phone="020 123 4567",
                                                                address=R.Address(country_code="NL")))
-        lib.create(self.channel, self.t, lib.company(company_name="Acme"))  # same name only: not a hint here
+        same_name = lib.create(self.channel, self.t, lib.company(company_name="Acme B.V."))
+        lib.create(self.channel, self.t, lib.company(company_name="Other Trading"))  # not close: no hint
         r = lib.intake(self.channel, self.t, "in-1", qr(),
                        new_prospect=lib.company(company_name="Acme", email=" sales@acme.NL ".strip(),
                                                 vat_number="NL8123.45.678B01", phone="+31 20 123 4567",
                                                 address=R.Address(country_code="NL")))
         self.assertTrue(r.created)
-        got = {d.prospect.name: list(d.reasons) for d in r.possible_duplicates}
+        got = {d.prospect.name: sorted(d.reasons) for d in r.possible_duplicates}
+        # the same check as FindDuplicateProspects: exact keys, and close names ("Acme" within "Acme One")
         self.assertEqual(got, {by_email.name: [service_pb2.SAME_EMAIL],
-                               by_vat.name: [service_pb2.SAME_VAT_NUMBER],
-                               by_phone.name: [service_pb2.SAME_PHONE]})
+                               by_vat.name: [service_pb2.SAME_VAT_NUMBER, service_pb2.CONTAINED_NAME],
+                               by_phone.name: [service_pb2.SAME_PHONE],
+                               same_name.name: [service_pb2.SIMILAR_NAME]})
         self.assertNotIn(r.prospect.name, got)
-        self.assertEqual({d.score for d in r.possible_duplicates}, {1.0})  # exact keys only
-        self.assertEqual(self.counts()["prospects"], 5)
+        self.assertEqual({d.score for d in r.possible_duplicates}, {1.0})  # each has an exact key or name
+        self.assertEqual(self.counts()["prospects"], 6)
         # the hint is part of the first response: a retry returns it as it was
         self.assertEqual(lib.intake(self.channel, self.t, "in-1", qr(),
                                     new_prospect=lib.company(company_name="Acme", email="sales@acme.NL",
