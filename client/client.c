@@ -418,6 +418,10 @@ static int decode_reply(const psc_method_t *m, grpc_byte_buffer *payload, Protob
   return PSC_OK;
 }
 
+int psc__retryable(int code, const char *reason) {
+  return code == PSC_UNAVAILABLE || (code == PSC_ABORTED && (!reason || !reason[0]));
+}
+
 PSC_EXPORT int psc_invoke(psc_client_t *client, const psc_method_t *method, const ProtobufCMessage *req,
                           const psc_call_options_t *opts, ProtobufCMessage **ret_resp,
                           psc_status_t *ret_status) {
@@ -466,7 +470,7 @@ PSC_EXPORT int psc_invoke(psc_client_t *client, const psc_method_t *method, cons
       grpc_byte_buffer_destroy(payload);
       break;
     }
-    if (code != PSC_UNAVAILABLE || st->attempts >= max_attempts) break;
+    if (!psc__retryable(code, st->reason) || st->attempts >= max_attempts) break;
     /* jittered exponential backoff: uniform in [w/2, w], never past the deadline */
     int64_t wait = backoff / 2 + (int64_t)psc__random_below((unsigned long)(backoff - backoff / 2 + 1));
     if (now_ms() + wait >= deadline) break;

@@ -17,6 +17,12 @@ int psc__options_check(const psc_options_t *o, psc_status_t *st);
 /* 1 when s is usable as an ASCII metadata value (printable, no control characters). */
 int psc__printable_ascii(const char *s);
 
+/* 1 when an attempt that ended with code (and ErrorInfo reason) may be repeated by a call whose
+ * method is safe to repeat: UNAVAILABLE, or ABORTED without a reason (a lost race: a deadlock, a
+ * Galera certification conflict, a concurrent change; the server's RetryInfo says retry).
+ * ABORTED with a reason (ETAG_MISMATCH) is the caller's to handle. */
+int psc__retryable(int code, const char *reason);
+
 /* Resets st to OK with empty strings. */
 void psc__status_clear(psc_status_t *st);
 

@@ -398,6 +398,18 @@ static void test_bad_calls(void) {
   psc_client_free(c);
 }
 
+/* Which outcomes an attempt may be repeated after (for a method that is safe to repeat). */
+static void test_retryable_outcomes(void) {
+  CHECK_INT(psc__retryable(PSC_UNAVAILABLE, ""), 1);
+  CHECK_INT(psc__retryable(PSC_ABORTED, ""), 1);        /* a deadlock or certification conflict */
+  CHECK_INT(psc__retryable(PSC_ABORTED, NULL), 1);
+  CHECK_INT(psc__retryable(PSC_ABORTED, "ETAG_MISMATCH"), 0); /* the caller's precondition */
+  CHECK_INT(psc__retryable(PSC_OK, ""), 0);
+  CHECK_INT(psc__retryable(PSC_DEADLINE_EXCEEDED, ""), 0);
+  CHECK_INT(psc__retryable(PSC_RESOURCE_EXHAUSTED, ""), 0);
+  CHECK_INT(psc__retryable(PSC_NOT_FOUND, "PROSPECT_MERGED"), 0);
+}
+
 /* A closed port answers UNAVAILABLE at once: reads and request-id writes are retried, the others not. */
 static void test_retries(void) {
   current = "retries";
@@ -859,6 +871,7 @@ int main(void) {
                  {"options", test_options},           {"status decoding", test_status_decoding},
                  {"uuid", test_uuid},                 {"traceparent", test_traceparent},
                  {"bad calls", test_bad_calls},
+                 {"retryable outcomes", test_retryable_outcomes},
                  {"retries", test_retries},           {"deadline", test_deadline}};
   for (size_t i = 0; i < sizeof offline / sizeof offline[0]; i++) {
     int before = failures;

@@ -7,8 +7,9 @@ started again. Callers retry the way the C client library does (client/include/p
 UNAVAILABLE again with the same request id, jittered backoff) and, like the callers of the merge
 stress test, ABORTED too; those calls are made from Python (the harness) with the same rules,
 because the mix of calls and the bookkeeping of the invariants are far simpler there. Alongside,
-the C client library itself writes a stream of creates with request ids (tests/client/
-restart_writer, its own retries). Each thread works on records of its own, so no call is refused by
+the C client library itself runs the same mix of writes (tests/client/mixed_writer: creates,
+links, intakes, conversions and merges, each with a request id, retried by the library on
+UNAVAILABLE and on ABORTED from a lost race). Each thread works on records of its own, so no call is refused by
 a race between threads: every call must end OK, at once or after retries of UNAVAILABLE/ABORTED.
 
 Afterwards: every acknowledged write is present exactly once (records, links and request ids
@@ -219,23 +220,23 @@ class GaleraNodeLoss(unittest.TestCase):
             errors.append((w, repr(e)))
 
     def c_writer(self, tenant, out, errors, stop):
-        """Batches of CreateProspect calls through the C client library (restart_writer) until stop
-        is set: out gets (name, attempts) per acknowledged call."""
-        binary = os.path.join(harness.BUILD_DIR, "client", "restart_writer")
+        """Rounds of mixed writes through the C client library (mixed_writer) until stop is set:
+        out gets (kind, request id, name, attempts) per acknowledged call."""
+        binary = os.path.join(harness.BUILD_DIR, "client", "mixed_writer")
         first = 0
         while not stop.is_set():
-            r = harness.subprocess.run([binary, self.server.address, tenant, "50", str(first)],
-                                       capture_output=True, text=True, timeout=120)
+            r = harness.subprocess.run([binary, self.server.address, tenant, "10", str(first)],
+                                       capture_output=True, text=True, timeout=300)
             for line in r.stdout.splitlines():
-                i, name, attempts = line.split(" ", 2)
-                if name == "FAILED":
+                if line.startswith("FAILED"):
                     errors.append(("c client", line))
                 else:
-                    out.append((name, int(attempts)))
+                    kind, rid, name, attempts = line.split(" ")
+                    out.append((kind, rid, name, int(attempts)))
             if r.returncode != 0:
                 errors.append(("c client", r.returncode, r.stderr[-2000:]))
                 return
-            first += 50
+            first += 10
 
     # ------------------------------------------------------------------ the test
 
@@ -244,6 +245,7 @@ class GaleraNodeLoss(unittest.TestCase):
         t = harness.new_tenant("galera")
         lib.enable_quote_requests(ch, t)
         c_tenant = lib.new_enabled_tenant(ch, "galera-c")
+        lib.enable_quote_requests(ch, c_tenant)
         load = Load(ch, t)
         errors, c_calls = [], []
         threads = [threading.Thread(target=self.worker, args=(load, w, errors)) for w in range(THREADS)]
@@ -291,9 +293,10 @@ class GaleraNodeLoss(unittest.TestCase):
               "+%.2f s); longest stall of writes while the node rejoined: %.2f s"
               % (recovery, stall_s, stall_from, rejoin_stall_s))
         print("calls by final status: %s" % dict(sorted(load.final.items())))
-        print("C client: %d creates acknowledged, %d of them after retries inside the library "
-              "(attempts: %s)" % (len(c_calls), sum(1 for _, a in c_calls if a > 1),
-                                  dict(sorted(collections.Counter(a for _, a in c_calls).items()))))
+        print("C client: %d calls acknowledged (%s), %d of them after retries inside the library "
+              "(attempts: %s)" % (len(c_calls), dict(sorted(collections.Counter(c[0] for c in c_calls).items())),
+                                  sum(1 for c in c_calls if c[3] > 1),
+                                  dict(sorted(collections.Counter(c[3] for c in c_calls).items()))))
         print("attempts by status: %s" % dict(sorted(load.attempts.items())))
         print("server: %s" % self.db_metrics(), flush=True)
 
@@ -308,13 +311,38 @@ class GaleraNodeLoss(unittest.TestCase):
                           60, 0.2, "node %d Synced in a cluster of 3" % n)
 
         self.check_writes(load)
-        # the C client's creates: each acknowledged one exactly once, nothing else
-        self.assertGreater(len(c_calls), 0)
-        names = {lib.hex_id(name) for name, _ in c_calls}
-        self.assertEqual(len(names), len(c_calls), "the C client got one record twice")
-        rows = self.cluster.sql("SELECT LOWER(HEX(id)) FROM prospects WHERE tenant_id = %s"
-                                % lib._q(c_tenant), self.cluster.database)
-        self.assertEqual({r[0] for r in rows}, names, "C client: records != acknowledged creates")
+        self.check_c_writes(c_tenant, c_calls)
+
+    def check_c_writes(self, tenant, calls):
+        """The C client's writes: each acknowledged one exactly once, nothing else, on every node."""
+        kinds = collections.Counter(c[0] for c in calls)
+        self.assertGreater(kinds["create"], 0)
+        self.assertGreater(kinds["merge"], 0)
+        self.assertEqual(len({c[1] for c in calls}), len(calls), "a request id acknowledged twice")
+        q = lib._q(tenant)
+        creates = {lib.hex_id(c[2]) for c in calls if c[0] == "create"}
+        askers = {lib.hex_id(c[2]) for c in calls if c[0] == "intake"}
+        merged_away = set()
+        for n, node in enumerate(self.cluster.nodes, 1):
+            def sql(statement):
+                return node.sql("SET SESSION wsrep_sync_wait = 1; " + statement, self.cluster.database)
+            keys = {r[0] for r in sql("SELECT request_id FROM idempotency_keys WHERE tenant_id = %s" % q)}
+            self.assertEqual(keys, {c[1] for c in calls}, "node %d: request ids != acknowledged calls" % n)
+            live = {r[0] for r in sql("SELECT LOWER(HEX(id)) FROM prospects WHERE tenant_id = %s" % q)}
+            merged_away = {r[0] for r in sql("SELECT LOWER(HEX(id)) FROM prospect_tombstones WHERE tenant_id = %s"
+                                             % q)}
+            self.assertEqual(live | merged_away, creates | askers, "node %d: records != acknowledged" % n)
+            self.assertEqual(live & merged_away, set())
+            self.assertEqual(len(merged_away), kinds["merge"], "node %d: one source per merge" % n)
+            docs = sql("SELECT document_id, COUNT(*) FROM document_links WHERE tenant_id = %s GROUP BY document_id"
+                       % q)
+            self.assertEqual([d for d in docs if d[1] != "1"], [], "node %d: a document linked twice" % n)
+            self.assertEqual(len(docs), kinds["link"] + kinds["intake"] + kinds["convert"])
+            orphans = sql("SELECT COUNT(*) FROM document_links d LEFT JOIN prospects p ON p.tenant_id = d.tenant_id"
+                          " AND p.id = d.prospect_id WHERE d.tenant_id = %s AND p.id IS NULL" % q)
+            self.assertEqual(orphans, [["0"]], "node %d: a link on a record that is gone" % n)
+            converted = sql("SELECT COUNT(*) FROM prospects WHERE tenant_id = %s AND state = 2" % q)
+            self.assertEqual(converted, [[str(kinds["convert"])]])
 
     def check_writes(self, load):
         """Every acknowledged write is there exactly once, on every node; the merge invariants hold."""

@@ -19,11 +19,13 @@
  *   returns     the gRPC status code (PSC_OK = 0), the same as ret_status->code.
  *   threads     safe to call from any number of threads at once on one client handle.
  *
- * Retries: a call that gets UNAVAILABLE is retried with jittered exponential backoff (options'
- * retry policy) only when repeating it is harmless: reads (Get, List, Find, Resolve, Lookup) and
- * writes that carry a request_id (Create*, LinkDocument, IntakeQuoteRequest, ConvertProspect,
- * MergeProspects). Update*, Delete* and UnlinkDocument are never retried. The deadline covers all
- * attempts together.
+ * Retries: a call that gets UNAVAILABLE, or ABORTED without an ErrorInfo reason (a lost race: a
+ * deadlock, a Galera certification conflict, a concurrent change), is retried with jittered
+ * exponential backoff (options' retry policy) only when repeating it is harmless: reads (Get, List,
+ * Find, Resolve, Lookup) and writes that carry a request_id (Create*, LinkDocument,
+ * IntakeQuoteRequest, ConvertProspect, MergeProspects). Update*, Delete* and UnlinkDocument are
+ * never retried, and neither is ABORTED with a reason (ETAG_MISMATCH: the caller's to resolve).
+ * The deadline covers all attempts together.
  *
  * Transport security: a client speaks TLS unless its options ask for PSC_TRANSPORT_PLAINTEXT, and
  * never falls back to plaintext. The server's certificate is always verified (CA bundle, host
@@ -122,7 +124,8 @@ PSC_EXPORT const char *psc_status_meta(const psc_status_t *st, const char *key);
 
 /* ---------------------------------------------------------------- options and handle */
 
-/* Retries of UNAVAILABLE for calls that are safe to repeat. Zero fields take the default. */
+/* Retries of UNAVAILABLE (and of ABORTED without a reason) for calls that are safe to repeat. Zero
+ * fields take the default. */
 typedef struct psc_retry_policy {
   int max_attempts;       /* attempts in all, including the first; default 5; 1 = never retry */
   int initial_backoff_ms; /* wait before the first retry (then doubled each time); default 200 */
