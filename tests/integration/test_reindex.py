@@ -285,6 +285,29 @@ class RebuiltWhileServing(Base):
                       self.off.log())
 
 
+class WordIndexBackfilled(Base):
+    """Records written before the word index existed (no prospect_terms rows at all, version 1):
+    the reindex gives them their rows, and the overview finds them afterwards."""
+
+    def test_records_without_index_rows_get_them(self):
+        bare = [lib.create(self.off.channel, self.tenant, lib.company(company_name="Kaasmakerij Zuid %d" % i))
+                for i in range(5)]
+        for p in bare:
+            self.db.sql("DELETE FROM prospect_terms WHERE tenant_id = '%s' AND id = UNHEX('%s')"
+                        % (self.tenant, uid(p.name)), self.database)
+            self.db.sql("UPDATE prospects SET norm_version = 1 WHERE tenant_id = '%s' AND id = UNHEX('%s')"
+                        % (self.tenant, uid(p.name)), self.database)
+        self.assertEqual(found(self.off.channel, self.tenant, "kaasmakerij"), [])  # not in the index
+        on = self.server()
+        row = self.wait_done()
+        self.assertEqual(row["rows_rebuilt"], self.N_OLD + len(bare))
+        for s in (on, self.off):
+            self.assertEqual(set(found(s.channel, self.tenant, "kaasmakerij")), self.names(bare))
+            self.assertEqual(set(found(s.channel, self.tenant, "kaas zuid")), self.names(bare))
+        for p in bare:
+            self.assertIn("kaasmakerij", terms_of(self.db, self.database, p))
+
+
 class ResumesAfterKill(Base):
     """Old records in three tenants (30, 8 and 58: one of exactly a batch), batches of 8."""
     N_OLD = 30
