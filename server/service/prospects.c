@@ -648,7 +648,8 @@ int ps_list_prospects(ps_ctx_t *ctx, const Prospects__V1__ListProspectsRequest *
 #define DUP_DEFAULT 20
 #define DUP_MAX 100
 #define DUP_WORDS 3              /* words of a name whose postings are read */
-#define DUP_WORD_ROWS 100        /* records read from each */
+#define DUP_WORD_ROWS 100        /* records read from each (ids and names from the index) */
+#define DUP_PENDING_MAX 64       /* of those, close enough to read their rows */
 #define DUP_VARIANT_CHARS_MAX 32 /* keys looked up one edit away: names up to this many characters */
 
 /* Reason bits: 1u << Prospects__V1__DuplicateReason. */
@@ -664,6 +665,10 @@ typedef struct dup_acc {
   double *scores;
   int *slot;               /* hash of ids -> candidate + 1 (0: empty); 2 * cap entries, a power of 2 */
   unsigned mask;
+  const char *keys[2];     /* the subject's name keys (NULL: none) */
+  double min_score;
+  ps_id_t pending[DUP_PENDING_MAX]; /* close names seen in word postings, rows still to read */
+  int n_pending;
 } dup_acc_t;
 
 static unsigned id_hash(const ps_id_t *id) {
@@ -674,6 +679,20 @@ static unsigned id_hash(const ps_id_t *id) {
   return (unsigned)(h ^ (h >> 32));
 }
 
+/* The candidate with id (its index), or -1; *ret_slot: where it is or would go in the hash. */
+static int dup_find(const dup_acc_t *d, const ps_id_t *id, unsigned *ret_slot) {
+  unsigned h = id_hash(id) & d->mask;
+  for (; d->slot[h]; h = (h + 1) & d->mask) {
+    int i = d->slot[h] - 1;
+    if (memcmp(d->rows[i].id.b, id->b, 16) == 0) {
+      *ret_slot = h;
+      return i;
+    }
+  }
+  *ret_slot = h;
+  return -1;
+}
+
 static int dup_collect(void *arg, const ps_prospect_cols_t *row, ps_dup_key_t key) {
   dup_acc_t *d = arg;
   if (d->has_self && memcmp(row->id.b, d->self.b, 16) == 0) return 0;
@@ -681,19 +700,71 @@ static int dup_collect(void *arg, const ps_prospect_cols_t *row, ps_dup_key_t ke
                  : key == PS_DUP_VAT ? R_BIT(SAME_VAT_NUMBER)
                  : key == PS_DUP_PHONE ? R_BIT(SAME_PHONE)
                                        : 0; /* names are scored once all candidates are in */
-  unsigned h = id_hash(&row->id) & d->mask;
-  for (; d->slot[h]; h = (h + 1) & d->mask) {
-    int i = d->slot[h] - 1;
-    if (memcmp(d->rows[i].id.b, row->id.b, 16) == 0) {
-      d->reasons[i] |= bit;
-      return 0;
-    }
+  unsigned h;
+  int i = dup_find(d, &row->id, &h);
+  if (i >= 0) {
+    d->reasons[i] |= bit;
+    return 0;
   }
   if (d->n == d->cap) return 1;
   d->rows[d->n] = *row;
   d->reasons[d->n] = bit;
   d->scores[d->n] = bit ? 1.0 : 0.0;
   d->slot[h] = ++d->n;
+  return 0;
+}
+
+/* The best closeness of a display name to the subject's keys: its score (kind in *ret_kind). */
+static double dup_name_score(const dup_acc_t *d, const char *display_name, ps_sim_kind_t *ret_kind) {
+  static __thread char key[1024];
+  ps_norm_name(display_name, key, sizeof key);
+  double best = 0;
+  *ret_kind = PS_SIM_NONE;
+  for (int k = 0; k < 2; k++) {
+    if (!d->keys[k] || !*d->keys[k]) continue;
+    ps_sim_kind_t kk;
+    double s = ps_sim_names(d->keys[k], key, &kk);
+    if (kk != PS_SIM_NONE && s > best) {
+      best = s;
+      *ret_kind = kk;
+    }
+  }
+  return best;
+}
+
+/* A record of a word's posting (id and name from the index): kept for reading when its name is
+ * close enough and it is not a candidate yet. */
+static int dup_word_candidate(void *arg, const ps_id_t *id, const char *display_name) {
+  dup_acc_t *d = arg;
+  if (d->has_self && memcmp(id->b, d->self.b, 16) == 0) return 0;
+  unsigned h;
+  if (dup_find(d, id, &h) >= 0) return 0;
+  for (int i = 0; i < d->n_pending; i++)
+    if (memcmp(d->pending[i].b, id->b, 16) == 0) return 0;
+  ps_sim_kind_t kind;
+  if (dup_name_score(d, display_name, &kind) < d->min_score || kind == PS_SIM_NONE) return 0;
+  if (d->n_pending == DUP_PENDING_MAX) return 1;
+  d->pending[d->n_pending++] = *id;
+  return 0;
+}
+
+/* Reads the rows of the pending records, PS_STORE_GET_MANY_MAX at a time, into the candidates. */
+static int dup_read_pending(ps_db_t *db, ps_arena_t *a, const char *tenant, dup_acc_t *d,
+                            ps_status_t *st) {
+  for (int at = 0; at < d->n_pending; at += PS_STORE_GET_MANY_MAX) {
+    size_t n = (size_t)(d->n_pending - at < PS_STORE_GET_MANY_MAX ? d->n_pending - at : PS_STORE_GET_MANY_MAX);
+    ps_prospect_key_t keys[PS_STORE_GET_MANY_MAX];
+    ps_prospect_cols_t rows[PS_STORE_GET_MANY_MAX];
+    int found[PS_STORE_GET_MANY_MAX];
+    for (size_t i = 0; i < n; i++) {
+      keys[i].tenant = tenant;
+      keys[i].id = d->pending[at + (int)i];
+    }
+    if (ps_store_prospect_get_many(db, a, keys, n, rows, found, st) != 0) return -1;
+    for (size_t i = 0; i < n; i++)
+      if (found[i]) (void)dup_collect(d, &rows[i], PS_DUP_NAME); /* gone meanwhile: left out */
+  }
+  d->n_pending = 0;
   return 0;
 }
 
@@ -779,7 +850,8 @@ static int dup_names(ps_db_t *db, ps_arena_t *a, const char *tenant, const char 
     if (!dup && wchars > PS_SEARCH_PREFIX_MAX && wchars <= PS_SEARCH_WORD_MAX && n < PS_SEARCH_TERM_BYTES) {
       memcpy(done[n_done], w, n);
       done[n_done][n] = '\0';
-      if (ps_store_prospect_dups_word(db, a, tenant, done[n_done], DUP_WORD_ROWS, dup_collect, d, st))
+      if (ps_store_prospect_dups_word(db, a, tenant, done[n_done], DUP_WORD_ROWS, dup_word_candidate, d,
+                                      st))
         return -1;
       n_done++;
     }
@@ -789,22 +861,11 @@ static int dup_names(ps_db_t *db, ps_arena_t *a, const char *tenant, const char 
   return 0;
 }
 
-/* The best name reason of row against the subject's keys (at or above min_score). */
-static void dup_score_name(dup_acc_t *d, int i, const char *keys[2], double min_score) {
-  static __thread char key[1024];
-  ps_norm_name(d->rows[i].display_name, key, sizeof key);
-  double best = 0;
-  ps_sim_kind_t kind = PS_SIM_NONE;
-  for (int k = 0; k < 2; k++) {
-    if (!keys[k] || !*keys[k]) continue;
-    ps_sim_kind_t kk;
-    double s = ps_sim_names(keys[k], key, &kk);
-    if (kk != PS_SIM_NONE && s > best) {
-      best = s;
-      kind = kk;
-    }
-  }
-  if (kind == PS_SIM_NONE || best < min_score) return;
+/* The best name reason of candidate i against the subject's keys (at or above min_score). */
+static void dup_score_name(dup_acc_t *d, int i) {
+  ps_sim_kind_t kind;
+  double best = dup_name_score(d, d->rows[i].display_name, &kind);
+  if (kind == PS_SIM_NONE || best < d->min_score) return;
   static const unsigned k_bit[] = {0, R_BIT(SIMILAR_NAME), R_BIT(SWAPPED_NAME), R_BIT(NEAR_NAME),
                                    R_BIT(CONTAINED_NAME)};
   d->reasons[i] |= k_bit[kind];
@@ -835,7 +896,8 @@ int ps_prospect_find_duplicates(ps_db_t *db, ps_arena_t *a, const char *tenant,
   int limit = max + 1; /* one more: the record itself may be among them */
   int names = (keys & (1u << PS_DUP_NAME)) != 0;
   int v1 = names && ps_norm_v1_in_use(); /* rows not rebuilt yet: their version-1 keys too */
-  d.cap = 3 * limit + (names ? (v1 ? 4 : 2) * (3 * limit + DUP_WORDS * DUP_WORD_ROWS) : 0);
+  d.cap = 3 * limit + (names ? (v1 ? 4 : 2) * 3 * limit + DUP_PENDING_MAX : 0);
+  d.min_score = min_score;
   unsigned slots = 1;
   while (slots < 2u * (unsigned)d.cap) slots <<= 1;
   d.mask = slots - 1;
@@ -860,6 +922,8 @@ int ps_prospect_find_duplicates(ps_db_t *db, ps_arena_t *a, const char *tenant,
       ps_store_prospect_norms(&other, &nf);
       if (!(name_keys[1] = ps_arena_strdup(a, nf.name_key))) return dup_out_of_memory(st);
     }
+    d.keys[0] = name_keys[0];
+    d.keys[1] = name_keys[1];
     if (v1) { /* The same lookups with the keys version 1 stored, where they differ; found that
                  way, a record is still scored on its name as folded now. Before the current keys:
                  the reindex only takes rows from old keys to current ones, so a row rebuilt
@@ -875,7 +939,8 @@ int ps_prospect_find_duplicates(ps_db_t *db, ps_arena_t *a, const char *tenant,
     }
     for (int k = 0; k < 2; k++)
       if (name_keys[k] && dup_names(db, a, tenant, name_keys[k], limit, &d, st) != 0) return -1;
-    for (int i = 0; i < d.n; i++) dup_score_name(&d, i, name_keys, min_score);
+    if (dup_read_pending(db, a, tenant, &d, st) != 0) return -1;
+    for (int i = 0; i < d.n; i++) dup_score_name(&d, i);
   }
 
   /* keep those with a reason, closest first */
@@ -918,7 +983,8 @@ int ps_prospect_find_duplicates(ps_db_t *db, ps_arena_t *a, const char *tenant,
  * e-mail (case, spaces), VAT number (spaces, dots, case, country prefix from the address) or phone
  * (digits with the country calling code), score 1; or a close name (ps_prospect_find_duplicates,
  * on name keys that fold case and accents, core/normalize.h: the same key, swapped words, a few
- * edits, containment) scoring at least min_score (0: 0.7; else 0.5 to 1). Each result carries every reason it matched and its score, closest first.
+ * edits, containment) scoring at least min_score (0: 0.7; else 0.5 to 1). Each result carries
+ * every reason it matched and its score, closest first.
  * Every lookup is index-driven (tenant_id, <normal form>). Merged-away records are no longer in
  * the table, other tenants' are never read. page_size 0 -> 20, at most 100. */
 int ps_find_duplicate_prospects(ps_ctx_t *ctx, const Prospects__V1__FindDuplicateProspectsRequest *req,

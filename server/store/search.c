@@ -1149,11 +1149,9 @@ static ps_sql_t Q_DUP_NAMES = PS_SQL(
     " CHARACTER SET utf8mb4 COLLATE utf8mb4_bin PATH '$')) j STRAIGHT_JOIN prospects"
     " FORCE INDEX (prospects_dup_name) ON prospects.tenant_id = ? AND prospects.name_key = j.k"
     " LIMIT ?");
-/* The first `limit` records of the term's index range, then their rows by primary key. */
+/* The first `limit` records of the term's index range: ids and display names, no row read. */
 static ps_sql_t Q_DUP_WORD = PS_SQL(
-    "SELECT " PS_PROSPECT_COLUMNS " FROM (SELECT id AS tid FROM prospect_terms"
-    " WHERE tenant_id = ? AND term = ? LIMIT ?) t STRAIGHT_JOIN prospects"
-    " ON prospects.tenant_id = ? AND prospects.id = t.tid");
+    "SELECT id, display_name FROM prospect_terms WHERE tenant_id = ? AND term = ? LIMIT ?");
 
 int ps_store_prospect_dups_names(ps_db_t *db, ps_arena_t *a, const char *tenant,
                                  const char *keys_json, int limit, ps_dup_fn fn, void *arg,
@@ -1169,14 +1167,25 @@ int ps_store_prospect_dups_names(ps_db_t *db, ps_arena_t *a, const char *tenant,
 }
 
 int ps_store_prospect_dups_word(ps_db_t *db, ps_arena_t *a, const char *tenant, const char *word,
-                                int limit, ps_dup_fn fn, void *arg, ps_status_t *st) {
+                                int limit, ps_dup_name_fn fn, void *arg, ps_status_t *st) {
   ps_params_t p;
   ps_params_init(&p);
   ps_param_str(&p, tenant);
   ps_param_str(&p, word);
   ps_param_i64(&p, limit);
-  ps_param_str(&p, tenant);
   MYSQL_STMT *s = ps_db_exec(db, &Q_DUP_WORD, &p, st);
   if (!s) return -1;
-  return dups_rows(db, a, s, PS_DUP_NAME, fn, arg, st);
+  int stop = 0;
+  for (;;) {
+    ps_id_t id;
+    char *name = NULL;
+    ps_row_t r;
+    ps_row_init(&r);
+    ps_col_id(&r, &id);
+    ps_col_str(&r, &name);
+    int rc = ps_db_fetch(db, s, &r, a, st);
+    if (rc < 0) return -1;
+    if (rc == 0) return 0;
+    if (!stop && fn(arg, &id, name) != 0) stop = 1; /* the result set must be drained */
+  }
 }

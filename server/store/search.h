@@ -137,9 +137,10 @@ int ps_store_prospect_dups_names(ps_db_t *db, ps_arena_t *a, const char *tenant,
                                  ps_status_t *st);
 
 /* Up to limit live records of the tenant that have the word index term `word` (a whole word of
- * at least PS_SEARCH_PREFIX_MAX + 1 characters is a term of its own), through fn with key
- * PS_DUP_NAME. 0, or -1 with st set. */
+ * at least PS_SEARCH_PREFIX_MAX + 1 characters is a term of its own): their ids and display names,
+ * read from the index alone, through fn. 0, or -1 with st set. */
+typedef int (*ps_dup_name_fn)(void *arg, const ps_id_t *id, const char *display_name);
 int ps_store_prospect_dups_word(ps_db_t *db, ps_arena_t *a, const char *tenant, const char *word,
-                                int limit, ps_dup_fn fn, void *arg, ps_status_t *st);
+                                int limit, ps_dup_name_fn fn, void *arg, ps_status_t *st);
 
 #endif
