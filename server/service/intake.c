@@ -70,8 +70,7 @@ static int intake_tx(ps_db_t *db, void *arg, ps_status_t *st) {
   if (t->create) {
     /* the hint first, so the new record is not its own duplicate; it never blocks (S9). The same
      * check as FindDuplicateProspects': exact keys and close names, at the default threshold */
-    if (ps_prospect_find_duplicates(db, a, t->tenant, &t->rec, NULL, NULL, PS_DUP_KEYS_ALL,
-                                    PS_DUP_MIN_SCORE_DEFAULT,
+    if (ps_prospect_find_duplicates(db, a, t->tenant, &t->rec, NULL, NULL, PS_DUP_MIN_SCORE_DEFAULT,
                                     INTAKE_DUPLICATES_MAX, &r->possible_duplicates,
                                     &r->n_possible_duplicates, st) != 0)
       return -1;

@@ -774,10 +774,6 @@ static int popcount(unsigned v) {
   return n;
 }
 
-_Static_assert(PS_DUP_KEYS_CONTACT == ((1u << PS_DUP_EMAIL) | (1u << PS_DUP_VAT) | (1u << PS_DUP_PHONE)) &&
-                   PS_DUP_KEYS_ALL == (PS_DUP_KEYS_CONTACT | (1u << PS_DUP_NAME)),
-               "PS_DUP_KEYS_* follow ps_dup_key_t");
-
 static int dup_out_of_memory(ps_status_t *st) {
   return ps_fail(st, PS_RESOURCE_EXHAUSTED, "", "Out of memory building the response.");
 }
@@ -882,7 +878,7 @@ static int dup_before(const dup_acc_t *d, int x, int y) {
 
 int ps_prospect_find_duplicates(ps_db_t *db, ps_arena_t *a, const char *tenant,
                                 const ps_prospect_cols_t *subject, const char *second_name,
-                                const ps_id_t *self, unsigned keys, double min_score, int max,
+                                const ps_id_t *self, double min_score, int max,
                                 Prospects__V1__DuplicateCandidate ***ret, size_t *ret_n,
                                 ps_status_t *st) {
   dup_acc_t d;
@@ -894,9 +890,8 @@ int ps_prospect_find_duplicates(ps_db_t *db, ps_arena_t *a, const char *tenant,
   static __thread ps_prospect_norms_t nf;
   ps_store_prospect_norms(subject, &nf);
   int limit = max + 1; /* one more: the record itself may be among them */
-  int names = (keys & (1u << PS_DUP_NAME)) != 0;
-  int v1 = names && ps_norm_v1_in_use(); /* rows not rebuilt yet: their version-1 keys too */
-  d.cap = 3 * limit + (names ? (v1 ? 4 : 2) * 3 * limit + DUP_PENDING_MAX : 0);
+  int v1 = ps_norm_v1_in_use(); /* rows not rebuilt yet: their version-1 keys too */
+  d.cap = 3 * limit + (v1 ? 4 : 2) * 3 * limit + DUP_PENDING_MAX;
   d.min_score = min_score;
   unsigned slots = 1;
   while (slots < 2u * (unsigned)d.cap) slots <<= 1;
@@ -907,41 +902,34 @@ int ps_prospect_find_duplicates(ps_db_t *db, ps_arena_t *a, const char *tenant,
   d.slot = ps_arena_alloc(a, sizeof *d.slot * slots);
   if (!d.rows || !d.reasons || !d.scores || !d.slot) return dup_out_of_memory(st);
   memset(d.slot, 0, sizeof *d.slot * slots);
-#define KEY(k) (keys & (1u << (k)))
-  if ((KEY(PS_DUP_EMAIL) && ps_store_prospect_dups(db, a, tenant, PS_DUP_EMAIL, nf.email, limit, dup_collect, &d, st)) ||
-      (KEY(PS_DUP_VAT) && ps_store_prospect_dups(db, a, tenant, PS_DUP_VAT, nf.vat, limit, dup_collect, &d, st)) ||
-      (KEY(PS_DUP_PHONE) && ps_store_prospect_dups(db, a, tenant, PS_DUP_PHONE, nf.phone, limit, dup_collect, &d, st)))
+  if (ps_store_prospect_dups(db, a, tenant, PS_DUP_EMAIL, nf.email, limit, dup_collect, &d, st) ||
+      ps_store_prospect_dups(db, a, tenant, PS_DUP_VAT, nf.vat, limit, dup_collect, &d, st) ||
+      ps_store_prospect_dups(db, a, tenant, PS_DUP_PHONE, nf.phone, limit, dup_collect, &d, st))
     return -1;
-#undef KEY
-  const char *name_keys[2] = {NULL, NULL};
-  if (names) {
-    if (!(name_keys[0] = ps_arena_strdup(a, nf.name_key))) return dup_out_of_memory(st);
-    if (second_name && ps_has_text(second_name)) {
-      ps_prospect_cols_t other = *subject;
-      other.display_name = (char *)second_name;
-      ps_store_prospect_norms(&other, &nf);
-      if (!(name_keys[1] = ps_arena_strdup(a, nf.name_key))) return dup_out_of_memory(st);
-    }
-    d.keys[0] = name_keys[0];
-    d.keys[1] = name_keys[1];
-    if (v1) { /* The same lookups with the keys version 1 stored, where they differ; found that
-                 way, a record is still scored on its name as folded now. Before the current keys:
-                 the reindex only takes rows from old keys to current ones, so a row rebuilt
-                 between the lookups is found by one of them. */
-      static __thread char old[1024];
-      const char *src[2] = {subject->display_name, name_keys[1] ? second_name : NULL};
-      for (int k = 0; k < 2; k++) {
-        if (!src[k]) continue;
-        ps_store_prospect_name_key_v1(src[k], old);
-        if (*old && strcmp(old, name_keys[k]) != 0 && dup_names(db, a, tenant, old, limit, &d, st) != 0)
-          return -1;
-      }
-    }
-    for (int k = 0; k < 2; k++)
-      if (name_keys[k] && dup_names(db, a, tenant, name_keys[k], limit, &d, st) != 0) return -1;
-    if (dup_read_pending(db, a, tenant, &d, st) != 0) return -1;
-    for (int i = 0; i < d.n; i++) dup_score_name(&d, i);
+  if (!(d.keys[0] = ps_arena_strdup(a, nf.name_key))) return dup_out_of_memory(st);
+  if (second_name && ps_has_text(second_name)) {
+    ps_prospect_cols_t other = *subject;
+    other.display_name = (char *)second_name;
+    ps_store_prospect_norms(&other, &nf);
+    if (!(d.keys[1] = ps_arena_strdup(a, nf.name_key))) return dup_out_of_memory(st);
   }
+  if (v1) { /* The same lookups with the keys version 1 stored, where they differ; found that way,
+               a record is still scored on its name as folded now. Before the current keys: the
+               reindex only takes rows from old keys to current ones, so a row rebuilt between the
+               lookups is found by one of them. */
+    static __thread char old[1024];
+    const char *src[2] = {subject->display_name, d.keys[1] ? second_name : NULL};
+    for (int k = 0; k < 2; k++) {
+      if (!src[k]) continue;
+      ps_store_prospect_name_key_v1(src[k], old);
+      if (*old && strcmp(old, d.keys[k]) != 0 && dup_names(db, a, tenant, old, limit, &d, st) != 0)
+        return -1;
+    }
+  }
+  for (int k = 0; k < 2; k++)
+    if (d.keys[k] && dup_names(db, a, tenant, d.keys[k], limit, &d, st) != 0) return -1;
+  if (dup_read_pending(db, a, tenant, &d, st) != 0) return -1;
+  for (int i = 0; i < d.n; i++) dup_score_name(&d, i);
 
   /* keep those with a reason, closest first */
   int *order = ps_arena_alloc(a, sizeof *order * (size_t)(d.n ? d.n : 1));
@@ -1056,7 +1044,7 @@ int ps_find_duplicate_prospects(ps_ctx_t *ctx, const Prospects__V1__FindDuplicat
   if (!resp) return out_of_memory(ctx);
   prospects__v1__find_duplicate_prospects_response__init(resp);
   if (ps_prospect_find_duplicates(ctx->db, a, tenant, &subject, second_name,
-                                  has_self ? &self : NULL, PS_DUP_KEYS_ALL, min_score, page_size,
+                                  has_self ? &self : NULL, min_score, page_size,
                                   &resp->duplicates, &resp->n_duplicates, st) != 0)
     return -1;
   /* the closest candidates come first: the reply keeps as many as its byte cap holds */

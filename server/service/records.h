@@ -28,16 +28,11 @@ int ps_prospect_validate_new(const Prospects__V1__Prospect *p, const char *prefi
 int ps_prospect_new_row(ps_arena_t *a, const Prospects__V1__Prospect *p, ps_prospect_cols_t *ret,
                         ps_status_t *st);
 
-/* What ps_prospect_find_duplicates compares: bits 1u << ps_dup_key_t (store/search.h): e-mail,
- * VAT number, phone, name. */
-#define PS_DUP_KEYS_CONTACT 7u /* same normalized e-mail, VAT number or phone */
-#define PS_DUP_KEYS_ALL 15u    /* ... or a close name */
-
 /* The duplicate check (FindDuplicateProspects; the hint of IntakeQuoteRequest): live records of the
  * tenant, self excluded when not NULL, that are likely the same party as subject (its email,
  * vat_number, phone, country_code, display_name, and second_name when not NULL):
  * - an equal normal form of e-mail, VAT number or phone (score 1);
- * - with PS_DUP_NAME in keys, a close name (core/similarity.h) scoring at least min_score: the
+ * - a close name (core/similarity.h) scoring at least min_score: the
  *   same name key, the same words in another order, a few edits apart, or one name's words a run
  *   of the other's. Index-driven: the equal key, every key one edit away and the other orders and
  *   runs of words in one statement, and the first records with each of a few of the name's words.
@@ -48,7 +43,7 @@ int ps_prospect_new_row(ps_arena_t *a, const Prospects__V1__Prospect *p, ps_pros
  * transaction). 0 with *ret / *ret_n (array in a), or -1 with st set. */
 int ps_prospect_find_duplicates(ps_db_t *db, ps_arena_t *a, const char *tenant,
                                 const ps_prospect_cols_t *subject, const char *second_name,
-                                const ps_id_t *self, unsigned keys, double min_score, int max,
+                                const ps_id_t *self, double min_score, int max,
                                 Prospects__V1__DuplicateCandidate ***ret, size_t *ret_n,
                                 ps_status_t *st);
 

@@ -657,6 +657,18 @@ MYSQL_STMT *ps_db_exec(ps_db_t *db, ps_sql_t *q, ps_params_t *p, ps_status_t *st
   }
 }
 
+int ps_db_query_i64(ps_db_t *db, ps_sql_t *q, ps_params_t *p, int64_t *ret, ps_status_t *st) {
+  MYSQL_STMT *s = ps_db_exec(db, q, p, st);
+  if (!s) return -1;
+  int64_t n = 0;
+  ps_row_t r;
+  ps_row_init(&r);
+  ps_col_i64(&r, &n);
+  if (ps_db_fetch(db, s, &r, NULL, st) < 0) return -1;
+  *ret = n;
+  return 0;
+}
+
 int ps_db_fetch(ps_db_t *db, MYSQL_STMT *s, ps_row_t *r, ps_arena_t *a, ps_status_t *st) {
   if (r->overflow || mysql_stmt_field_count(s) != r->n) return db_fail_bug(db, st);
   if (!r->bound) {

@@ -179,6 +179,10 @@ MYSQL_STMT *ps_db_exec(ps_db_t *db, ps_sql_t *q, ps_params_t *p, ps_status_t *st
  * with st set on error. */
 int ps_db_fetch(ps_db_t *db, MYSQL_STMT *s, ps_row_t *r, ps_arena_t *a, ps_status_t *st);
 
+/* Runs q (one integer column, such as a COUNT) and reads its first row into *ret (0 when there is
+ * none or it is NULL). 0, or -1 with st set. */
+int ps_db_query_i64(ps_db_t *db, ps_sql_t *q, ps_params_t *p, int64_t *ret, ps_status_t *st);
+
 /* Rows changed by the last execution of s (INSERT/UPDATE/DELETE). With the default client flags
  * an UPDATE counts rows actually changed, not rows matched. */
 uint64_t ps_db_affected(MYSQL_STMT *s);

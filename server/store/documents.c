@@ -140,13 +140,8 @@ static int has_many_links(ps_db_t *db, const char *tenant, const ps_id_t *id, ps
   ps_param_str(&p, tenant);
   ps_param_id(&p, id);
   ps_param_i64(&p, PS_FEW_LINKS + 1);
-  MYSQL_STMT *s = ps_db_exec(db, &Q_FEW, &p, st);
-  if (!s) return -1;
   int64_t n = 0;
-  ps_row_t r;
-  ps_row_init(&r);
-  ps_col_i64(&r, &n);
-  if (ps_db_fetch(db, s, &r, NULL, st) < 0) return -1;
+  if (ps_db_query_i64(db, &Q_FEW, &p, &n, st) != 0) return -1;
   return n > PS_FEW_LINKS;
 }
 

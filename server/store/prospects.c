@@ -252,15 +252,7 @@ int ps_store_prospect_document_count(ps_db_t *db, const char *tenant, const ps_i
   ps_params_init(&p);
   ps_param_str(&p, tenant);
   ps_param_id(&p, id);
-  MYSQL_STMT *s = ps_db_exec(db, &Q_DOCUMENT_COUNT, &p, st);
-  if (!s) return -1;
-  int64_t n = 0;
-  ps_row_t r;
-  ps_row_init(&r);
-  ps_col_i64(&r, &n);
-  if (ps_db_fetch(db, s, &r, NULL, st) < 0) return -1;
-  *ret_n = n;
-  return 0;
+  return ps_db_query_i64(db, &Q_DOCUMENT_COUNT, &p, ret_n, st);
 }
 
 int ps_store_prospect_delete(ps_db_t *db, const char *tenant, const ps_id_t *id, ps_status_t *st) {
@@ -344,13 +336,8 @@ int ps_store_prospect_exists(ps_db_t *db, const char *tenant, const ps_id_t *id,
   ps_params_init(&p);
   ps_param_str(&p, tenant);
   ps_param_id(&p, id);
-  MYSQL_STMT *s = ps_db_exec(db, &Q_EXISTS, &p, st);
-  if (!s) return -1;
   int64_t n = 0;
-  ps_row_t r;
-  ps_row_init(&r);
-  ps_col_i64(&r, &n);
-  if (ps_db_fetch(db, s, &r, NULL, st) < 0) return -1;
+  if (ps_db_query_i64(db, &Q_EXISTS, &p, &n, st) != 0) return -1;
   return n > 0;
 }
 

@@ -310,15 +310,7 @@ static int word_count(ps_db_t *db, ps_arena_t *a, const char *tenant, const char
   ps_params_init(&p);
   ps_param_str(&p, tenant);
   ps_param_str(&p, v);
-  MYSQL_STMT *s = ps_db_exec(db, exact ? &Q_COUNT_EXACT : &Q_COUNT_RANGE, &p, st);
-  if (!s) return -1;
-  int64_t n = 0;
-  ps_row_t r;
-  ps_row_init(&r);
-  ps_col_i64(&r, &n);
-  if (ps_db_fetch(db, s, &r, NULL, st) < 0) return -1;
-  *ret = n;
-  return 0;
+  return ps_db_query_i64(db, exact ? &Q_COUNT_EXACT : &Q_COUNT_RANGE, &p, ret, st);
 }
 
 /* ------------------------------------------------------------------------------ several words */
