@@ -28,7 +28,7 @@ static struct {
 
 static pthread_once_t once = PTHREAD_ONCE_INIT;
 static atomic_ullong s_local_hits, s_waits, s_redis_hits, s_redis_misses, s_redis_garbage, s_fallbacks,
-    s_mysql_reads, s_invalidations;
+    s_mysql_reads, s_mysql_batches, s_invalidations;
 
 static void init(void) {
   pthread_condattr_t attr;
@@ -107,6 +107,28 @@ ps_flags_lookup_t ps_flags_lookup(const char *tenant, int64_t deadline_ms, ps_fl
   e->loading = 1;
   pthread_mutex_unlock(&F.mu[s]);
   return PS_FLAGS_LOAD;
+}
+
+ps_flags_lookup_t ps_flags_try(const char *tenant, ps_flags_t *ret) {
+  pthread_once(&once, init);
+  size_t b = bucket_of(tenant);
+  int s = (int)(b % N_STRIPES);
+  pthread_mutex_lock(&F.mu[s]);
+  int64_t now = mono_ms();
+  entry_t *e = find(b, tenant, 1, now);
+  ps_flags_lookup_t rc = PS_FLAGS_LOAD;
+  if (!e) {
+    rc = PS_FLAGS_BUSY; /* out of memory: leave the tenant to its calls' own loads */
+  } else if (e->expires_ms > now) {
+    *ret = e->flags;
+    rc = PS_FLAGS_HIT;
+  } else if (e->loading) {
+    rc = PS_FLAGS_BUSY;
+  } else {
+    e->loading = 1;
+  }
+  pthread_mutex_unlock(&F.mu[s]);
+  return rc; /* not counted: the calls' own lookups are */
 }
 
 void ps_flags_fill(const char *tenant, const ps_flags_t *flags) {
@@ -209,6 +231,7 @@ void ps_flags_count(ps_flags_stat_t which) {
   case PS_FLAGS_STAT_FALLBACK: atomic_fetch_add(&s_fallbacks, 1); break;
   case PS_FLAGS_STAT_MYSQL_READ: atomic_fetch_add(&s_mysql_reads, 1); break;
   case PS_FLAGS_STAT_INVALIDATION: atomic_fetch_add(&s_invalidations, 1); break;
+  case PS_FLAGS_STAT_MYSQL_BATCH: atomic_fetch_add(&s_mysql_batches, 1); break;
   }
 }
 
@@ -220,6 +243,7 @@ void ps_flags_get_stats(ps_flags_stats_t *ret) {
   ret->redis_garbage = atomic_load(&s_redis_garbage);
   ret->fallbacks = atomic_load(&s_fallbacks);
   ret->mysql_reads = atomic_load(&s_mysql_reads);
+  ret->mysql_batches = atomic_load(&s_mysql_batches);
   ret->invalidations = atomic_load(&s_invalidations);
 }
 

@@ -21,12 +21,17 @@ typedef enum ps_flags_lookup {
   PS_FLAGS_HIT = 0,    /* *ret holds fresh flags */
   PS_FLAGS_LOAD = 1,   /* the caller is now the loader: it must call ps_flags_fill or
                           ps_flags_abandon for this tenant */
+  PS_FLAGS_BUSY = 2,   /* (ps_flags_try only) another thread is loading it */
 } ps_flags_lookup_t;
 
 /* Looks tenant up. When another thread is loading it, waits (until deadline_ms, CLOCK_MONOTONIC ms)
  * for that load and returns its result; when that load fails or the wait ends, the caller becomes
  * the loader. */
 ps_flags_lookup_t ps_flags_lookup(const char *tenant, int64_t deadline_ms, ps_flags_t *ret);
+
+/* Like ps_flags_lookup, but never waits: HIT, LOAD (the caller is now the loader), or BUSY when
+ * another thread is loading the tenant. For loading many tenants at once (service/apps.c). */
+ps_flags_lookup_t ps_flags_try(const char *tenant, ps_flags_t *ret);
 
 /* Ends a load with the flags read (or sets them after a write: the writer's own process sees its
  * change at once). Wakes the waiters. */
@@ -60,6 +65,7 @@ typedef struct ps_flags_stats {
   unsigned long long redis_garbage;  /* of which a value this service did not write (repaired) */
   unsigned long long fallbacks;      /* Redis unavailable: went to MySQL */
   unsigned long long mysql_reads;    /* loads that read MySQL */
+  unsigned long long mysql_batches;  /* statements that read the apps of several tenants at once */
   unsigned long long invalidations;  /* writes that replaced the cached flags */
 } ps_flags_stats_t;
 
@@ -70,6 +76,7 @@ typedef enum {
   PS_FLAGS_STAT_FALLBACK,
   PS_FLAGS_STAT_MYSQL_READ,
   PS_FLAGS_STAT_INVALIDATION,
+  PS_FLAGS_STAT_MYSQL_BATCH,
 } ps_flags_stat_t;
 
 void ps_flags_count(ps_flags_stat_t which);

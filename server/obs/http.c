@@ -97,6 +97,9 @@ static void write_cache(FILE *out) {
           (double)f.redis_garbage);
   counter(out, "prospect_apps_cache_mysql_reads_total", "Loads of a tenant's apps that read MySQL.",
           (double)f.mysql_reads);
+  counter(out, "prospect_apps_cache_mysql_batch_reads_total",
+          "Statements that read the apps of several tenants at once for a batch of coalesced reads.",
+          (double)f.mysql_batches);
   counter(out, "prospect_apps_cache_invalidations_total",
           "Changes of a tenant's apps that replaced the cached value.", (double)f.invalidations);
   counter(out, "prospect_redis_commands_total", "Redis commands sent.", (double)r.commands);

@@ -118,44 +118,97 @@ static int64_t mono_ms(void) {
   return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-int ps_apps_flags(ps_ctx_t *ctx, const char *tenant, ps_flags_t *ret) {
-  if (ps_flags_lookup(tenant, mono_ms() + LOAD_WAIT_MS, ret) == PS_FLAGS_HIT) return 0;
-  /* this thread loads the tenant for everyone waiting on it */
-  char key[128], value[PS_CACHE_HEAD + 1];
-  size_t value_len = 0;
+/* A load of one tenant's flags after a miss in process memory: Redis first (load_redis), then, when
+ * Redis has no usable value, the MySQL row (read by the caller, alone or with other tenants') is
+ * taken in (load_finish). */
+typedef struct load {
+  char key[128];
+  char value[PS_CACHE_HEAD + 1]; /* what Redis held (garbage is repaired) */
+  size_t value_len;
+  int got;                       /* ps_cache_get's answer; < 0: Redis unavailable */
+} load_t;
+
+/* 1 when Redis answered with valid flags (*ret set and filled in process memory); 0 when MySQL
+ * must answer. */
+static int load_redis(ps_ctx_t *ctx, const char *tenant, load_t *l, ps_flags_t *ret) {
+  l->value_len = 0;
   /* a change of this tenant has not reached Redis yet: Redis may hold the old flags */
-  int got = ps_flags_pending_has(tenant) || redis_key(tenant, key, sizeof key) != 0
-                ? 0
-                : ps_cache_get(ctx->cache, key, value, &value_len);
-  if (got >= 0 && ps_flags_pending_count() > 0) retry_pending(ctx);
-  if (got == PS_CACHE_STRING && strlen(value) == value_len && parse_cached(tenant, value, ret) == 0) {
+  l->got = ps_flags_pending_has(tenant) || redis_key(tenant, l->key, sizeof l->key) != 0
+               ? 0
+               : ps_cache_get(ctx->cache, l->key, l->value, &l->value_len);
+  if (l->got >= 0 && ps_flags_pending_count() > 0) retry_pending(ctx);
+  if (l->got == PS_CACHE_STRING && strlen(l->value) == l->value_len &&
+      parse_cached(tenant, l->value, ret) == 0) {
     ps_flags_count(PS_FLAGS_STAT_REDIS_HIT);
     ps_flags_fill(tenant, ret);
-    return 0;
+    return 1;
   }
-  int garbage = got > 0; /* something this service did not write: repaired below */
-  ps_flags_count(got < 0 ? PS_FLAGS_STAT_FALLBACK : PS_FLAGS_STAT_REDIS_MISS);
-  if (got > 0) ps_flags_count(PS_FLAGS_STAT_REDIS_GARBAGE);
+  ps_flags_count(l->got < 0 ? PS_FLAGS_STAT_FALLBACK : PS_FLAGS_STAT_REDIS_MISS);
+  if (l->got > 0) ps_flags_count(PS_FLAGS_STAT_REDIS_GARBAGE);
   ps_flags_count(PS_FLAGS_STAT_MYSQL_READ);
-  ps_apps_row_t row;
-  if (ps_store_apps_get(ctx->db, tenant, &row, &ctx->status) != 0) {
-    ps_flags_abandon(tenant);
-    return -1;
-  }
-  ps_flags_t f = {row.prospects, row.quote_requests, row.version};
+  return 0;
+}
+
+/* Ends a load with the MySQL row: fills process memory and repairs or fills Redis. */
+static void load_finish(ps_ctx_t *ctx, const char *tenant, const load_t *l, const ps_apps_row_t *row,
+                        ps_flags_t *ret) {
+  ps_flags_t f = {row->prospects, row->quote_requests, row->version};
   ps_flags_fill(tenant, &f);
-  if (garbage) {
+  if (l->got > 0) { /* something this service did not write */
     char fresh[VALUE_MAX];
     if (encode_cached(tenant, &f, fresh) == 0)
-      (void)ps_cache_replace(ctx->cache, key, (ps_cache_found_t)got, value, value_len, fresh,
-                             redis_ttl_ms(tenant));
-  } else if (got >= 0 && f.version > 0) { /* no key for a tenant without a row */
+      (void)ps_cache_replace(ctx->cache, l->key, (ps_cache_found_t)l->got, l->value, l->value_len,
+                             fresh, redis_ttl_ms(tenant));
+  } else if (l->got >= 0 && f.version > 0) { /* no key for a tenant without a row */
     if (put_redis(ctx, tenant, &f, PUT_IF_NEWER) != 0 && ps_flags_pending_has(tenant))
       ps_flags_pending_add(tenant, &f); /* still not in Redis: keep it pending */
   }
   /* (a tenant without a row is cached in process memory only: negative caching) */
   *ret = f;
+}
+
+int ps_apps_flags(ps_ctx_t *ctx, const char *tenant, ps_flags_t *ret) {
+  if (ps_flags_lookup(tenant, mono_ms() + LOAD_WAIT_MS, ret) == PS_FLAGS_HIT) return 0;
+  /* this thread loads the tenant for everyone waiting on it */
+  load_t l;
+  if (load_redis(ctx, tenant, &l, ret)) return 0;
+  ps_apps_row_t row;
+  if (ps_store_apps_get(ctx->db, tenant, &row, &ctx->status) != 0) {
+    ps_flags_abandon(tenant);
+    return -1;
+  }
+  load_finish(ctx, tenant, &l, &row, ret);
   return 0;
+}
+
+void ps_apps_prefetch(ps_ctx_t *ctx, const char *const *tenants, size_t n) {
+  const char *mine[PS_STORE_APPS_GET_MANY_MAX]; /* tenants this call loads from MySQL */
+  load_t *loads = ps_arena_alloc(ctx->arena, sizeof *loads * PS_STORE_APPS_GET_MANY_MAX);
+  if (!loads) return; /* each call loads its own tenant */
+  size_t k = 0;
+  for (size_t i = 0; i < n && k < PS_STORE_APPS_GET_MANY_MAX; i++) {
+    int seen = 0;
+    for (size_t j = 0; j < i && !seen; j++) seen = strcmp(tenants[j], tenants[i]) == 0;
+    ps_flags_t f;
+    /* in process memory, or another thread's load (the call will wait for that one) */
+    if (seen || ps_flags_try(tenants[i], &f) != PS_FLAGS_LOAD) continue;
+    if (load_redis(ctx, tenants[i], &loads[k], &f)) continue;
+    mine[k++] = tenants[i];
+  }
+  if (k == 0) return;
+  ps_apps_row_t rows[PS_STORE_APPS_GET_MANY_MAX];
+  ps_status_t st;
+  ps_status_clear(&st);
+  int rc = k == 1 ? ps_store_apps_get(ctx->db, mine[0], &rows[0], &st)
+                  : ps_store_apps_get_many(ctx->db, ctx->arena, mine, k, rows, &st);
+  for (size_t i = 0; i < k; i++) {
+    ps_flags_t f;
+    if (rc != 0)
+      ps_flags_abandon(mine[i]); /* each call then tries on its own and reports its own failure */
+    else
+      load_finish(ctx, mine[i], &loads[i], &rows[i], &f);
+  }
+  if (rc == 0 && k > 1) ps_flags_count(PS_FLAGS_STAT_MYSQL_BATCH);
 }
 
 int ps_apps_require(ps_ctx_t *ctx, const char *tenant, int need_quote_requests) {

@@ -12,6 +12,13 @@
  * Redis trouble never fails it. */
 int ps_apps_flags(ps_ctx_t *ctx, const char *tenant, ps_flags_t *ret);
 
+/* Coalesced reads (service/prefetch.h): loads the flags of the distinct tenants of a batch that are
+ * neither in process memory nor being loaded by another thread, Redis first and then the rest from
+ * MySQL with one statement, so that the calls' gates then answer from memory. Best effort: a
+ * tenant it could not load is left to its calls' own ps_apps_flags (which report their own
+ * failure). At most PS_STORE_APPS_GET_MANY_MAX tenants are taken. */
+void ps_apps_prefetch(ps_ctx_t *ctx, const char *const *tenants, size_t n);
+
 /* The gate: 0 when the tenant's PROSPECTS app is on (and QUOTE_REQUESTS too when
  * need_quote_requests); else -1 with ctx->status FAILED_PRECONDITION, reason PROSPECTS_APP_DISABLED
  * or QUOTE_REQUESTS_APP_DISABLED; or a database failure. The flags are

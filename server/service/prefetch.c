@@ -2,6 +2,8 @@
 
 #include <string.h>
 
+#include "service/apps.h"
+
 void ps_prefetch_prospects(ps_ctx_t *ctx, const char *const *names, size_t n, ps_prefetch_t *ret) {
   ret->n = 0;
   ret->failed = 0;
@@ -16,6 +18,10 @@ void ps_prefetch_prospects(ps_ctx_t *ctx, const char *const *names, size_t n, ps
     ret->n++;
   }
   if (ret->n == 0) return;
+  /* the tenants' app gates, when their flags must be read (the fallback to MySQL: one statement) */
+  const char *tenants[PS_STORE_GET_MANY_MAX];
+  for (size_t i = 0; i < ret->n; i++) tenants[i] = ret->tenants[i];
+  ps_apps_prefetch(ctx, tenants, ret->n);
   if (ps_store_prospect_get_many(ctx->db, ctx->arena, ret->keys, ret->n, ret->cols, ret->found,
                                  &ret->status) != 0)
     ret->failed = 1;

@@ -6,6 +6,17 @@
 static ps_sql_t Q_GET = PS_SQL(
     "SELECT prospects_enabled, quote_requests_enabled, version, update_time"
     " FROM tenant_apps WHERE tenant_id = ?");
+/* ps_store_apps_get_many: one statement per size class (2, 4, 8, 16 tenants), a smaller batch
+ * repeating its last tenant, so that a connection prepares four statements and no more. */
+#define T1 "?"
+#define T2 T1 "," T1
+#define T4 T2 "," T2
+#define T8 T4 "," T4
+#define T16 T8 "," T8
+#define GET_MANY(list)                                                                         \
+  PS_SQL("SELECT tenant_id, prospects_enabled, quote_requests_enabled, version, update_time" \
+         " FROM tenant_apps WHERE tenant_id IN (" list ")")
+static ps_sql_t Q_GET_MANY[] = {GET_MANY(T2), GET_MANY(T4), GET_MANY(T8), GET_MANY(T16)};
 static ps_sql_t Q_ENSURE = PS_SQL(
     "INSERT INTO tenant_apps (tenant_id) VALUES (?)"
     " ON DUPLICATE KEY UPDATE tenant_id = tenant_id");
@@ -43,6 +54,43 @@ static int read_row(ps_db_t *db, ps_sql_t *q, const char *tenant, ps_apps_row_t 
 
 int ps_store_apps_get(ps_db_t *db, const char *tenant, ps_apps_row_t *ret, ps_status_t *st) {
   return read_row(db, &Q_GET, tenant, ret, st);
+}
+
+int ps_store_apps_get_many(ps_db_t *db, ps_arena_t *a, const char *const *tenants, size_t n,
+                           ps_apps_row_t *ret, ps_status_t *st) {
+  if (n == 0) return 0;
+  if (n > PS_STORE_APPS_GET_MANY_MAX)
+    return ps_fail(st, PS_INTERNAL, "", "Too many tenants for one read (%zu).", n);
+  int cls = 0;
+  size_t size = 2;
+  while (size < n) {
+    size *= 2;
+    cls++;
+  }
+  ps_params_t p;
+  ps_params_init(&p);
+  for (size_t i = 0; i < size; i++) ps_param_str(&p, tenants[i < n ? i : n - 1]);
+  memset(ret, 0, sizeof *ret * n);
+  MYSQL_STMT *s = ps_db_exec(db, &Q_GET_MANY[cls], &p, st);
+  if (!s) return -1;
+  char *tenant;
+  ps_apps_row_t row;
+  ps_row_t r;
+  ps_row_init(&r);
+  ps_col_str(&r, &tenant);
+  ps_col_int(&r, &row.prospects);
+  ps_col_int(&r, &row.quote_requests);
+  ps_col_u64(&r, &row.version);
+  ps_col_time(&r, &row.update_us);
+  for (;;) {
+    int rc = ps_db_fetch(db, s, &r, a, st);
+    if (rc < 0) return -1;
+    if (rc == 0) return 0;
+    row.prospects = row.prospects != 0;
+    row.quote_requests = row.quote_requests != 0;
+    for (size_t i = 0; i < n; i++)
+      if (strcmp(tenants[i], tenant) == 0) ret[i] = row;
+  }
 }
 
 int ps_store_apps_lock(ps_db_t *db, const char *tenant, ps_apps_row_t *ret, ps_status_t *st) {

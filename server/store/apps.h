@@ -21,6 +21,13 @@ typedef struct ps_apps_row {
  * st set (UNAVAILABLE/INTERNAL). */
 int ps_store_apps_get(ps_db_t *db, const char *tenant, ps_apps_row_t *ret, ps_status_t *st);
 
+/* Reads the apps of up to PS_STORE_APPS_GET_MANY_MAX distinct tenants with one statement (no
+ * lock): ret[i] for tenants[i], both off and version 0 for a tenant without a row. 0, or -1 with st
+ * set. */
+#define PS_STORE_APPS_GET_MANY_MAX 16
+int ps_store_apps_get_many(ps_db_t *db, ps_arena_t *a, const char *const *tenants, size_t n,
+                           ps_apps_row_t *ret, ps_status_t *st);
+
 /* Inside a transaction: makes sure the tenant has a row (version 0, both off), locks it FOR UPDATE
  * and reads it, so concurrent updates of one tenant run one after the other. 0 or -1 (st set). */
 int ps_store_apps_lock(ps_db_t *db, const char *tenant, ps_apps_row_t *ret, ps_status_t *st);

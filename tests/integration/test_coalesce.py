@@ -2,7 +2,8 @@
 wait for a worker at the same moment are read with one statement, and each still gets the answer it
 would get alone (a record, NOT_FOUND, PROSPECT_MERGED with its chain, another tenant's id, an app
 that is off, a malformed name, the same record twice). A batch whose database connection dies gives
-UNAVAILABLE to its own calls only; the server then serves again.
+UNAVAILABLE to its own calls only; the server then serves again. Without Redis, the app gates of a
+batch's tenants are read from MySQL with one statement too (AppsFallback).
 
 To make calls wait together, the server runs one worker, and the test holds that worker on a read
 that MariaDB keeps waiting (LOCK TABLES prospects WRITE in a session of its own) while it queues the
@@ -52,12 +53,14 @@ class TableLock:
         return self.proc.returncode, self.err
 
 
-class Coalesce(lib.RpcAssertions, harness.unittest.TestCase):
+class Base(lib.RpcAssertions, harness.unittest.TestCase):
+    ENV = {}
 
     @classmethod
     def setUpClass(cls):
-        cls.server = harness.Server(env={"PS_WORKERS": "1", "PS_METRICS_LISTEN": "127.0.0.1:0",
-                                         "PS_MYSQL_TIMEOUT_S": "60"})
+        env = {"PS_WORKERS": "1", "PS_METRICS_LISTEN": "127.0.0.1:0", "PS_MYSQL_TIMEOUT_S": "60"}
+        env.update(cls.ENV)
+        cls.server = harness.Server(env=env)
         try:
             cls._data()
         except BaseException:
@@ -67,33 +70,6 @@ class Coalesce(lib.RpcAssertions, harness.unittest.TestCase):
     @classmethod
     def tearDownClass(cls):
         cls.server.close()
-
-    @classmethod
-    def _data(cls):
-        ch = cls.server.channel
-        cls.url = "http://127.0.0.1:%d/metrics" % metrics_port(cls.server)
-        a = cls.a = lib.new_enabled_tenant(ch, "coa")
-        b = lib.new_enabled_tenant(ch, "cob")
-        c = lib.new_enabled_tenant(ch, "coc")
-        cls.p1 = lib.create(ch, a, lib.person(first_name="Ann", last_name="Peeters"))
-        p2 = lib.create(ch, a, lib.company(company_name="Brouwerij De Klok"))
-        p3 = lib.create(ch, a, lib.company(company_name="De Klok BV"))
-        p4 = lib.create(ch, a, lib.company(company_name="Klok"))
-        lib.merge(ch, p2.name, [p3.name], request_id="coa-m1")  # p3 -> p2
-        lib.merge(ch, p4.name, [p2.name], request_id="coa-m2")  # p2 -> p4: p3 via [p3, p2]
-        cls.p2, cls.p3, cls.p4 = p2, p3, lib.get(ch, p4.name)
-        q1 = lib.create(ch, b, lib.person(first_name="Bo", last_name="Claes"))
-        r1 = lib.create(ch, c, lib.person(first_name="Cas", last_name="Wouters"))
-        lib.update_apps(ch, c, ["prospects_enabled"], prospects=False)
-        lib.wait_gate(ch, c, False)
-        missing = "tenants/%s/prospects/0190a0a0-0000-7000-8000-000000000001" % a
-        other = "tenants/%s/prospects/%s" % (a, lib.prospect_id(q1.name))  # B's id under A
-        cls.requests = [
-            (GET, cls.p1.name), (GET, cls.p4.name), (GET, cls.p1.name), (GET, missing),
-            (GET, p3.name), (GET, other), (GET, q1.name), (GET, r1.name),
-            (GET, "tenants/%s/prospects/not-an-id" % a),
-            (RESOLVE, p3.name), (RESOLVE, cls.p1.name), (RESOLVE, missing), (RESOLVE, q1.name),
-        ]
 
     # ---------------------------------------------------------------- helpers
 
@@ -141,7 +117,36 @@ class Coalesce(lib.RpcAssertions, harness.unittest.TestCase):
         self.wait_queued(0)
         return lock, blocker
 
-    # ---------------------------------------------------------------- tests
+
+class Coalesce(Base):
+
+    @classmethod
+    def _data(cls):
+        ch = cls.server.channel
+        cls.url = "http://127.0.0.1:%d/metrics" % metrics_port(cls.server)
+        a = cls.a = lib.new_enabled_tenant(ch, "coa")
+        b = lib.new_enabled_tenant(ch, "cob")
+        c = lib.new_enabled_tenant(ch, "coc")
+        cls.p1 = lib.create(ch, a, lib.person(first_name="Ann", last_name="Peeters"))
+        p2 = lib.create(ch, a, lib.company(company_name="Brouwerij De Klok"))
+        p3 = lib.create(ch, a, lib.company(company_name="De Klok BV"))
+        p4 = lib.create(ch, a, lib.company(company_name="Klok"))
+        lib.merge(ch, p2.name, [p3.name], request_id="coa-m1")  # p3 -> p2
+        lib.merge(ch, p4.name, [p2.name], request_id="coa-m2")  # p2 -> p4: p3 via [p3, p2]
+        cls.p2, cls.p3, cls.p4 = p2, p3, lib.get(ch, p4.name)
+        q1 = lib.create(ch, b, lib.person(first_name="Bo", last_name="Claes"))
+        r1 = lib.create(ch, c, lib.person(first_name="Cas", last_name="Wouters"))
+        lib.update_apps(ch, c, ["prospects_enabled"], prospects=False)
+        lib.wait_gate(ch, c, False)
+        missing = "tenants/%s/prospects/0190a0a0-0000-7000-8000-000000000001" % a
+        other = "tenants/%s/prospects/%s" % (a, lib.prospect_id(q1.name))  # B's id under A
+        cls.requests = [
+            (GET, cls.p1.name), (GET, cls.p4.name), (GET, cls.p1.name), (GET, missing),
+            (GET, p3.name), (GET, other), (GET, q1.name), (GET, r1.name),
+            (GET, "tenants/%s/prospects/not-an-id" % a),
+            (RESOLVE, p3.name), (RESOLVE, cls.p1.name), (RESOLVE, missing), (RESOLVE, q1.name),
+        ]
+
 
     def test_each_call_of_a_batch_gets_its_own_answer(self):
         alone = [self.outcome(lambda m=m, n=n: self.stub(m)(self.request(m, n), timeout=10))
@@ -222,6 +227,63 @@ class Coalesce(lib.RpcAssertions, harness.unittest.TestCase):
         lib.wait_for(lambda: self.outcome(lambda: lib.get(self.server.channel, self.p1.name)) == self.p1,
                      10, 0.1, "GetProspect to succeed again")
         self.assertEqual(lib.health(self.server.channel), lib.SERVING)
+
+
+class AppsFallback(Base):
+    """Redis off: every gate reads MySQL (the fallback). A batch's distinct tenants whose flags are
+    not in process memory are read with one statement, and each call still gets its own gate."""
+    ENV = {"PS_REDIS_PORT": "0"}
+
+    @classmethod
+    def _data(cls):
+        ch = cls.server.channel
+        cls.url = "http://127.0.0.1:%d/metrics" % metrics_port(cls.server)
+        a = lib.new_enabled_tenant(ch, "cfa")
+        b = lib.new_enabled_tenant(ch, "cfb")
+        c = lib.new_enabled_tenant(ch, "cfc")
+        d = harness.new_tenant("cfd")  # never switched on: no apps row at all
+        cls.p1 = lib.create(ch, a, lib.person(first_name="Ada", last_name="Maes"))
+        q1 = lib.create(ch, b, lib.person(first_name="Bas", last_name="Smet"))
+        r1 = lib.create(ch, c, lib.person(first_name="Cor", last_name="Pauwels"))
+        lib.update_apps(ch, c, ["prospects_enabled"], prospects=False)
+        lib.wait_gate(ch, c, False)
+        cls.requests = [(GET, cls.p1.name), (GET, q1.name), (GET, r1.name),
+                        (GET, "tenants/%s/prospects/0190a0a0-0000-7000-8000-000000000002" % d),
+                        (GET, cls.p1.name)]
+        cls.tenants = 4
+
+    def test_the_gates_of_a_batch_are_read_together(self):
+        alone = [self.outcome(lambda m=m, n=n: self.stub(m)(self.request(m, n), timeout=10))
+                 for m, n in self.requests]
+        self.assertEqual(alone[0], self.p1)
+        self.assertIsInstance(alone[1], R.Prospect)
+        self.assertEqual(alone[2][2], "PROSPECTS_APP_DISABLED")
+        self.assertEqual(alone[3][2], "PROSPECTS_APP_DISABLED")
+        lock, blocker = self.hold_worker()
+        try:
+            futures = []
+            for m, n in self.requests:
+                futures.append(self.stub(m).future(self.request(m, n), timeout=60))
+                time.sleep(0.005)
+            self.wait_queued(len(self.requests))
+            time.sleep(0.6)  # the flags held in process memory (0.5 s) have expired
+            batch_reads = self.metric("prospect_apps_cache_mysql_batch_reads_total")
+            mysql_reads = self.metric("prospect_apps_cache_mysql_reads_total")
+            batches = self.metric("prospect_coalesced_batches_total")
+        finally:
+            rc, err = lock.release()
+        self.assertEqual(rc, 0, err)
+        self.assertEqual(blocker.result(), self.p1)
+        together = [self.outcome(f.result) for f in futures]
+        for (m, n), want, got in zip(self.requests, alone, together):
+            self.assertEqual(got, want, "%s %s" % (m[0], n))
+        self.assertEqual(self.metric("prospect_coalesced_batches_total") - batches, 1)
+        # one statement read the four tenants' apps (each load counted once); the calls' own gates
+        # then answered from process memory
+        self.assertEqual(self.metric("prospect_apps_cache_mysql_batch_reads_total") - batch_reads, 1)
+        self.assertGreaterEqual(self.metric("prospect_apps_cache_mysql_reads_total") - mysql_reads,
+                                self.tenants)
+
 
 if __name__ == "__main__":
     harness.main()
