@@ -61,12 +61,8 @@ int ps_store_apps_get_many(ps_db_t *db, ps_arena_t *a, const char *const *tenant
   if (n == 0) return 0;
   if (n > PS_STORE_APPS_GET_MANY_MAX)
     return ps_fail(st, PS_INTERNAL, "", "Too many tenants for one read (%zu).", n);
-  int cls = 0;
-  size_t size = 2;
-  while (size < n) {
-    size *= 2;
-    cls++;
-  }
+  size_t size;
+  int cls = ps_db_size_class(n, &size);
   ps_params_t p;
   ps_params_init(&p);
   for (size_t i = 0; i < size; i++) ps_param_str(&p, tenants[i < n ? i : n - 1]);

@@ -657,6 +657,17 @@ MYSQL_STMT *ps_db_exec(ps_db_t *db, ps_sql_t *q, ps_params_t *p, ps_status_t *st
   }
 }
 
+int ps_db_size_class(size_t n, size_t *ret_size) {
+  int cls = 0;
+  size_t size = 2;
+  while (size < n) {
+    size *= 2;
+    cls++;
+  }
+  *ret_size = size;
+  return cls;
+}
+
 int ps_db_query_i64(ps_db_t *db, ps_sql_t *q, ps_params_t *p, int64_t *ret, ps_status_t *st) {
   MYSQL_STMT *s = ps_db_exec(db, q, p, st);
   if (!s) return -1;

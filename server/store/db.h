@@ -183,6 +183,11 @@ int ps_db_fetch(ps_db_t *db, MYSQL_STMT *s, ps_row_t *r, ps_arena_t *a, ps_statu
  * none or it is NULL). 0, or -1 with st set. */
 int ps_db_query_i64(ps_db_t *db, ps_sql_t *q, ps_params_t *p, int64_t *ret, ps_status_t *st);
 
+/* Reads of many keys prepare one statement per size class (2, 4, 8, 16, ... keys), a smaller batch
+ * repeating its last key, so that a connection prepares a few statements and no more. The class
+ * index of n keys (n >= 1), and its size in *ret_size. */
+int ps_db_size_class(size_t n, size_t *ret_size);
+
 /* Rows changed by the last execution of s (INSERT/UPDATE/DELETE). With the default client flags
  * an UPDATE counts rows actually changed, not rows matched. */
 uint64_t ps_db_affected(MYSQL_STMT *s);

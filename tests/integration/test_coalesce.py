@@ -109,6 +109,29 @@ class Base(lib.RpcAssertions, harness.unittest.TestCase):
                                                                self.server.mariadb.user))
         return [r[0] for r in rows]
 
+    def answers_alone(self):
+        return [self.outcome(lambda m=m, n=n: self.stub(m)(self.request(m, n), timeout=10))
+                for m, n in self.requests]
+
+    def answers_together(self, alone, before_release=lambda: None):
+        """Queues self.requests behind a held worker, runs before_release() once they are all
+        queued, lets them go as one batch and checks each answer against the call alone."""
+        lock, blocker = self.hold_worker()
+        try:
+            futures = []
+            for m, n in self.requests:
+                futures.append(self.stub(m).future(self.request(m, n), timeout=60))
+                time.sleep(0.005)  # queued in this order
+            self.wait_queued(len(self.requests))
+            before_release()
+        finally:
+            rc, err = lock.release()
+        self.assertEqual(rc, 0, err)
+        self.assertEqual(blocker.result(), self.p1)
+        together = [self.outcome(f.result) for f in futures]
+        for (m, n), want, got in zip(self.requests, alone, together):
+            self.assertEqual(got, want, "%s %s" % (m[0], n))
+
     def hold_worker(self):
         """Locks prospects and sends one GetProspect, which the only worker takes and waits in."""
         lock = TableLock(self.server.mariadb, self.server.database)
@@ -149,8 +172,7 @@ class Coalesce(Base):
 
 
     def test_each_call_of_a_batch_gets_its_own_answer(self):
-        alone = [self.outcome(lambda m=m, n=n: self.stub(m)(self.request(m, n), timeout=10))
-                 for m, n in self.requests]
+        alone = self.answers_alone()
         # the answers alone are the ones the API promises
         self.assertEqual(alone[0], self.p1)
         self.assertEqual(alone[3][0], grpc.StatusCode.NOT_FOUND)
@@ -165,20 +187,7 @@ class Coalesce(Base):
 
         batches = self.metric("prospect_coalesced_batches_total")
         calls = self.metric("prospect_coalesced_calls_total")
-        lock, blocker = self.hold_worker()
-        try:
-            futures = []
-            for m, n in self.requests:
-                futures.append(self.stub(m).future(self.request(m, n), timeout=60))
-                time.sleep(0.005)  # queued in this order
-            self.wait_queued(len(self.requests))
-        finally:
-            rc, err = lock.release()
-        self.assertEqual(rc, 0, err)
-        self.assertEqual(blocker.result(), self.p1)
-        together = [self.outcome(f.result) for f in futures]
-        for (m, n), want, got in zip(self.requests, alone, together):
-            self.assertEqual(got, want, "%s %s" % (m[0], n))
+        self.answers_together(alone)
         self.assertEqual(self.metric("prospect_coalesced_batches_total") - batches, 1)
         self.assertEqual(self.metric("prospect_coalesced_calls_total") - calls, len(self.requests))
 
@@ -253,30 +262,23 @@ class AppsFallback(Base):
         cls.tenants = 4
 
     def test_the_gates_of_a_batch_are_read_together(self):
-        alone = [self.outcome(lambda m=m, n=n: self.stub(m)(self.request(m, n), timeout=10))
-                 for m, n in self.requests]
+        alone = self.answers_alone()
         self.assertEqual(alone[0], self.p1)
         self.assertIsInstance(alone[1], R.Prospect)
         self.assertEqual(alone[2][2], "PROSPECTS_APP_DISABLED")
         self.assertEqual(alone[3][2], "PROSPECTS_APP_DISABLED")
-        lock, blocker = self.hold_worker()
-        try:
-            futures = []
-            for m, n in self.requests:
-                futures.append(self.stub(m).future(self.request(m, n), timeout=60))
-                time.sleep(0.005)
-            self.wait_queued(len(self.requests))
+        before = {}
+
+        def expire_and_count():
             time.sleep(0.6)  # the flags held in process memory (0.5 s) have expired
-            batch_reads = self.metric("prospect_apps_cache_mysql_batch_reads_total")
-            mysql_reads = self.metric("prospect_apps_cache_mysql_reads_total")
-            batches = self.metric("prospect_coalesced_batches_total")
-        finally:
-            rc, err = lock.release()
-        self.assertEqual(rc, 0, err)
-        self.assertEqual(blocker.result(), self.p1)
-        together = [self.outcome(f.result) for f in futures]
-        for (m, n), want, got in zip(self.requests, alone, together):
-            self.assertEqual(got, want, "%s %s" % (m[0], n))
+            for name in ("prospect_apps_cache_mysql_batch_reads_total",
+                         "prospect_apps_cache_mysql_reads_total", "prospect_coalesced_batches_total"):
+                before[name] = self.metric(name)
+
+        self.answers_together(alone, expire_and_count)
+        batch_reads = before["prospect_apps_cache_mysql_batch_reads_total"]
+        mysql_reads = before["prospect_apps_cache_mysql_reads_total"]
+        batches = before["prospect_coalesced_batches_total"]
         self.assertEqual(self.metric("prospect_coalesced_batches_total") - batches, 1)
         # one statement read the four tenants' apps (each load counted once); the calls' own gates
         # then answered from process memory
