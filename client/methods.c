@@ -59,6 +59,17 @@ const psc_method_t psc__methods[] = {
       PSC_RETRY_NEVER, "Switch a tenant's apps on or off (update_mask, etag optional)."),
     M(ListAuditEvents, prospects__v1__list_audit_events_request, prospects__v1__list_audit_events_response,
       PSC_RETRY_READ, "List a tenant's audit trail (app changes, merges), newest first; for operators."),
+    M(BatchCreateProspects, prospects__v1__batch_create_prospects_request,
+      prospects__v1__batch_create_prospects_response, PSC_RETRY_REQUEST_ID,
+      "Create up to 500 prospects with their contact persons; a result per row."),
+    M(ExportProspects, prospects__v1__export_prospects_request,
+      prospects__v1__export_prospects_response, PSC_RETRY_NEVER,
+      "Stream every record of a tenant with its contact persons from one snapshot."),
+    M(ExportPersonData, prospects__v1__export_person_data_request, prospects__v1__person_data,
+      PSC_RETRY_READ, "Everything held about one prospect or contact person (GDPR access)."),
+    M(ErasePersonData, prospects__v1__erase_person_data_request,
+      prospects__v1__erase_person_data_response, PSC_RETRY_REQUEST_ID,
+      "Erase a prospect or contact person and redact their copies (GDPR erasure)."),
 };
 const size_t psc__n_methods = sizeof psc__methods / sizeof psc__methods[0];
 
@@ -111,7 +122,12 @@ RPC(psc_get_tenant_apps, 21, Prospects__V1__GetTenantAppsRequest, Prospects__V1_
 RPC(psc_update_tenant_apps, 22, Prospects__V1__UpdateTenantAppsRequest, Prospects__V1__TenantApps)
 RPC(psc_list_audit_events, 23, Prospects__V1__ListAuditEventsRequest,
     Prospects__V1__ListAuditEventsResponse)
+RPC(psc_batch_create_prospects, 24, Prospects__V1__BatchCreateProspectsRequest,
+    Prospects__V1__BatchCreateProspectsResponse)
+RPC(psc_export_person_data, 26, Prospects__V1__ExportPersonDataRequest, Prospects__V1__PersonData)
+RPC(psc_erase_person_data, 27, Prospects__V1__ErasePersonDataRequest,
+    Prospects__V1__ErasePersonDataResponse)
 
 /* A wrong index above would pair a request with another RPC's descriptors: psc_invoke refuses that
  * (PSC_INVALID_ARGUMENT), and the tests call every typed function. */
-_Static_assert(sizeof psc__methods / sizeof psc__methods[0] == 24, "one entry per RPC of service.proto");
+_Static_assert(sizeof psc__methods / sizeof psc__methods[0] == 28, "one entry per RPC of service.proto");

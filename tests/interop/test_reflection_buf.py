@@ -132,16 +132,15 @@ class BufCurl(T.ServerTestCase):
         return files[0], {f.name: f for f in files}
 
     def test_describe_the_service(self):
-        want = [(m.name, "." + m.input_type.full_name, "." + m.output_type.full_name)
-                for m in SERVICE_DESC.methods]
+        want = [(m.name, "." + m.input_type.full_name, "." + m.output_type.full_name,
+                 m.client_streaming, m.server_streaming) for m in SERVICE_DESC.methods]
         for protocol in PROTOCOLS:
             with self.subTest(reflect_protocol=protocol):
                 first, files = self.describe(SERVICE, protocol)
                 self.assertEqual(first.name, "prospects/v1/service.proto")
                 svc = next(s for s in first.service if s.name == "ProspectService")
-                self.assertEqual([(m.name, m.input_type, m.output_type) for m in svc.method], want)
-                for m in svc.method:
-                    self.assertFalse(m.client_streaming or m.server_streaming, m.name)
+                self.assertEqual([(m.name, m.input_type, m.output_type, m.client_streaming,
+                                   m.server_streaming) for m in svc.method], want)
                 for dep in first.dependency:
                     self.assertIn(dep, files, "import %s came along" % dep)
 

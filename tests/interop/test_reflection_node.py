@@ -78,8 +78,8 @@ class NodeReflectionClient(T.ServerTestCase):
             self.assertEqual(r["methods"], [m.name for m in SERVICE_DESC.methods])
 
     def test_method_signatures_resolve(self):
-        want = {m.name: [m.input_type.full_name, m.output_type.full_name, False, False]
-                for m in SERVICE_DESC.methods}
+        want = {m.name: [m.input_type.full_name, m.output_type.full_name, m.client_streaming,
+                         m.server_streaming] for m in SERVICE_DESC.methods}
         for _, r in self.each():
             self.assertEqual(r["signatures"], want)
 

@@ -445,6 +445,28 @@ PSC_EXPORT int psc_list_audit_events(psc_client_t *client, const Prospects__V1__
                                      Prospects__V1__ListAuditEventsResponse **ret_resp,
                                      psc_status_t *ret_status);
 
+/* Creates up to 500 prospects with their contact persons: one result per row (created, skipped as
+ * a duplicate, refused with its reason). Retried only with a request_id. */
+PSC_EXPORT int psc_batch_create_prospects(psc_client_t *client,
+                                          const Prospects__V1__BatchCreateProspectsRequest *req,
+                                          const psc_call_options_t *opts,
+                                          Prospects__V1__BatchCreateProspectsResponse **ret_resp,
+                                          psc_status_t *ret_status);
+
+/* Everything the service holds about one prospect or contact person (GDPR access request). */
+PSC_EXPORT int psc_export_person_data(psc_client_t *client,
+                                      const Prospects__V1__ExportPersonDataRequest *req,
+                                      const psc_call_options_t *opts,
+                                      Prospects__V1__PersonData **ret_resp, psc_status_t *ret_status);
+
+/* Erases a prospect or contact person and redacts their copies (GDPR erasure); idempotent.
+ * Retried only with a request_id. */
+PSC_EXPORT int psc_erase_person_data(psc_client_t *client,
+                                     const Prospects__V1__ErasePersonDataRequest *req,
+                                     const psc_call_options_t *opts,
+                                     Prospects__V1__ErasePersonDataResponse **ret_resp,
+                                     psc_status_t *ret_status);
+
 #ifdef __cplusplus
 }
 #endif
