@@ -1,6 +1,7 @@
 /* Bulk writes of an import. */
 #include "store/import.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/normalize.h"
@@ -39,10 +40,11 @@ static ps_sql_t Q_P1 = PS_SQL(P_COLS P1);
 static ps_sql_t Q_P8 = PS_SQL(P_COLS P8);
 static ps_sql_t Q_C1 = PS_SQL(C_COLS C1);
 static ps_sql_t Q_C16 = PS_SQL(C_COLS C16);
-/* a short last group repeats its last term: the duplicate is a no-op */
+/* new ids: their terms cannot be there yet, so a plain INSERT */
+static ps_sql_t Q_T1 = PS_SQL(
+    "INSERT INTO prospect_terms (tenant_id, term, state, id, display_name) VALUES " T1);
 static ps_sql_t Q_T32 = PS_SQL(
-    "INSERT INTO prospect_terms (tenant_id, term, state, id, display_name) VALUES " T32
-    " ON DUPLICATE KEY UPDATE display_name = VALUES(display_name)");
+    "INSERT INTO prospect_terms (tenant_id, term, state, id, display_name) VALUES " T32);
 
 /* Binds one record as the columns of P_COLS name them. nf holds its normal forms until the
  * statement ran. */
@@ -93,35 +95,64 @@ typedef struct term_batch {
 } term_batch_t;
 
 static int terms_flush(ps_db_t *db, const char *tenant, term_batch_t *b, ps_status_t *st) {
-  if (b->n == 0) return 0;
-  ps_params_t p;
-  ps_params_init(&p);
-  for (int k = 0; k < TERMS_BIG; k++) {
-    int j = k < b->n ? k : b->n - 1;
-    ps_param_str(&p, tenant);
-    ps_param_str(&p, b->term[j]);
-    ps_param_i64(&p, b->row[j]->state);
-    ps_param_id(&p, &b->row[j]->id);
-    ps_param_str(&p, b->row[j]->display_name);
+  for (int i = 0; i < b->n;) {
+    int take = b->n - i == TERMS_BIG ? TERMS_BIG : 1;
+    ps_params_t p;
+    ps_params_init(&p);
+    for (int k = i; k < i + take; k++) {
+      ps_param_str(&p, tenant);
+      ps_param_str(&p, b->term[k]);
+      ps_param_i64(&p, b->row[k]->state);
+      ps_param_id(&p, &b->row[k]->id);
+      ps_param_str(&p, b->row[k]->display_name);
+    }
+    if (!ps_db_exec(db, take == TERMS_BIG ? &Q_T32 : &Q_T1, &p, st)) return -1;
+    i += take;
   }
   b->n = 0;
-  return ps_db_exec(db, &Q_T32, &p, st) ? 0 : -1;
+  return 0;
 }
 
+typedef struct term_ref {
+  const char *term;
+  const ps_prospect_cols_t *row;
+} term_ref_t;
+
+static int term_cmp(const void *x, const void *y) {
+  return strcmp(((const term_ref_t *)x)->term, ((const term_ref_t *)y)->term);
+}
+
+/* The index terms of rows, written in the order of the index (term first): neighbouring rows of a
+ * statement land on the same pages of prospect_terms. */
 static int insert_terms(ps_db_t *db, ps_arena_t *a, const char *tenant,
                         const ps_prospect_cols_t *rows, size_t n, ps_status_t *st) {
   static __thread ps_search_terms_t t; /* 16 KiB: kept off the worker's stack */
-  term_batch_t b;
-  b.n = 0;
+  size_t cap = n * 24, used = 0;
+  term_ref_t *refs = ps_arena_alloc(a, sizeof *refs * cap);
+  if (!refs) return ps_fail(st, PS_RESOURCE_EXHAUSTED, "", "Out of memory writing the import.");
   for (size_t i = 0; i < n; i++) {
     ps_search_record_terms(&rows[i], &t);
     for (int k = 0; k < t.n; k++) {
-      if (b.n == TERMS_BIG && terms_flush(db, tenant, &b, st) != 0) return -1;
+      if (used == cap) {
+        term_ref_t *more = ps_arena_alloc(a, sizeof *refs * cap * 2);
+        if (!more) return ps_fail(st, PS_RESOURCE_EXHAUSTED, "", "Out of memory writing the import.");
+        memcpy(more, refs, sizeof *refs * used);
+        refs = more;
+        cap *= 2;
+      }
       const char *s = ps_arena_strdup(a, t.term[k]);
       if (!s) return ps_fail(st, PS_RESOURCE_EXHAUSTED, "", "Out of memory writing the import.");
-      b.term[b.n] = s;
-      b.row[b.n++] = &rows[i];
+      refs[used].term = s;
+      refs[used++].row = &rows[i];
     }
+  }
+  qsort(refs, used, sizeof *refs, term_cmp);
+  term_batch_t b;
+  b.n = 0;
+  for (size_t i = 0; i < used; i++) {
+    if (b.n == TERMS_BIG && terms_flush(db, tenant, &b, st) != 0) return -1;
+    b.term[b.n] = refs[i].term;
+    b.row[b.n++] = refs[i].row;
   }
   return terms_flush(db, tenant, &b, st);
 }
