@@ -4,24 +4,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/normalize.h"
 #include "store/search.h"
 
-#define P_COLS                                                                                   \
-  "INSERT INTO prospects (tenant_id, id, kind, state, display_name, first_name, last_name,"      \
-  " company_name, vat_number, email, phone, website, street, postal_code, city, country_code,"   \
-  " language, notes, email_norm, vat_norm, phone_norm, name_key, norm_version, version,"         \
-  " create_time, update_time, convert_time, converting_invoice) VALUES "
-#define P1 "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+#define P1 PS_PROSPECT_INSERT_ROW
 #define P2 P1 ", " P1
 #define P4 P2 ", " P2
 #define P8 P4 ", " P4
 #define ROWS_BIG 8
 
-#define C_COLS                                                                                   \
-  "INSERT INTO contact_persons (tenant_id, id, prospect_id, first_name, last_name, email, phone," \
-  " role, version, create_time, update_time) VALUES "
-#define C1 "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+#define C1 PS_CONTACT_INSERT_ROW
 #define C2 C1 ", " C1
 #define C4 C2 ", " C2
 #define C8 C4 ", " C4
@@ -36,56 +27,17 @@
 #define T32 T16 ", " T16
 #define TERMS_BIG 32
 
-static ps_sql_t Q_P1 = PS_SQL(P_COLS P1);
-static ps_sql_t Q_P8 = PS_SQL(P_COLS P8);
-static ps_sql_t Q_C1 = PS_SQL(C_COLS C1);
-static ps_sql_t Q_C16 = PS_SQL(C_COLS C16);
+#define P_INSERT "INSERT INTO prospects (" PS_PROSPECT_INSERT_COLUMNS ") VALUES "
+#define C_INSERT "INSERT INTO contact_persons (" PS_CONTACT_INSERT_COLUMNS ") VALUES "
+static ps_sql_t Q_P1 = PS_SQL(P_INSERT P1);
+static ps_sql_t Q_P8 = PS_SQL(P_INSERT P8);
+static ps_sql_t Q_C1 = PS_SQL(C_INSERT C1);
+static ps_sql_t Q_C16 = PS_SQL(C_INSERT C16);
 /* new ids: their terms cannot be there yet, so a plain INSERT */
 static ps_sql_t Q_T1 = PS_SQL(
     "INSERT INTO prospect_terms (tenant_id, term, state, id, display_name) VALUES " T1);
 static ps_sql_t Q_T32 = PS_SQL(
     "INSERT INTO prospect_terms (tenant_id, term, state, id, display_name) VALUES " T32);
-
-/* Binds one record as the columns of P_COLS name them. nf holds its normal forms until the
- * statement ran. */
-static void bind_row(ps_params_t *p, const char *tenant, const ps_prospect_cols_t *c,
-                     ps_prospect_norms_t *nf) {
-  ps_param_str(p, tenant);
-  ps_param_id(p, &c->id);
-  ps_param_i64(p, c->kind);
-  ps_param_i64(p, c->state);
-  const char *const cols[] = {c->display_name, c->first_name,  c->last_name,   c->company_name,
-                              c->vat_number,   c->email,       c->phone,       c->website,
-                              c->street,       c->postal_code, c->city,        c->country_code,
-                              c->language,     c->notes};
-  for (size_t i = 0; i < sizeof cols / sizeof cols[0]; i++) ps_param_str(p, cols[i]);
-  ps_store_prospect_norms(c, nf);
-  ps_param_str(p, nf->email);
-  ps_param_str(p, nf->vat);
-  ps_param_str(p, nf->phone);
-  ps_param_str(p, nf->name_key);
-  ps_param_i64(p, PS_NORM_VERSION);
-  ps_param_u64(p, c->version);
-  ps_param_time(p, c->create_us);
-  ps_param_time(p, c->update_us);
-  if (c->convert_us) ps_param_time(p, c->convert_us);
-  else ps_param_null(p);
-  ps_param_str_or_null(p, c->converting_invoice);
-}
-
-static void bind_contact(ps_params_t *p, const char *tenant, const ps_contact_cols_t *c) {
-  ps_param_str(p, tenant);
-  ps_param_id(p, &c->id);
-  ps_param_id(p, &c->prospect_id);
-  ps_param_str(p, c->first_name);
-  ps_param_str(p, c->last_name);
-  ps_param_str(p, c->email);
-  ps_param_str(p, c->phone);
-  ps_param_str(p, c->role);
-  ps_param_u64(p, c->version);
-  ps_param_time(p, c->create_us);
-  ps_param_time(p, c->update_us);
-}
 
 /* Index terms waiting for a full statement. */
 typedef struct term_batch {
@@ -166,7 +118,7 @@ int ps_store_import_insert(ps_db_t *db, ps_arena_t *a, const char *tenant,
   while (i < n) {
     size_t take = n - i >= ROWS_BIG ? ROWS_BIG : 1;
     ps_params_init(&p);
-    for (size_t k = 0; k < take; k++) bind_row(&p, tenant, &rows[i + k], &nf[k]);
+    for (size_t k = 0; k < take; k++) ps_store_prospect_bind_insert(&p, tenant, &rows[i + k], &nf[k]);
     if (!ps_db_exec(db, take == ROWS_BIG ? &Q_P8 : &Q_P1, &p, st)) return -1;
     i += take;
   }
@@ -175,7 +127,7 @@ int ps_store_import_insert(ps_db_t *db, ps_arena_t *a, const char *tenant,
   while (i < n_contacts) {
     size_t take = n_contacts - i >= CONTACTS_BIG ? CONTACTS_BIG : 1;
     ps_params_init(&p);
-    for (size_t k = 0; k < take; k++) bind_contact(&p, tenant, &contacts[i + k]);
+    for (size_t k = 0; k < take; k++) ps_store_contact_bind_insert(&p, tenant, &contacts[i + k]);
     if (!ps_db_exec(db, take == CONTACTS_BIG ? &Q_C16 : &Q_C1, &p, st)) return -1;
     i += take;
   }
