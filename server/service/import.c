@@ -198,6 +198,8 @@ static int import_tx(ps_db_t *db, void *arg, ps_status_t *st) {
     if (created(a, t->tenant, row, r, st) != 0) return -1;
     resp->created_count++;
   }
+  /* the stored response fits idempotency_keys.response (MEDIUMBLOB, 16 MiB): the 64 KiB request
+   * cap bounds the rows and contact persons, and so the names it holds */
   if (t->with_key && ps_idem_store_msg(db, a, &t->key, &resp->base, st) != 0) return -1;
   t->resp = resp;
   return 0;
