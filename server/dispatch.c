@@ -11,6 +11,7 @@
 #include "core/wire.h"
 #include "google/protobuf/field_mask.pb-c.h"
 #include "prospects/v1/service.pb-c.h"
+#include "service/import.h"
 #include "service/merges.h"
 #include "service/prefetch.h"
 #include "service/service.h"
@@ -54,6 +55,8 @@ ADAPT(ps_get_tenant_apps, Prospects__V1__GetTenantAppsRequest, Prospects__V1__Te
 ADAPT(ps_update_tenant_apps, Prospects__V1__UpdateTenantAppsRequest, Prospects__V1__TenantApps)
 ADAPT(ps_list_audit_events, Prospects__V1__ListAuditEventsRequest,
       Prospects__V1__ListAuditEventsResponse)
+ADAPT(ps_batch_create_prospects, Prospects__V1__BatchCreateProspectsRequest,
+      Prospects__V1__BatchCreateProspectsResponse)
 
 static const struct {
   const char *name;
@@ -83,6 +86,7 @@ static const struct {
     {"GetTenantApps", adapt_ps_get_tenant_apps},
     {"UpdateTenantApps", adapt_ps_update_tenant_apps},
     {"ListAuditEvents", adapt_ps_list_audit_events},
+    {"BatchCreateProspects", adapt_ps_batch_create_prospects},
 };
 
 /* Methods whose requests carry a record (notes up to 10,000 characters), a contact person or a
@@ -100,6 +104,7 @@ static const struct {
     {"LinkDocument", 16384},
     {"ConvertProspect", 16384},
     {"MergeProspects", 8192},
+    {"BatchCreateProspects", PS_DISPATCH_MAX_REQUEST_BYTES},
 };
 
 /* Caps of particular repeated fields (others: PS_DISPATCH_MAX_REPEATED). The merge's cap is the
@@ -107,6 +112,8 @@ static const struct {
 static const ps_wire_limit_t repeated_caps[] = {
     {&prospects__v1__merge_prospects_request__descriptor, 3, PS_MERGE_SOURCES_MAX, "TOO_MANY_SOURCES"},
     {&google__protobuf__field_mask__descriptor, 1, 32, NULL},
+    {&prospects__v1__batch_create_prospects_request__descriptor, 2, PS_IMPORT_ROWS_MAX, "TOO_MANY_ROWS"},
+    {&prospects__v1__prospect_bundle__descriptor, 2, PS_IMPORT_CONTACTS_MAX, "TOO_MANY_CONTACT_PERSONS"},
 };
 
 static const ps_wire_rules_t wire_rules = {

@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "conn.h"
+#include "import.h"
 #include "json.h"
 #include "pbjson.h"
 #include "prospects/client.h"
@@ -88,7 +89,8 @@ static const psc_method_t *find_command(const char *cmd) {
 
 static void usage(FILE *f) {
   fprintf(f, "usage: prospectctl [OPTIONS] COMMAND [REQUEST]\n"
-             "       prospectctl COMMAND --help\n\n"
+             "       prospectctl COMMAND --help\n"
+             "       prospectctl [OPTIONS] import [IMPORT OPTIONS] tenants/T FILE.csv  (import --help)\n\n"
              "Calls prospects.v1.ProspectService. REQUEST is the request message as JSON (proto3 JSON\n"
              "mapping: lowerCamelCase or proto field names, enums by name), \"-\" to read it from stdin,\n"
              "or @FILE; without it the request is {}. The response is printed as JSON on stdout.\n"
@@ -252,8 +254,8 @@ int main(int argc, char **argv) {
   int env_mode = ctl_mode_from_env(getenv("PROSPECTCTL_PLAINTEXT")); /* -1: not a value it takes */
   const char *command = NULL, *request_arg = NULL;
   ctl_mode_t mode_flag = CTL_MODE_AUTO; /* --plaintext / --tls: wins over PROSPECTCTL_PLAINTEXT */
-  int help = 0;
-  for (int i = 1; i < argc; i++) {
+  int help = 0, import_at = 0; /* import: its own arguments follow (import.c) */
+  for (int i = 1; i < argc && !import_at; i++) {
     const char *a = argv[i];
     long long v;
     if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
@@ -300,6 +302,9 @@ int main(int argc, char **argv) {
     } else if (a[0] == '-' && a[1] == '-') {
       fprintf(stderr, "prospectctl: unknown option %s (see --help)\n", a);
       return EXIT_USAGE;
+    } else if (!command && strcmp(a, "import") == 0) {
+      command = a;
+      import_at = i + 1;
     } else if (!command) {
       command = a;
     } else if (!request_arg) {
@@ -320,6 +325,19 @@ int main(int argc, char **argv) {
   if (!command) {
     usage(help ? stdout : stderr);
     return help ? 0 : EXIT_USAGE;
+  }
+  if (import_at) {
+    psc_options_t opts = {0};
+    char err[400];
+    opts.target = cli.conn.target;
+    opts.caller = cli.caller;
+    opts.retry.max_attempts = cli.attempts;
+    opts.lb_policy = cli.lb_policy;
+    if (ctl_conn_options(&cli.conn, &opts, err, sizeof err) < 0) {
+      fprintf(stderr, "prospectctl: %s\n", err);
+      return EXIT_USAGE;
+    }
+    return ctl_import(&opts, cli.deadline_ms, cli.acting_user, argc - import_at, argv + import_at);
   }
   const psc_method_t *m = find_command(command);
   if (!m) {

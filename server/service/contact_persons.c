@@ -23,29 +23,38 @@ static int out_of_memory(ps_ctx_t *ctx) {
 
 static char *sv(const char *s) { return (char *)(s ? s : ""); }
 
-/* Validates the fields named by bits (PS_CF_*). 0, or -1 with st naming the field. */
+/* Validates the fields named by bits (PS_CF_*); field paths start with prefix. 0, or -1 with st
+ * naming the field. */
 static int validate_contact_fields(const Prospects__V1__ContactPerson *c, unsigned bits,
-                                   ps_status_t *st) {
-  if (((bits & PS_CF_FIRST_NAME) &&
-       ps_check_text(c->first_name, "contact_person.first_name", 100, 0, 0, st)) ||
-      ((bits & PS_CF_LAST_NAME) &&
-       ps_check_text(c->last_name, "contact_person.last_name", 100, 0, 0, st)) ||
-      ((bits & PS_CF_EMAIL) && ps_check_email(c->email, "contact_person.email", st)) ||
-      ((bits & PS_CF_PHONE) && ps_check_phone(c->phone, "contact_person.phone", st)) ||
-      ((bits & PS_CF_ROLE) && ps_check_text(c->role, "contact_person.role", 100, 0, 0, st)))
+                                   const char *prefix, ps_status_t *st) {
+  char f[80];
+#define CF(name) (snprintf(f, sizeof f, "%s." name, prefix), f)
+  if (((bits & PS_CF_FIRST_NAME) && ps_check_text(c->first_name, CF("first_name"), 100, 0, 0, st)) ||
+      ((bits & PS_CF_LAST_NAME) && ps_check_text(c->last_name, CF("last_name"), 100, 0, 0, st)) ||
+      ((bits & PS_CF_EMAIL) && ps_check_email(c->email, CF("email"), st)) ||
+      ((bits & PS_CF_PHONE) && ps_check_phone(c->phone, CF("phone"), st)) ||
+      ((bits & PS_CF_ROLE) && ps_check_text(c->role, CF("role"), 100, 0, 0, st)))
     return -1;
+#undef CF
   return 0;
 }
 
-static int require_a_name(const char *first, const char *last, ps_status_t *st) {
+static int require_a_name(const char *first, const char *last, const char *prefix, ps_status_t *st) {
+  char f[80];
+  snprintf(f, sizeof f, "%s.last_name", prefix);
   if (!ps_has_text(first) && !ps_has_text(last))
-    return ps_fail_field(st, "contact_person.last_name", "a contact person needs a first or last name");
+    return ps_fail_field(st, f, "a contact person needs a first or last name");
   return 0;
+}
+
+int ps_contact_validate_new_at(const Prospects__V1__ContactPerson *c, const char *prefix,
+                               ps_status_t *st) {
+  if (validate_contact_fields(c, PS_CF_ALL, prefix, st) != 0) return -1;
+  return require_a_name(c->first_name, c->last_name, prefix, st);
 }
 
 int ps_contact_validate_new(const Prospects__V1__ContactPerson *c, ps_status_t *st) {
-  if (validate_contact_fields(c, PS_CF_ALL, st) != 0) return -1;
-  return require_a_name(c->first_name, c->last_name, st);
+  return ps_contact_validate_new_at(c, "contact_person", st);
 }
 
 static int contact_missing(ps_ctx_t *ctx, const char *tenant, const ps_id_t *prospect,
@@ -323,7 +332,7 @@ static int write_tx(ps_db_t *db, void *arg, ps_status_t *st) {
   if (t->bits & PS_CF_EMAIL) c.email = sv(t->in->email);
   if (t->bits & PS_CF_PHONE) c.phone = sv(t->in->phone);
   if (t->bits & PS_CF_ROLE) c.role = sv(t->in->role);
-  if (require_a_name(c.first_name, c.last_name, st) != 0) return -1;
+  if (require_a_name(c.first_name, c.last_name, "contact_person", st) != 0) return -1;
   if (!strcmp(c.first_name, before.first_name) && !strcmp(c.last_name, before.last_name) &&
       !strcmp(c.email, before.email) && !strcmp(c.phone, before.phone) &&
       !strcmp(c.role, before.role)) { /* nothing to change: no new version */
@@ -354,7 +363,7 @@ int ps_update_contact_person(ps_ctx_t *ctx, const Prospects__V1__UpdateContactPe
                                    &t.id, st) != 0)
     return -1;
   if (ps_contact_parse_mask(req->update_mask, &t.bits, st) != 0) return -1;
-  if (validate_contact_fields(req->contact_person, t.bits, st) != 0) return -1;
+  if (validate_contact_fields(req->contact_person, t.bits, "contact_person", st) != 0) return -1;
   if (ps_apps_require(ctx, tenant, 0) != 0) return -1;
   t.arena = ctx->arena;
   t.tenant = tenant;

@@ -82,6 +82,10 @@ int ps_prospect_parse_mask(const Google__Protobuf__FieldMask *mask, unsigned *re
  * field. Used by CreateContactPerson and IntakeQuoteRequest. */
 int ps_contact_validate_new(const Prospects__V1__ContactPerson *c, ps_status_t *st);
 
+/* The same rules with field paths starting with prefix ("contact_persons[2]" of an import row). */
+int ps_contact_validate_new_at(const Prospects__V1__ContactPerson *c, const char *prefix,
+                               ps_status_t *st);
+
 /* Update-mask bits of ContactPerson. */
 #define PS_CF_FIRST_NAME (1u << 0)
 #define PS_CF_LAST_NAME (1u << 1)

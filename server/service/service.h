@@ -72,4 +72,8 @@ int ps_update_tenant_apps(ps_ctx_t *ctx, const Prospects__V1__UpdateTenantAppsRe
 int ps_list_audit_events(ps_ctx_t *ctx, const Prospects__V1__ListAuditEventsRequest *req,
                          Prospects__V1__ListAuditEventsResponse **ret);
 
+/* import.c */
+int ps_batch_create_prospects(ps_ctx_t *ctx, const Prospects__V1__BatchCreateProspectsRequest *req,
+                              Prospects__V1__BatchCreateProspectsResponse **ret);
+
 #endif

@@ -6,8 +6,7 @@
 #include "core/names.h"
 
 static ps_sql_t Q_INSERT = PS_SQL(
-    "INSERT INTO contact_persons (tenant_id, id, prospect_id, first_name, last_name, email, phone,"
-    " role, version, create_time, update_time) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+    "INSERT INTO contact_persons (" PS_CONTACT_INSERT_COLUMNS ") VALUES " PS_CONTACT_INSERT_ROW);
 static ps_sql_t Q_GET = PS_SQL(
     "SELECT " PS_CONTACT_COLUMNS " FROM contact_persons"
     " WHERE tenant_id = ? AND id = ? AND prospect_id = ?");
@@ -52,21 +51,25 @@ Prospects__V1__ContactPerson *ps_store_contact_msg(ps_arena_t *a, const char *te
   return m;
 }
 
+void ps_store_contact_bind_insert(ps_params_t *p, const char *tenant, const ps_contact_cols_t *c) {
+  ps_param_str(p, tenant);
+  ps_param_id(p, &c->id);
+  ps_param_id(p, &c->prospect_id);
+  ps_param_str(p, c->first_name);
+  ps_param_str(p, c->last_name);
+  ps_param_str(p, c->email);
+  ps_param_str(p, c->phone);
+  ps_param_str(p, c->role);
+  ps_param_u64(p, c->version);
+  ps_param_time(p, c->create_us);
+  ps_param_time(p, c->update_us);
+}
+
 int ps_store_contact_insert(ps_db_t *db, const char *tenant, const ps_contact_cols_t *c,
                             ps_status_t *st) {
   ps_params_t p;
   ps_params_init(&p);
-  ps_param_str(&p, tenant);
-  ps_param_id(&p, &c->id);
-  ps_param_id(&p, &c->prospect_id);
-  ps_param_str(&p, c->first_name);
-  ps_param_str(&p, c->last_name);
-  ps_param_str(&p, c->email);
-  ps_param_str(&p, c->phone);
-  ps_param_str(&p, c->role);
-  ps_param_u64(&p, c->version);
-  ps_param_time(&p, c->create_us);
-  ps_param_time(&p, c->update_us);
+  ps_store_contact_bind_insert(&p, tenant, c);
   return ps_db_exec(db, &Q_INSERT, &p, st) ? 0 : -1;
 }
 

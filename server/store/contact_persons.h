@@ -37,6 +37,14 @@ void ps_store_contact_bind(ps_row_t *r, ps_contact_cols_t *c);
 Prospects__V1__ContactPerson *ps_store_contact_msg(ps_arena_t *a, const char *tenant,
                                                    const ps_contact_cols_t *c);
 
+/* The columns ps_store_contact_insert writes and one row's placeholders, for multi-row inserts of
+ * other store files; ps_store_contact_bind_insert binds one row's values. */
+#define PS_CONTACT_INSERT_COLUMNS                                                                 \
+  "tenant_id, id, prospect_id, first_name, last_name, email, phone, role, version, create_time," \
+  " update_time"
+#define PS_CONTACT_INSERT_ROW "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+void ps_store_contact_bind_insert(ps_params_t *p, const char *tenant, const ps_contact_cols_t *c);
+
 /* Inserts a new contact person. 0, or -1 with st set. */
 int ps_store_contact_insert(ps_db_t *db, const char *tenant, const ps_contact_cols_t *c,
                             ps_status_t *st);

@@ -98,7 +98,7 @@ int ps_db_check_schema(ps_db_t *db, ps_status_t *st);
 #define PS_DB_TX_ATTEMPTS 3
 /* Distinct statements a process may prepare (ps_sql_t objects), and parameters/columns per one. */
 #define PS_DB_MAX_STMTS 128
-#define PS_DB_MAX_PARAMS 56
+#define PS_DB_MAX_PARAMS 224 /* the multi-row inserts of an import: 8 records of 28 columns */
 #define PS_DB_MAX_COLS 40
 
 /* One SQL statement with ? placeholders, prepared once per connection on first use and reused.

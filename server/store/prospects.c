@@ -9,11 +9,7 @@
 #include "store/search.h"
 
 static ps_sql_t Q_INSERT = PS_SQL(
-    "INSERT INTO prospects (tenant_id, id, kind, state, display_name, first_name, last_name,"
-    " company_name, vat_number, email, phone, website, street, postal_code, city, country_code,"
-    " language, notes, email_norm, vat_norm, phone_norm, name_key, norm_version, version,"
-    " create_time, update_time, convert_time, converting_invoice)"
-    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+    "INSERT INTO prospects (" PS_PROSPECT_INSERT_COLUMNS ") VALUES " PS_PROSPECT_INSERT_ROW);
 static ps_sql_t Q_GET = PS_SQL(
     "SELECT " PS_PROSPECT_COLUMNS " FROM prospects WHERE tenant_id = ? AND id = ?");
 /* ps_store_prospect_get_many: one statement per size class (2, 4, 8, 16 keys), a smaller batch
@@ -156,44 +152,55 @@ void ps_store_prospect_name_key_v1(const char *display_name, char out[1024]) {
   fit_chars(out, 255);
 }
 
-/* Binds the normal forms of c and the version that computed them: email_norm, vat_norm,
- * phone_norm, name_key, norm_version (every statement that writes them names them in this order). */
-static void bind_norms(ps_params_t *p, const ps_prospect_cols_t *c) {
-  static __thread ps_prospect_norms_t nf; /* 2.5 KiB: kept off the worker's stack */
-  ps_store_prospect_norms(c, &nf);
-  ps_param_str(p, nf.email);
-  ps_param_str(p, nf.vat);
-  ps_param_str(p, nf.phone);
-  ps_param_str(p, nf.name_key);
+/* Binds the normal forms of c (computed into nf) and the version that computed them: email_norm,
+ * vat_norm, phone_norm, name_key, norm_version (every statement that writes them names them in
+ * this order). */
+static void bind_norms_in(ps_params_t *p, const ps_prospect_cols_t *c, ps_prospect_norms_t *nf) {
+  ps_store_prospect_norms(c, nf);
+  ps_param_str(p, nf->email);
+  ps_param_str(p, nf->vat);
+  ps_param_str(p, nf->phone);
+  ps_param_str(p, nf->name_key);
   ps_param_i64(p, PS_NORM_VERSION);
 }
 
-/* Binds the writable data columns, display_name .. notes, then their normal forms and
+static void bind_norms(ps_params_t *p, const ps_prospect_cols_t *c) {
+  static __thread ps_prospect_norms_t nf; /* 2.5 KiB: kept off the worker's stack */
+  bind_norms_in(p, c, &nf);
+}
+
+/* Binds the writable data columns, display_name .. notes, then their normal forms (into nf) and
  * norm_version, in the order both Q_INSERT and Q_UPDATE name them. */
-static void bind_data_columns(ps_params_t *p, const ps_prospect_cols_t *c) {
+static void bind_data_columns(ps_params_t *p, const ps_prospect_cols_t *c, ps_prospect_norms_t *nf) {
   const char *const cols[] = {c->display_name, c->first_name,  c->last_name,   c->company_name,
                               c->vat_number,   c->email,       c->phone,       c->website,
                               c->street,       c->postal_code, c->city,        c->country_code,
                               c->language,     c->notes};
   for (size_t i = 0; i < sizeof cols / sizeof cols[0]; i++) ps_param_str(p, cols[i]);
-  bind_norms(p, c);
+  bind_norms_in(p, c, nf);
+}
+
+void ps_store_prospect_bind_insert(ps_params_t *p, const char *tenant, const ps_prospect_cols_t *c,
+                                   ps_prospect_norms_t *nf) {
+  ps_param_str(p, tenant);
+  ps_param_id(p, &c->id);
+  ps_param_i64(p, c->kind);
+  ps_param_i64(p, c->state);
+  bind_data_columns(p, c, nf);
+  ps_param_u64(p, c->version);
+  ps_param_time(p, c->create_us);
+  ps_param_time(p, c->update_us);
+  if (c->convert_us) ps_param_time(p, c->convert_us);
+  else ps_param_null(p);
+  ps_param_str_or_null(p, c->converting_invoice);
 }
 
 int ps_store_prospect_insert(ps_db_t *db, const char *tenant, const ps_prospect_cols_t *c,
                              ps_status_t *st) {
+  static __thread ps_prospect_norms_t nf; /* 2.5 KiB: kept off the worker's stack */
   ps_params_t p;
   ps_params_init(&p);
-  ps_param_str(&p, tenant);
-  ps_param_id(&p, &c->id);
-  ps_param_i64(&p, c->kind);
-  ps_param_i64(&p, c->state);
-  bind_data_columns(&p, c);
-  ps_param_u64(&p, c->version);
-  ps_param_time(&p, c->create_us);
-  ps_param_time(&p, c->update_us);
-  if (c->convert_us) ps_param_time(&p, c->convert_us);
-  else ps_param_null(&p);
-  ps_param_str_or_null(&p, c->converting_invoice);
+  ps_store_prospect_bind_insert(&p, tenant, c, &nf);
   if (!ps_db_exec(db, &Q_INSERT, &p, st)) return -1;
   return ps_store_search_index(db, tenant, c, 0, st);
 }
@@ -202,7 +209,8 @@ int ps_store_prospect_update(ps_db_t *db, const char *tenant, const ps_prospect_
                              uint64_t old_version, ps_status_t *st) {
   ps_params_t p;
   ps_params_init(&p);
-  bind_data_columns(&p, c);
+  static __thread ps_prospect_norms_t nf; /* 2.5 KiB: kept off the worker's stack */
+  bind_data_columns(&p, c, &nf);
   ps_param_u64(&p, c->version);
   ps_param_time(&p, c->update_us);
   ps_param_str(&p, tenant);

@@ -72,6 +72,22 @@ void ps_store_prospect_norms(const ps_prospect_cols_t *c, ps_prospect_norms_t *r
  * has not rebuilt yet (core/normalize_v1.h). Pure. */
 void ps_store_prospect_name_key_v1(const char *display_name, char out[1024]);
 
+/* The columns ps_store_prospect_insert writes, and one row's placeholders, for the multi-row inserts
+ * of other store files ("INSERT INTO prospects (" PS_PROSPECT_INSERT_COLUMNS ") VALUES " and a
+ * PS_PROSPECT_INSERT_ROW per row); ps_store_prospect_bind_insert binds one row's values. */
+#define PS_PROSPECT_INSERT_COLUMNS                                                                  \
+  "tenant_id, id, kind, state, display_name, first_name, last_name, company_name, vat_number,"     \
+  " email, phone, website, street, postal_code, city, country_code, language, notes, email_norm," \
+  " vat_norm, phone_norm, name_key, norm_version, version, create_time, update_time,"            \
+  " convert_time, converting_invoice"
+#define PS_PROSPECT_INSERT_ROW \
+  "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+
+/* Binds the values of PS_PROSPECT_INSERT_COLUMNS for c; its normal forms are computed into nf,
+ * which must live until the statement ran. */
+void ps_store_prospect_bind_insert(ps_params_t *p, const char *tenant, const ps_prospect_cols_t *c,
+                                   ps_prospect_norms_t *nf);
+
 /* Inserts a new record (c->version, times and state as given), with its normal forms and its terms
  * of the overview's word index (store/search.h), marked as built by PS_NORM_VERSION. 0, or -1 with st set (ALREADY_EXISTS if the id is
  * taken). Run it in a transaction: it writes two tables. */
