@@ -54,6 +54,9 @@ ADAPT(ps_get_tenant_apps, Prospects__V1__GetTenantAppsRequest, Prospects__V1__Te
 ADAPT(ps_update_tenant_apps, Prospects__V1__UpdateTenantAppsRequest, Prospects__V1__TenantApps)
 ADAPT(ps_list_audit_events, Prospects__V1__ListAuditEventsRequest,
       Prospects__V1__ListAuditEventsResponse)
+ADAPT(ps_export_person_data, Prospects__V1__ExportPersonDataRequest, Prospects__V1__PersonData)
+ADAPT(ps_erase_person_data, Prospects__V1__ErasePersonDataRequest,
+      Prospects__V1__ErasePersonDataResponse)
 
 static const struct {
   const char *name;
@@ -83,6 +86,8 @@ static const struct {
     {"GetTenantApps", adapt_ps_get_tenant_apps},
     {"UpdateTenantApps", adapt_ps_update_tenant_apps},
     {"ListAuditEvents", adapt_ps_list_audit_events},
+    {"ExportPersonData", adapt_ps_export_person_data},
+    {"ErasePersonData", adapt_ps_erase_person_data},
 };
 
 /* Methods whose requests carry a record (notes up to 10,000 characters), a contact person or a

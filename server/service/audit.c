@@ -84,6 +84,7 @@ int ps_list_audit_events(ps_ctx_t *ctx, const Prospects__V1__ListAuditEventsRequ
     e->acting_user = rows[i].acting_user;
     e->resource = rows[i].resource;
     e->details = rows[i].details;
+    e->redacted = rows[i].redacted != 0;
     if (!ps_reply_budget_take(&budget, &e->base, i)) {
       shown = i;
       cut = 1;

@@ -72,4 +72,10 @@ int ps_update_tenant_apps(ps_ctx_t *ctx, const Prospects__V1__UpdateTenantAppsRe
 int ps_list_audit_events(ps_ctx_t *ctx, const Prospects__V1__ListAuditEventsRequest *req,
                          Prospects__V1__ListAuditEventsResponse **ret);
 
+/* person_data.c */
+int ps_export_person_data(ps_ctx_t *ctx, const Prospects__V1__ExportPersonDataRequest *req,
+                          Prospects__V1__PersonData **ret);
+int ps_erase_person_data(ps_ctx_t *ctx, const Prospects__V1__ErasePersonDataRequest *req,
+                         Prospects__V1__ErasePersonDataResponse **ret);
+
 #endif

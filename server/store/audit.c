@@ -7,9 +7,9 @@
 static ps_sql_t Q_INSERT = PS_SQL(
     "INSERT INTO audit_events (tenant_id, " AUDIT_COLUMNS ") VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
 static ps_sql_t Q_LIST = PS_SQL(
-    "SELECT " AUDIT_COLUMNS " FROM audit_events WHERE tenant_id = ? ORDER BY id DESC LIMIT ?");
+    "SELECT " AUDIT_COLUMNS ", redacted FROM audit_events WHERE tenant_id = ? ORDER BY id DESC LIMIT ?");
 static ps_sql_t Q_LIST_AFTER = PS_SQL(
-    "SELECT " AUDIT_COLUMNS " FROM audit_events WHERE tenant_id = ? AND id < ?"
+    "SELECT " AUDIT_COLUMNS ", redacted FROM audit_events WHERE tenant_id = ? AND id < ?"
     " ORDER BY id DESC LIMIT ?");
 
 /* s cut to at most max bytes, never inside a UTF-8 sequence. */
@@ -62,6 +62,7 @@ int ps_store_audit_list(ps_db_t *db, ps_arena_t *a, const char *tenant, int has_
     ps_col_str(&r, &e.acting_user);
     ps_col_str(&r, &e.resource);
     ps_col_str(&r, &e.details);
+    ps_col_int(&r, &e.redacted);
     int rc = ps_db_fetch(db, s, &r, a, st);
     if (rc < 0) return -1;
     if (rc == 0) break;

@@ -22,6 +22,7 @@ typedef struct ps_audit_row {
   char *acting_user;      /* the user the caller said it acted for ("" : none) */
   char *resource;         /* the resource changed */
   char *details;          /* what changed, in words (no personal data) */
+  int redacted;           /* acting_user and details were blanked by an erasure (read only) */
 } ps_audit_row_t;
 
 /* Inserts a row (a new id and the time now_us are set here into *row). Inside the transaction of
