@@ -786,18 +786,8 @@ static int export_audit(ps_ctx_t *ctx, const subject_t *s, const char *resource,
                                  rows, &n, &ctx->status) != 0)
     return -1;
   for (int i = 0; i < n && d->n_audit_events < max; i++) {
-    Prospects__V1__AuditEvent *e = ps_arena_alloc(a, sizeof *e);
+    Prospects__V1__AuditEvent *e = ps_audit_event_msg(a, s->tenant, &rows[i]);
     if (!e) return out_of_memory(&ctx->status);
-    prospects__v1__audit_event__init(e);
-    e->name = ps_name_audit_event(a, s->tenant, &rows[i].id);
-    e->create_time = ps_db_timestamp(a, rows[i].create_us);
-    if (!e->name || !e->create_time) return out_of_memory(&ctx->status);
-    e->action = rows[i].action;
-    e->caller = rows[i].caller;
-    e->acting_user = rows[i].acting_user;
-    e->resource = rows[i].resource;
-    e->details = rows[i].details;
-    e->redacted = rows[i].redacted != 0;
     d->audit_events[d->n_audit_events++] = e;
   }
   return 0;

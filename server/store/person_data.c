@@ -19,23 +19,8 @@ static ps_sql_t Q_LINK_LOCK = PS_SQL(
     "SELECT type, party_snapshot FROM document_links WHERE tenant_id = ? AND id = ? FOR UPDATE");
 static ps_sql_t Q_LINK_SET = PS_SQL(
     "UPDATE document_links SET party_snapshot = ? WHERE tenant_id = ? AND id = ?");
-#define MERGE_COLUMNS "id, target_id, create_time, caller, acting_user, record"
-static ps_sql_t Q_MERGE_GET = PS_SQL(
-    "SELECT " MERGE_COLUMNS " FROM merges WHERE tenant_id = ? AND id = ?");
-static ps_sql_t Q_MERGE_LOCK = PS_SQL(
-    "SELECT " MERGE_COLUMNS " FROM merges WHERE tenant_id = ? AND id = ? FOR UPDATE");
 static ps_sql_t Q_MERGE_REDACT = PS_SQL(
     "UPDATE merges SET record = ?, acting_user = ? WHERE tenant_id = ? AND id = ?");
-#define AUDIT_COLUMNS "id, create_time, action, caller, acting_user, resource, details, redacted"
-static ps_sql_t Q_AUDIT_BY = PS_SQL(
-    "SELECT " AUDIT_COLUMNS " FROM audit_events WHERE tenant_id = ? AND resource = ?"
-    " ORDER BY id LIMIT ?");
-static ps_sql_t Q_AUDIT_BY_LOCK = PS_SQL(
-    "SELECT " AUDIT_COLUMNS " FROM audit_events WHERE tenant_id = ? AND resource = ?"
-    " ORDER BY id LIMIT ? FOR UPDATE");
-static ps_sql_t Q_AUDIT_REDACT = PS_SQL(
-    "UPDATE audit_events SET acting_user = '', details = '', redacted = 1"
-    " WHERE tenant_id = ? AND id = ?");
 static ps_sql_t Q_IDEM_SCAN = PS_SQL(
     "SELECT request_id, method, response FROM idempotency_keys WHERE tenant_id = ? AND request_id > ?"
     " ORDER BY request_id LIMIT ? FOR UPDATE");
@@ -190,28 +175,6 @@ int ps_store_link_snapshot_set(ps_db_t *db, const char *tenant, const ps_id_t *i
   return ps_db_exec(db, &Q_LINK_SET, &p, st) ? 0 : -1;
 }
 
-int ps_store_merge_get_locked(ps_db_t *db, ps_arena_t *a, const char *tenant, const ps_id_t *id,
-                              ps_lock_t lock, ps_merge_row_t *ret, ps_status_t *st) {
-  ps_params_t p;
-  ps_params_init(&p);
-  ps_param_str(&p, tenant);
-  ps_param_id(&p, id);
-  MYSQL_STMT *s = ps_db_exec(db, lock == PS_LOCK_UPDATE ? &Q_MERGE_LOCK : &Q_MERGE_GET, &p, st);
-  if (!s) return -1;
-  ps_merge_row_t m;
-  ps_row_t r;
-  ps_row_init(&r);
-  ps_col_id(&r, &m.id);
-  ps_col_id(&r, &m.target_id);
-  ps_col_time(&r, &m.create_us);
-  ps_col_str(&r, &m.caller);
-  ps_col_str(&r, &m.acting_user);
-  ps_col_blob(&r, &m.record);
-  int rc = ps_db_fetch(db, s, &r, a, st);
-  if (rc == 1) *ret = m;
-  return rc;
-}
-
 int ps_store_merge_redact(ps_db_t *db, const char *tenant, const ps_id_t *id,
                           const ps_blob_t *record, const char *acting_user, ps_status_t *st) {
   ps_params_t p;
@@ -221,46 +184,6 @@ int ps_store_merge_redact(ps_db_t *db, const char *tenant, const ps_id_t *id,
   ps_param_str(&p, tenant);
   ps_param_id(&p, id);
   return ps_db_exec(db, &Q_MERGE_REDACT, &p, st) ? 0 : -1;
-}
-
-int ps_store_audit_by_resource(ps_db_t *db, ps_arena_t *a, const char *tenant, const char *resource,
-                               ps_lock_t lock, int limit, ps_audit_row_t *ret_rows, int *ret_n,
-                               ps_status_t *st) {
-  ps_params_t p;
-  ps_params_init(&p);
-  ps_param_str(&p, tenant);
-  ps_param_str(&p, resource);
-  ps_param_i64(&p, limit);
-  MYSQL_STMT *s = ps_db_exec(db, lock == PS_LOCK_UPDATE ? &Q_AUDIT_BY_LOCK : &Q_AUDIT_BY, &p, st);
-  if (!s) return -1;
-  int n = 0;
-  for (;;) {
-    ps_audit_row_t e;
-    ps_row_t r;
-    ps_row_init(&r);
-    ps_col_id(&r, &e.id);
-    ps_col_time(&r, &e.create_us);
-    ps_col_str(&r, &e.action);
-    ps_col_str(&r, &e.caller);
-    ps_col_str(&r, &e.acting_user);
-    ps_col_str(&r, &e.resource);
-    ps_col_str(&r, &e.details);
-    ps_col_int(&r, &e.redacted);
-    int rc = ps_db_fetch(db, s, &r, a, st);
-    if (rc < 0) return -1;
-    if (rc == 0) break;
-    if (n < limit) ret_rows[n++] = e;
-  }
-  *ret_n = n;
-  return 0;
-}
-
-int ps_store_audit_redact(ps_db_t *db, const char *tenant, const ps_id_t *id, ps_status_t *st) {
-  ps_params_t p;
-  ps_params_init(&p);
-  ps_param_str(&p, tenant);
-  ps_param_id(&p, id);
-  return ps_db_exec(db, &Q_AUDIT_REDACT, &p, st) ? 0 : -1;
 }
 
 int ps_store_idem_scan(ps_db_t *db, ps_arena_t *a, const char *tenant, const char *after, int limit,

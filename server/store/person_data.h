@@ -58,23 +58,10 @@ int ps_store_link_snapshot_lock(ps_db_t *db, ps_arena_t *a, const char *tenant, 
 int ps_store_link_snapshot_set(ps_db_t *db, const char *tenant, const ps_id_t *id,
                                const ps_blob_t *snapshot, ps_status_t *st);
 
-/* Merge id read FOR UPDATE (lock) or plainly. 1 with *ret, 0 when none, -1 with st set. */
-int ps_store_merge_get_locked(ps_db_t *db, ps_arena_t *a, const char *tenant, const ps_id_t *id,
-                              ps_lock_t lock, ps_merge_row_t *ret, ps_status_t *st);
-
 /* Rewrites the packed record and acting_user of merge id (the redaction of an erased person: the
  * only change a merge record ever gets). 0, or -1 with st set. */
 int ps_store_merge_redact(ps_db_t *db, const char *tenant, const ps_id_t *id,
                           const ps_blob_t *record, const char *acting_user, ps_status_t *st);
-
-/* Up to limit audit rows of the tenant about resource (index audit_events_by_resource), oldest
- * first. 0 with ret_rows[0..*ret_n) (strings in a), or -1 with st set. */
-int ps_store_audit_by_resource(ps_db_t *db, ps_arena_t *a, const char *tenant, const char *resource,
-                               ps_lock_t lock, int limit, ps_audit_row_t *ret_rows, int *ret_n,
-                               ps_status_t *st);
-
-/* Blanks acting_user and details of audit row id and marks it redacted. 0, or -1 with st set. */
-int ps_store_audit_redact(ps_db_t *db, const char *tenant, const ps_id_t *id, ps_status_t *st);
 
 /* A stored idempotency key: its request id, method and packed response (empty while none). */
 typedef struct ps_idem_row {

@@ -5,6 +5,7 @@ the invoice snapshots unless told otherwise, is idempotent and audited. The eras
 table of the schema and searches the dump for the person's values (docs/personal-data.md lists the
 places)."""
 
+import concurrent.futures
 import unittest
 import uuid
 
@@ -367,6 +368,41 @@ class Erase(PersonDataCase):
         self.assertEqual(self.places_of_needles(t), [])
         self.assertTrue(erase(ch, gone.name).already_erased)
         self.assertTrue(erase(ch, snap.name).already_erased)
+
+    def test_merges_racing_the_erasure_cannot_bring_it_back(self):
+        ch = self.channel
+        t = lib.new_enabled_tenant(ch, "pdr")
+        T = lib.create(ch, t, lib.company(company_name=NAME, email=EMAIL, phone=PHONE))
+        lib.link_document(ch, T.name, lib.document(document_id="q-race"))
+        dups = [lib.create(ch, t, lib.company(company_name="Racer %d" % i)) for i in range(6)]
+        for i, d in enumerate(dups):
+            lib.link_document(ch, d.name, lib.document(document_id="q-racer-%d" % i))
+
+        def merge(i):
+            try:
+                return lib.merge(ch, T.name, [dups[i].name], request_id="race-%d" % i).merge
+            except grpc.RpcError as e:
+                self.assertEqual(e.code(), Code.NOT_FOUND, e.details())
+                return None
+
+        with concurrent.futures.ThreadPoolExecutor(8) as pool:
+            futs = [pool.submit(merge, i) for i in range(3)]
+            erased = pool.submit(erase, ch, T.name)
+            futs += [pool.submit(merge, i) for i in range(3, 6)]
+            merges = [f.result() for f in futs]
+            r = erased.result()
+        self.assertFalse(r.already_erased)
+        for d, m in zip(dups, merges):
+            if m is None:  # refused after the erasure: the duplicate is still its own record
+                self.assertEqual(lib.get(ch, d.name).company_name, d.company_name)
+                continue
+            got = lib.get_merge(ch, m.name)  # merged before the erasure: redacted with it
+            self.assertTrue(got.source_snapshots[0].redacted, got)
+            self.assertNotIn("Racer", str(got))
+            doc = lib.lookup_document(ch, t, R.QUOTE, "q-racer-%d" % dups.index(d))
+            self.assertTrue(doc.party_snapshot.redacted)
+        self.assertEqual(self.places_of_needles(t), [])
+        self.assertRpcError(lambda: lib.get(ch, T.name), Code.NOT_FOUND, reason="PROSPECT_ERASED")
 
 
 if __name__ == "__main__":
