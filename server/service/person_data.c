@@ -39,6 +39,7 @@
 #include "service/audit.h"
 #include "service/documents.h"
 #include "service/merges.h"
+#include "service/person_data.h"
 #include "service/service.h"
 #include "store/contact_persons.h"
 #include "store/documents.h"
@@ -50,12 +51,90 @@
 #define DOCS_DEFAULT 1000         /* document links per ExportPersonData response */
 #define DOCS_MAX 5000
 #define IDEM_BATCH 500            /* idempotency keys read at a time */
-#define VALUE_MIN 4               /* shorter values are not searched for (they match too much) */
-#define VALUES_MAX 64
 #define ACTING_USER_MAX 255
 
 static int out_of_memory(ps_status_t *st) {
   return ps_fail(st, PS_RESOURCE_EXHAUSTED, "", "Out of memory building the response.");
+}
+
+/* ------------------------------------------------------------------------------ pure parts */
+
+void ps_person_value_add(ps_person_values_t *v, const char *s) {
+  if (!s || strlen(s) < PS_PERSON_VALUE_MIN || v->n >= PS_PERSON_VALUES_MAX) return;
+  for (int i = 0; i < v->n; i++)
+    if (strcmp(v->v[i], s) == 0) return;
+  v->v[v->n++] = s;
+}
+
+int ps_person_contains(const unsigned char *hay, size_t n, const char *needle) {
+  size_t m = strlen(needle);
+  if (m == 0 || m > n) return 0;
+  for (size_t i = 0; i + m <= n; i++) {
+    size_t k = 0;
+    while (k < m) {
+      unsigned char x = hay[i + k], y = (unsigned char)needle[k];
+      if (x >= 'A' && x <= 'Z') x = (unsigned char)(x + 32);
+      if (y >= 'A' && y <= 'Z') y = (unsigned char)(y + 32);
+      if (x != y) break;
+      k++;
+    }
+    if (k == m) return 1;
+  }
+  return 0;
+}
+
+int ps_person_names(const ps_person_values_t *v, const char *text) {
+  if (!text || !text[0]) return 0;
+  for (int i = 0; i < v->n; i++)
+    if (ps_person_contains((const unsigned char *)text, strlen(text), v->v[i])) return 1;
+  return 0;
+}
+
+Prospects__V1__Prospect *ps_person_blank_prospect(ps_arena_t *a, const Prospects__V1__Prospect *p) {
+  Prospects__V1__Prospect *b = ps_arena_alloc(a, sizeof *b);
+  if (!b) return NULL;
+  prospects__v1__prospect__init(b);
+  b->name = p->name;
+  b->kind = p->kind;
+  b->state = p->state;
+  b->create_time = p->create_time;
+  b->update_time = p->update_time;
+  b->convert_time = p->convert_time;
+  b->converting_invoice = p->converting_invoice;
+  b->etag = p->etag;
+  return b;
+}
+
+Prospects__V1__ContactPerson *ps_person_blank_contact(ps_arena_t *a,
+                                                      const Prospects__V1__ContactPerson *c) {
+  Prospects__V1__ContactPerson *b = ps_arena_alloc(a, sizeof *b);
+  if (!b) return NULL;
+  prospects__v1__contact_person__init(b);
+  b->name = c->name;
+  b->create_time = c->create_time;
+  b->update_time = c->update_time;
+  b->etag = c->etag;
+  return b;
+}
+
+int ps_person_prospect_has_data(const Prospects__V1__Prospect *p) {
+  return p && (ps_has_text(p->display_name) || ps_has_text(p->first_name) ||
+               ps_has_text(p->last_name) || ps_has_text(p->company_name) ||
+               ps_has_text(p->vat_number) || ps_has_text(p->email) || ps_has_text(p->phone) ||
+               ps_has_text(p->website) || ps_has_text(p->language) || ps_has_text(p->notes) ||
+               p->address);
+}
+
+int ps_person_contact_has_data(const Prospects__V1__ContactPerson *c) {
+  return c && (ps_has_text(c->first_name) || ps_has_text(c->last_name) || ps_has_text(c->email) ||
+               ps_has_text(c->phone) || ps_has_text(c->role));
+}
+
+int ps_person_snapshot_has_data(const Prospects__V1__PartySnapshot *p) {
+  return p && (ps_has_text(p->display_name) || ps_has_text(p->first_name) ||
+               ps_has_text(p->last_name) || ps_has_text(p->company_name) ||
+               ps_has_text(p->vat_number) || ps_has_text(p->email) || ps_has_text(p->phone) ||
+               p->address);
 }
 
 /* ------------------------------------------------------------------------------ the subject */
@@ -79,18 +158,12 @@ typedef struct subject {
   int n_lineage;
   ps_id_t *merges;                /* distinct merges of the lineage */
   int n_merges;
-  const char *values[VALUES_MAX]; /* the person's values, to find copies in free text and blobs */
-  int n_values;
+  ps_person_values_t values;      /* the person's values, to find copies in free text and blobs */
   char idtext[LINEAGE_MAX + 2][PS_ID_TEXT_LEN + 1]; /* lineage ids, then the contact's */
   int n_idtext;
 } subject_t;
 
-static void add_value(subject_t *s, const char *v) {
-  if (!v || strlen(v) < VALUE_MIN || s->n_values >= VALUES_MAX) return;
-  for (int i = 0; i < s->n_values; i++)
-    if (strcmp(s->values[i], v) == 0) return;
-  s->values[s->n_values++] = v;
-}
+static void add_value(subject_t *s, const char *v) { ps_person_value_add(&s->values, v); }
 
 static int add_name_value(ps_arena_t *a, subject_t *s, const char *first, const char *last) {
   if (first && first[0] && last && last[0]) {
@@ -118,39 +191,18 @@ static int add_contact_values(ps_arena_t *a, subject_t *s, const Prospects__V1__
   return add_name_value(a, s, c->first_name, c->last_name);
 }
 
-/* 1 when needle occurs in hay[0..n) with ASCII letters compared case-insensitively. */
-static int contains_ci(const unsigned char *hay, size_t n, const char *needle) {
-  size_t m = strlen(needle);
-  if (m == 0 || m > n) return 0;
-  for (size_t i = 0; i + m <= n; i++) {
-    size_t k = 0;
-    while (k < m) {
-      unsigned char x = hay[i + k], y = (unsigned char)needle[k];
-      if (x >= 'A' && x <= 'Z') x = (unsigned char)(x + 32);
-      if (y >= 'A' && y <= 'Z') y = (unsigned char)(y + 32);
-      if (x != y) break;
-      k++;
-    }
-    if (k == m) return 1;
-  }
-  return 0;
-}
-
 /* 1 when text names the person: holds one of its values. */
 static int names_person(const subject_t *s, const char *text) {
-  if (!text || !text[0]) return 0;
-  for (int i = 0; i < s->n_values; i++)
-    if (contains_ci((const unsigned char *)text, strlen(text), s->values[i])) return 1;
-  return 0;
+  return ps_person_names(&s->values, text);
 }
 
 /* 1 when a stored blob mentions the subject: one of its ids or values. */
 static int blob_mentions(const subject_t *s, const ps_blob_t *b) {
   if (!b->data || b->len == 0) return 0;
   for (int i = 0; i < s->n_idtext; i++)
-    if (contains_ci(b->data, b->len, s->idtext[i])) return 1;
-  for (int i = 0; i < s->n_values; i++)
-    if (contains_ci(b->data, b->len, s->values[i])) return 1;
+    if (ps_person_contains(b->data, b->len, s->idtext[i])) return 1;
+  for (int i = 0; i < s->values.n; i++)
+    if (ps_person_contains(b->data, b->len, s->values.v[i])) return 1;
   return 0;
 }
 
@@ -186,7 +238,7 @@ static int subject_parse(ps_arena_t *a, const char *name, subject_t *s, ps_statu
 static int subject_read(ps_db_t *db, ps_arena_t *a, subject_t *s, ps_lock_t lock,
                         ps_status_t *st) {
   s->live = s->contact_live = s->erased = s->merged_away = 0;
-  s->n_lineage = s->n_merges = s->n_values = s->n_idtext = 0;
+  s->n_lineage = s->n_merges = s->values.n = s->n_idtext = 0;
   int rc = ps_store_prospect_get(db, a, s->tenant, &s->id, lock, &s->row, st);
   if (rc < 0) return -1;
   s->live = rc == 1;
@@ -326,48 +378,6 @@ static int read_merges(ps_db_t *db, ps_arena_t *a, subject_t *s, ps_lock_t lock,
   return 0;
 }
 
-/* A copy of p with only what is no personal data: name, kind, state, times, converting invoice,
- * etag. */
-static Prospects__V1__Prospect *blank_prospect(ps_arena_t *a, const Prospects__V1__Prospect *p) {
-  Prospects__V1__Prospect *b = ps_arena_alloc(a, sizeof *b);
-  if (!b) return NULL;
-  prospects__v1__prospect__init(b);
-  b->name = p->name;
-  b->kind = p->kind;
-  b->state = p->state;
-  b->create_time = p->create_time;
-  b->update_time = p->update_time;
-  b->convert_time = p->convert_time;
-  b->converting_invoice = p->converting_invoice;
-  b->etag = p->etag;
-  return b;
-}
-
-static Prospects__V1__ContactPerson *blank_contact(ps_arena_t *a,
-                                                   const Prospects__V1__ContactPerson *c) {
-  Prospects__V1__ContactPerson *b = ps_arena_alloc(a, sizeof *b);
-  if (!b) return NULL;
-  prospects__v1__contact_person__init(b);
-  b->name = c->name;
-  b->create_time = c->create_time;
-  b->update_time = c->update_time;
-  b->etag = c->etag;
-  return b;
-}
-
-/* 1 when the contact person snapshot still holds personal fields. */
-static int contact_has_data(const Prospects__V1__ContactPerson *c) {
-  return ps_has_text(c->first_name) || ps_has_text(c->last_name) || ps_has_text(c->email) ||
-         ps_has_text(c->phone) || ps_has_text(c->role);
-}
-
-static int snapshot_has_data(const Prospects__V1__PartySnapshot *p) {
-  return p && (ps_has_text(p->display_name) || ps_has_text(p->first_name) ||
-               ps_has_text(p->last_name) || ps_has_text(p->company_name) ||
-               ps_has_text(p->vat_number) || ps_has_text(p->email) || ps_has_text(p->phone) ||
-               p->address);
-}
-
 static int cmp_id(const void *x, const void *y) { return memcmp(x, y, 16); }
 
 static int is_invoice_type(int type) {
@@ -440,7 +450,7 @@ static int erase_link_snapshots(ps_db_t *db, erase_job_t *j, int64_t *ret_redact
     Prospects__V1__PartySnapshot *p =
         prospects__v1__party_snapshot__unpack(&a->allocator, snap.len, snap.data);
     if (!p) return ps_fail(st, PS_INTERNAL, "", "A stored party snapshot is unreadable.");
-    if (!snapshot_has_data(p)) continue;
+    if (!ps_person_snapshot_has_data(p)) continue;
     add_value(s, p->display_name);
     add_value(s, p->email);
     add_value(s, p->phone);
@@ -469,26 +479,22 @@ static int erase_merge_snapshots(ps_db_t *db, erase_job_t *j, Prospects__V1__Mer
       Prospects__V1__MergedSource *ms = m->source_snapshots[k];
       int touched = 0;
       if (!s->is_contact && is_lineage_source(s, ms)) {
-        if (ms->prospect) {
-          Prospects__V1__Prospect *b = blank_prospect(a, ms->prospect);
-          if (!b) return out_of_memory(st);
-          if (protobuf_c_message_get_packed_size(&b->base) !=
-              protobuf_c_message_get_packed_size(&ms->prospect->base))
-            touched = 1;
-          ms->prospect = b;
+        if (ms->prospect && ps_person_prospect_has_data(ms->prospect)) {
+          if (!(ms->prospect = ps_person_blank_prospect(a, ms->prospect))) return out_of_memory(st);
+          touched = 1;
         }
         for (size_t c = 0; c < ms->n_contact_persons; c++) {
-          if (!contact_has_data(ms->contact_persons[c])) continue;
-          if (!(ms->contact_persons[c] = blank_contact(a, ms->contact_persons[c])))
+          if (!ps_person_contact_has_data(ms->contact_persons[c])) continue;
+          if (!(ms->contact_persons[c] = ps_person_blank_contact(a, ms->contact_persons[c])))
             return out_of_memory(st);
           touched = 1;
         }
       } else if (s->is_contact) {
         for (size_t c = 0; c < ms->n_contact_persons; c++) {
           if (!is_subject_contact(s, ms->contact_persons[c]) ||
-              !contact_has_data(ms->contact_persons[c]))
+              !ps_person_contact_has_data(ms->contact_persons[c]))
             continue;
-          if (!(ms->contact_persons[c] = blank_contact(a, ms->contact_persons[c])))
+          if (!(ms->contact_persons[c] = ps_person_blank_contact(a, ms->contact_persons[c])))
             return out_of_memory(st);
           touched = 1;
         }
