@@ -30,7 +30,6 @@
  * gated by the apps: an operator must be able to answer a request of a person whatever the tenant
  * switched off. */
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "core/names.h"
@@ -51,6 +50,7 @@
 #define DOCS_DEFAULT 1000         /* document links per ExportPersonData response */
 #define DOCS_MAX 5000
 #define IDEM_BATCH 500            /* idempotency keys read at a time */
+#define SCRATCH_LIMIT (64u << 20) /* the memory of one batch of stored responses or snapshots */
 #define ACTING_USER_MAX 255
 
 static int out_of_memory(ps_status_t *st) {
@@ -378,13 +378,6 @@ static int read_merges(ps_db_t *db, ps_arena_t *a, subject_t *s, ps_lock_t lock,
   return 0;
 }
 
-static int cmp_id(const void *x, const void *y) { return memcmp(x, y, 16); }
-
-static int is_invoice_type(int type) {
-  return type == PROSPECTS__V1__DOCUMENT_TYPE__INVOICE ||
-         type == PROSPECTS__V1__DOCUMENT_TYPE__CREDIT_NOTE;
-}
-
 /* ------------------------------------------------------------------------------ ErasePersonData */
 
 typedef struct erase_job {
@@ -401,67 +394,116 @@ typedef struct erase_job {
   Prospects__V1__ErasePersonDataResponse *out;
 } erase_job_t;
 
-/* Step 5: the party snapshots of the links on the record and of the links moved away from the
- * lineage's records. */
+/* Adds v to the subject's values, copied into a when it is new. 0, or -1 when out of memory. */
+static int keep_value(ps_arena_t *a, subject_t *s, const char *v) {
+  if (!v || strlen(v) < PS_PERSON_VALUE_MIN || s->values.n >= PS_PERSON_VALUES_MAX) return 0;
+  for (int i = 0; i < s->values.n; i++)
+    if (strcmp(s->values.v[i], v) == 0) return 0;
+  char *copy = ps_arena_strdup(a, v);
+  if (!copy) return -1;
+  ps_person_value_add(&s->values, copy);
+  return 0;
+}
+
+/* The values of a stored party snapshot (unpacked in scratch), kept in a. */
+static int snapshot_values(ps_arena_t *a, ps_arena_t *scratch, subject_t *s, const ps_blob_t *b,
+                           ps_status_t *st) {
+  Prospects__V1__PartySnapshot *p =
+      prospects__v1__party_snapshot__unpack(&scratch->allocator, b->len, b->data);
+  if (!p) return ps_fail(st, PS_INTERNAL, "", "A stored party snapshot is unreadable.");
+  if (!ps_person_snapshot_has_data(p)) return 0;
+  const char *both = NULL;
+  if (p->first_name && p->first_name[0] && p->last_name && p->last_name[0] &&
+      !(both = ps_arena_printf(scratch, "%s %s", p->first_name, p->last_name)))
+    return out_of_memory(st);
+  const char *vals[] = {p->display_name, p->company_name, p->email, p->phone, p->vat_number, both};
+  for (size_t i = 0; i < sizeof vals / sizeof vals[0]; i++)
+    if (keep_value(a, s, vals[i]) != 0) return out_of_memory(st);
+  return 0;
+}
+
+#define SNAPSHOT_PAGE 500
+
+/* The person's values as the snapshots of its links hold them (older values of the record may be
+ * there): the links on the record and those moved away from the lineage's records, read in pages
+ * into scratch, reset after each page, so that any number of links fits in bounded memory. */
+static int link_values(ps_db_t *db, erase_job_t *j, ps_arena_t *scratch, ps_status_t *st) {
+  ps_arena_t *a = j->arena;
+  subject_t *s = j->s;
+  ps_document_query_t q;
+  memset(&q, 0, sizeof q);
+  q.prospect_id = s->id;
+  q.limit = SNAPSHOT_PAGE;
+  for (;;) {
+    ps_arena_reset(scratch);
+    ps_document_cols_t *rows = ps_arena_alloc(scratch, sizeof *rows * SNAPSHOT_PAGE);
+    if (!rows) return out_of_memory(st);
+    int n = 0, cut = 0;
+    if (ps_store_document_list(db, scratch, s->tenant, &q, rows, &n, &cut, st) != 0) return -1;
+    for (int i = 0; i < n; i++)
+      if (snapshot_values(a, scratch, s, &rows[i].snapshot, st) != 0) return -1;
+    if (n < SNAPSHOT_PAGE || s->values.n >= PS_PERSON_VALUES_MAX) break;
+    q.has_cursor = 1;
+    q.after_us = rows[n - 1].document_us;
+    q.after_id = rows[n - 1].id;
+  }
+  for (int i = 0; i < s->n_lineage && s->values.n < PS_PERSON_VALUES_MAX; i++) {
+    if (!s->lineage_has_merge[i]) continue;
+    ps_moved_from_t from = {s->lineage_merge[i], s->lineage[i]};
+    ps_id_t after;
+    int has_after = 0;
+    for (;;) {
+      ps_arena_reset(scratch);
+      ps_id_t *ids = ps_arena_alloc(scratch, sizeof *ids * SNAPSHOT_PAGE);
+      ps_blob_t *snaps = ps_arena_alloc(scratch, sizeof *snaps * SNAPSHOT_PAGE);
+      if (!ids || !snaps) return out_of_memory(st);
+      int n = 0;
+      if (ps_store_moved_snapshots(db, scratch, s->tenant, &from, has_after ? &after : NULL,
+                                   SNAPSHOT_PAGE, ids, snaps, &n, st) != 0)
+        return -1;
+      for (int k = 0; k < n; k++)
+        if (snapshot_values(a, scratch, s, &snaps[k], st) != 0) return -1;
+      if (n < SNAPSHOT_PAGE || s->values.n >= PS_PERSON_VALUES_MAX) break;
+      after = ids[n - 1];
+      has_after = 1;
+    }
+  }
+  return 0;
+}
+
+/* Step 5: the party snapshots of the links on the record and of the links the lineage's merges
+ * moved away from its records: one UPDATE each, whatever their number. */
 static int erase_link_snapshots(ps_db_t *db, erase_job_t *j, int64_t *ret_redacted,
                                 int64_t *ret_kept, ps_status_t *st) {
   ps_arena_t *a = j->arena;
   subject_t *s = j->s;
-  ps_id_t *on = NULL;
-  int n_on = 0;
-  if (ps_store_merge_link_ids(db, a, s->tenant, &s->id, PS_LOCK_UPDATE, 1 << 30, &on, &n_on, st) != 0)
-    return -1;
-  /* the links each merged-away record of the lineage had, wherever they went */
-  ps_id_t **moved = ps_arena_alloc(a, sizeof *moved * (size_t)s->n_lineage);
-  int *n_moved = ps_arena_alloc(a, sizeof *n_moved * (size_t)s->n_lineage);
-  if (!moved || !n_moved) return out_of_memory(st);
-  for (int i = 0; i < s->n_lineage; i++) {
-    moved[i] = NULL;
-    n_moved[i] = 0;
-    if (s->lineage_has_merge[i] &&
-        ps_store_moved_links_of(db, a, s->tenant, &s->lineage_merge[i], &s->lineage[i], &moved[i],
-                                &n_moved[i], st) != 0)
-      return -1;
-  }
-  /* one list, each link once (a link moved onto the record is in both) */
-  int total = n_on;
-  for (int i = 0; i < s->n_lineage; i++) total += n_moved[i];
-  ps_id_t *ids = ps_arena_alloc(a, sizeof *ids * (size_t)(total ? total : 1));
-  if (!ids) return out_of_memory(st);
-  int n = 0;
-  if (n_on) memcpy(ids, on, sizeof *ids * (size_t)n_on);
-  n = n_on;
-  for (int i = 0; i < s->n_lineage; i++) {
-    if (n_moved[i]) memcpy(ids + n, moved[i], sizeof *ids * (size_t)n_moved[i]);
-    n += n_moved[i];
-  }
-  qsort(ids, (size_t)n, sizeof *ids, cmp_id); /* also the order rows are locked in */
+  ps_arena_t scratch;
+  if (ps_arena_init(&scratch, 0) != 0) return out_of_memory(st);
+  ps_arena_set_limit(&scratch, SCRATCH_LIMIT);
+  int rc = link_values(db, j, &scratch, st);
+  ps_arena_destroy(&scratch);
+  if (rc != 0) return -1;
+
   Prospects__V1__PartySnapshot blank = PROSPECTS__V1__PARTY_SNAPSHOT__INIT;
   blank.redacted = 1;
   ps_blob_t packed;
   if (ps_pack_in_arena(a, &blank.base, &packed) != 0) return out_of_memory(st);
-  for (int k = 0; k < n; k++) {
-    if (k > 0 && memcmp(ids[k].b, ids[k - 1].b, 16) == 0) continue;
-    int type = 0;
-    ps_blob_t snap;
-    int rc = ps_store_link_snapshot_lock(db, a, s->tenant, &ids[k], &type, &snap, st);
-    if (rc < 0) return -1;
-    if (rc == 0) continue; /* unlinked since it moved */
-    Prospects__V1__PartySnapshot *p =
-        prospects__v1__party_snapshot__unpack(&a->allocator, snap.len, snap.data);
-    if (!p) return ps_fail(st, PS_INTERNAL, "", "A stored party snapshot is unreadable.");
-    if (!ps_person_snapshot_has_data(p)) continue;
-    add_value(s, p->display_name);
-    add_value(s, p->email);
-    add_value(s, p->phone);
-    add_value(s, p->vat_number);
-    if (add_name_value(a, s, p->first_name, p->last_name) != 0) return out_of_memory(st);
-    if (is_invoice_type(type) && !j->req->erase_invoice_snapshots) {
-      (*ret_kept)++;
-      continue;
-    }
-    if (ps_store_link_snapshot_set(db, s->tenant, &ids[k], &packed, st) != 0) return -1;
-    (*ret_redacted)++;
+  int all = j->req->erase_invoice_snapshots;
+  uint64_t changed = 0;
+  int64_t kept = 0;
+  if (ps_store_links_redact(db, s->tenant, &s->id, NULL, &packed, all, &changed, st) != 0 ||
+      (!all && ps_store_links_kept(db, s->tenant, &s->id, NULL, &packed, &kept, st) != 0))
+    return -1;
+  *ret_redacted += (int64_t)changed;
+  *ret_kept += kept;
+  for (int i = 0; i < s->n_lineage; i++) {
+    if (!s->lineage_has_merge[i]) continue;
+    ps_moved_from_t from = {s->lineage_merge[i], s->lineage[i]};
+    if (ps_store_links_redact(db, s->tenant, &s->id, &from, &packed, all, &changed, st) != 0 ||
+        (!all && ps_store_links_kept(db, s->tenant, &s->id, &from, &packed, &kept, st) != 0))
+      return -1;
+    *ret_redacted += (int64_t)changed;
+    *ret_kept += kept;
   }
   return 0;
 }
@@ -544,15 +586,18 @@ static int erase_audit_rows(ps_db_t *db, erase_job_t *j, const char *resource,
   return 0;
 }
 
-/* Step 8: stored responses of the tenant that mention the subject. */
-static int erase_idempotency(ps_db_t *db, erase_job_t *j, int64_t *ret_deleted, ps_status_t *st) {
-  ps_arena_t *a = j->arena;
-  ps_idem_row_t *rows = ps_arena_alloc(a, sizeof *rows * IDEM_BATCH);
-  if (!rows) return out_of_memory(st);
-  const char *after = "";
+/* Step 8: stored responses of the tenant that mention the subject, read in batches into a scratch
+ * arena reset after each, so that any number of keys fits in bounded memory. */
+static int idempotency_pass(ps_db_t *db, erase_job_t *j, ps_arena_t *scratch, int64_t *ret_deleted,
+                            ps_status_t *st) {
+  char after[128] = ""; /* request ids are at most 64 ASCII characters */
   for (;;) {
+    ps_arena_reset(scratch);
+    ps_idem_row_t *rows = ps_arena_alloc(scratch, sizeof *rows * IDEM_BATCH);
+    if (!rows) return out_of_memory(st);
     int n = 0;
-    if (ps_store_idem_scan(db, a, j->s->tenant, after, IDEM_BATCH, rows, &n, st) != 0) return -1;
+    if (ps_store_idem_scan(db, scratch, j->s->tenant, after, IDEM_BATCH, rows, &n, st) != 0)
+      return -1;
     for (int i = 0; i < n; i++) {
       if (strcmp(rows[i].method, "ErasePersonData") == 0) continue; /* names only */
       if (!blob_mentions(j->s, &rows[i].response)) continue;
@@ -560,8 +605,17 @@ static int erase_idempotency(ps_db_t *db, erase_job_t *j, int64_t *ret_deleted, 
       (*ret_deleted)++;
     }
     if (n < IDEM_BATCH) return 0;
-    after = rows[n - 1].request_id;
+    snprintf(after, sizeof after, "%s", rows[n - 1].request_id);
   }
+}
+
+static int erase_idempotency(ps_db_t *db, erase_job_t *j, int64_t *ret_deleted, ps_status_t *st) {
+  ps_arena_t scratch;
+  if (ps_arena_init(&scratch, 0) != 0) return out_of_memory(st);
+  ps_arena_set_limit(&scratch, SCRATCH_LIMIT);
+  int rc = idempotency_pass(db, j, &scratch, ret_deleted, st);
+  ps_arena_destroy(&scratch);
+  return rc;
 }
 
 static int erase_tx(ps_db_t *db, void *arg, ps_status_t *st) {

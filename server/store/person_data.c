@@ -12,13 +12,38 @@ static ps_sql_t Q_TOMB_OF = PS_SQL(
 static ps_sql_t Q_TOMBS_INTO = PS_SQL(
     "SELECT id, merge_id FROM prospect_tombstones WHERE tenant_id = ? AND merged_into = ?"
     " ORDER BY id LIMIT ?");
-static ps_sql_t Q_MOVED_OF = PS_SQL(
-    "SELECT link_id FROM merge_moved_documents WHERE tenant_id = ? AND merge_id = ? AND source_id = ?"
-    " ORDER BY link_id");
-static ps_sql_t Q_LINK_LOCK = PS_SQL(
-    "SELECT type, party_snapshot FROM document_links WHERE tenant_id = ? AND id = ? FOR UPDATE");
-static ps_sql_t Q_LINK_SET = PS_SQL(
-    "UPDATE document_links SET party_snapshot = ? WHERE tenant_id = ? AND id = ?");
+/* Link snapshots. Invoices and credit notes (types 5, 6) are left out unless asked; `<> ?` (the
+ * redacted snapshot) leaves rows already redacted unchanged, so the rows changed are the copies
+ * redacted now. A record's links: index document_links_by_prospect(_type); the links a merge moved
+ * from a source: the primary key of merge_moved_documents (tenant, merge, source), joined to
+ * document_links by its primary key. */
+static ps_sql_t Q_REDACT_ON = PS_SQL(
+    "UPDATE document_links SET party_snapshot = ? WHERE tenant_id = ? AND prospect_id = ?"
+    " AND type NOT IN (5, 6) AND party_snapshot <> ?");
+static ps_sql_t Q_REDACT_ON_ALL = PS_SQL(
+    "UPDATE document_links SET party_snapshot = ? WHERE tenant_id = ? AND prospect_id = ?"
+    " AND party_snapshot <> ?");
+static ps_sql_t Q_REDACT_MOVED = PS_SQL(
+    "UPDATE merge_moved_documents m JOIN document_links d ON d.tenant_id = m.tenant_id AND d.id = m.link_id"
+    " SET d.party_snapshot = ? WHERE m.tenant_id = ? AND m.merge_id = ? AND m.source_id = ?"
+    " AND d.type NOT IN (5, 6) AND d.party_snapshot <> ?");
+static ps_sql_t Q_REDACT_MOVED_ALL = PS_SQL(
+    "UPDATE merge_moved_documents m JOIN document_links d ON d.tenant_id = m.tenant_id AND d.id = m.link_id"
+    " SET d.party_snapshot = ? WHERE m.tenant_id = ? AND m.merge_id = ? AND m.source_id = ?"
+    " AND d.party_snapshot <> ?");
+static ps_sql_t Q_KEPT_ON = PS_SQL(
+    "SELECT COUNT(*) FROM document_links WHERE tenant_id = ? AND prospect_id = ? AND type IN (5, 6)"
+    " AND party_snapshot <> ?");
+static ps_sql_t Q_KEPT_MOVED = PS_SQL(
+    "SELECT COUNT(*) FROM merge_moved_documents m JOIN document_links d"
+    " ON d.tenant_id = m.tenant_id AND d.id = m.link_id"
+    " WHERE m.tenant_id = ? AND m.merge_id = ? AND m.source_id = ? AND d.prospect_id <> ?"
+    " AND d.type IN (5, 6) AND d.party_snapshot <> ?");
+static ps_sql_t Q_MOVED_SNAPSHOTS = PS_SQL(
+    "SELECT m.link_id, d.party_snapshot FROM merge_moved_documents m JOIN document_links d"
+    " ON d.tenant_id = m.tenant_id AND d.id = m.link_id"
+    " WHERE m.tenant_id = ? AND m.merge_id = ? AND m.source_id = ? AND m.link_id > ?"
+    " ORDER BY m.link_id LIMIT ?");
 static ps_sql_t Q_MERGE_REDACT = PS_SQL(
     "UPDATE merges SET record = ?, acting_user = ? WHERE tenant_id = ? AND id = ?");
 static ps_sql_t Q_IDEM_SCAN = PS_SQL(
@@ -26,10 +51,6 @@ static ps_sql_t Q_IDEM_SCAN = PS_SQL(
     " ORDER BY request_id LIMIT ? FOR UPDATE");
 static ps_sql_t Q_IDEM_DELETE = PS_SQL(
     "DELETE FROM idempotency_keys WHERE tenant_id = ? AND request_id = ?");
-
-static int oom(ps_status_t *st) {
-  return ps_fail(st, PS_RESOURCE_EXHAUSTED, "", "Out of memory reading a person's data.");
-}
 
 int ps_store_erased_get(ps_db_t *db, const char *tenant, const ps_id_t *id, int *ret_kind,
                         ps_status_t *st) {
@@ -108,71 +129,79 @@ int ps_store_tombstones_into(ps_db_t *db, const char *tenant, const ps_id_t *int
   return 0;
 }
 
-int ps_store_moved_links_of(ps_db_t *db, ps_arena_t *a, const char *tenant, const ps_id_t *merge_id,
-                            const ps_id_t *source_id, ps_id_t **ret_ids, int *ret_n,
-                            ps_status_t *st) {
+int ps_store_links_redact(ps_db_t *db, const char *tenant, const ps_id_t *prospect_id,
+                          const ps_moved_from_t *moved, const ps_blob_t *blank, int invoices_too,
+                          uint64_t *ret_changed, ps_status_t *st) {
+  const void *b = blank->data ? (const void *)blank->data : "";
   ps_params_t p;
   ps_params_init(&p);
+  ps_param_blob(&p, b, blank->len);
   ps_param_str(&p, tenant);
-  ps_param_id(&p, merge_id);
-  ps_param_id(&p, source_id);
-  MYSQL_STMT *s = ps_db_exec(db, &Q_MOVED_OF, &p, st);
-  if (!s) return -1;
-  ps_id_t *ids = NULL;
-  int n = 0, cap = 0;
-  for (;;) {
-    ps_id_t id;
-    ps_row_t r;
-    ps_row_init(&r);
-    ps_col_id(&r, &id);
-    int rc = ps_db_fetch(db, s, &r, NULL, st);
-    if (rc < 0) return -1;
-    if (rc == 0) break;
-    if (n == cap) {
-      int ncap = cap ? cap * 2 : 64;
-      ps_id_t *grown = ps_arena_alloc(a, sizeof *grown * (size_t)ncap);
-      if (!grown) return oom(st);
-      if (n) memcpy(grown, ids, sizeof *ids * (size_t)n);
-      ids = grown;
-      cap = ncap;
-    }
-    ids[n++] = id;
+  ps_sql_t *q;
+  if (moved) {
+    ps_param_id(&p, &moved->merge_id);
+    ps_param_id(&p, &moved->source_id);
+    q = invoices_too ? &Q_REDACT_MOVED_ALL : &Q_REDACT_MOVED;
+  } else {
+    ps_param_id(&p, prospect_id);
+    q = invoices_too ? &Q_REDACT_ON_ALL : &Q_REDACT_ON;
   }
-  *ret_ids = ids;
-  *ret_n = n;
+  ps_param_blob(&p, b, blank->len);
+  MYSQL_STMT *s = ps_db_exec(db, q, &p, st);
+  if (!s) return -1;
+  *ret_changed = ps_db_affected(s);
   return 0;
 }
 
-int ps_store_link_snapshot_lock(ps_db_t *db, ps_arena_t *a, const char *tenant, const ps_id_t *id,
-                                int *ret_type, ps_blob_t *ret_snapshot, ps_status_t *st) {
+int ps_store_links_kept(ps_db_t *db, const char *tenant, const ps_id_t *prospect_id,
+                        const ps_moved_from_t *moved, const ps_blob_t *blank, int64_t *ret_n,
+                        ps_status_t *st) {
+  const void *b = blank->data ? (const void *)blank->data : "";
   ps_params_t p;
   ps_params_init(&p);
   ps_param_str(&p, tenant);
-  ps_param_id(&p, id);
-  MYSQL_STMT *s = ps_db_exec(db, &Q_LINK_LOCK, &p, st);
-  if (!s) return -1;
-  int type = 0;
-  ps_blob_t snap = {NULL, 0};
-  ps_row_t r;
-  ps_row_init(&r);
-  ps_col_int(&r, &type);
-  ps_col_blob(&r, &snap);
-  int rc = ps_db_fetch(db, s, &r, a, st);
-  if (rc == 1) {
-    *ret_type = type;
-    *ret_snapshot = snap;
+  if (moved) {
+    ps_param_id(&p, &moved->merge_id);
+    ps_param_id(&p, &moved->source_id);
   }
-  return rc;
+  ps_param_id(&p, prospect_id);
+  ps_param_blob(&p, b, blank->len);
+  return ps_db_query_i64(db, moved ? &Q_KEPT_MOVED : &Q_KEPT_ON, &p, ret_n, st);
 }
 
-int ps_store_link_snapshot_set(ps_db_t *db, const char *tenant, const ps_id_t *id,
-                               const ps_blob_t *snapshot, ps_status_t *st) {
+int ps_store_moved_snapshots(ps_db_t *db, ps_arena_t *a, const char *tenant,
+                             const ps_moved_from_t *moved, const ps_id_t *after, int limit,
+                             ps_id_t *ret_ids, ps_blob_t *ret_snapshots, int *ret_n,
+                             ps_status_t *st) {
+  static const ps_id_t zero;
   ps_params_t p;
   ps_params_init(&p);
-  ps_param_blob(&p, snapshot->data ? (const void *)snapshot->data : "", snapshot->len);
   ps_param_str(&p, tenant);
-  ps_param_id(&p, id);
-  return ps_db_exec(db, &Q_LINK_SET, &p, st) ? 0 : -1;
+  ps_param_id(&p, &moved->merge_id);
+  ps_param_id(&p, &moved->source_id);
+  ps_param_id(&p, after ? after : &zero);
+  ps_param_i64(&p, limit);
+  MYSQL_STMT *s = ps_db_exec(db, &Q_MOVED_SNAPSHOTS, &p, st);
+  if (!s) return -1;
+  int n = 0;
+  for (;;) {
+    ps_id_t id;
+    ps_blob_t snap = {NULL, 0};
+    ps_row_t r;
+    ps_row_init(&r);
+    ps_col_id(&r, &id);
+    ps_col_blob(&r, &snap);
+    int rc = ps_db_fetch(db, s, &r, a, st);
+    if (rc < 0) return -1;
+    if (rc == 0) break;
+    if (n < limit) {
+      ret_ids[n] = id;
+      ret_snapshots[n] = snap;
+      n++;
+    }
+  }
+  *ret_n = n;
+  return 0;
 }
 
 int ps_store_merge_redact(ps_db_t *db, const char *tenant, const ps_id_t *id,

@@ -43,20 +43,35 @@ typedef struct ps_merged_in {
 int ps_store_tombstones_into(ps_db_t *db, const char *tenant, const ps_id_t *into, int limit,
                              ps_merged_in_t *ret_rows, int *ret_n, ps_status_t *st);
 
-/* The links merge merge_id recorded as moved from source_id (merge_moved_documents). 0 with
- * *ret_ids (array in a, NULL when none) and *ret_n, or -1 with st set. */
-int ps_store_moved_links_of(ps_db_t *db, ps_arena_t *a, const char *tenant, const ps_id_t *merge_id,
-                            const ps_id_t *source_id, ps_id_t **ret_ids, int *ret_n,
-                            ps_status_t *st);
+/* The links a merge moved away from one of its sources (merge_moved_documents), wherever they are
+ * now. */
+typedef struct ps_moved_from {
+  ps_id_t merge_id;
+  ps_id_t source_id;
+} ps_moved_from_t;
 
-/* A link's type and snapshot, read FOR UPDATE: 1 with *ret_type and *ret_snapshot (in a), 0 when
- * there is no such link, -1 with st set. */
-int ps_store_link_snapshot_lock(ps_db_t *db, ps_arena_t *a, const char *tenant, const ps_id_t *id,
-                                int *ret_type, ps_blob_t *ret_snapshot, ps_status_t *st);
+/* Sets the party snapshot of links to blank (the packed redacted snapshot): the links on record
+ * prospect_id (moved NULL), or the links `moved` names. INVOICE and CREDIT_NOTE links are left
+ * out unless invoices_too. 0 with *ret_changed (links whose snapshot changed; those already blank
+ * do not count), or -1 with st set. One statement: any number of links. */
+int ps_store_links_redact(ps_db_t *db, const char *tenant, const ps_id_t *prospect_id,
+                          const ps_moved_from_t *moved, const ps_blob_t *blank, int invoices_too,
+                          uint64_t *ret_changed, ps_status_t *st);
 
-/* Replaces the party snapshot of link id. 0, or -1 with st set. */
-int ps_store_link_snapshot_set(ps_db_t *db, const char *tenant, const ps_id_t *id,
-                               const ps_blob_t *snapshot, ps_status_t *st);
+/* How many INVOICE and CREDIT_NOTE links keep a snapshot other than blank: on record prospect_id
+ * (moved NULL), or among the links `moved` names that are not on prospect_id now (so that a link
+ * counts once). 0 with *ret_n, or -1 with st set. */
+int ps_store_links_kept(ps_db_t *db, const char *tenant, const ps_id_t *prospect_id,
+                        const ps_moved_from_t *moved, const ps_blob_t *blank, int64_t *ret_n,
+                        ps_status_t *st);
+
+/* One page of the links `moved` names that still exist, with their snapshots, link id ascending
+ * after `after` (NULL: from the first), at most limit. 0 with ret_ids/ret_snapshots[0..*ret_n)
+ * (bytes in a), or -1 with st set. */
+int ps_store_moved_snapshots(ps_db_t *db, ps_arena_t *a, const char *tenant,
+                             const ps_moved_from_t *moved, const ps_id_t *after, int limit,
+                             ps_id_t *ret_ids, ps_blob_t *ret_snapshots, int *ret_n,
+                             ps_status_t *st);
 
 /* Rewrites the packed record and acting_user of merge id (the redaction of an erased person: the
  * only change a merge record ever gets). 0, or -1 with st set. */
