@@ -104,7 +104,7 @@ class Cli(unittest.TestCase):
         out = run([self.prospectctl, "--help"])
         self.assertEqual(out.returncode, 0)
         commands = [line.split()[0] for line in out.stdout.split("Commands")[1].splitlines()[1:] if line.strip()]
-        self.assertEqual(len(commands), 24, out.stdout)
+        self.assertEqual(len(commands), 28, out.stdout)
         self.assertIn("list-audit-events", commands)
         for command in commands:
             out = run([self.prospectctl, command, "--help"])
