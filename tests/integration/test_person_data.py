@@ -264,7 +264,9 @@ class Erase(PersonDataCase):
         self.assertRpcError(lambda: lib.resolve(ch, self.T.name), Code.NOT_FOUND, reason="PROSPECT_ERASED")
         self.assertRpcError(lambda: lib.get_contact(ch, self.cp.name), Code.NOT_FOUND)
         self.assertRpcError(lambda: lib.merge(ch, self.other.name, [self.T.name], request_id="m-x"),
-                            Code.NOT_FOUND)
+                            Code.NOT_FOUND, reason="PROSPECT_ERASED")
+        self.assertRpcError(lambda: lib.merge(ch, self.T.name, [self.other.name], request_id="m-y"),
+                            Code.NOT_FOUND, reason="PROSPECT_ERASED")
         self.assertRpcError(lambda: lib.link_document(ch, self.T.name, lib.document(document_id="late")),
                             Code.NOT_FOUND)
         for q in ("Quortlandt", "zebedeus", EMAIL, "quortlandt-home"):
