@@ -57,6 +57,9 @@ ADAPT(ps_list_audit_events, Prospects__V1__ListAuditEventsRequest,
       Prospects__V1__ListAuditEventsResponse)
 ADAPT(ps_batch_create_prospects, Prospects__V1__BatchCreateProspectsRequest,
       Prospects__V1__BatchCreateProspectsResponse)
+ADAPT(ps_export_person_data, Prospects__V1__ExportPersonDataRequest, Prospects__V1__PersonData)
+ADAPT(ps_erase_person_data, Prospects__V1__ErasePersonDataRequest,
+      Prospects__V1__ErasePersonDataResponse)
 
 static const struct {
   const char *name;
@@ -87,6 +90,8 @@ static const struct {
     {"UpdateTenantApps", adapt_ps_update_tenant_apps},
     {"ListAuditEvents", adapt_ps_list_audit_events},
     {"BatchCreateProspects", adapt_ps_batch_create_prospects},
+    {"ExportPersonData", adapt_ps_export_person_data},
+    {"ErasePersonData", adapt_ps_erase_person_data},
 };
 
 /* Methods whose requests carry a record (notes up to 10,000 characters), a contact person or a

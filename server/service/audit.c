@@ -27,6 +27,23 @@ int ps_audit_record(ps_db_t *db, const char *caller, const char *acting_user, co
   return ps_store_audit_insert(db, tenant, now_us, &row, st);
 }
 
+Prospects__V1__AuditEvent *ps_audit_event_msg(ps_arena_t *a, const char *tenant,
+                                              const ps_audit_row_t *row) {
+  Prospects__V1__AuditEvent *e = ps_arena_alloc(a, sizeof *e);
+  if (!e) return NULL;
+  prospects__v1__audit_event__init(e);
+  e->name = ps_name_audit_event(a, tenant, &row->id);
+  e->create_time = ps_db_timestamp(a, row->create_us);
+  if (!e->name || !e->create_time) return NULL;
+  e->action = row->action;
+  e->caller = row->caller;
+  e->acting_user = row->acting_user;
+  e->resource = row->resource;
+  e->details = row->details;
+  e->redacted = row->redacted != 0;
+  return e;
+}
+
 static int out_of_memory(ps_status_t *st) {
   return ps_fail(st, PS_RESOURCE_EXHAUSTED, "", "Out of memory building the response.");
 }
@@ -73,17 +90,8 @@ int ps_list_audit_events(ps_ctx_t *ctx, const Prospects__V1__ListAuditEventsRequ
   ps_reply_budget_init(&budget, ctx->max_reply_bytes);
   int cut = 0;
   for (int i = 0; i < shown; i++) {
-    Prospects__V1__AuditEvent *e = ps_arena_alloc(a, sizeof *e);
+    Prospects__V1__AuditEvent *e = ps_audit_event_msg(a, tenant, &rows[i]);
     if (!e) return out_of_memory(st);
-    prospects__v1__audit_event__init(e);
-    e->name = ps_name_audit_event(a, tenant, &rows[i].id);
-    e->create_time = ps_db_timestamp(a, rows[i].create_us);
-    if (!e->name || !e->create_time) return out_of_memory(st);
-    e->action = rows[i].action;
-    e->caller = rows[i].caller;
-    e->acting_user = rows[i].acting_user;
-    e->resource = rows[i].resource;
-    e->details = rows[i].details;
     if (!ps_reply_budget_take(&budget, &e->base, i)) {
       shown = i;
       cut = 1;

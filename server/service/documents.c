@@ -31,6 +31,7 @@
 #include "service/records.h"
 #include "service/service.h"
 #include "store/idempotency.h"
+#include "store/person_data.h"
 
 #define LIST_DEFAULT 50
 #define LIST_MAX 1000
@@ -432,7 +433,11 @@ int ps_list_documents(ps_ctx_t *ctx, const Prospects__V1__ListDocumentsRequest *
   if (ps_apps_require(ctx, tenant, 0) != 0) return -1;
   int live = ps_store_prospect_exists(ctx->db, tenant, &q.prospect_id, st);
   if (live < 0) return -1;
-  if (!live) return ps_prospect_missing(ctx, tenant, &q.prospect_id);
+  if (!live) { /* an erased record's links stay listable, with redacted snapshots */
+    int kind = 0, erased = ps_store_erased_get(ctx->db, tenant, &q.prospect_id, &kind, st);
+    if (erased < 0) return -1;
+    if (!erased || kind != PS_ERASED_PROSPECT) return ps_prospect_missing(ctx, tenant, &q.prospect_id);
+  }
 
   q.limit = page_size + 1;
   q.max_bytes = ctx->max_reply_bytes;

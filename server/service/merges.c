@@ -45,6 +45,7 @@
 #include "service/service.h"
 #include "store/idempotency.h"
 #include "store/merges.h"
+#include "store/person_data.h"
 
 #define LIST_DEFAULT 20
 #define LIST_MAX 100
@@ -224,6 +225,13 @@ static int missing(ps_db_t *db, merge_job_t *j, const merge_rec_t *r, ps_status_
   v.code = PS_NOT_FOUND;
   v.subject = r->name;
   if (ch->n_via == 0) {
+    int kind = 0, erased = ps_store_erased_get(db, j->tenant, &r->id, &kind, st);
+    if (erased < 0) return -1;
+    if (erased && kind == PS_ERASED_PROSPECT) {
+      v.reason = "PROSPECT_ERASED";
+      v.message = ps_arena_printf(a, "%s %s was erased (ErasePersonData).", role, r->name);
+      return violation(j, &v, st);
+    }
     v.reason = "PROSPECT_NOT_FOUND";
     v.message = ps_arena_printf(a, "%s %s does not exist.", role, r->name);
     return violation(j, &v, st);

@@ -18,6 +18,7 @@
 #include "service/service.h"
 #include "store/db.h"
 #include "store/idempotency.h"
+#include "store/person_data.h"
 #include "store/prospects.h"
 #include "store/search.h"
 
@@ -236,8 +237,14 @@ int ps_prospect_missing(ps_ctx_t *ctx, const char *tenant, const ps_id_t *id) {
   if (ps_store_prospect_chain(ctx->db, tenant, id, ch, st) != 0) return -1;
   char *name = ps_name_prospect(a, tenant, id);
   if (!name) return out_of_memory(ctx);
-  if (ch->n_via == 0)
+  if (ch->n_via == 0) {
+    int kind = 0, erased = ps_store_erased_get(ctx->db, tenant, id, &kind, st);
+    if (erased < 0) return -1;
+    if (erased && kind == PS_ERASED_PROSPECT)
+      return ps_fail(st, PS_NOT_FOUND, "PROSPECT_ERASED",
+                     "Prospect %s was erased (ErasePersonData); its data is gone.", name);
     return ps_fail(st, PS_NOT_FOUND, "PROSPECT_NOT_FOUND", "Prospect %s does not exist.", name);
+  }
 
   char *into = ps_name_prospect(a, tenant, ch->n_via > 1 ? &ch->via[1] : &ch->end);
   char *end = ps_name_prospect(a, tenant, &ch->end);

@@ -12,8 +12,8 @@
 #include "store/prospects.h"
 
 /* Sets ctx->status for a prospect id that is not a live record of the tenant: NOT_FOUND
- * PROSPECT_NOT_FOUND, or PROSPECT_MERGED with merged_into / surviving_prospect when it was merged
- * away (S10-S12). Always returns -1. */
+ * PROSPECT_NOT_FOUND, PROSPECT_MERGED with merged_into / surviving_prospect when it was merged
+ * away (S10-S12), or PROSPECT_ERASED when ErasePersonData erased it. Always returns -1. */
 int ps_prospect_missing(ps_ctx_t *ctx, const char *tenant, const ps_id_t *id);
 
 /* The create rules of a Prospect (CreateProspect, and the new prospect of IntakeQuoteRequest): kind

@@ -76,4 +76,10 @@ int ps_list_audit_events(ps_ctx_t *ctx, const Prospects__V1__ListAuditEventsRequ
 int ps_batch_create_prospects(ps_ctx_t *ctx, const Prospects__V1__BatchCreateProspectsRequest *req,
                               Prospects__V1__BatchCreateProspectsResponse **ret);
 
+/* person_data.c */
+int ps_export_person_data(ps_ctx_t *ctx, const Prospects__V1__ExportPersonDataRequest *req,
+                          Prospects__V1__PersonData **ret);
+int ps_erase_person_data(ps_ctx_t *ctx, const Prospects__V1__ErasePersonDataRequest *req,
+                         Prospects__V1__ErasePersonDataResponse **ret);
+
 #endif

@@ -40,6 +40,8 @@ static ps_sql_t Q_INSERT = PS_SQL(
     " VALUES (?, ?, ?, ?, ?, ?, ?)");
 static ps_sql_t Q_GET = PS_SQL(
     "SELECT " MERGE_COLUMNS " FROM merges WHERE tenant_id = ? AND id = ?");
+static ps_sql_t Q_GET_UPDATE = PS_SQL(
+    "SELECT " MERGE_COLUMNS " FROM merges WHERE tenant_id = ? AND id = ? FOR UPDATE");
 /* Newest first, keyset pages: the primary key, or merges_by_target (tenant_id, target_id, id). */
 static ps_sql_t Q_LIST = PS_SQL(
     "SELECT " MERGE_COLUMNS " FROM merges WHERE tenant_id = ? ORDER BY id DESC LIMIT ?");
@@ -180,11 +182,16 @@ static void merge_bind(ps_row_t *r, ps_merge_row_t *m) {
 
 int ps_store_merge_get(ps_db_t *db, ps_arena_t *a, const char *tenant, const ps_id_t *id,
                        ps_merge_row_t *ret, ps_status_t *st) {
+  return ps_store_merge_get_locked(db, a, tenant, id, PS_LOCK_NONE, ret, st);
+}
+
+int ps_store_merge_get_locked(ps_db_t *db, ps_arena_t *a, const char *tenant, const ps_id_t *id,
+                              ps_lock_t lock, ps_merge_row_t *ret, ps_status_t *st) {
   ps_params_t p;
   ps_params_init(&p);
   ps_param_str(&p, tenant);
   ps_param_id(&p, id);
-  MYSQL_STMT *s = ps_db_exec(db, &Q_GET, &p, st);
+  MYSQL_STMT *s = ps_db_exec(db, lock == PS_LOCK_UPDATE ? &Q_GET_UPDATE : &Q_GET, &p, st);
   if (!s) return -1;
   ps_merge_row_t m;
   ps_row_t r;

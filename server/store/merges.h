@@ -81,6 +81,11 @@ int ps_store_merge_insert(ps_db_t *db, const char *tenant, const ps_merge_row_t 
 int ps_store_merge_get(ps_db_t *db, ps_arena_t *a, const char *tenant, const ps_id_t *id,
                        ps_merge_row_t *ret, ps_status_t *st);
 
+/* The same, read FOR UPDATE when lock is PS_LOCK_UPDATE (the redaction of an erased person, the
+ * only change a merge record ever gets: store/person_data.h). */
+int ps_store_merge_get_locked(ps_db_t *db, ps_arena_t *a, const char *tenant, const ps_id_t *id,
+                              ps_lock_t lock, ps_merge_row_t *ret, ps_status_t *st);
+
 /* One page of a tenant's merges, newest first (id descending; ids are UUIDv7). */
 typedef struct ps_merge_query {
   int has_target;      /* only merges into target_id */

@@ -630,7 +630,7 @@ def resolve(channel, name, timeout=10):
 
 TENANT_TABLES = ("tenant_apps", "prospects", "prospect_terms", "prospect_tombstones", "contact_persons",
                  "document_links", "merges", "merge_moved_documents", "idempotency_keys",
-                 "audit_events")
+                 "audit_events", "erased_records")
 
 
 def dump_tenant(mariadb, database, tenant, tables=TENANT_TABLES):

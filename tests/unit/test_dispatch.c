@@ -112,8 +112,7 @@ static void test_every_method_has_a_handler_and_a_cap(void **state) {
     assert_ptr_equal(m->request, sd->methods[i].input);
     assert_ptr_equal(m->response, sd->methods[i].output);
     /* methods of the API whose handlers are being built (removed from here as each lands) */
-    static const char *const pending[] = {"ExportProspects", "ExportPersonData",
-                                          "ErasePersonData"};
+    static const char *const pending[] = {"ExportProspects"};
     int is_pending = 0;
     for (size_t p = 0; p < sizeof pending / sizeof pending[0]; p++)
       if (strcmp(m->name, pending[p]) == 0) is_pending = 1;
