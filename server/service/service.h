@@ -72,4 +72,8 @@ int ps_update_tenant_apps(ps_ctx_t *ctx, const Prospects__V1__UpdateTenantAppsRe
 int ps_list_audit_events(ps_ctx_t *ctx, const Prospects__V1__ListAuditEventsRequest *req,
                          Prospects__V1__ListAuditEventsResponse **ret);
 
+/* export.c (server streaming: one ExportProspectsResponse per page, ps_stream_send) */
+int ps_export_prospects(ps_ctx_t *ctx, const Prospects__V1__ExportProspectsRequest *req,
+                        ps_stream_t *out);
+
 #endif
