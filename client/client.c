@@ -253,12 +253,23 @@ static int64_t now_ms(void) {
   return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
 }
 
-/* The metadata of every call: traceparent, x-caller, x-acting-user. Returns how many of md[3] are
- * set; metadata_free releases them. */
-static size_t call_metadata(const psc_client_t *c, const char *acting_user, const char *traceparent,
-                            grpc_metadata md[3]) {
+/* What one call sends and receives besides its messages: its metadata (traceparent, x-caller,
+ * x-acting-user), the server's metadata and the status. call_io_init fills the metadata;
+ * call_io_destroy releases it all. */
+typedef struct call_io {
+  grpc_metadata md[3];
+  size_t n_md;
+  grpc_metadata_array initial, trailing;
+  grpc_status_code code;
+  grpc_slice details;
+  const char *error_string;
+} call_io_t;
+
+static void call_io_init(call_io_t *io, const psc_client_t *c, const char *acting_user,
+                         const char *traceparent) {
+  memset(io, 0, sizeof *io);
+  grpc_metadata *md = io->md;
   size_t n_md = 0;
-  memset(md, 0, 3 * sizeof *md);
   md[n_md].key = grpc_slice_from_static_string("traceparent");
   md[n_md++].value = grpc_slice_from_copied_string(traceparent);
   if (c->caller) {
@@ -269,22 +280,44 @@ static size_t call_metadata(const psc_client_t *c, const char *acting_user, cons
     md[n_md].key = grpc_slice_from_static_string("x-acting-user");
     md[n_md++].value = grpc_slice_from_copied_string(acting_user);
   }
-  return n_md;
+  io->n_md = n_md;
+  grpc_metadata_array_init(&io->initial);
+  grpc_metadata_array_init(&io->trailing);
+  io->code = GRPC_STATUS_UNKNOWN;
+  io->details = grpc_empty_slice();
 }
 
-static void metadata_free(grpc_metadata *md, size_t n_md) {
-  for (size_t i = 0; i < n_md; i++) {
-    grpc_slice_unref(md[i].key);
-    grpc_slice_unref(md[i].value);
+static void call_io_destroy(call_io_t *io) {
+  grpc_slice_unref(io->details);
+  if (io->error_string) gpr_free((void *)io->error_string);
+  grpc_metadata_array_destroy(&io->initial);
+  grpc_metadata_array_destroy(&io->trailing);
+  for (size_t i = 0; i < io->n_md; i++) {
+    grpc_slice_unref(io->md[i].key);
+    grpc_slice_unref(io->md[i].value);
   }
 }
 
+/* The ops that send io's metadata and receive the server's, and the one that receives the status. */
+static void call_io_ops(call_io_t *io, grpc_op *send_md, grpc_op *recv_md, grpc_op *recv_status) {
+  send_md->op = GRPC_OP_SEND_INITIAL_METADATA;
+  send_md->data.send_initial_metadata.count = io->n_md;
+  send_md->data.send_initial_metadata.metadata = io->n_md ? io->md : NULL;
+  recv_md->op = GRPC_OP_RECV_INITIAL_METADATA;
+  recv_md->data.recv_initial_metadata.recv_initial_metadata = &io->initial;
+  recv_status->op = GRPC_OP_RECV_STATUS_ON_CLIENT;
+  recv_status->data.recv_status_on_client.trailing_metadata = &io->trailing;
+  recv_status->data.recv_status_on_client.status = &io->code;
+  recv_status->data.recv_status_on_client.status_details = &io->details;
+  recv_status->data.recv_status_on_client.error_string = &io->error_string;
+}
+
 /* The outcome a call's RECV_STATUS_ON_CLIENT reported, into st (code, message, ErrorInfo). */
-static void status_from_call(psc_status_t *st, grpc_status_code code, grpc_slice details,
-                             const grpc_metadata_array *trailing) {
-  st->code = (int)code;
-  psc__copy_cut(st->message, sizeof st->message, (const char *)GRPC_SLICE_START_PTR(details),
-                GRPC_SLICE_LENGTH(details));
+static void status_from_call(psc_status_t *st, const call_io_t *io) {
+  const grpc_metadata_array *trailing = &io->trailing;
+  st->code = (int)io->code;
+  psc__copy_cut(st->message, sizeof st->message, (const char *)GRPC_SLICE_START_PTR(io->details),
+                GRPC_SLICE_LENGTH(io->details));
   for (size_t i = 0; i < trailing->count; i++) {
     if (grpc_slice_str_cmp(trailing->metadata[i].key, STATUS_DETAILS_KEY) == 0) {
       /* -bin metadata arrives decoded: raw bytes, length from the slice */
@@ -310,35 +343,19 @@ static int attempt(psc_client_t *c, size_t idx, grpc_slice request, int64_t dead
     return psc__status_set(st, PSC_INTERNAL, "could not create the call");
   }
 
-  grpc_metadata md[3];
-  size_t n_md = call_metadata(c, acting_user, traceparent, md);
-
+  call_io_t io;
+  call_io_init(&io, c, acting_user, traceparent);
   grpc_byte_buffer *send = grpc_raw_byte_buffer_create(&request, 1);
   grpc_byte_buffer *recv = NULL;
-  grpc_metadata_array initial, trailing;
-  grpc_metadata_array_init(&initial);
-  grpc_metadata_array_init(&trailing);
-  grpc_status_code code = GRPC_STATUS_UNKNOWN;
-  grpc_slice details = grpc_empty_slice();
-  const char *error_string = NULL;
 
   grpc_op ops[6];
   memset(ops, 0, sizeof ops);
-  ops[0].op = GRPC_OP_SEND_INITIAL_METADATA;
-  ops[0].data.send_initial_metadata.count = n_md;
-  ops[0].data.send_initial_metadata.metadata = n_md ? md : NULL;
+  call_io_ops(&io, &ops[0], &ops[3], &ops[5]);
   ops[1].op = GRPC_OP_SEND_MESSAGE;
   ops[1].data.send_message.send_message = send;
   ops[2].op = GRPC_OP_SEND_CLOSE_FROM_CLIENT;
-  ops[3].op = GRPC_OP_RECV_INITIAL_METADATA;
-  ops[3].data.recv_initial_metadata.recv_initial_metadata = &initial;
   ops[4].op = GRPC_OP_RECV_MESSAGE;
   ops[4].data.recv_message.recv_message = &recv;
-  ops[5].op = GRPC_OP_RECV_STATUS_ON_CLIENT;
-  ops[5].data.recv_status_on_client.trailing_metadata = &trailing;
-  ops[5].data.recv_status_on_client.status = &code;
-  ops[5].data.recv_status_on_client.status_details = &details;
-  ops[5].data.recv_status_on_client.error_string = &error_string;
 
   int tag;
   grpc_call_error err = grpc_call_start_batch(call, ops, 6, &tag, NULL);
@@ -350,7 +367,7 @@ static int attempt(psc_client_t *c, size_t idx, grpc_slice request, int64_t dead
       psc__status_set(st, PSC_INTERNAL, "the call did not complete (event %d)", (int)ev.type);
     } else {
       /* success or not, RECV_STATUS_ON_CLIENT always reports the outcome */
-      status_from_call(st, code, details, &trailing);
+      status_from_call(st, &io);
       if (st->code == PSC_OK) {
         if (recv) {
           *ret_payload = recv;
@@ -364,11 +381,7 @@ static int attempt(psc_client_t *c, size_t idx, grpc_slice request, int64_t dead
 
   if (recv) grpc_byte_buffer_destroy(recv);
   grpc_byte_buffer_destroy(send);
-  grpc_slice_unref(details);
-  if (error_string) gpr_free((void *)error_string);
-  grpc_metadata_array_destroy(&initial);
-  grpc_metadata_array_destroy(&trailing);
-  metadata_free(md, n_md);
+  call_io_destroy(&io);
   grpc_call_unref(call);
   grpc_completion_queue_shutdown(cq);
   grpc_completion_queue_destroy(cq);
@@ -556,35 +569,19 @@ static int invoke_stream(psc_client_t *client, const psc_method_t *method, const
     return psc__status_set(st, PSC_INTERNAL, "could not create the call");
   }
   st->attempts = 1;
-  grpc_metadata md[3];
-  size_t n_md = call_metadata(client, opts ? opts->acting_user : NULL, traceparent, md);
+  call_io_t io;
+  call_io_init(&io, client, opts ? opts->acting_user : NULL, traceparent);
   grpc_byte_buffer *send = grpc_raw_byte_buffer_create(&request, 1);
-  grpc_metadata_array initial, trailing;
-  grpc_metadata_array_init(&initial);
-  grpc_metadata_array_init(&trailing);
-  grpc_status_code code = GRPC_STATUS_UNKNOWN;
-  grpc_slice details = grpc_empty_slice();
-  const char *error_string = NULL;
   int tag_start, tag_status, tag_msg;
   int local = 0; /* st was set here (a failure of ours, or the callback's stop) */
 
-  grpc_op ops[4];
+  grpc_op ops[4], status_op;
   memset(ops, 0, sizeof ops);
-  ops[0].op = GRPC_OP_SEND_INITIAL_METADATA;
-  ops[0].data.send_initial_metadata.count = n_md;
-  ops[0].data.send_initial_metadata.metadata = md;
+  memset(&status_op, 0, sizeof status_op);
+  call_io_ops(&io, &ops[0], &ops[3], &status_op);
   ops[1].op = GRPC_OP_SEND_MESSAGE;
   ops[1].data.send_message.send_message = send;
   ops[2].op = GRPC_OP_SEND_CLOSE_FROM_CLIENT;
-  ops[3].op = GRPC_OP_RECV_INITIAL_METADATA;
-  ops[3].data.recv_initial_metadata.recv_initial_metadata = &initial;
-  grpc_op status_op;
-  memset(&status_op, 0, sizeof status_op);
-  status_op.op = GRPC_OP_RECV_STATUS_ON_CLIENT;
-  status_op.data.recv_status_on_client.trailing_metadata = &trailing;
-  status_op.data.recv_status_on_client.status = &code;
-  status_op.data.recv_status_on_client.status_details = &details;
-  status_op.data.recv_status_on_client.error_string = &error_string;
   int status_started = 0;
   if (grpc_call_start_batch(call, ops, 4, &tag_start, NULL) != GRPC_CALL_OK ||
       grpc_call_start_batch(call, &status_op, 1, &tag_status, NULL) != GRPC_CALL_OK) {
@@ -635,15 +632,11 @@ static int invoke_stream(psc_client_t *client, const psc_method_t *method, const
   if (status_started) {
     psc_status_t ignored;
     int rc = pluck(cq, &tag_status, local ? &ignored : st);
-    if (rc <= 0 && !local) status_from_call(st, code, details, &trailing);
+    if (rc <= 0 && !local) status_from_call(st, &io);
   }
 
   grpc_byte_buffer_destroy(send);
-  grpc_slice_unref(details);
-  if (error_string) gpr_free((void *)error_string);
-  grpc_metadata_array_destroy(&initial);
-  grpc_metadata_array_destroy(&trailing);
-  metadata_free(md, n_md);
+  call_io_destroy(&io);
   grpc_call_unref(call);
   grpc_completion_queue_shutdown(cq);
   grpc_completion_queue_destroy(cq);
