@@ -447,13 +447,14 @@ static void call_run(worker_t *w, call_t *c, ps_ctx_t *ctx, ProtobufCMessage *re
   call_release(c);
 }
 
-/* After a worker's call (or batch): its memory peak is noted and its arena emptied. */
+/* Notes the most memory one call (or one message of a stream) has held. */
 static void note_peak(size_t held) {
   size_t peak = atomic_load(&T.call_memory_peak);
   while (held > peak && !atomic_compare_exchange_weak(&T.call_memory_peak, &peak, held)) {
   }
 }
 
+/* After a worker's call (or batch): its memory peak is noted and its arena emptied. */
 static void worker_done(worker_t *w) {
   note_peak(w->arena.peak);
   ps_arena_reset(&w->arena);
