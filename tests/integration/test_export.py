@@ -131,6 +131,14 @@ class Export(lib.ServerTestCase):
         self.assertEqual(names, want)  # each once, in id order
         self.assertEqual([m.total_count for m in msgs], [0] * (len(msgs) - 1) + [n])
         self.assertEqual(len({m.read_time.ToNanoseconds() for m in msgs}), 1)
+        # one access line for the whole stream, with its messages and bytes
+        want = "messages=%d bytes=%d" % (len(msgs), sum(m.ByteSize() for m in msgs))
+        line = lambda: [l for l in self.server.log().splitlines()  # noqa: E731
+                        if "ExportProspects" in l and "tenant=%s " % self.t in l]
+        lib.wait_for(lambda: line(), 5, what="the export's access line")
+        self.assertEqual(len(line()), 1)
+        self.assertIn("code=OK", line()[0])
+        self.assertIn(want, line()[0])
         for b in bundles(msgs):
             seq = int(lib.prospect_id(b.prospect.name).replace("-", "")[8:], 16)
             self.assertEqual(len(b.contact_persons), 1 if seq % 7 == 0 else 0, b.prospect.name)
