@@ -253,6 +253,81 @@ static int64_t now_ms(void) {
   return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
 }
 
+/* What one call sends and receives besides its messages: its metadata (traceparent, x-caller,
+ * x-acting-user), the server's metadata and the status. call_io_init fills the metadata;
+ * call_io_destroy releases it all. */
+typedef struct call_io {
+  grpc_metadata md[3];
+  size_t n_md;
+  grpc_metadata_array initial, trailing;
+  grpc_status_code code;
+  grpc_slice details;
+  const char *error_string;
+} call_io_t;
+
+static void call_io_init(call_io_t *io, const psc_client_t *c, const char *acting_user,
+                         const char *traceparent) {
+  memset(io, 0, sizeof *io);
+  grpc_metadata *md = io->md;
+  size_t n_md = 0;
+  md[n_md].key = grpc_slice_from_static_string("traceparent");
+  md[n_md++].value = grpc_slice_from_copied_string(traceparent);
+  if (c->caller) {
+    md[n_md].key = grpc_slice_from_static_string("x-caller");
+    md[n_md++].value = grpc_slice_from_copied_string(c->caller);
+  }
+  if (acting_user && *acting_user) {
+    md[n_md].key = grpc_slice_from_static_string("x-acting-user");
+    md[n_md++].value = grpc_slice_from_copied_string(acting_user);
+  }
+  io->n_md = n_md;
+  grpc_metadata_array_init(&io->initial);
+  grpc_metadata_array_init(&io->trailing);
+  io->code = GRPC_STATUS_UNKNOWN;
+  io->details = grpc_empty_slice();
+}
+
+static void call_io_destroy(call_io_t *io) {
+  grpc_slice_unref(io->details);
+  if (io->error_string) gpr_free((void *)io->error_string);
+  grpc_metadata_array_destroy(&io->initial);
+  grpc_metadata_array_destroy(&io->trailing);
+  for (size_t i = 0; i < io->n_md; i++) {
+    grpc_slice_unref(io->md[i].key);
+    grpc_slice_unref(io->md[i].value);
+  }
+}
+
+/* The ops that send io's metadata and receive the server's, and the one that receives the status. */
+static void call_io_ops(call_io_t *io, grpc_op *send_md, grpc_op *recv_md, grpc_op *recv_status) {
+  send_md->op = GRPC_OP_SEND_INITIAL_METADATA;
+  send_md->data.send_initial_metadata.count = io->n_md;
+  send_md->data.send_initial_metadata.metadata = io->n_md ? io->md : NULL;
+  recv_md->op = GRPC_OP_RECV_INITIAL_METADATA;
+  recv_md->data.recv_initial_metadata.recv_initial_metadata = &io->initial;
+  recv_status->op = GRPC_OP_RECV_STATUS_ON_CLIENT;
+  recv_status->data.recv_status_on_client.trailing_metadata = &io->trailing;
+  recv_status->data.recv_status_on_client.status = &io->code;
+  recv_status->data.recv_status_on_client.status_details = &io->details;
+  recv_status->data.recv_status_on_client.error_string = &io->error_string;
+}
+
+/* The outcome a call's RECV_STATUS_ON_CLIENT reported, into st (code, message, ErrorInfo). */
+static void status_from_call(psc_status_t *st, const call_io_t *io) {
+  const grpc_metadata_array *trailing = &io->trailing;
+  st->code = (int)io->code;
+  psc__copy_cut(st->message, sizeof st->message, (const char *)GRPC_SLICE_START_PTR(io->details),
+                GRPC_SLICE_LENGTH(io->details));
+  for (size_t i = 0; i < trailing->count; i++) {
+    if (grpc_slice_str_cmp(trailing->metadata[i].key, STATUS_DETAILS_KEY) == 0) {
+      /* -bin metadata arrives decoded: raw bytes, length from the slice */
+      psc__status_decode_details(st, GRPC_SLICE_START_PTR(trailing->metadata[i].value),
+                                 GRPC_SLICE_LENGTH(trailing->metadata[i].value));
+      break;
+    }
+  }
+}
+
 /* Sends the request once. On OK, *ret_payload gets the reply bytes (the caller destroys them).
  * Fills st (code, message, ErrorInfo). Returns st->code. */
 static int attempt(psc_client_t *c, size_t idx, grpc_slice request, int64_t deadline_ms,
@@ -268,46 +343,19 @@ static int attempt(psc_client_t *c, size_t idx, grpc_slice request, int64_t dead
     return psc__status_set(st, PSC_INTERNAL, "could not create the call");
   }
 
-  grpc_metadata md[3];
-  size_t n_md = 0;
-  memset(md, 0, sizeof md);
-  md[n_md].key = grpc_slice_from_static_string("traceparent");
-  md[n_md++].value = grpc_slice_from_copied_string(traceparent);
-  if (c->caller) {
-    md[n_md].key = grpc_slice_from_static_string("x-caller");
-    md[n_md++].value = grpc_slice_from_copied_string(c->caller);
-  }
-  if (acting_user && *acting_user) {
-    md[n_md].key = grpc_slice_from_static_string("x-acting-user");
-    md[n_md++].value = grpc_slice_from_copied_string(acting_user);
-  }
-
+  call_io_t io;
+  call_io_init(&io, c, acting_user, traceparent);
   grpc_byte_buffer *send = grpc_raw_byte_buffer_create(&request, 1);
   grpc_byte_buffer *recv = NULL;
-  grpc_metadata_array initial, trailing;
-  grpc_metadata_array_init(&initial);
-  grpc_metadata_array_init(&trailing);
-  grpc_status_code code = GRPC_STATUS_UNKNOWN;
-  grpc_slice details = grpc_empty_slice();
-  const char *error_string = NULL;
 
   grpc_op ops[6];
   memset(ops, 0, sizeof ops);
-  ops[0].op = GRPC_OP_SEND_INITIAL_METADATA;
-  ops[0].data.send_initial_metadata.count = n_md;
-  ops[0].data.send_initial_metadata.metadata = n_md ? md : NULL;
+  call_io_ops(&io, &ops[0], &ops[3], &ops[5]);
   ops[1].op = GRPC_OP_SEND_MESSAGE;
   ops[1].data.send_message.send_message = send;
   ops[2].op = GRPC_OP_SEND_CLOSE_FROM_CLIENT;
-  ops[3].op = GRPC_OP_RECV_INITIAL_METADATA;
-  ops[3].data.recv_initial_metadata.recv_initial_metadata = &initial;
   ops[4].op = GRPC_OP_RECV_MESSAGE;
   ops[4].data.recv_message.recv_message = &recv;
-  ops[5].op = GRPC_OP_RECV_STATUS_ON_CLIENT;
-  ops[5].data.recv_status_on_client.trailing_metadata = &trailing;
-  ops[5].data.recv_status_on_client.status = &code;
-  ops[5].data.recv_status_on_client.status_details = &details;
-  ops[5].data.recv_status_on_client.error_string = &error_string;
 
   int tag;
   grpc_call_error err = grpc_call_start_batch(call, ops, 6, &tag, NULL);
@@ -319,17 +367,7 @@ static int attempt(psc_client_t *c, size_t idx, grpc_slice request, int64_t dead
       psc__status_set(st, PSC_INTERNAL, "the call did not complete (event %d)", (int)ev.type);
     } else {
       /* success or not, RECV_STATUS_ON_CLIENT always reports the outcome */
-      st->code = (int)code;
-      psc__copy_cut(st->message, sizeof st->message, (const char *)GRPC_SLICE_START_PTR(details),
-                    GRPC_SLICE_LENGTH(details));
-      for (size_t i = 0; i < trailing.count; i++) {
-        if (grpc_slice_str_cmp(trailing.metadata[i].key, STATUS_DETAILS_KEY) == 0) {
-          /* -bin metadata arrives decoded: raw bytes, length from the slice */
-          psc__status_decode_details(st, GRPC_SLICE_START_PTR(trailing.metadata[i].value),
-                                     GRPC_SLICE_LENGTH(trailing.metadata[i].value));
-          break;
-        }
-      }
+      status_from_call(st, &io);
       if (st->code == PSC_OK) {
         if (recv) {
           *ret_payload = recv;
@@ -343,14 +381,7 @@ static int attempt(psc_client_t *c, size_t idx, grpc_slice request, int64_t dead
 
   if (recv) grpc_byte_buffer_destroy(recv);
   grpc_byte_buffer_destroy(send);
-  grpc_slice_unref(details);
-  if (error_string) gpr_free((void *)error_string);
-  grpc_metadata_array_destroy(&initial);
-  grpc_metadata_array_destroy(&trailing);
-  for (size_t i = 0; i < n_md; i++) {
-    grpc_slice_unref(md[i].key);
-    grpc_slice_unref(md[i].value);
-  }
+  call_io_destroy(&io);
   grpc_call_unref(call);
   grpc_completion_queue_shutdown(cq);
   grpc_completion_queue_destroy(cq);
@@ -422,13 +453,11 @@ int psc__retryable(int code, const char *reason) {
   return code == PSC_UNAVAILABLE || (code == PSC_ABORTED && (!reason || !reason[0]));
 }
 
-PSC_EXPORT int psc_invoke(psc_client_t *client, const psc_method_t *method, const ProtobufCMessage *req,
-                          const psc_call_options_t *opts, ProtobufCMessage **ret_resp,
-                          psc_status_t *ret_status) {
-  psc_status_t local;
-  psc_status_t *st = ret_status ? ret_status : &local;
-  psc__status_clear(st);
-
+/* The checks every call makes before anything is sent, and its traceparent (the caller's or a new
+ * one). 0, or a code set in st. */
+static int call_check(const psc_client_t *client, const psc_method_t *method,
+                      const ProtobufCMessage *req, const psc_call_options_t *opts,
+                      char traceparent[PSC_TRACEPARENT_LEN + 1], psc_status_t *st) {
   if (!client) return psc__status_set(st, PSC_INVALID_ARGUMENT, "no client");
   if (!method || method < psc__methods || method >= psc__methods + psc__n_methods)
     return psc__status_set(st, PSC_INVALID_ARGUMENT, "not a method of this library");
@@ -438,16 +467,35 @@ PSC_EXPORT int psc_invoke(psc_client_t *client, const psc_method_t *method, cons
   const char *acting_user = opts ? opts->acting_user : NULL;
   if (acting_user && !psc__printable_ascii(acting_user))
     return psc__status_set(st, PSC_INVALID_ARGUMENT, "acting_user must be printable ASCII");
-  char traceparent[PSC_TRACEPARENT_LEN + 1];
   if (opts && opts->traceparent) {
     if (!psc_traceparent_valid(opts->traceparent))
       return psc__status_set(st, PSC_INVALID_ARGUMENT,
                              "traceparent is not a W3C traceparent of version 00 "
                              "(00-<32 hex>-<16 hex>-<2 hex>, lowercase, ids not all zero)");
-    memcpy(traceparent, opts->traceparent, sizeof traceparent);
+    memcpy(traceparent, opts->traceparent, PSC_TRACEPARENT_LEN + 1);
   } else if (psc_traceparent_new(traceparent) != 0) {
     return psc__status_set(st, PSC_INTERNAL, "no randomness for a trace id");
   }
+  return 0;
+}
+
+/* Server-streaming methods: read with psc__invoke_stream, never with one unary batch. */
+static int is_streaming(const psc_method_t *m) {
+  return m->response == &prospects__v1__export_prospects_response__descriptor;
+}
+
+PSC_EXPORT int psc_invoke(psc_client_t *client, const psc_method_t *method, const ProtobufCMessage *req,
+                          const psc_call_options_t *opts, ProtobufCMessage **ret_resp,
+                          psc_status_t *ret_status) {
+  psc_status_t local;
+  psc_status_t *st = ret_status ? ret_status : &local;
+  psc__status_clear(st);
+  char traceparent[PSC_TRACEPARENT_LEN + 1];
+  if (call_check(client, method, req, opts, traceparent, st) != 0) return st->code;
+  if (is_streaming(method))
+    return psc__status_set(st, PSC_INVALID_ARGUMENT,
+                           "%s streams its answer: call psc_export_prospects", method->name);
+  const char *acting_user = opts ? opts->acting_user : NULL;
 
   size_t idx = (size_t)(method - psc__methods);
   int64_t budget = opts && opts->deadline_ms ? opts->deadline_ms : client->default_deadline_ms;
@@ -479,4 +527,142 @@ PSC_EXPORT int psc_invoke(psc_client_t *client, const psc_method_t *method, cons
   }
   grpc_slice_unref(request);
   return st->code;
+}
+
+/* --------------------------------------------------------------- server streaming */
+
+/* Waits for the batch of tag on cq; 0 when it completed, else a code set in st. */
+static int pluck(grpc_completion_queue *cq, void *tag, psc_status_t *st) {
+  grpc_event ev = grpc_completion_queue_pluck(cq, tag, gpr_inf_future(GPR_CLOCK_REALTIME), NULL);
+  if (ev.type != GRPC_OP_COMPLETE)
+    return psc__status_set(st, PSC_INTERNAL, "the call did not complete (event %d)", (int)ev.type);
+  return ev.success ? 0 : -1;
+}
+
+/* One server-streaming call: the request, then each message to on_message as it arrives (the
+ * message is freed when it returns), then the status. Never retried: messages already handed out
+ * cannot be taken back. Returns st->code. */
+static int invoke_stream(psc_client_t *client, const psc_method_t *method, const ProtobufCMessage *req,
+                         const psc_call_options_t *opts,
+                         int (*on_message)(void *ud, const ProtobufCMessage *msg), void *ud,
+                         psc_status_t *st) {
+  char traceparent[PSC_TRACEPARENT_LEN + 1];
+  if (call_check(client, method, req, opts, traceparent, st) != 0) return st->code;
+  if (!on_message) return psc__status_set(st, PSC_INVALID_ARGUMENT, "no callback for the messages");
+  size_t idx = (size_t)(method - psc__methods);
+  int64_t budget = opts && opts->deadline_ms ? opts->deadline_ms : client->default_deadline_ms;
+  grpc_slice request;
+  if (pack_request(method, req, &request, st) != 0) return st->code;
+
+  grpc_completion_queue *cq = grpc_completion_queue_create_for_pluck(NULL);
+  if (!cq) {
+    grpc_slice_unref(request);
+    return psc__status_set(st, PSC_RESOURCE_EXHAUSTED, "could not create a completion queue");
+  }
+  grpc_call *call = grpc_channel_create_registered_call(client->channel, NULL, GRPC_PROPAGATE_DEFAULTS,
+                                                        cq, client->registered[idx],
+                                                        deadline_at(now_ms() + budget), NULL);
+  if (!call) {
+    grpc_completion_queue_shutdown(cq);
+    grpc_completion_queue_destroy(cq);
+    grpc_slice_unref(request);
+    return psc__status_set(st, PSC_INTERNAL, "could not create the call");
+  }
+  st->attempts = 1;
+  call_io_t io;
+  call_io_init(&io, client, opts ? opts->acting_user : NULL, traceparent);
+  grpc_byte_buffer *send = grpc_raw_byte_buffer_create(&request, 1);
+  int tag_start, tag_status, tag_msg;
+  int local = 0; /* st was set here (a failure of ours, or the callback's stop) */
+
+  grpc_op ops[4], status_op;
+  memset(ops, 0, sizeof ops);
+  memset(&status_op, 0, sizeof status_op);
+  call_io_ops(&io, &ops[0], &ops[3], &status_op);
+  ops[1].op = GRPC_OP_SEND_MESSAGE;
+  ops[1].data.send_message.send_message = send;
+  ops[2].op = GRPC_OP_SEND_CLOSE_FROM_CLIENT;
+  int status_started = 0;
+  if (grpc_call_start_batch(call, ops, 4, &tag_start, NULL) != GRPC_CALL_OK ||
+      grpc_call_start_batch(call, &status_op, 1, &tag_status, NULL) != GRPC_CALL_OK) {
+    psc__status_set(st, PSC_INTERNAL, "could not start the call");
+    local = 1;
+    grpc_call_cancel(call, NULL);
+  } else {
+    status_started = 1;
+  }
+  if (status_started && pluck(cq, &tag_start, st) > 0) local = 1;
+  /* the messages, one RECV_MESSAGE at a time, until the stream ends (NULL) or fails */
+  while (status_started && !local) {
+    grpc_byte_buffer *recv = NULL;
+    grpc_op op;
+    memset(&op, 0, sizeof op);
+    op.op = GRPC_OP_RECV_MESSAGE;
+    op.data.recv_message.recv_message = &recv;
+    if (grpc_call_start_batch(call, &op, 1, &tag_msg, NULL) != GRPC_CALL_OK) {
+      psc__status_set(st, PSC_INTERNAL, "could not read the stream");
+      local = 1;
+      grpc_call_cancel(call, NULL);
+      break;
+    }
+    int rc = pluck(cq, &tag_msg, st);
+    if (rc > 0) {
+      local = 1;
+      if (recv) grpc_byte_buffer_destroy(recv);
+      break;
+    }
+    if (rc < 0 || !recv) break; /* the end: the status says how */
+    ProtobufCMessage *msg = NULL;
+    int dc = decode_reply(method, recv, &msg, st);
+    grpc_byte_buffer_destroy(recv);
+    if (dc != PSC_OK) {
+      local = 1;
+      grpc_call_cancel(call, NULL);
+      break;
+    }
+    int stop = on_message(ud, msg);
+    protobuf_c_message_free_unpacked(msg, NULL);
+    if (stop) {
+      psc__status_set(st, PSC_CANCELLED, "the caller stopped the stream");
+      local = 1;
+      grpc_call_cancel(call, NULL);
+      break;
+    }
+  }
+  if (status_started) {
+    psc_status_t ignored;
+    int rc = pluck(cq, &tag_status, local ? &ignored : st);
+    if (rc <= 0 && !local) status_from_call(st, &io);
+  }
+
+  grpc_byte_buffer_destroy(send);
+  call_io_destroy(&io);
+  grpc_call_unref(call);
+  grpc_completion_queue_shutdown(cq);
+  grpc_completion_queue_destroy(cq);
+  grpc_slice_unref(request);
+  return st->code;
+}
+
+/* Adapts the typed callback of psc_export_prospects. */
+struct export_cb {
+  psc_export_fn fn;
+  void *ud;
+};
+
+static int export_message(void *ud, const ProtobufCMessage *msg) {
+  struct export_cb *cb = ud;
+  return cb->fn(cb->ud, (const Prospects__V1__ExportProspectsResponse *)msg);
+}
+
+PSC_EXPORT int psc_export_prospects(psc_client_t *client, const Prospects__V1__ExportProspectsRequest *req,
+                                    const psc_call_options_t *opts, psc_export_fn on_message, void *ud,
+                                    psc_status_t *ret_status) {
+  psc_status_t local;
+  psc_status_t *st = ret_status ? ret_status : &local;
+  psc__status_clear(st);
+  struct export_cb cb = {on_message, ud};
+  if (!on_message) return psc__status_set(st, PSC_INVALID_ARGUMENT, "no callback for the messages");
+  return invoke_stream(client, psc_method_find("ExportProspects"), (const ProtobufCMessage *)req, opts,
+                       export_message, &cb, st);
 }

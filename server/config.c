@@ -68,6 +68,7 @@ static const setting_t settings[] = {
     S("max-reply-bytes", "PS_MAX_REPLY_BYTES", T_INT, max_reply_bytes, "1048576", 65536, 4194304, "a page of a List method ends before its reply passes this, bytes"),
     S("max-pending-replies", "PS_MAX_PENDING_REPLIES_MB", T_INT, max_pending_replies_mb, "256", 1, 65536, "replies that clients have not read yet, MiB; past it new calls get RESOURCE_EXHAUSTED"),
     S("max-streams", "PS_MAX_STREAMS", T_INT, max_streams, "100", 1, 10000, "concurrent calls (HTTP/2 streams) per connection"),
+    S("export-streams", "PS_EXPORT_STREAMS", T_INT, export_streams, "2", 1, 64, "ExportProspects streams at once, each holding a worker and its MySQL connection while it runs; more get RESOURCE_EXHAUSTED"),
     S("max-watchers", "PS_MAX_WATCHERS", T_INT, max_watchers, "1000", 0, 1000000, "open health Watch streams, all connections together"),
     S("keepalive", "PS_KEEPALIVE_S", T_INT, keepalive_s, "60", 1, 86400, "ping a connection after this long without traffic, seconds"),
     S("keepalive-timeout", "PS_KEEPALIVE_TIMEOUT_S", T_INT, keepalive_timeout_s, "20", 1, 3600, "close it when the ping is not answered within this, seconds"),

@@ -40,6 +40,7 @@ typedef struct ps_config {
   int max_pending_replies_mb; /* replies not yet read by their clients before new calls are shed */
   int max_streams;            /* HTTP/2 concurrent streams per connection */
   int max_watchers;           /* open health Watch streams, all connections together */
+  int export_streams;         /* server-streaming calls (exports) at once */
   int keepalive_s;            /* server pings an idle connection after this long */
   int keepalive_timeout_s;    /* and closes it when the ping is not answered within this */
   int min_ping_interval_s;    /* client pings more often than this are a strike (2: goaway) */

@@ -94,6 +94,21 @@ static const struct {
     {"ErasePersonData", adapt_ps_erase_person_data},
 };
 
+/* Server-streaming methods: the typed handler behind the generic stream shape. */
+#define ADAPT_STREAM(fn, Req)                                                                  \
+  static int adapt_##fn(ps_ctx_t *ctx, const ProtobufCMessage *req, ps_stream_t *out) {       \
+    return fn(ctx, (const Req *)req, out);                                                     \
+  }
+
+ADAPT_STREAM(ps_export_prospects, Prospects__V1__ExportProspectsRequest)
+
+static const struct {
+  const char *name;
+  ps_stream_handler_fn fn;
+} stream_handlers[] = {
+    {"ExportProspects", adapt_ps_export_prospects},
+};
+
 /* Methods whose requests carry a record (notes up to 10,000 characters), a contact person or a
  * document with its party snapshot; every other method gets PS_DISPATCH_SMALL_REQUEST_BYTES. */
 static const struct {
@@ -165,6 +180,9 @@ static void build(void) {
     m->handler = NULL;
     for (size_t h = 0; h < sizeof handlers / sizeof handlers[0]; h++)
       if (strcmp(handlers[h].name, md->name) == 0) m->handler = handlers[h].fn;
+    m->stream_handler = NULL;
+    for (size_t h = 0; h < sizeof stream_handlers / sizeof stream_handlers[0]; h++)
+      if (strcmp(stream_handlers[h].name, md->name) == 0) m->stream_handler = stream_handlers[h].fn;
     m->failed_counter = -1;
     for (size_t c = 0; c < sizeof failed_counters / sizeof failed_counters[0]; c++)
       if (strcmp(failed_counters[c].name, md->name) == 0) m->failed_counter = (int)failed_counters[c].failed;

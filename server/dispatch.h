@@ -17,6 +17,7 @@ typedef struct ps_method {
   const ProtobufCMessageDescriptor *request;  /* request message type */
   const ProtobufCMessageDescriptor *response; /* response message type */
   ps_handler_fn handler;                      /* NULL: answered with UNIMPLEMENTED */
+  ps_stream_handler_fn stream_handler;        /* server-streaming methods (handler NULL) */
   size_t max_request_bytes;                   /* largest request accepted (checked before decoding) */
   int failed_counter;                         /* a ps_counter_t to count when a call fails (-1) */
   int batch_key;                              /* > 0: its calls waiting at the same moment may be

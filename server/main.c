@@ -342,6 +342,7 @@ int main(int argc, char **argv) {
       .tls_reload_s = cfg.tls_reload_s,
       .max_streams = cfg.max_streams,
       .max_watchers = cfg.max_watchers,
+      .max_server_streams = cfg.export_streams,
       .keepalive_ms = cfg.keepalive_s * 1000,
       .keepalive_timeout_ms = cfg.keepalive_timeout_s * 1000,
       .min_ping_interval_ms = cfg.min_ping_interval_s * 1000,

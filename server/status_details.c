@@ -13,6 +13,7 @@ int ps_status_retry_delay_ms(const ps_status_t *st) {
     return 1000;
   case PS_RESOURCE_EXHAUSTED:
     if (strcmp(st->reason, "TOO_MANY_WATCHERS") == 0) return 5000;
+    if (strcmp(st->reason, "TOO_MANY_STREAMS") == 0) return 5000;
     if (strcmp(st->reason, "REQUEST_TOO_LARGE") == 0 ||
         strcmp(st->reason, "CALL_MEMORY_EXCEEDED") == 0)
       return -1;

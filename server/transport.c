@@ -6,7 +6,13 @@
  * method, starts RECV_CLOSE_ON_SERVER (t_close: tells us when the client gives up) and hands the call
  * to the pool — or sheds it with RESOURCE_EXHAUSTED when the queue is full. A worker checks the
  * deadline, decodes the request into its arena, runs the handler, packs the reply and starts the
- * final batch (t_done) itself. The call is released when both t_close and t_done have completed. */
+ * final batch (t_done) itself. The call is released when both t_close and t_done have completed.
+ *
+ * A server-streaming service method (ps_method_t.stream_handler) runs the same way on a worker,
+ * once it has one of the PS_EXPORT_STREAMS stream slots: its handler hands each message to
+ * ps_stream_send, which starts a SEND_MESSAGE batch (t_send; with the initial metadata the first
+ * time) and waits on a condition variable until the transport thread signals its completion, so
+ * one message is in flight at a time; the status goes after the handler returns (t_done). */
 #include "transport.h"
 
 #include <grpc/byte_buffer.h>
@@ -51,6 +57,7 @@ typedef enum { K_UNARY, K_GENERIC, K_HEALTH_CHECK, K_HEALTH_WATCH, K_REFLECTION 
 typedef enum { TAG_REQUEST, TAG_CLOSE, TAG_DONE, TAG_RECV, TAG_SEND } tag_type_t;
 
 struct call;
+struct sstream;
 
 /* What a completion-queue event is about. Embedded in call_t, one per kind of batch. */
 typedef struct tag {
@@ -85,6 +92,8 @@ typedef struct call {
   atomic_int refs;               /* outstanding batches + 1 while not yet handed out */
   int counted;                   /* counted in inflight */
   int md_sent;                   /* initial metadata already sent (streams) */
+  struct sstream *ss;            /* a server-streaming service call on its worker; else NULL */
+  atomic_int stream_slot;        /* holds one of cfg.max_server_streams */
   /* what the end of the call reports (obs/calls.h) */
   int64_t start_ns;              /* arrival, CLOCK_MONOTONIC */
   atomic_int ended;              /* reported once */
@@ -113,7 +122,19 @@ typedef struct worker {
   ps_db_t *db;
   ps_cache_t *cache;
   ps_arena_t arena;
+  ps_arena_t msg_arena; /* a server stream's current message (ps_stream_t.arena) */
 } worker_t;
+
+/* A server stream's side of ps_stream_t: the worker waits on cond until on_send says done. */
+typedef struct sstream {
+  ps_stream_t pub;
+  struct call *c;
+  ps_ctx_t *ctx;
+  pthread_mutex_t mu;
+  pthread_cond_t cond;
+  int done;  /* the send batch completed (guarded by mu) */
+  int ok;    /* and how */
+} sstream_t;
 
 static struct {
   ps_transport_config_t cfg;
@@ -129,6 +150,7 @@ static struct {
   int port;
   atomic_int shutting_down;
   atomic_long inflight; /* unary calls accepted and not yet released */
+  atomic_int streams;   /* server-streaming service calls holding a slot */
   atomic_size_t pending_reply_bytes; /* replies not yet taken by their (maybe slow) readers */
   atomic_size_t call_memory_peak;    /* most arena memory one call has held (PS_CALL_MEMORY_MB) */
   atomic_ullong accepted, shed, expired, unimplemented, ok, failed;
@@ -170,6 +192,7 @@ static void call_free(call_t *c) {
   if (c->n_trailer) grpc_slice_unref(c->trailer.value);
   if (c->counted) atomic_fetch_sub(&T.inflight, 1);
   if (c->reply_bytes) atomic_fetch_sub(&T.pending_reply_bytes, c->reply_bytes);
+  if (atomic_exchange(&c->stream_slot, 0)) atomic_fetch_sub(&T.streams, 1);
   free(c->identity);
   free(c);
 }
@@ -211,7 +234,9 @@ static void call_ended(call_t *c, ps_code_t code, const char *reason) {
   if (atomic_exchange(&c->ended, 1)) return;
   ps_call_record_t r = {.metrics_id = c->method->metrics_id, .code = (int)code, .reason = reason,
                         .duration_ns = now_ns() - c->start_ns, .tenant = c->tenant,
-                        .request_id = c->request_id, .trace_id = c->trace_id};
+                        .request_id = c->request_id, .trace_id = c->trace_id,
+                        .messages = c->ss ? (int64_t)c->ss->pub.messages : -1,
+                        .bytes = c->ss ? (int64_t)c->ss->pub.bytes : 0};
   r.log = ps_log_enabled(PS_LOG_INFO); /* once: the level may change meanwhile (SIGHUP) */
   if (!r.log) { /* metrics only: no strings to gather */
     r.method = r.peer = r.user_agent = "";
@@ -315,6 +340,8 @@ static void *worker_init(void *ud, int index) {
   if (!w) return NULL;
   if (ps_arena_init(&w->arena, 0) != 0) goto fail;
   ps_arena_set_limit(&w->arena, T.cfg.call_memory_bytes);
+  if (ps_arena_init(&w->msg_arena, 0) != 0) goto fail;
+  ps_arena_set_limit(&w->msg_arena, T.cfg.call_memory_bytes);
   w->db = ps_db_new(&T.cfg.db);
   if (!w->db) goto fail;
   w->cache = ps_cache_new(&T.cfg.cache);
@@ -322,6 +349,7 @@ static void *worker_init(void *ud, int index) {
   return w;
 fail:
   ps_db_free(w->db);
+  ps_arena_destroy(&w->msg_arena);
   ps_arena_destroy(&w->arena);
   free(w);
   return NULL;
@@ -332,6 +360,7 @@ static void worker_fini(void *ud, void *state) {
   worker_t *w = state;
   ps_cache_free(w->cache);
   ps_db_free(w->db);
+  ps_arena_destroy(&w->msg_arena);
   ps_arena_destroy(&w->arena);
   free(w);
 }
@@ -369,7 +398,7 @@ static void call_begin(worker_t *w, call_t *c, ps_ctx_t *ctx, ProtobufCMessage *
   *ret_req = NULL;
   if (!ctx->caller || !ctx->actor) {
     ps_fail(&ctx->status, PS_RESOURCE_EXHAUSTED, NULL, "out of memory");
-  } else if (!m->handler) {
+  } else if (!m->handler && !m->stream_handler) {
     ps_fail(&ctx->status, PS_UNIMPLEMENTED, "NOT_IMPLEMENTED",
             "%s is part of the API but not implemented yet", m->path + 1);
   } else {
@@ -418,13 +447,115 @@ static void call_run(worker_t *w, call_t *c, ps_ctx_t *ctx, ProtobufCMessage *re
   call_release(c);
 }
 
+/* Notes the most memory one call (or one message of a stream) has held. */
+static void note_peak(size_t held) {
+  size_t peak = atomic_load(&T.call_memory_peak);
+  while (held > peak && !atomic_compare_exchange_weak(&T.call_memory_peak, &peak, held)) {
+  }
+}
+
 /* After a worker's call (or batch): its memory peak is noted and its arena emptied. */
 static void worker_done(worker_t *w) {
-  size_t peak = atomic_load(&T.call_memory_peak);
-  while (w->arena.peak > peak &&
-         !atomic_compare_exchange_weak(&T.call_memory_peak, &peak, w->arena.peak)) {
-  }
+  note_peak(w->arena.peak);
   ps_arena_reset(&w->arena);
+}
+
+/* ------------------------------------------------------------------ server streams */
+
+/* ps_stream_t.send: one message to the client, waiting until gRPC has taken it. */
+static int stream_send(ps_stream_t *s, const ProtobufCMessage *msg) {
+  sstream_t *ss = (sstream_t *)s;
+  call_t *c = ss->c;
+  ps_status_t *st = &ss->ctx->status;
+  int gone = atomic_load(&c->cancelled);
+  if (gone || gpr_time_cmp(c->deadline, gpr_now(c->deadline.clock_type)) <= 0) {
+    ps_arena_reset(s->arena);
+    return gone ? ps_fail(st, PS_CANCELLED, NULL, "the client cancelled the call")
+                : ps_fail(st, PS_DEADLINE_EXCEEDED, NULL, "the deadline passed during the stream");
+  }
+  grpc_byte_buffer *bb = pack(msg);
+  size_t len = grpc_byte_buffer_length(bb);
+  note_peak(s->arena->peak);
+  ps_arena_reset(s->arena); /* the message is packed: its memory serves the next one */
+  grpc_op ops[2];
+  size_t n = 0;
+  memset(ops, 0, sizeof ops);
+  if (!c->md_sent) ops[n++].op = GRPC_OP_SEND_INITIAL_METADATA; /* with the first message */
+  ops[n].op = GRPC_OP_SEND_MESSAGE;
+  ops[n].data.send_message.send_message = bb;
+  n++;
+  pthread_mutex_lock(&ss->mu);
+  ss->done = 0;
+  pthread_mutex_unlock(&ss->mu);
+  atomic_fetch_add(&c->refs, 1);
+  if (grpc_call_start_batch(c->call, ops, n, &c->t_send, NULL) != GRPC_CALL_OK) {
+    atomic_fetch_sub(&c->refs, 1); /* not the last: the worker holds the call */
+    grpc_byte_buffer_destroy(bb);
+    ps_error("transport: cannot start a stream's send batch");
+    return ps_fail(st, PS_INTERNAL, NULL, "internal error");
+  }
+  c->md_sent = 1;
+  pthread_mutex_lock(&ss->mu);
+  while (!ss->done) pthread_cond_wait(&ss->cond, &ss->mu);
+  int ok = ss->ok;
+  pthread_mutex_unlock(&ss->mu);
+  grpc_byte_buffer_destroy(bb);
+  if (!ok) { /* gRPC fails a send only when the call is over: cancelled or past its deadline */
+    if (gpr_time_cmp(c->deadline, gpr_now(c->deadline.clock_type)) <= 0)
+      return ps_fail(st, PS_DEADLINE_EXCEEDED, NULL, "the deadline passed during the stream");
+    return ps_fail(st, PS_CANCELLED, NULL, "the client cancelled the call");
+  }
+  s->messages++;
+  s->bytes += len;
+  return 0;
+}
+
+/* The transport thread's part of a stream's send: wake the worker, nothing more. */
+static void stream_sent(call_t *c, int ok) {
+  sstream_t *ss = c->ss;
+  pthread_mutex_lock(&ss->mu);
+  ss->ok = ok;
+  ss->done = 1;
+  pthread_cond_signal(&ss->cond);
+  pthread_mutex_unlock(&ss->mu);
+  call_release(c);
+}
+
+/* Runs a server-streaming call on a worker: decode, the handler's messages, the status. */
+static void stream_run(worker_t *w, call_t *c) {
+  const ps_method_t *m = c->method->m;
+  ps_ctx_t ctx;
+  ProtobufCMessage *req;
+  call_begin(w, c, &ctx, &req);
+  sstream_t ss = {.pub = {.arena = &w->msg_arena, .send = stream_send}, .c = c, .ctx = &ctx};
+  pthread_mutex_init(&ss.mu, NULL);
+  pthread_cond_init(&ss.cond, NULL);
+  c->ss = &ss;
+  if (req) {
+    int rc = m->stream_handler(&ctx, req, &ss.pub);
+    if (rc != 0 && (w->arena.exhausted || w->msg_arena.exhausted) &&
+        ctx.status.code != PS_CANCELLED && ctx.status.code != PS_DEADLINE_EXCEEDED) {
+      ps_dispatch_fail_memory(&ctx.status);
+    } else if (rc != 0 && ctx.status.code == PS_OK) {
+      ps_fail(&ctx.status, PS_INTERNAL, NULL, "internal error");
+      ps_error("transport: %s failed without a status", m->path);
+    } else if (rc == 0) {
+      ps_status_clear(&ctx.status);
+    }
+  }
+  /* the slot is free as soon as the worker is: a client may start its next export at once */
+  if (atomic_exchange(&c->stream_slot, 0)) atomic_fetch_sub(&T.streams, 1);
+  log_status(m->path, &ctx.status);
+  atomic_fetch_add(ctx.status.code == PS_OK ? &T.ok : &T.failed, 1);
+  if (ctx.status.code == PS_OK && ctx.outcome >= 0) ps_count((ps_counter_t)ctx.outcome);
+  else if (ctx.status.code != PS_OK && m->failed_counter >= 0) ps_count((ps_counter_t)m->failed_counter);
+  finish(c, &ctx.status, NULL); /* reports the call with its message count (c->ss) */
+  c->ss = NULL; /* no send is in flight any more */
+  pthread_cond_destroy(&ss.cond);
+  pthread_mutex_destroy(&ss.mu);
+  note_peak(w->msg_arena.peak);
+  ps_arena_reset(&w->msg_arena);
+  call_release(c);
 }
 
 /* Runs one unary call on a worker. */
@@ -434,10 +565,14 @@ static void worker_run(void *ud, void *state, void *item) {
   call_t *c = item;
   if (call_gone(c)) return;
   ps_log_set_trace(c->trace_id); /* lines logged while the call runs carry its trace id */
-  ps_ctx_t ctx;
-  ProtobufCMessage *req;
-  call_begin(w, c, &ctx, &req);
-  call_run(w, c, &ctx, req);
+  if (c->method->m->stream_handler) {
+    stream_run(w, c);
+  } else {
+    ps_ctx_t ctx;
+    ProtobufCMessage *req;
+    call_begin(w, c, &ctx, &req);
+    call_run(w, c, &ctx, req);
+  }
   ps_log_set_trace(NULL);
   worker_done(w);
 }
@@ -675,6 +810,10 @@ static void on_recv(call_t *c, int ok) {
 }
 
 static void on_send(call_t *c, int ok) {
+  if (c->method->kind == K_UNARY) { /* a server-streaming service call */
+    stream_sent(c, ok);
+    return;
+  }
   grpc_byte_buffer_destroy(c->reply);
   c->reply = NULL;
   if (ok) stream_recv(c);
@@ -793,6 +932,20 @@ static void on_request(call_t *c, int ok) {
     finish_error(c, PS_INVALID_ARGUMENT, "MALFORMED_REQUEST", "the request message is missing");
     call_release(c);
     return;
+  }
+  if (c->method->m->stream_handler) { /* each holds a worker and its connection for long */
+    if (atomic_fetch_add(&T.streams, 1) >= T.cfg.max_server_streams) {
+      atomic_fetch_sub(&T.streams, 1);
+      atomic_fetch_add(&T.shed, 1);
+      ps_status_t st;
+      ps_fail(&st, PS_RESOURCE_EXHAUSTED, "TOO_MANY_STREAMS",
+              "%d streaming calls (exports) are running, the most this server runs at once; "
+              "retry later", T.cfg.max_server_streams);
+      finish(c, &st, NULL);
+      call_release(c);
+      return;
+    }
+    atomic_store(&c->stream_slot, 1);
   }
   /* Shed at once when the queue is full, or when replies that clients do not read already hold
    * this much memory: no more work until they read or go (deadlines, keepalive and connection
@@ -963,7 +1116,8 @@ int ps_transport_start(const ps_transport_config_t *cfg, ps_status_t *st) {
   for (size_t i = 0; i < n_main; i++) T.methods[i].server = T.server;
   for (size_t i = 0; i < k; i++) {
     method_t *m = &T.methods[i];
-    m->metrics_id = ps_metrics_register(m->path, m->kind == K_HEALTH_WATCH ? PS_RPC_SERVER_STREAM
+    int sstream = m->kind == K_HEALTH_WATCH || (m->kind == K_UNARY && m->m->stream_handler);
+    m->metrics_id = ps_metrics_register(m->path, sstream ? PS_RPC_SERVER_STREAM
                                                  : m->kind == K_REFLECTION  ? PS_RPC_BIDI_STREAM
                                                                             : PS_RPC_UNARY);
   }

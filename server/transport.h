@@ -31,6 +31,7 @@ typedef struct ps_transport_config {
   int tls_reload_s;         /* how often they are checked for changes */
   int max_streams;          /* HTTP/2 concurrent streams per connection */
   int max_watchers;         /* open health Watch streams in all */
+  int max_server_streams;   /* server-streaming service calls (exports) at once */
   int keepalive_ms;         /* ping a quiet connection after this long */
   int keepalive_timeout_ms; /* close it when the ping is not answered within this */
   int min_ping_interval_ms; /* client pings closer together than this are strikes */

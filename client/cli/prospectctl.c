@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "conn.h"
+#include "export.h"
 #include "import.h"
 #include "json.h"
 #include "pbjson.h"
@@ -107,6 +108,7 @@ static void usage(FILE *f) {
     fprintf(f, "  %-24s %s\n", left, option_help[i].help);
   }
   fprintf(f, "\nCommands (also accepted by RPC name, e.g. GetProspect):\n");
+  fprintf(f, "  %-26s %s\n", "export", "Write a tenant's records as CSV or JSON Lines (export --help).");
   for (size_t i = 0; i < psc_method_count(); i++) {
     char k[64];
     kebab(psc_method_at(i)->name, k, sizeof k);
@@ -255,9 +257,13 @@ int main(int argc, char **argv) {
   const char *command = NULL, *request_arg = NULL;
   ctl_mode_t mode_flag = CTL_MODE_AUTO; /* --plaintext / --tls: wins over PROSPECTCTL_PLAINTEXT */
   int help = 0, import_at = 0; /* import: its own arguments follow (import.c) */
+  ctl_export_t ex = {0};       /* prospectctl export: its own options and parent */
   for (int i = 1; i < argc && !import_at; i++) {
     const char *a = argv[i];
     long long v;
+    int taken = command && strcmp(command, "export") == 0 ? ctl_export_arg(&ex, argc, argv, &i) : 0;
+    if (taken < 0) return EXIT_USAGE;
+    if (taken) continue;
     if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
       help = 1;
     } else if (strcmp(a, "--version") == 0) {
@@ -339,15 +345,18 @@ int main(int argc, char **argv) {
     }
     return ctl_import(&opts, cli.deadline_ms, cli.acting_user, argc - import_at, argv + import_at);
   }
-  const psc_method_t *m = find_command(command);
+  int export = strcmp(command, "export") == 0;
+  const psc_method_t *m = find_command(export ? "ExportProspects" : command);
   if (!m) {
     fprintf(stderr, "prospectctl: unknown command %s (see --help)\n", command);
     return EXIT_USAGE;
   }
   if (help) {
-    command_help(m);
+    if (export) ctl_export_help(stdout);
+    else command_help(m);
     return 0;
   }
+  export = export || m == psc_method_find("ExportProspects"); /* a stream: written by export.c */
 
   /* the request */
   char *text = NULL;
@@ -431,6 +440,13 @@ int main(int argc, char **argv) {
   copts.acting_user = cli.acting_user;
   copts.no_retry = cli.no_retry;
   copts.traceparent = traceparent;
+  if (export) {
+    int code = ctl_export_run(client, &ex, (const Prospects__V1__ExportProspectsRequest *)req, &copts, &st);
+    protobuf_c_message_free_unpacked(req, NULL);
+    psc_client_free(client);
+    if (code > 0 && code <= 16) print_error(&st, traceparent, cli.compact);
+    return code;
+  }
   ProtobufCMessage *resp = NULL;
   int code = psc_invoke(client, m, req, &copts, &resp, &st);
   protobuf_c_message_free_unpacked(req, NULL);

@@ -17,6 +17,8 @@ void ps_call_ended(const ps_call_record_t *r) {
       PS_LOG_STR("peer", r->peer),
       PS_LOG_STR("user_agent", r->user_agent[0] ? r->user_agent : NULL),
       PS_LOG_STR("trace_id", r->trace_id[0] ? r->trace_id : NULL),
+      r->messages >= 0 ? PS_LOG_NUM("messages", r->messages) : PS_LOG_STR("messages", NULL),
+      r->messages >= 0 ? PS_LOG_NUM("bytes", r->bytes) : PS_LOG_STR("bytes", NULL),
   };
   ps_log_fields(PS_LOG_INFO, "call", f, sizeof f / sizeof f[0]);
 }

@@ -17,6 +17,8 @@ typedef struct ps_call_record {
   const char *peer;        /* the verified caller identity ("" : none), else its address */
   const char *user_agent;  /* the client's user-agent ("" : none) */
   const char *trace_id;    /* from traceparent ("" : none) */
+  int64_t messages;        /* server streams: messages sent; -1 for other calls (not logged) */
+  int64_t bytes;           /* server streams: their bytes */
   int log;                 /* write the access line (the caller checked the level once, and
                               gathered the strings only then) */
 } ps_call_record_t;

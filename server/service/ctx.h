@@ -54,4 +54,27 @@ static inline int ps_reply_budget_take(ps_reply_budget_t *b, const ProtobufCMess
 /* The generic handler shape the method table stores. */
 typedef int (*ps_handler_fn)(ps_ctx_t *ctx, const ProtobufCMessage *req, ProtobufCMessage **ret_resp);
 
+/* Where a server-streaming handler puts its messages: `int h(ps_ctx_t *, const Req *, ps_stream_t *)`
+ * returns 0 when the stream is complete, or -1 with ctx->status set (also after messages were sent:
+ * the stream then ends with that status). The transport provides it; no gRPC in here either. */
+typedef struct ps_stream {
+  /* Memory for the next message: emptied by every send, so that a long stream holds one message
+   * at a time (the call's memory limit applies to each). What must outlive a message goes in
+   * ctx->arena. */
+  ps_arena_t *arena;
+  /* Hands msg to the client and returns when it was taken (one message in flight at a time, which
+   * is also the back-pressure against a slow reader); then empties arena. 0, or -1 with
+   * ctx->status CANCELLED or DEADLINE_EXCEEDED when the client went away or the deadline passed. */
+  int (*send)(struct ps_stream *s, const ProtobufCMessage *msg);
+  uint64_t messages; /* sent so far */
+  uint64_t bytes;
+} ps_stream_t;
+
+static inline int ps_stream_send(ps_stream_t *s, const ProtobufCMessage *msg) {
+  return s->send(s, msg);
+}
+
+/* The shape of a server-streaming handler in the method table. */
+typedef int (*ps_stream_handler_fn)(ps_ctx_t *ctx, const ProtobufCMessage *req, ps_stream_t *out);
+
 #endif

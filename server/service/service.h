@@ -82,4 +82,8 @@ int ps_export_person_data(ps_ctx_t *ctx, const Prospects__V1__ExportPersonDataRe
 int ps_erase_person_data(ps_ctx_t *ctx, const Prospects__V1__ErasePersonDataRequest *req,
                          Prospects__V1__ErasePersonDataResponse **ret);
 
+/* export.c (server streaming: one ExportProspectsResponse per page, ps_stream_send) */
+int ps_export_prospects(ps_ctx_t *ctx, const Prospects__V1__ExportProspectsRequest *req,
+                        ps_stream_t *out);
+
 #endif

@@ -445,6 +445,26 @@ PSC_EXPORT int psc_list_audit_events(psc_client_t *client, const Prospects__V1__
                                      Prospects__V1__ListAuditEventsResponse **ret_resp,
                                      psc_status_t *ret_status);
 
+/* ---------------------------------------------------------------- export (server streaming) */
+
+/* Called with each message of an export as it arrives. msg is the library's and is freed when the
+ * callback returns (copy what you keep). Return 0 to go on, anything else to stop: the stream is
+ * cancelled and the call returns PSC_CANCELLED. */
+typedef int (*psc_export_fn)(void *ud, const Prospects__V1__ExportProspectsResponse *msg);
+
+/* ExportProspects (never retried): every record of req->parent ("tenants/{tenant}") with its contact
+ * persons, in id order, from one snapshot of the database; a stream of messages, each handed to
+ * on_message(ud, msg) in order on the calling thread. Every message carries the snapshot's
+ * read_time; the last one total_count. Returns PSC_OK once the whole export arrived. Otherwise the
+ * status says why, also after some messages were delivered (e.g. PSC_UNAVAILABLE when the database
+ * went away mid-way, PSC_RESOURCE_EXHAUSTED reason TOO_MANY_STREAMS when the server already runs
+ * as many exports as it allows): what arrived is then only a part. opts->deadline_ms covers the
+ * whole stream; the client's default deadline (10 s) is short for a large tenant. psc_invoke
+ * refuses this method (a stream is not one reply). */
+PSC_EXPORT int psc_export_prospects(psc_client_t *client, const Prospects__V1__ExportProspectsRequest *req,
+                                    const psc_call_options_t *opts, psc_export_fn on_message, void *ud,
+                                    psc_status_t *ret_status);
+
 /* Creates up to 500 prospects with their contact persons: one result per row (created, skipped as
  * a duplicate, refused with its reason). Retried only with a request_id. */
 PSC_EXPORT int psc_batch_create_prospects(psc_client_t *client,
