@@ -19,12 +19,16 @@ void csv_write_field(csv_writer_t *w, const char *s) {
   if (w->in_row) put(w, &w->sep, 1);
   w->in_row = 1;
   if (!s || !*s) return;
+  /* a text a spreadsheet would run as a formula (=, +, -, @, tab, CR first) is marked as text by
+   * an apostrophe (CSV injection); the import takes it off again */
+  int guard = csv_guarded(s);
   char special[5] = {w->sep, '"', '\r', '\n', '\0'};
   if (!strpbrk(s, special)) {
+    if (guard) put(w, "'", 1);
     put(w, s, strlen(s));
     return;
   }
-  put(w, "\"", 1);
+  put(w, guard ? "\"'" : "\"", guard ? 2 : 1);
   for (const char *p = s; *p;) {
     const char *q = strchr(p, '"');
     size_t n = q ? (size_t)(q - p) + 1 : strlen(p); /* through the quote, which is then doubled */
@@ -33,6 +37,12 @@ void csv_write_field(csv_writer_t *w, const char *s) {
     p += n;
   }
   put(w, "\"", 1);
+}
+
+int csv_guarded(const char *s) {
+  if (!s || !s[0]) return 0;
+  if (s[0] == '\'') return csv_guarded(s + 1); /* so that the import's unmarking is exact */
+  return strchr("=+-@\t\r", s[0]) != NULL;
 }
 
 void csv_end_record(csv_writer_t *w) {

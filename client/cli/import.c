@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "csv_read.h"
+#include "csv_write.h"
 
 #define EXIT_USAGE 64
 #define EXIT_DATAERR 65
@@ -92,10 +93,13 @@ static int refuse_local(row_t *r, const char *reason, const char *field, const c
   return r->reason && r->field && r->message ? 0 : -1;
 }
 
-/* The value of column c in the current record ("" when the file has no such column). */
+/* The value of column c in the current record ("" when the file has no such column), without the
+ * apostrophe that an export puts before a text a spreadsheet would take as a formula
+ * (csv_write.h). */
 static const char *val(const csv_reader_t *rd, const int *colpos, int c) {
   int i = colpos[c];
-  return i >= 0 && (size_t)i < rd->n_fields ? rd->fields[i] : "";
+  const char *v = i >= 0 && (size_t)i < rd->n_fields ? rd->fields[i] : "";
+  return v[0] == '\'' && csv_guarded(v + 1) ? v + 1 : v;
 }
 
 /* Adds the contact person of the current record's contact_* columns to r. */

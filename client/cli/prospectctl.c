@@ -237,6 +237,22 @@ static const char *env(const char *name) {
   return v && *v ? v : NULL;
 }
 
+/* The client library's options from the command line (target, caller, attempts, TLS): 0, or -1
+ * after printing why not. The strings stay cli's. */
+static int client_options(const cli_t *cli, psc_options_t *opts) {
+  char err[400];
+  *opts = (psc_options_t){0};
+  opts->target = cli->conn.target;
+  opts->caller = cli->caller;
+  opts->retry.max_attempts = cli->attempts;
+  opts->lb_policy = cli->lb_policy;
+  if (ctl_conn_options(&cli->conn, opts, err, sizeof err) < 0) {
+    fprintf(stderr, "prospectctl: %s\n", err);
+    return -1;
+  }
+  return 0;
+}
+
 int main(int argc, char **argv) {
   /* gRPC logs a failed TLS handshake on stderr, where the error JSON goes; the JSON carries the
    * reason already. GRPC_VERBOSITY set by the user (e.g. ERROR, DEBUG) still wins. */
@@ -333,16 +349,8 @@ int main(int argc, char **argv) {
     return help ? 0 : EXIT_USAGE;
   }
   if (import_at) {
-    psc_options_t opts = {0};
-    char err[400];
-    opts.target = cli.conn.target;
-    opts.caller = cli.caller;
-    opts.retry.max_attempts = cli.attempts;
-    opts.lb_policy = cli.lb_policy;
-    if (ctl_conn_options(&cli.conn, &opts, err, sizeof err) < 0) {
-      fprintf(stderr, "prospectctl: %s\n", err);
-      return EXIT_USAGE;
-    }
+    psc_options_t opts;
+    if (client_options(&cli, &opts) < 0) return EXIT_USAGE;
     return ctl_import(&opts, cli.deadline_ms, cli.acting_user, argc - import_at, argv + import_at);
   }
   int export = strcmp(command, "export") == 0;
@@ -399,13 +407,8 @@ int main(int argc, char **argv) {
   }
 
   /* the call */
-  psc_options_t opts = {0};
-  opts.target = cli.conn.target;
-  opts.caller = cli.caller;
-  opts.retry.max_attempts = cli.attempts;
-  opts.lb_policy = cli.lb_policy;
-  if (ctl_conn_options(&cli.conn, &opts, err, sizeof err) < 0) {
-    fprintf(stderr, "prospectctl: %s\n", err);
+  psc_options_t opts;
+  if (client_options(&cli, &opts) < 0) {
     protobuf_c_message_free_unpacked(req, NULL);
     return EXIT_USAGE;
   }

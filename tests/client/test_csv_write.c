@@ -42,6 +42,13 @@ int main(void) {
   CHECK(comma, 1, "\xEF\xBB\xBF" "a,b; lead\r\n");
   const char *empty[] = {NULL};
   CHECK(empty, 0, "\r\n");
+  /* what a spreadsheet would run as a formula is marked as text; the marked text keeps its quotes */
+  const char *formula[] = {"=1+1", "+32 2 123 45 67", "-x", "@SUM(A1)", "\tx", "a=b", "'=x"};
+  CHECK(formula, 0, "'=1+1;'+32 2 123 45 67;'-x;'@SUM(A1);'\tx;a=b;''=x\r\n");
+  const char *apostrophe[] = {"'plain", "''", "'"};
+  CHECK(apostrophe, 0, "'plain;'';'\r\n");
+  const char *formula_quoted[] = {"=HYPERLINK(\"x\";\"y\")"};
+  CHECK(formula_quoted, 0, "\"'=HYPERLINK(\"\"x\"\";\"\"y\"\")\"\r\n");
   printf("%d failure(s)\n", failures);
   return failures ? 1 : 0;
 }

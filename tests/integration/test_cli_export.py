@@ -81,7 +81,7 @@ class CliExport(lib.ServerTestCase):
         got = [(r["contact_first_name"], r["contact_last_name"], r["contact_email"], r["contact_phone"],
                 r["contact_role"]) for r in body[i:i + 3]]
         self.assertEqual(got, [("Anaïs", "Dubois", "anais@example.be", "", "CEO; founder"),
-                               ("Bram", "", "", "+32 2 123 45 67", ""),
+                               ("Bram", "", "", "'+32 2 123 45 67", ""),  # text, not a formula
                                ("", "Claes", "", "", 'the "boss"')])
         for cont in body[i + 1:i + 3]:
             self.assertEqual([cont[k] for k in COLUMNS[:18]], [""] * 18)
