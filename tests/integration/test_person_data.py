@@ -323,6 +323,13 @@ class Erase(PersonDataCase):
         self.assertEqual(keys & {"in-1", "c-dup", "cp-dup", "l-dup", "conv-1", "l-q-1", "l-a-1"}, set())
         self.assertIn("c-other", keys)
         self.assertIn("er-1", keys)
+        # the tenant's export (ExportProspects) holds the other record only, and nothing of the person
+        stream = ch.unary_stream(lib.method("ExportProspects"),
+                                 request_serializer=lambda m: m.SerializeToString(),
+                                 response_deserializer=S.ExportProspectsResponse.FromString)
+        pages = list(stream(S.ExportProspectsRequest(parent="tenants/" + t), timeout=30))
+        self.assertEqual([b.prospect.name for p in pages for b in p.prospects], [self.other.name])
+        self.assertEqual(has_needle(b"".join(p.SerializeToString() for p in pages)), [])
         # the other record of the tenant is untouched
         self.assertEqual(lib.get(ch, self.other.name).email, "mila@anders.be")
         self.assertEqual(lib.list_all(ch, t, query="Anders")[0].name, self.other.name)
