@@ -122,6 +122,18 @@ char *ps_arena_strndup(ps_arena_t *a, const char *s, size_t n) {
   return p;
 }
 
+void *ps_arena_grow(ps_arena_t *a, void *old, size_t n_used, size_t *cap, size_t elem,
+                    size_t first_cap) {
+  if (n_used < *cap) return old;
+  size_t ncap = *cap ? *cap * 2 : first_cap;
+  if (ncap < *cap || ncap > SIZE_MAX / elem) return NULL;
+  void *grown = ps_arena_alloc(a, elem * ncap);
+  if (!grown) return NULL;
+  if (n_used) memcpy(grown, old, elem * n_used);
+  *cap = ncap;
+  return grown;
+}
+
 char *ps_arena_strdup(ps_arena_t *a, const char *s) { return ps_arena_strndup(a, s, strlen(s)); }
 
 char *ps_arena_printf(ps_arena_t *a, const char *fmt, ...) {

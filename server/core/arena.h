@@ -37,6 +37,12 @@ void ps_arena_reset(ps_arena_t *a);
 /* n bytes, 16-aligned, zeroed; NULL when out of memory. Freed by ps_arena_reset/destroy only. */
 void *ps_arena_alloc(ps_arena_t *a, size_t n);
 
+/* Room for one more element in an array grown in the arena: when *cap elements are used (n_used
+ * == *cap), a new array of twice as many (first_cap the first time) with the n_used elements of
+ * old copied in; else old. The old array is left to the arena's reset. NULL when out of memory. */
+void *ps_arena_grow(ps_arena_t *a, void *old, size_t n_used, size_t *cap, size_t elem,
+                    size_t first_cap);
+
 /* A NUL-terminated copy of s (n bytes of it for _strndup); NULL when out of memory. */
 char *ps_arena_strdup(ps_arena_t *a, const char *s);
 char *ps_arena_strndup(ps_arena_t *a, const char *s, size_t n);

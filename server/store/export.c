@@ -63,16 +63,10 @@ int ps_store_export_contacts(ps_db_t *db, ps_arena_t *a, const char *tenant, con
     int rc = ps_db_fetch(db, s, &r, a, st);
     if (rc < 0) return -1;
     if (rc == 0) break;
-    if (n == cap) { /* grown in the arena: the old array is left to the arena's reset */
-      size_t ncap = cap ? cap * 2 : 256;
-      ps_contact_cols_t *grown = ps_arena_alloc(a, sizeof *grown * ncap);
-      if (!grown) /* the rest of the result is discarded by the connection's next statement */
-        return ps_fail(st, PS_RESOURCE_EXHAUSTED, "CALL_MEMORY_EXCEEDED",
-                       "the call needs more memory than one call may use");
-      if (n) memcpy(grown, rows, sizeof *rows * n);
-      rows = grown;
-      cap = ncap;
-    }
+    rows = ps_arena_grow(a, rows, n, &cap, sizeof *rows, 256);
+    if (!rows) /* the rest of the result is discarded by the connection's next statement */
+      return ps_fail(st, PS_RESOURCE_EXHAUSTED, "CALL_MEMORY_EXCEEDED",
+                     "the call needs more memory than one call may use");
     rows[n++] = c;
   }
   *ret_rows = rows;

@@ -66,7 +66,8 @@ int ps_store_merge_link_ids(ps_db_t *db, ps_arena_t *a, const char *tenant,
   if (!s) return -1;
   /* grows by doubling in the arena: the old arrays are simply left behind until the call ends */
   ps_id_t *ids = NULL;
-  int n = 0, cap = 0;
+  int n = 0;
+  size_t cap = 0;
   for (;;) {
     ps_id_t id;
     ps_row_t r;
@@ -75,14 +76,8 @@ int ps_store_merge_link_ids(ps_db_t *db, ps_arena_t *a, const char *tenant,
     int rc = ps_db_fetch(db, s, &r, NULL, st);
     if (rc < 0) return -1;
     if (rc == 0) break;
-    if (n == cap) {
-      int ncap = cap ? cap * 2 : 64;
-      ps_id_t *grown = ps_arena_alloc(a, sizeof *grown * (size_t)ncap);
-      if (!grown) return ps_fail(st, PS_RESOURCE_EXHAUSTED, "", "Out of memory reading links.");
-      if (n) memcpy(grown, ids, sizeof *ids * (size_t)n);
-      ids = grown;
-      cap = ncap;
-    }
+    ids = ps_arena_grow(a, ids, (size_t)n, &cap, sizeof *ids, 64);
+    if (!ids) return ps_fail(st, PS_RESOURCE_EXHAUSTED, "", "Out of memory reading links.");
     ids[n++] = id;
   }
   *ret_ids = ids;
@@ -132,7 +127,8 @@ int ps_store_merge_contacts(ps_db_t *db, ps_arena_t *a, const char *tenant,
   MYSQL_STMT *s = ps_db_exec(db, lock == PS_LOCK_UPDATE ? &Q_CONTACTS_UPDATE : &Q_CONTACTS, &p, st);
   if (!s) return -1;
   ps_contact_cols_t *rows = NULL;
-  int n = 0, cap = 0;
+  int n = 0;
+  size_t cap = 0;
   for (;;) {
     ps_contact_cols_t c;
     ps_row_t r;
@@ -141,15 +137,8 @@ int ps_store_merge_contacts(ps_db_t *db, ps_arena_t *a, const char *tenant,
     int rc = ps_db_fetch(db, s, &r, a, st);
     if (rc < 0) return -1;
     if (rc == 0) break;
-    if (n == cap) {
-      int ncap = cap ? cap * 2 : 16;
-      ps_contact_cols_t *grown = ps_arena_alloc(a, sizeof *grown * (size_t)ncap);
-      if (!grown)
-        return ps_fail(st, PS_RESOURCE_EXHAUSTED, "", "Out of memory reading contact persons.");
-      if (n) memcpy(grown, rows, sizeof *rows * (size_t)n);
-      rows = grown;
-      cap = ncap;
-    }
+    rows = ps_arena_grow(a, rows, (size_t)n, &cap, sizeof *rows, 16);
+    if (!rows) return ps_fail(st, PS_RESOURCE_EXHAUSTED, "", "Out of memory reading contact persons.");
     rows[n++] = c;
   }
   *ret_rows = rows;

@@ -102,6 +102,40 @@ static void test_allocations_past_the_budget_fail(void **state) {
   ps_arena_destroy(&a);
 }
 
+/* An array grown in the arena keeps its elements, doubles from its first size, and fails cleanly
+ * past the budget. */
+static void test_grow(void **state) {
+  (void)state;
+  ps_arena_t a;
+  assert_int_equal(ps_arena_init(&a, BLOCK), 0);
+  int *v = NULL;
+  size_t cap = 0, n = 0;
+  for (int i = 0; i < 100; i++) {
+    int room = n < cap;
+    int *g = ps_arena_grow(&a, v, n, &cap, sizeof *v, 4);
+    assert_non_null(g);
+    if (room) assert_ptr_equal(g, v); /* room left: the same array */
+    v = g;
+    v[n++] = i;
+  }
+  assert_int_equal(cap, 128); /* 4, 8, ..., 128 */
+  for (int i = 0; i < 100; i++) assert_int_equal(v[i], i);
+  size_t huge = SIZE_MAX / 2 + 1;
+  assert_null(ps_arena_grow(&a, v, huge, &huge, 8, 4)); /* a size that would overflow */
+  ps_arena_destroy(&a);
+  /* past the budget: a block's worth of elements in an arena of one block */
+  assert_int_equal(ps_arena_init(&a, BLOCK), 0);
+  ps_arena_set_limit(&a, BLOCK);
+  char (*big)[BLOCK / 2] = NULL;
+  cap = 0;
+  big = ps_arena_grow(&a, big, 0, &cap, sizeof *big, 1);
+  assert_non_null(big);
+  assert_int_equal(cap, 1);
+  assert_null(ps_arena_grow(&a, big, 1, &cap, sizeof *big, 1));
+  assert_int_equal(cap, 1); /* unchanged on failure */
+  ps_arena_destroy(&a);
+}
+
 /* One allocation larger than a block gets a block of its own, inside the budget or not at all. */
 static void test_oversized_single_allocations(void **state) {
   (void)state;
@@ -250,6 +284,7 @@ int main(void) {
       cmocka_unit_test(test_no_limit_is_unlimited),
       cmocka_unit_test(test_allocations_past_the_budget_fail),
       cmocka_unit_test(test_oversized_single_allocations),
+      cmocka_unit_test(test_grow),
       cmocka_unit_test(test_reset_clears_exhausted_and_held_peak_stays),
       cmocka_unit_test(test_unpack_through_the_arena_fails_cleanly_past_the_budget),
   };
