@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "store/index_queue.h"
 #include "store/search.h"
 
 #define P1 PS_PROSPECT_INSERT_ROW
@@ -111,7 +112,8 @@ static int insert_terms(ps_db_t *db, ps_arena_t *a, const char *tenant,
 
 int ps_store_import_insert(ps_db_t *db, ps_arena_t *a, const char *tenant,
                            const ps_prospect_cols_t *rows, size_t n,
-                           const ps_contact_cols_t *contacts, size_t n_contacts, ps_status_t *st) {
+                           const ps_contact_cols_t *contacts, size_t n_contacts, int index_now,
+                           ps_status_t *st) {
   static __thread ps_prospect_norms_t nf[ROWS_BIG]; /* 20 KiB: kept off the worker's stack */
   ps_params_t p;
   size_t i = 0;
@@ -122,7 +124,9 @@ int ps_store_import_insert(ps_db_t *db, ps_arena_t *a, const char *tenant,
     if (!ps_db_exec(db, take == ROWS_BIG ? &Q_P8 : &Q_P1, &p, st)) return -1;
     i += take;
   }
-  if (insert_terms(db, a, tenant, rows, n, st) != 0) return -1;
+  if (index_now ? insert_terms(db, a, tenant, rows, n, st)
+                : ps_store_index_queue_add(db, tenant, rows, n, ps_db_now_us(), st))
+    return -1;
   i = 0;
   while (i < n_contacts) {
     size_t take = n_contacts - i >= CONTACTS_BIG ? CONTACTS_BIG : 1;
