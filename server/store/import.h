@@ -25,4 +25,11 @@ int ps_store_import_insert(ps_db_t *db, ps_arena_t *a, const char *tenant,
                            const ps_contact_cols_t *contacts, size_t n_contacts, int index_now,
                            ps_status_t *st);
 
+/* Writes the word index rows (ps_search_record_terms, each record's state and display name) of n
+ * records that have none, by multi-row INSERTs of 32 rows in the order of the index: the import's
+ * and the indexer's (store/index_queue.h) writer. In the caller's transaction; term copies go into
+ * a. 0, or -1 with st set. */
+int ps_store_import_terms(ps_db_t *db, ps_arena_t *a, const char *tenant,
+                          const ps_prospect_cols_t *rows, size_t n, ps_status_t *st);
+
 #endif

@@ -4,7 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "store/search.h"
+#include "store/import.h"
 
 #define Q1 "(?, ?, ?)"
 #define Q2 Q1 ", " Q1
@@ -25,6 +25,18 @@ static ps_sql_t Q_NEXT_TENANT = PS_SQL(
     " FOR UPDATE SKIP LOCKED");
 static ps_sql_t Q_TAKE = PS_SQL(
     "SELECT id FROM prospect_index_queue WHERE tenant_id = ? ORDER BY id LIMIT ? FOR UPDATE SKIP LOCKED");
+/* A batch's ids, IDS of them a statement (a smaller group repeats its last id). */
+#define IDS 48
+#define IDS8 "?, ?, ?, ?, ?, ?, ?, ?"
+#define IDS48 IDS8 ", " IDS8 ", " IDS8 ", " IDS8 ", " IDS8 ", " IDS8
+_Static_assert(IDS + 1 <= PS_DB_MAX_PARAMS, "the ids of a statement");
+static ps_sql_t Q_LOCK_ROWS = PS_SQL(
+    "SELECT " PS_PROSPECT_COLUMNS " FROM prospects WHERE tenant_id = ? AND id IN (" IDS48 ")"
+    " ORDER BY id FOR UPDATE");
+static ps_sql_t Q_UNINDEX = PS_SQL(
+    "DELETE FROM prospect_terms WHERE tenant_id = ? AND id IN (" IDS48 ")");
+static ps_sql_t Q_DONE = PS_SQL(
+    "DELETE FROM prospect_index_queue WHERE tenant_id = ? AND id IN (" IDS48 ")");
 static ps_sql_t Q_DEPTH = PS_SQL(
     "SELECT COUNT(*) FROM (SELECT 1 FROM prospect_index_queue LIMIT ?) q");
 static ps_sql_t Q_DEPTH_ESTIMATE = PS_SQL(
@@ -81,6 +93,16 @@ typedef struct step {
   ps_index_queue_batch_t *ret;
 } step_t;
 
+/* Binds the tenant and up to IDS ids from ids[0..n), the last repeated. */
+static void bind_ids(ps_params_t *p, const char *tenant, const ps_id_t *ids, int n) {
+  ps_params_init(p);
+  ps_param_str(p, tenant);
+  for (int i = 0; i < IDS; i++) ps_param_id(p, &ids[i < n ? i : n - 1]);
+}
+
+/* The batch: its queued ids locked (taken), then their records locked FOR UPDATE and read, their
+ * old terms (a record updated meanwhile has some) deleted, the terms of their current columns
+ * written, and the queue rows deleted. */
 static int step_tx(ps_db_t *db, void *arg, ps_status_t *st) {
   step_t *x = arg;
   ps_index_queue_batch_t *b = x->ret;
@@ -89,7 +111,8 @@ static int step_tx(ps_db_t *db, void *arg, ps_status_t *st) {
   if (!b->tenant[0] && x->after[0] && next_tenant(db, x->a, "", b->tenant, st) != 0) return -1;
   if (!b->tenant[0]) return 0;
   ps_id_t *ids = ps_arena_alloc(x->a, sizeof *ids * (size_t)x->limit);
-  if (!ids) return ps_fail(st, PS_RESOURCE_EXHAUSTED, "", "Out of memory.");
+  ps_prospect_cols_t *rows = ps_arena_alloc(x->a, sizeof *rows * (size_t)x->limit);
+  if (!ids || !rows) return ps_fail(st, PS_RESOURCE_EXHAUSTED, "", "Out of memory.");
   ps_params_t p;
   ps_params_init(&p);
   ps_param_str(&p, b->tenant);
@@ -104,11 +127,25 @@ static int step_tx(ps_db_t *db, void *arg, ps_status_t *st) {
   while ((rc = ps_db_fetch(db, s, &r, NULL, st)) == 1) /* read whole: one result set at a time */
     if (b->rows < x->limit) ids[b->rows++] = id;
   if (rc < 0) return -1;
-  for (int i = 0; i < b->rows; i++) {
-    int exists = 0;
-    if (ps_store_search_reindex(db, x->a, b->tenant, &ids[i], &exists, st) != 0) return -1;
-    if (ps_store_index_queue_delete(db, b->tenant, &ids[i], st) != 0) return -1;
-    b->indexed += exists;
+  ps_prospect_cols_t c;
+  ps_row_init(&r);
+  ps_store_prospect_bind(&r, &c);
+  for (int i = 0; i < b->rows; i += IDS) { /* the records that still exist (not merged, erased) */
+    bind_ids(&p, b->tenant, ids + i, b->rows - i < IDS ? b->rows - i : IDS);
+    if (!(s = ps_db_exec(db, &Q_LOCK_ROWS, &p, st))) return -1;
+    while ((rc = ps_db_fetch(db, s, &r, x->a, st)) == 1)
+      if (b->indexed < b->rows) rows[b->indexed++] = c;
+    if (rc < 0) return -1;
+  }
+  for (int i = 0; i < b->rows; i += IDS) {
+    bind_ids(&p, b->tenant, ids + i, b->rows - i < IDS ? b->rows - i : IDS);
+    if (!ps_db_exec(db, &Q_UNINDEX, &p, st)) return -1;
+  }
+  if (b->indexed && ps_store_import_terms(db, x->a, b->tenant, rows, (size_t)b->indexed, st) != 0)
+    return -1;
+  for (int i = 0; i < b->rows; i += IDS) {
+    bind_ids(&p, b->tenant, ids + i, b->rows - i < IDS ? b->rows - i : IDS);
+    if (!ps_db_exec(db, &Q_DONE, &p, st)) return -1;
   }
   return 0;
 }

@@ -4,9 +4,11 @@
  * (server/indexer.c) drains the queue a batch at a time (ps_store_index_queue_step).
  *
  * A batch is one transaction of one tenant: up to `limit` queued ids taken FOR UPDATE SKIP LOCKED
- * (another server's batch skips them and takes the next ones), and for each the record's terms
- * rebuilt from its current columns (ps_store_search_reindex: the record row locked FOR UPDATE, its
- * terms deleted and written again; none when the record is gone) and its queue row deleted. Every
+ * (another server's batch skips them and takes the next ones); their records locked FOR UPDATE and
+ * read; the ids' term rows deleted (a record updated meanwhile has some; one gone has none left)
+ * and those of the records' current columns written by the import's writer (ps_store_import_terms,
+ * the terms of ps_search_record_terms as every writer computes them); the queue rows deleted. A few
+ * statements cover IN lists of ids, so that a batch costs about what the import saved. Every
  * writer of a record's terms locks the record row first, so a concurrent UpdateProspect, merge,
  * conversion or erasure either commits before the rebuild (which then reads its result) or waits
  * for the batch and writes its own terms after it; the rebuild is idempotent, so a batch rolled

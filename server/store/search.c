@@ -212,11 +212,10 @@ int ps_store_search_index(ps_db_t *db, const char *tenant, const ps_prospect_col
 }
 
 int ps_store_search_reindex(ps_db_t *db, ps_arena_t *a, const char *tenant, const ps_id_t *id,
-                            int *ret_exists, ps_status_t *st) {
+                            ps_status_t *st) {
   ps_prospect_cols_t c;
-  int rc = ps_store_prospect_get(db, a, tenant, id, PS_LOCK_UPDATE, &c, st);
+  int rc = ps_store_prospect_get(db, a, tenant, id, PS_LOCK_NONE, &c, st);
   if (rc < 0) return -1;
-  if (ret_exists) *ret_exists = rc == 1;
   if (rc == 0) return ps_store_search_unindex(db, tenant, id, st);
   return ps_store_search_index(db, tenant, &c, 1, st);
 }

@@ -72,12 +72,10 @@ int ps_search_query_words_v1(const char *query, char ret[PS_SEARCH_QUERY_WORDS][
 int ps_store_search_index(ps_db_t *db, const char *tenant, const ps_prospect_cols_t *c, int replace,
                           ps_status_t *st);
 
-/* Rewrites the terms of record id from its row (after a change of state or names by other code,
- * or for a record queued by an import: store/index_queue.h), in the caller's transaction: the row
- * is read FOR UPDATE. Removes them when the record is gone. 0 with *ret_exists (may be NULL) 1 when
- * the record exists, or -1 with st set. */
+/* Rewrites the terms of record id from its row (after a change of state or names by other code).
+ * Removes them when the record is gone. 0, or -1 with st set. */
 int ps_store_search_reindex(ps_db_t *db, ps_arena_t *a, const char *tenant, const ps_id_t *id,
-                            int *ret_exists, ps_status_t *st);
+                            ps_status_t *st);
 
 /* Removes the terms of record id (when it is deleted or merged away). 0, or -1 with st set. */
 int ps_store_search_unindex(ps_db_t *db, const char *tenant, const ps_id_t *id, ps_status_t *st);
