@@ -203,6 +203,7 @@ class Backlog(Base):
         rows = people("K", 300)
         on = self.server(PS_REINDEX_BATCH=10, PS_REINDEX_PAUSE_MS=200)
         batch(on.channel, self.t, rows)
+        lib.wait_for(lambda: metrics(on)["prospect_index_queue_depth"] > 0, 5, 0.1, "the depth counted")
         lib.wait_for(lambda: queued(self.db, self.database) < 300, 20, 0.02, "a batch or two")
         on.stop(harness.signal.SIGKILL)
         left = queued(self.db, self.database)
