@@ -407,7 +407,7 @@ int main(int argc, char **argv) {
     return 1;
   }
 
-  ps_indexer_config_t ix_cfg = {.enabled = cfg.index_queue, .batch_rows = cfg.reindex_batch,
+  ps_indexer_config_t ix_cfg = {.threads = cfg.index_queue, .batch_rows = cfg.reindex_batch,
                                 .pause_ms = cfg.reindex_pause_ms, .db = dbc};
   if (ps_indexer_start(&ix_cfg, &st) != 0) {
     ps_error("cannot serve: %s", st.message);
