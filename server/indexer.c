@@ -119,7 +119,7 @@ static void *indexer_main(void *arg) {
       double secs = now_s() - run_t0;
       if (w->first && run >= LARGE_BACKLOG)
         ps_info("indexer: drained a backlog of %llu records in %.1f s (%.0f records/s, %d threads)",
-                (unsigned long long)run, secs, secs > 0 ? (double)run / secs : 0.0, g.n);
+                (unsigned long long)run, secs, secs > 0 ? (double)run / secs : 0.0, g.cfg.threads);
       if (w->first) {
         count_depth(w);
         depth_t = now_s();
