@@ -83,6 +83,7 @@ static const setting_t settings[] = {
     S("reindex-batch", "PS_REINDEX_BATCH", T_INT, reindex_batch, "500", 1, 10000, "records (of one tenant) the reindex rebuilds per transaction"),
     S("reindex-pause", "PS_REINDEX_PAUSE_MS", T_INT, reindex_pause_ms, "50", 0, 600000, "pause after each full batch of the reindex (a smaller one, the end of a tenant, pauses in proportion), so that calls come first, milliseconds"),
     S("reindex-check", "PS_REINDEX_CHECK_S", T_INT, reindex_check_s, "10", 1, 3600, "how often an unfinished reindex's progress is read again and a job another server holds is tried, seconds"),
+    S("index-queue", "PS_INDEX_QUEUE", T_INT, index_queue, "2", 0, 8, "threads (each with its own database connection) that write, in the background, the word index of the records a bulk import queued; any number of servers share the queue, in batches of reindex-batch records with reindex-pause after each full one; 0: never on this server (another must)"),
     S("startup-wait", "PS_STARTUP_WAIT_S", T_INT, startup_wait_s, "30", 0, 3600, "how long start-up waits for the database, seconds"),
     S("log-level", "PS_LOG_LEVEL", T_STR, log_level, "info", 0, 0, "debug, info (one access line per call), warn or error"),
     S("log-level-file", "PS_LOG_LEVEL_FILE", T_STR, log_level_file, "", 0, 0, "a file holding the log level; when set it overrides log-level and is reread on SIGHUP and whenever it changes"),

@@ -63,6 +63,7 @@ typedef struct ps_config {
   int reindex_batch;          /* rows per reindex batch (one transaction) */
   int reindex_pause_ms;       /* pause after each reindex batch */
   int reindex_check_s;        /* how often the reindex's progress is read and a busy job tried */
+  int index_queue;            /* threads draining the queue of imported records' word index (indexer.h) */
   char log_level[16];         /* debug, info, warn, error */
   char log_level_file[256];   /* a file holding the level, reread on SIGHUP and when it changes */
   char log_format[16];        /* text or json */

@@ -2,7 +2,8 @@
  *
  * Start-up: read the configuration, block SIGINT/SIGTERM (before gRPC starts its threads, so they
  * inherit the mask), wait for the database, refuse to serve when its schema is behind, start the
- * transport, report SERVING, start the background reindex (reindex.h). SIGTERM/SIGINT: report
+ * transport, report SERVING, start the background reindex (reindex.h) and the indexer of imported
+ * records (indexer.h). SIGTERM/SIGINT: report
  * NOT_SERVING, stop the reindex, drain in-flight calls for the grace period, cancel the rest, exit 0. SIGUSR1: log the counters. SIGHUP: reread the authorization
  * policy and the log level file. */
 #include <malloc.h>
@@ -26,6 +27,7 @@
 #include "log.h"
 #include "obs/http.h"
 #include "ps_version.h"
+#include "indexer.h"
 #include "reindex.h"
 #include "store/db.h"
 #include "store/idempotency.h"
@@ -405,6 +407,19 @@ int main(int argc, char **argv) {
     return 1;
   }
 
+  ps_indexer_config_t ix_cfg = {.threads = cfg.index_queue, .batch_rows = cfg.reindex_batch,
+                                .pause_ms = cfg.reindex_pause_ms, .db = dbc};
+  if (ps_indexer_start(&ix_cfg, &st) != 0) {
+    ps_error("cannot serve: %s", st.message);
+    ps_reindex_stop();
+    ps_metrics_http_stop();
+    stop_probe();
+    ps_transport_shutdown(0);
+    ps_authz_stop();
+    ps_db_free(probe.db);
+    return 1;
+  }
+
   int sig = 0;
   for (;;) {
     sigwait(&set, &sig);
@@ -420,6 +435,7 @@ int main(int argc, char **argv) {
   }
   stop_probe();
   ps_reindex_stop(); /* a batch under way ends first; the job resumes on the next start */
+  ps_indexer_stop(); /* likewise; the queue stays for the next start or another server */
   if (cfg.drain_delay_ms > 0) {
     /* Health says NOT_SERVING, but calls are still taken: Kubernetes removes the pod from its
      * Service's endpoints and the clients learn of it only after a while; calls sent meanwhile

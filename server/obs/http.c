@@ -15,6 +15,7 @@
 #include "health.h"
 #include "obs/metrics.h"
 #include "ps_version.h"
+#include "indexer.h"
 #include "reindex.h"
 #include "transport.h"
 
@@ -138,6 +139,19 @@ static void write_reindex(FILE *out) {
       ps_metrics_sample(out, fam[f].name, labels, v);
     }
   }
+}
+
+/* The indexer of imported records (indexer.h). */
+static void write_indexer(FILE *out) {
+  ps_indexer_stats_t s;
+  ps_indexer_get_stats(&s);
+  gauge(out, "prospect_index_queue_depth",
+        "Imported records (every server's) whose word index is still to be written, as this "
+        "server's indexer last counted them (0 while its indexer is off).",
+        (double)s.depth);
+  counter(out, "prospect_index_queue_indexed_total",
+          "Queued records whose word index this process wrote (or that were gone by then).",
+          (double)s.indexed);
 }
 
 /* process_* as the Prometheus client libraries write them, from /proc. */
@@ -287,6 +301,7 @@ static enum MHD_Result answer(void *cls, struct MHD_Connection *conn, const char
   write_transport(out);
   write_cache(out);
   write_reindex(out);
+  write_indexer(out);
   write_process(out);
   write_build(out);
   if (fclose(out) != 0 || !body) {

@@ -7,6 +7,7 @@
 #include "core/ids.h"
 #include "core/names.h"
 #include "core/validate.h"
+#include "indexer.h"
 #include "service/apps.h"
 #include "service/import.h"
 #include "service/records.h"
@@ -144,7 +145,7 @@ static int insert_all(ps_db_t *db, import_tx_t *t, ps_status_t *st) {
     if (t->rows[i].n_cps) memcpy(&cps[c], t->rows[i].cps, sizeof *cps * t->rows[i].n_cps);
     c += t->rows[i].n_cps;
   }
-  return ps_store_import_insert(db, a, t->tenant, rows, n_rows, cps, n_cps, st);
+  return ps_store_import_insert(db, a, t->tenant, rows, n_rows, cps, n_cps, 0, st);
 }
 
 static int import_tx(ps_db_t *db, void *arg, ps_status_t *st) {
@@ -192,7 +193,9 @@ static int import_tx(ps_db_t *db, void *arg, ps_status_t *st) {
         resp->skipped_count++;
         continue;
       }
-      if (ps_store_import_insert(db, a, t->tenant, &row->c, 1, row->cps, row->n_cps, st) != 0)
+      /* below 1 the check compares words too: the later rows must find this one's terms now */
+      if (ps_store_import_insert(db, a, t->tenant, &row->c, 1, row->cps, row->n_cps,
+                                 t->min_score < 1, st) != 0)
         return -1;
     }
     if (created(a, t->tenant, row, r, st) != 0) return -1;
@@ -211,8 +214,10 @@ static int import_tx(ps_db_t *db, void *arg, ps_status_t *st) {
  * CreateContactPerson (a COMPANY only), and refused on its own with the reason, field, message
  * and code that call would give. With skip_duplicates a row that the duplicate check
  * (ps_prospect_find_duplicates) matches to a live record or an earlier row of the request is
- * skipped. Every other row is written in one transaction with its word index rows and normal
- * forms; a database failure fails the call and writes nothing. A request_id makes a retry return
+ * skipped. Every other row is written in one transaction with its normal forms (the duplicate
+ * keys) and contact persons, and queued for the background indexer (indexer.h), which writes its
+ * word index rows shortly after (at once, in the transaction, with skip_duplicates below 1: the
+ * check of later rows compares words); a database failure fails the call and writes nothing. A request_id makes a retry return
  * the first results and write nothing again (REQUEST_ID_REUSED for other rows). */
 int ps_batch_create_prospects(ps_ctx_t *ctx, const Prospects__V1__BatchCreateProspectsRequest *req,
                               Prospects__V1__BatchCreateProspectsResponse **ret) {
@@ -254,6 +259,7 @@ int ps_batch_create_prospects(ps_ctx_t *ctx, const Prospects__V1__BatchCreatePro
       return out_of_memory(st);
   }
   if (ps_db_tx(ctx->db, import_tx, &t, st) != 0) return -1;
+  if (!t.replay && t.resp->created_count > 0) ps_indexer_wake(); /* their words, soon */
   if (t.replay) {
     t.resp = prospects__v1__batch_create_prospects_response__unpack(&a->allocator, t.stored.len,
                                                                      t.stored.data);

@@ -15,7 +15,7 @@
  *      with it) or waits and then finds the record gone; a contact person is then read FOR UPDATE;
  *   3. the lineage read (tombstones are never changed once written);
  *   4. the record (or contact person) deleted with its contact persons and word index rows, and
- *      marked in erased_records;
+ *      marked in erased_records; the lineage's rows in the indexer's queue (ids only) deleted;
  *   5. the party snapshots of the links on the record and of the links the lineage's merges moved
  *      away from it, each read FOR UPDATE, redacted (INVOICE and CREDIT_NOTE links kept unless
  *      erase_invoice_snapshots);
@@ -43,6 +43,7 @@
 #include "store/contact_persons.h"
 #include "store/documents.h"
 #include "store/idempotency.h"
+#include "store/index_queue.h"
 #include "store/person_data.h"
 
 #define LINEAGE_MAX 4096          /* records of one lineage (a merge takes 10 sources at most) */
@@ -681,6 +682,10 @@ static int erase_tx(ps_db_t *db, void *arg, ps_status_t *st) {
                            &marked, st) != 0)
     return -1;
   changes += marked;
+  /* an import's records not indexed yet: nothing of them is left to index */
+  if (!s->is_contact)
+    for (int i = 0; i < s->n_lineage; i++)
+      if (ps_store_index_queue_delete(db, s->tenant, &s->lineage[i], st) != 0) return -1;
 
   /* steps 5-8 */
   if (!s->is_contact &&

@@ -40,7 +40,7 @@
 #include "google/protobuf/timestamp.pb-c.h"
 
 /* The newest file under migrations/ (tests/unit/test_db.c checks that they agree). */
-const char ps_db_required_schema[] = "20261202000011";
+const char ps_db_required_schema[] = "20261202000031";
 
 /* Minimum time between two connection attempts while the database is down. */
 #define PS_DB_RECONNECT_US 250000

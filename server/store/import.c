@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "store/index_queue.h"
 #include "store/search.h"
 
 #define P1 PS_PROSPECT_INSERT_ROW
@@ -33,7 +34,7 @@ static ps_sql_t Q_P1 = PS_SQL(P_INSERT P1);
 static ps_sql_t Q_P8 = PS_SQL(P_INSERT P8);
 static ps_sql_t Q_C1 = PS_SQL(C_INSERT C1);
 static ps_sql_t Q_C16 = PS_SQL(C_INSERT C16);
-/* new ids: their terms cannot be there yet, so a plain INSERT */
+/* records without terms (new ids, or their terms just deleted): a plain INSERT */
 static ps_sql_t Q_T1 = PS_SQL(
     "INSERT INTO prospect_terms (tenant_id, term, state, id, display_name) VALUES " T1);
 static ps_sql_t Q_T32 = PS_SQL(
@@ -76,8 +77,8 @@ static int term_cmp(const void *x, const void *y) {
 
 /* The index terms of rows, written in the order of the index (term first): neighbouring rows of a
  * statement land on the same pages of prospect_terms. */
-static int insert_terms(ps_db_t *db, ps_arena_t *a, const char *tenant,
-                        const ps_prospect_cols_t *rows, size_t n, ps_status_t *st) {
+int ps_store_import_terms(ps_db_t *db, ps_arena_t *a, const char *tenant,
+                          const ps_prospect_cols_t *rows, size_t n, ps_status_t *st) {
   static __thread ps_search_terms_t t; /* 16 KiB: kept off the worker's stack */
   size_t cap = n * 24, used = 0;
   term_ref_t *refs = ps_arena_alloc(a, sizeof *refs * cap);
@@ -111,7 +112,8 @@ static int insert_terms(ps_db_t *db, ps_arena_t *a, const char *tenant,
 
 int ps_store_import_insert(ps_db_t *db, ps_arena_t *a, const char *tenant,
                            const ps_prospect_cols_t *rows, size_t n,
-                           const ps_contact_cols_t *contacts, size_t n_contacts, ps_status_t *st) {
+                           const ps_contact_cols_t *contacts, size_t n_contacts, int index_now,
+                           ps_status_t *st) {
   static __thread ps_prospect_norms_t nf[ROWS_BIG]; /* 20 KiB: kept off the worker's stack */
   ps_params_t p;
   size_t i = 0;
@@ -122,7 +124,9 @@ int ps_store_import_insert(ps_db_t *db, ps_arena_t *a, const char *tenant,
     if (!ps_db_exec(db, take == ROWS_BIG ? &Q_P8 : &Q_P1, &p, st)) return -1;
     i += take;
   }
-  if (insert_terms(db, a, tenant, rows, n, st) != 0) return -1;
+  if (index_now ? ps_store_import_terms(db, a, tenant, rows, n, st)
+                : ps_store_index_queue_add(db, tenant, rows, n, ps_db_now_us(), st))
+    return -1;
   i = 0;
   while (i < n_contacts) {
     size_t take = n_contacts - i >= CONTACTS_BIG ? CONTACTS_BIG : 1;

@@ -24,7 +24,7 @@
  * the words, not with the tenant, and a common combination ends after the first chunk.
  *
  * Keeping the index right: ps_store_prospect_insert/_update/_delete (store/prospects.h) maintain
- * it. Any other code that changes a record's state or names, or deletes one, must call
+ * it; the records of a bulk import get theirs from the background indexer (store/index_queue.h). Any other code that changes a record's state or names, or deletes one, must call
  * ps_store_search_reindex / ps_store_search_unindex in the same transaction.
  *
  * Not thread-safe (one ps_db_t per worker). Does not log. */

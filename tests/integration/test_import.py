@@ -66,11 +66,13 @@ class Import(lib.ServerTestCase):
             if x.outcome == O.CREATED:
                 got = lib.get(self.channel, x.prospect)
                 self.assertEqual(got.name, x.prospect)
-        # written like CreateProspect: the overview's word index and the duplicate keys find them
-        found = lib.list_page(self.channel, self.t, query="liège")
-        self.assertEqual([p.display_name for p in found.prospects], ["Éloïse Dubœuf"])
+        # written like CreateProspect: the duplicate keys find them at once, the overview's word
+        # index once the indexer has reached them (test_import_index.py)
         dup = lib.find_duplicates(self.channel, self.t, candidate=lib.person(email="JAN@peeters.be"))
         self.assertEqual([d.prospect.name for d in dup.duplicates], [r.results[0].prospect])
+        lib.wait_for(lambda: [p.display_name for p in lib.list_page(self.channel, self.t,
+                                                                    query="liège").prospects]
+                     == ["Éloïse Dubœuf"], 10, 0.05, "the word index")
         self.assertEqual(lib.count_rows(self.db, self.database, "idempotency_keys", self.t), 0)
 
     def test_skip_duplicates_existing_and_within_the_request(self):
@@ -204,6 +206,7 @@ class Import(lib.ServerTestCase):
         self.assertEqual(lib.count_all(self.db, self.database, self.t),
                          {k: 0 for k in lib.count_all(self.db, self.database, self.t)})
         self.assertEqual(lib.count_rows(self.db, self.database, "prospect_terms", self.t), 0)
+        self.assertEqual(lib.count_rows(self.db, self.database, "prospect_index_queue", self.t), 0)
         # the same request id works once the database is back
         r = batch(self.channel, self.t, rows, request_id="fail-1")
         self.assertEqual(r.created_count, 21)

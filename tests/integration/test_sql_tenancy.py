@@ -42,6 +42,12 @@ ALLOWED = {
                                           "starts: read-only",
     ("store/reindex.c", "Q_NORMS_ESTIMATE"): "InnoDB's row figure from information_schema for the "
                                              "reindex's progress: no tenant data",
+    ("store/index_queue.c", "Q_NEXT_TENANT"): "the indexer of imported records finds the next tenant "
+                                              "with queued ids: one key, as Q_NORMS_NEXT_TENANT; "
+                                              "each shard's indexer drains its own queue",
+    ("store/index_queue.c", "Q_DEPTH"): "the indexer's queue depth metric: a count of ids, read-only",
+    ("store/index_queue.c", "Q_DEPTH_ESTIMATE"): "InnoDB's row figure from information_schema for the "
+                                                 "queue depth: no tenant data",
     ("store/idempotency.c", "Q_PURGE"): "the request-id purge deletes expired keys of every tenant by "
                                         "time: each shard purges its own rows, and Vitess sends the "
                                         "statement to all shards (a scatter) where it is correct as is",
@@ -135,6 +141,7 @@ def problems(sql):
             found.append("an INSERT without tenant_id among its columns")
         s = s[m.end():] if m else s
         s = re.sub(r"(?i)\bON DUPLICATE KEY UPDATE\b.*$", "", s)  # the row's own columns
+    s = re.sub(r"(?i)\bFOR UPDATE( SKIP LOCKED| NOWAIT)?\s*$", "", s)  # a lock clause, no table
     refs = re.findall(r"(?i)\b(?:FROM|JOIN|UPDATE|DELETE\s+FROM)\s+(\w+)", s)
     refs = [r for r in refs if r.lower() not in ("json_table", "select", "dual")]
     for r in refs:
