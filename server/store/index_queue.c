@@ -30,13 +30,21 @@ static ps_sql_t Q_TAKE = PS_SQL(
 #define IDS8 "?, ?, ?, ?, ?, ?, ?, ?"
 #define IDS48 IDS8 ", " IDS8 ", " IDS8 ", " IDS8 ", " IDS8 ", " IDS8
 _Static_assert(IDS + 1 <= PS_DB_MAX_PARAMS, "the ids of a statement");
-static ps_sql_t Q_LOCK_ROWS = PS_SQL(
-    "SELECT " PS_PROSPECT_COLUMNS " FROM prospects WHERE tenant_id = ? AND id IN (" IDS48 ")"
-    " ORDER BY id FOR UPDATE");
+/* One record, locked: by its whole primary key, so that the lock is that row's alone. (An IN list
+ * may be read as a range over the primary key, which would wait on the rows of another batch of
+ * the tenant, whose ids interleave with this one's when SKIP LOCKED took them: two such batches
+ * deadlock. The same holds for the queue rows, deleted one by one below.) */
+static ps_sql_t Q_LOCK_ROW = PS_SQL(
+    "SELECT " PS_PROSPECT_COLUMNS " FROM prospects WHERE tenant_id = ? AND id = ? FOR UPDATE");
+/* Which of them have word index rows (records updated since the import wrote their own): a plain
+ * read, which takes no locks. Only those are unindexed: a DELETE of ids without rows would still
+ * lock its way to the next row of the index, which may be another batch's uncommitted row, and
+ * two batches of one tenant waiting so on each other deadlock. */
+static ps_sql_t Q_HAS_TERMS = PS_SQL(
+    "SELECT DISTINCT id FROM prospect_terms FORCE INDEX (prospect_terms_by_prospect)"
+    " WHERE tenant_id = ? AND id IN (" IDS48 ")");
 static ps_sql_t Q_UNINDEX = PS_SQL(
     "DELETE FROM prospect_terms WHERE tenant_id = ? AND id IN (" IDS48 ")");
-static ps_sql_t Q_DONE = PS_SQL(
-    "DELETE FROM prospect_index_queue WHERE tenant_id = ? AND id IN (" IDS48 ")");
 static ps_sql_t Q_DEPTH = PS_SQL(
     "SELECT COUNT(*) FROM (SELECT 1 FROM prospect_index_queue LIMIT ?) q");
 static ps_sql_t Q_DEPTH_ESTIMATE = PS_SQL(
@@ -130,23 +138,36 @@ static int step_tx(ps_db_t *db, void *arg, ps_status_t *st) {
   ps_prospect_cols_t c;
   ps_row_init(&r);
   ps_store_prospect_bind(&r, &c);
-  for (int i = 0; i < b->rows; i += IDS) { /* the records that still exist (not merged, erased) */
-    bind_ids(&p, b->tenant, ids + i, b->rows - i < IDS ? b->rows - i : IDS);
-    if (!(s = ps_db_exec(db, &Q_LOCK_ROWS, &p, st))) return -1;
+  for (int i = 0; i < b->rows; i++) { /* the records that still exist (not merged, erased) */
+    ps_params_init(&p);
+    ps_param_str(&p, b->tenant);
+    ps_param_id(&p, &ids[i]);
+    if (!(s = ps_db_exec(db, &Q_LOCK_ROW, &p, st))) return -1;
     while ((rc = ps_db_fetch(db, s, &r, x->a, st)) == 1)
       if (b->indexed < b->rows) rows[b->indexed++] = c;
     if (rc < 0) return -1;
   }
+  /* the records are locked now: no writer adds index rows to them until this commits */
+  ps_id_t *stale = ps_arena_alloc(x->a, sizeof *stale * (size_t)x->limit);
+  if (!stale) return ps_fail(st, PS_RESOURCE_EXHAUSTED, "", "Out of memory.");
+  int n_stale = 0;
+  ps_row_init(&r);
+  ps_col_id(&r, &id);
   for (int i = 0; i < b->rows; i += IDS) {
     bind_ids(&p, b->tenant, ids + i, b->rows - i < IDS ? b->rows - i : IDS);
+    if (!(s = ps_db_exec(db, &Q_HAS_TERMS, &p, st))) return -1;
+    while ((rc = ps_db_fetch(db, s, &r, NULL, st)) == 1)
+      if (n_stale < x->limit) stale[n_stale++] = id;
+    if (rc < 0) return -1;
+  }
+  for (int i = 0; i < n_stale; i += IDS) {
+    bind_ids(&p, b->tenant, stale + i, n_stale - i < IDS ? n_stale - i : IDS);
     if (!ps_db_exec(db, &Q_UNINDEX, &p, st)) return -1;
   }
   if (b->indexed && ps_store_import_terms(db, x->a, b->tenant, rows, (size_t)b->indexed, st) != 0)
     return -1;
-  for (int i = 0; i < b->rows; i += IDS) {
-    bind_ids(&p, b->tenant, ids + i, b->rows - i < IDS ? b->rows - i : IDS);
-    if (!ps_db_exec(db, &Q_DONE, &p, st)) return -1;
-  }
+  for (int i = 0; i < b->rows; i++)
+    if (ps_store_index_queue_delete(db, b->tenant, &ids[i], st) != 0) return -1;
   return 0;
 }
 
