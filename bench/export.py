@@ -19,18 +19,12 @@ import sys
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "lib"))
+import benchlib  # noqa: E402
 import harness  # noqa: E402
 import ps_testlib as lib  # noqa: E402
 from prospects.v1 import service_pb2  # noqa: E402
 
 TENANT = "bench-export"
-
-
-class BigMariaDB(harness.PrivateMariaDB):
-    OPTS = ["--innodb-buffer-pool-size=4G", "--innodb-log-file-size=1G",
-            "--innodb-flush-log-at-trx-commit=2", "--skip-log-bin", "--skip-name-resolve",
-            "--character-set-server=utf8mb4", "--collation-server=utf8mb4_unicode_ci",
-            "--max-allowed-packet=256M"]
 
 
 def load(db, database, rows):
@@ -74,20 +68,10 @@ def main():
     ap.add_argument("--data", default="", help="keep the loaded MariaDB in this folder and reuse it")
     args = ap.parse_args()
 
-    if args.data:
-        os.makedirs(args.data, exist_ok=True)
-    db = BigMariaDB(directory=args.data or None).start(timeout=120)
+    db = benchlib.tuned_mariadb("4G", directory=benchlib.data_dir(args.data) or None)
+    db.start(timeout=120)
     database = "ps_bench_export"  # the database users' grants cover ps_% (scripts/db-users.sql)
-    have = db.sql("SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = '%s'"
-                  " AND table_name = 'bench_loaded'" % database)
-    if args.data and have[0][0] == "1":
-        print("reusing the data loaded in %s" % args.data, flush=True)
-    else:
-        db.drop_database(database)
-        db.create_database(database)
-        harness.dbmate(db, database, "up")
-        load(db, database, args.rows)
-        db.sql("CREATE TABLE bench_loaded (n INT)", database)
+    benchlib.loaded_database(db, database, args.data, lambda d, n: load(d, n, args.rows))
     redis = harness.private_redis()
     server = harness.Server(database=database, mariadb=db, redis=redis, log_level="warn")
     try:

@@ -34,6 +34,7 @@ import time
 import uuid
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "lib"))
+import benchlib  # noqa: E402
 import harness  # noqa: E402
 import ps_testlib as lib  # noqa: E402
 from prospects.v1 import resources_pb2, service_pb2  # noqa: E402
@@ -59,13 +60,6 @@ STREETS = ["Kerkstraat", "Dorpsstraat", "Stationsstraat", "Molenweg", "Schoolstr
            "Kapelstraat", "Marktplein", "Beekstraat", "Lindelaan"]
 DOMAINS = ["gmail.com", "telenet.be", "proximus.be", "ziggo.nl", "kpnmail.nl", "outlook.com",
            "hotmail.com", "skynet.be"]
-
-
-class BenchMariaDB(harness.PrivateMariaDB):
-    OPTS = ["--innodb-buffer-pool-size=4G", "--innodb-log-file-size=1G",
-            "--innodb-flush-log-at-trx-commit=2", "--skip-log-bin", "--skip-name-resolve",
-            "--character-set-server=utf8mb4", "--collation-server=utf8mb4_unicode_ci",
-            "--max-allowed-packet=256M", "--local-infile=1"]
 
 
 def slug(s):
@@ -211,7 +205,8 @@ def main():
     args = ap.parse_args()
 
     t_all = time.monotonic()
-    db = BenchMariaDB().start(timeout=120)
+    db = benchlib.tuned_mariadb("4G", extra=["--local-infile=1"])
+    db.start(timeout=120)
     database = "ps_bench_import"  # the database users' grants cover ps_% (scripts/db-users.sql)
     db.drop_database(database)
     db.create_database(database)

@@ -24,6 +24,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "lib"))
+import benchlib  # noqa: E402
 import harness  # noqa: E402
 import ps_testlib as lib  # noqa: E402
 from prospects.v1 import resources_pb2, service_pb2  # noqa: E402
@@ -46,13 +47,6 @@ DOMAINS = ["example", "mail", "posteo", "acme", "bedrijf", "kpn", "ziggo", "gmai
 
 def elt(idx_expr, words):
     return "ELT(1 + (%s), %s)" % (idx_expr, ", ".join("'%s'" % w for w in words))
-
-
-class BigMariaDB(harness.PrivateMariaDB):
-    OPTS = ["--innodb-buffer-pool-size=6G", "--innodb-log-file-size=1G",
-            "--innodb-flush-log-at-trx-commit=2", "--skip-log-bin", "--skip-name-resolve",
-            "--character-set-server=utf8mb4", "--collation-server=utf8mb4_unicode_ci",
-            "--max-allowed-packet=256M"]
 
 
 def load(db, database, tenants, big, small):
@@ -175,20 +169,11 @@ def main():
     ap.add_argument("--data", default="", help="keep the loaded MariaDB in this folder and reuse it")
     args = ap.parse_args()
 
-    if args.data:
-        os.makedirs(args.data, exist_ok=True)
-    db = BigMariaDB(directory=args.data or None).start(timeout=120)
+    db = benchlib.tuned_mariadb("6G", directory=benchlib.data_dir(args.data) or None)
+    db.start(timeout=120)
     database = "ps_bench"  # the database users' grants cover ps_% (scripts/db-users.sql)
-    have = db.sql("SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = '%s'"
-                  " AND table_name = 'bench_loaded'" % database)
-    if args.data and have[0][0] == "1":
-        print("reusing the data loaded in %s" % args.data, flush=True)
-    else:
-        db.drop_database(database)
-        db.create_database(database)
-        harness.dbmate(db, database, "up")
-        load(db, database, args.tenants, args.big, args.small)
-        db.sql("CREATE TABLE bench_loaded (n INT)", database)
+    benchlib.loaded_database(db, database, args.data,
+                             lambda d, n: load(d, n, args.tenants, args.big, args.small))
     server = harness.Server(database=database, mariadb=db, redis=harness.private_redis(),
                             env={"PS_PAGE_TOKEN_KEY": KEY}, log_level="warn")
     ch = server.channel

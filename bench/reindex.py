@@ -25,6 +25,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "lib"))
+import benchlib  # noqa: E402
 import harness  # noqa: E402
 
 FIRST = ["Jan", "Piet", "Kees", "Emma", "Sophie", "Lucas", "Daan", "Julia", "Sem", "Tess", "Noah",
@@ -42,13 +43,6 @@ def elt(idx_expr, words):
     def lit(w):
         return "CONVERT(UNHEX('%s') USING utf8mb4)" % w.encode().hex()
     return "ELT(1 + (%s), %s)" % (idx_expr, ", ".join(lit(w) for w in words))
-
-
-class BenchMariaDB(harness.PrivateMariaDB):
-    OPTS = ["--innodb-buffer-pool-size=1G", "--innodb-log-file-size=256M",
-            "--innodb-flush-log-at-trx-commit=2", "--skip-log-bin", "--skip-name-resolve",
-            "--character-set-server=utf8mb4", "--collation-server=utf8mb4_unicode_ci",
-            "--max-allowed-packet=256M"]
 
 
 def load(db, database, rows, tenants):
@@ -125,7 +119,8 @@ def main():
     ap.add_argument("--pause-ms", type=int, default=None, help="PS_REINDEX_PAUSE_MS (default: the server's)")
     args = ap.parse_args()
 
-    db = BenchMariaDB().start(timeout=120)
+    db = benchlib.tuned_mariadb("1G", "256M")
+    db.start(timeout=120)
     redis = harness.private_redis()
     database = "ps_bench_reindex"  # the database users' grants cover ps_% (scripts/db-users.sql)
     db.create_database(database)

@@ -182,6 +182,11 @@ static call_t *call_new(int cq, const method_t *m) {
   return c;
 }
 
+/* Gives back the stream slot a server-streaming call holds (at most once). */
+static void stream_slot_release(call_t *c) {
+  if (atomic_exchange(&c->stream_slot, 0)) atomic_fetch_sub(&T.streams, 1);
+}
+
 static void call_free(call_t *c) {
   if (c->call) grpc_call_unref(c->call);
   grpc_metadata_array_destroy(&c->md);
@@ -192,7 +197,7 @@ static void call_free(call_t *c) {
   if (c->n_trailer) grpc_slice_unref(c->trailer.value);
   if (c->counted) atomic_fetch_sub(&T.inflight, 1);
   if (c->reply_bytes) atomic_fetch_sub(&T.pending_reply_bytes, c->reply_bytes);
-  if (atomic_exchange(&c->stream_slot, 0)) atomic_fetch_sub(&T.streams, 1);
+  stream_slot_release(c);
   free(c->identity);
   free(c);
 }
@@ -544,7 +549,7 @@ static void stream_run(worker_t *w, call_t *c) {
     }
   }
   /* the slot is free as soon as the worker is: a client may start its next export at once */
-  if (atomic_exchange(&c->stream_slot, 0)) atomic_fetch_sub(&T.streams, 1);
+  stream_slot_release(c);
   log_status(m->path, &ctx.status);
   atomic_fetch_add(ctx.status.code == PS_OK ? &T.ok : &T.failed, 1);
   if (ctx.status.code == PS_OK && ctx.outcome >= 0) ps_count((ps_counter_t)ctx.outcome);

@@ -181,28 +181,15 @@ int ps_store_index_queue_step(ps_db_t *db, ps_arena_t *a, const char *after_tena
   return 0;
 }
 
-static int count_of(ps_db_t *db, ps_sql_t *q, ps_params_t *p, uint64_t *ret, ps_status_t *st) {
-  MYSQL_STMT *s = ps_db_exec(db, q, p, st);
-  if (!s) return -1;
-  uint64_t n = 0;
-  ps_row_t r;
-  ps_row_init(&r);
-  ps_col_u64(&r, &n);
-  int rc;
-  while ((rc = ps_db_fetch(db, s, &r, NULL, st)) == 1) {
-  }
-  if (rc < 0) return -1;
-  *ret = n;
-  return 0;
-}
-
 int ps_store_index_queue_depth(ps_db_t *db, uint64_t cap, uint64_t *ret, ps_status_t *st) {
   ps_params_t p;
   ps_params_init(&p);
   ps_param_i64(&p, (int64_t)cap);
-  uint64_t n = 0, estimate = 0;
-  if (count_of(db, &Q_DEPTH, &p, &n, st) != 0) return -1;
-  if (n >= cap && count_of(db, &Q_DEPTH_ESTIMATE, NULL, &estimate, st) != 0) return -1;
-  *ret = estimate > n ? estimate : n;
+  int64_t n = 0, estimate = 0;
+  if (ps_db_query_i64(db, &Q_DEPTH, &p, &n, st) != 0) return -1;
+  if ((uint64_t)n >= cap && ps_db_query_i64(db, &Q_DEPTH_ESTIMATE, NULL, &estimate, st) != 0)
+    return -1;
+  if (estimate > n) n = estimate;
+  *ret = n < 0 ? 0 : (uint64_t)n;
   return 0;
 }

@@ -257,26 +257,11 @@ static ps_sql_t Q_NORMS_ESTIMATE = PS_SQL(
     " AND TABLE_NAME = 'prospects'");
 static ps_sql_t Q_NORMS_COUNT = PS_SQL("SELECT COUNT(*) FROM prospects");
 
-static int count_of(ps_db_t *db, ps_sql_t *q, uint64_t *ret, ps_status_t *st) {
-  MYSQL_STMT *s = ps_db_exec(db, q, NULL, st);
-  if (!s) return -1;
-  uint64_t n = 0;
-  ps_row_t r;
-  ps_row_init(&r);
-  ps_col_u64(&r, &n);
-  int rc;
-  while ((rc = ps_db_fetch(db, s, &r, NULL, st)) == 1) {
-  }
-  if (rc < 0) return -1;
-  *ret = n;
-  return 0;
-}
-
 static int norms_count(ps_db_t *db, uint64_t *ret, ps_status_t *st) {
-  uint64_t n = 0;
-  if (count_of(db, &Q_NORMS_ESTIMATE, &n, st) != 0) return -1;
-  if (n < COUNT_EXACT_MAX && count_of(db, &Q_NORMS_COUNT, &n, st) != 0) return -1;
-  *ret = n;
+  int64_t n = 0;
+  if (ps_db_query_i64(db, &Q_NORMS_ESTIMATE, NULL, &n, st) != 0) return -1;
+  if (n < COUNT_EXACT_MAX && ps_db_query_i64(db, &Q_NORMS_COUNT, NULL, &n, st) != 0) return -1;
+  *ret = n < 0 ? 0 : (uint64_t)n;
   return 0;
 }
 

@@ -1,0 +1,40 @@
+"""What the Python benchmarks share: a private MariaDB sized for millions of rows, and a database
+loaded once and reused across runs (--data DIR)."""
+
+import os
+
+import harness
+
+COMMON_OPTS = ["--innodb-flush-log-at-trx-commit=2", "--skip-log-bin", "--skip-name-resolve",
+               "--character-set-server=utf8mb4", "--collation-server=utf8mb4_unicode_ci",
+               "--max-allowed-packet=256M"]
+
+
+def tuned_mariadb(buffer_pool="4G", log_file="1G", extra=(), directory=None):
+    """A private MariaDB (not started) with a buffer pool and redo log of these sizes."""
+    class Tuned(harness.PrivateMariaDB):
+        OPTS = (["--innodb-buffer-pool-size=" + buffer_pool, "--innodb-log-file-size=" + log_file]
+                + COMMON_OPTS + list(extra))
+    return Tuned(directory=directory) if directory else Tuned()
+
+
+def loaded_database(db, database, data_dir, load):
+    """Creates database, applies the migrations and runs load(db, database); with data_dir (the
+    MariaDB's kept folder), a database loaded by an earlier run there is reused instead."""
+    have = db.sql("SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = '%s'"
+                  " AND table_name = 'bench_loaded'" % database)
+    if data_dir and have[0][0] == "1":
+        print("reusing the data loaded in %s" % data_dir, flush=True)
+        return
+    db.drop_database(database)
+    db.create_database(database)
+    harness.dbmate(db, database, "up")
+    load(db, database)
+    db.sql("CREATE TABLE bench_loaded (n INT)", database)
+
+
+def data_dir(path):
+    """--data: made when given; '' stays ''."""
+    if path:
+        os.makedirs(path, exist_ok=True)
+    return path
