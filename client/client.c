@@ -582,16 +582,18 @@ static int invoke_stream(psc_client_t *client, const psc_method_t *method, const
   ops[1].op = GRPC_OP_SEND_MESSAGE;
   ops[1].data.send_message.send_message = send;
   ops[2].op = GRPC_OP_SEND_CLOSE_FROM_CLIENT;
-  int status_started = 0;
-  if (grpc_call_start_batch(call, ops, 4, &tag_start, NULL) != GRPC_CALL_OK ||
-      grpc_call_start_batch(call, &status_op, 1, &tag_status, NULL) != GRPC_CALL_OK) {
+  int started = grpc_call_start_batch(call, ops, 4, &tag_start, NULL) == GRPC_CALL_OK;
+  int status_started =
+      started && grpc_call_start_batch(call, &status_op, 1, &tag_status, NULL) == GRPC_CALL_OK;
+  if (!status_started) {
     psc__status_set(st, PSC_INTERNAL, "could not start the call");
     local = 1;
     grpc_call_cancel(call, NULL);
-  } else {
-    status_started = 1;
   }
-  if (status_started && pluck(cq, &tag_start, st) > 0) local = 1;
+  if (started) { /* its completion is taken in every case: the queue is empty when destroyed */
+    psc_status_t ignored;
+    if (pluck(cq, &tag_start, local ? &ignored : st) > 0) local = 1;
+  }
   /* the messages, one RECV_MESSAGE at a time, until the stream ends (NULL) or fails */
   while (status_started && !local) {
     grpc_byte_buffer *recv = NULL;
