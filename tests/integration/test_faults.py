@@ -70,8 +70,10 @@ class MariaDBHung(unittest.TestCase, lib.RpcAssertions):
                 calls, threads = load(call, self.THREADS, stop)
                 try:
                     time.sleep(1.0)
-                    t_stop = time.monotonic()
                     mdb.pause()
+                    # after the signal is sent, not before: a load thread can take the GIL between
+                    # the two and finish a call while MariaDB still runs
+                    t_stop = time.monotonic()
                     try:
                         lib.wait_for(lambda: lib.health_or_none(ch, timeout=1) == lib.NOT_SERVING, 10,
                                      what="health NOT_SERVING while MariaDB hangs")
