@@ -49,6 +49,15 @@ os.environ.setdefault("GRPC_ENABLE_FORK_SUPPORT", "false")
 
 import grpc  # noqa: E402
 
+# grpcio 1.51 registers its event engine's fork handlers whatever the setting above (the check came
+# in later releases). A thread pool that is being destroyed when a fork happens asserts
+# (thread_pool.cc:225, "state_ == State::kRunning") and aborts the test process; seen twice, when a
+# test started servers right after the previous test closed its channels. Each channel holds a
+# reference to gRPC's global state, and gRPC tears its default event engine down when the last one
+# goes. This channel is never used nor closed, so gRPC stays initialised for the whole process and
+# its pools are not torn down between tests. It never connects: nothing calls on it.
+_GRPC_KEEP_INITIALISED = grpc.insecure_channel("localhost:9")
+
 SOURCE_DIR = os.environ.get("PS_SOURCE_DIR") or os.path.dirname(
     os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BUILD_DIR = os.environ.get("PS_BUILD_DIR") or os.path.join(SOURCE_DIR, "build")
