@@ -1,10 +1,11 @@
-"""Scale rule of the overview, the duplicate check and the document lists: every statement the
-server runs for ListProspects (each order, filter, short/long/multi-word query, first and later
+"""Scale rule of the overview, the duplicate check, the document lists and merges. Every statement
+the server runs for ListProspects (each order, filter, short/long/multi-word query, first and later
 pages), for FindDuplicateProspects and for ListDocuments is index-backed. The test loads a few
 thousand records into one tenant (next to other tenants), records the statements the server really
 executed (MariaDB's general log, on a private MariaDB so no other test is disturbed) and EXPLAINs
 each: no full table or full index scan of prospects, prospect_terms or document_links: every table
-step uses an index (ref, range, eq_ref, const)."""
+step uses an index (ref, range, eq_ref, const). A merge, in a tenant whose links sit mostly on a few
+records, reads its sources' links and not the tenant's (rows counted by MariaDB's handler status)."""
 
 import unittest
 
@@ -138,6 +139,47 @@ class IndexBacked(unittest.TestCase):
         self.assertIndexBacked(lambda: lib.find_duplicates(self.channel, self.t, candidate=cand), "duplicates")
         self.assertIndexBacked(lambda: lib.find_duplicates(self.channel, self.t, prospect=s.name),
                                "duplicates of a record")
+
+    def rows_read(self):
+        """Rows InnoDB has handed MariaDB so far (index and table reads; global status of this
+        test's private MariaDB, where nothing else runs)."""
+        rows = self.mariadb.sql("SELECT SUM(VARIABLE_VALUE) FROM information_schema.GLOBAL_STATUS WHERE"
+                                " VARIABLE_NAME IN ('HANDLER_READ_NEXT', 'HANDLER_READ_PREV',"
+                                " 'HANDLER_READ_RND_NEXT')")
+        return int(rows[0][0])
+
+    def test_merge_reads_the_sources_links_not_the_tenants(self):
+        # A tenant whose links sit mostly on a few records: one with BIG, two sources with PER
+        # each. Left to itself MariaDB moves a source's links by reading all of the tenant's (the
+        # primary key's tenant_id prefix); the merge must read the sources' rows only.
+        BIG, PER = 6000, 1000
+        ch = self.channel
+        tenant = lib.new_enabled_tenant(ch)
+        big, target, *sources = [lib.create(ch, tenant, lib.company(company_name="Links %d B.V." % i)).name
+                                 for i in range(4)]
+        for k, (rec, n) in enumerate([(big, BIG)] + [(src, PER) for src in sources]):
+            self.mariadb.sql(
+                "INSERT INTO document_links (tenant_id, id, prospect_id, type, document_id, number, title,"
+                " document_time, party_snapshot, link_time)"
+                " SELECT '%s', UNHEX(CONCAT('0190', LPAD(HEX(%d), 8, '0'), LPAD(HEX(seq), 20, '0'))),"
+                " UNHEX('%s'), 5, CONCAT('plan-%d-', seq), CONCAT('INV-', seq), 'Invoice', UTC_TIMESTAMP(6),"
+                " '', UTC_TIMESTAMP(6) FROM seq_1_to_%d" % (tenant, k, lib.hex_id(rec), k, n), self.database)
+        self.mariadb.sql("ANALYZE TABLE document_links", self.database)
+        before = self.rows_read()
+        lib.merge(ch, target, sources, validate_only=True)
+        dry = self.rows_read() - before
+        before = self.rows_read()
+        lib.merge(ch, target, sources, request_id="merge-rows-read")
+        merged = self.rows_read() - before
+        moved = len(sources) * PER
+        on_target = self.mariadb.sql("SELECT COUNT(*) FROM document_links WHERE tenant_id = '%s' AND"
+                                     " prospect_id = UNHEX('%s')" % (tenant, lib.hex_id(target)), self.database)
+        self.assertEqual(int(on_target[0][0]), moved)
+        print("\nrows read: dry run %d, merge %d (%d links moved; the tenant holds %d)"
+              % (dry, merged, moved, moved + BIG))
+        # each source's rows are read a few times (list, record, move); the tenant's never
+        self.assertLess(dry, moved + BIG // 2)
+        self.assertLess(merged, 4 * moved + BIG // 2)
 
 
 if __name__ == "__main__":
