@@ -11,7 +11,9 @@
  * RATE 0 is the closed loop; MAX_CALLS > 0 ends the run after that many calls (or SECONDS).
  *
  * It speaks gRPC C core directly and asynchronously: one thread and one completion queue per
- * connection drive that connection's slots. A load generator that shares the machine with the
+ * connection drive that connection's slots (paced, a second thread per connection starts the calls
+ * at their times). Paced, it also prints start_lag_p50_us and start_lag_p99_us: how late it
+ * started calls itself, a delay that the latencies include. A load generator that shares the machine with the
  * server and the database must cost little per call: a thread blocked in each call (as a
  * synchronous client does) costs it two context switches per call, which the server would then
  * pay for in lost CPU. Its own CPU per call is printed, to show what it took from the machine.
@@ -26,6 +28,7 @@
 #include <grpc/support/alloc.h>
 #include <grpc/support/time.h>
 #include <pthread.h>
+#include <sys/prctl.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -59,6 +62,13 @@ typedef struct conn {
   uint32_t *lat_us;             /* latencies of this connection's calls */
   size_t n, cap;
   uint64_t ok, failed;
+  /* paced: the pacer thread starts calls at their times; this thread takes their completions */
+  pthread_t pacer;
+  pthread_mutex_t mu;           /* slots, samples and counts below, when paced */
+  pthread_cond_t freed;         /* a slot was freed (the pacer's wake-up may change) */
+  int busy, pacing_done;
+  uint32_t *lag_us;             /* paced: how late each call started (the generator's own delay) */
+  size_t n_lag, cap_lag;
 } conn_t;
 
 static char **names;
@@ -137,6 +147,8 @@ static int start(conn_t *c, slot_t *s, int64_t t0) {
   return 0;
 }
 
+static void sample(uint32_t **a, size_t *n, size_t *cap, int64_t us);
+
 /* Records slot s's finished call and releases it. */
 static void finished(conn_t *c, slot_t *s, int ok) {
   int64_t t1 = now_ns();
@@ -171,55 +183,104 @@ static void finished(conn_t *c, slot_t *s, int ok) {
   grpc_call_unref(s->call);
   s->call = NULL;
   s->busy = 0;
-  if (c->n == c->cap) {
-    size_t cap = c->cap ? c->cap * 2 : 65536;
-    uint32_t *l = realloc(c->lat_us, cap * sizeof *l);
-    if (!l) return; /* the latency is lost, the count is kept */
-    c->lat_us = l;
-    c->cap = cap;
-  }
-  int64_t us = (t1 - s->t0) / 1000;
-  c->lat_us[c->n++] = us > UINT32_MAX ? UINT32_MAX : (uint32_t)us;
+  sample(&c->lat_us, &c->n, &c->cap, (t1 - s->t0) / 1000);
 }
 
-static void *run(void *arg) {
-  conn_t *c = arg;
-  int64_t t = now_ns();
-  for (int i = 0; i < c->n_slots; i++) {
-    slot_t *s = &c->slots[i];
-    s->next = t + (c->period ? (int64_t)(rand_r(&c->seed) % (unsigned)(c->period / 1000 + 1)) * 1000 : 0);
+/* Appends v to a growing sample array; the sample is lost (the count kept) without memory. */
+static void sample(uint32_t **a, size_t *n, size_t *cap, int64_t us) {
+  if (*n == *cap) {
+    size_t nc = *cap ? *cap * 2 : 65536;
+    uint32_t *l = realloc(*a, nc * sizeof *l);
+    if (!l) return;
+    *a = l;
+    *cap = nc;
   }
+  (*a)[(*n)++] = us < 0 ? 0 : us > UINT32_MAX ? UINT32_MAX : (uint32_t)us;
+}
+
+/* Closed loop: each slot sends its next call as soon as the last one is answered. */
+static void *run_closed(void *arg) {
+  conn_t *c = arg;
   int busy = 0, stopping = 0;
   for (;;) {
-    /* start what is due */
-    int64_t now = now_ns(), wake = end_ns;
-    if (now >= end_ns) stopping = 1;
     for (int i = 0; i < c->n_slots && !stopping; i++) {
       slot_t *s = &c->slots[i];
       if (s->busy) continue;
-      if (s->next <= now) {
-        if (start(c, s, c->period ? s->next : now) != 0) {
-          stopping = 1;
-          break;
-        }
-        busy++;
-        if (c->period) s->next += c->period;
-      } else if (s->next < wake) {
-        wake = s->next;
-      }
+      if (now_ns() >= end_ns || start(c, s, now_ns()) != 0) stopping = 1;
+      else busy++;
     }
     if (stopping && busy == 0) break;
-    grpc_event ev = grpc_completion_queue_next(c->cq, stopping ? gpr_inf_future(GPR_CLOCK_MONOTONIC)
-                                                               : at_ns(wake), NULL);
+    grpc_event ev = grpc_completion_queue_next(c->cq, gpr_inf_future(GPR_CLOCK_MONOTONIC), NULL);
     if (ev.type == GRPC_OP_COMPLETE) {
-      slot_t *s = ev.tag;
-      finished(c, s, ev.success);
+      finished(c, ev.tag, ev.success);
       busy--;
-      if (!c->period) s->next = 0; /* closed loop: the next call at once */
     } else if (ev.type == GRPC_QUEUE_SHUTDOWN) {
       break;
     }
   }
+  return NULL;
+}
+
+/* Paced, with c->mu held: starts slot s's call that was due at s->next. -1 when none can start. */
+static int start_due(conn_t *c, slot_t *s) {
+  int64_t due = s->next;
+  if (start(c, s, due) != 0) return -1;
+  sample(&c->lag_us, &c->n_lag, &c->cap_lag, (now_ns() - due) / 1000);
+  c->busy++;
+  s->next += c->period;
+  return 0;
+}
+
+/* Paced: the pacer thread. It sleeps until the next call is due (a condition variable's timed
+ * wait, no timer slack; a completion queue's deadline is rounded to milliseconds, and that
+ * showed up as a millisecond of latency per call), starts it, and
+ * leaves the completions to the connection's thread. A slot still busy at its time is started by
+ * that thread when its call ends, its latency counted from the time it was due. */
+static void *pace(void *arg) {
+  conn_t *c = arg;
+  (void)prctl(PR_SET_TIMERSLACK, 1UL, 0UL, 0UL, 0UL); /* wake at the time, not up to 50 µs after */
+  pthread_mutex_lock(&c->mu);
+  for (;;) {
+    int64_t now = now_ns(), wake = end_ns;
+    if (now >= end_ns) break;
+    int failed = 0;
+    for (int i = 0; i < c->n_slots && !failed; i++) {
+      slot_t *s = &c->slots[i];
+      if (s->busy) continue;
+      if (s->next <= now) failed = start_due(c, s) != 0;
+      if (!s->busy && s->next < wake) wake = s->next;
+    }
+    if (failed) break;
+    struct timespec ts = {(time_t)(wake / 1000000000), (long)(wake % 1000000000)};
+    pthread_cond_timedwait(&c->freed, &c->mu, &ts);
+  }
+  c->pacing_done = 1;
+  pthread_mutex_unlock(&c->mu);
+  return NULL;
+}
+
+/* Paced: the connection's thread takes the completions. */
+static void *run_paced(void *arg) {
+  conn_t *c = arg;
+  int64_t t = now_ns();
+  for (int i = 0; i < c->n_slots; i++) /* spread the slots over one period */
+    c->slots[i].next = t + (int64_t)(rand_r(&c->seed) % (unsigned)(c->period / 1000 + 1)) * 1000;
+  if (pthread_create(&c->pacer, NULL, pace, c) != 0) return NULL;
+  for (;;) {
+    grpc_event ev = grpc_completion_queue_next(c->cq, at_ns(now_ns() + 50 * 1000000LL), NULL);
+    pthread_mutex_lock(&c->mu);
+    if (ev.type == GRPC_OP_COMPLETE) {
+      slot_t *s = ev.tag;
+      finished(c, s, ev.success);
+      c->busy--;
+      if (!c->pacing_done && s->next <= now_ns() && now_ns() < end_ns) (void)start_due(c, s);
+      pthread_cond_signal(&c->freed);
+    }
+    int done = c->pacing_done && c->busy == 0;
+    pthread_mutex_unlock(&c->mu);
+    if (done || ev.type == GRPC_QUEUE_SHUTDOWN) break;
+  }
+  pthread_join(c->pacer, NULL);
   return NULL;
 }
 
@@ -299,7 +360,13 @@ int main(int argc, char **argv) {
     c->seed = (unsigned)(begin ^ (i * 2654435761u));
     c->period = rate > 0 ? (int64_t)(1e9 * slots / rate) : 0;
     if (!c->channel || !c->cq || !c->slots) return 1;
-    if (pthread_create(&c->thread, NULL, run, c) != 0) return 1;
+    pthread_condattr_t ca;
+    if (pthread_mutex_init(&c->mu, NULL) != 0 || pthread_condattr_init(&ca) != 0 ||
+        pthread_condattr_setclock(&ca, CLOCK_MONOTONIC) != 0 ||
+        pthread_cond_init(&c->freed, &ca) != 0)
+      return 1;
+    pthread_condattr_destroy(&ca);
+    if (pthread_create(&c->thread, NULL, c->period ? run_paced : run_closed, c) != 0) return 1;
   }
   size_t total = 0;
   uint64_t ok = 0, failed = 0;
@@ -321,13 +388,29 @@ int main(int argc, char **argv) {
     free(cs[i].lat_us);
   }
   qsort(all, total, sizeof *all, cmp_u32);
-#define PCT(p) (total ? all[(size_t)((double)(total - 1) * (p))] : 0)
+#define PCT(a, n, p) ((n) ? (a)[(size_t)((double)((n) - 1) * (p))] : 0)
   printf("calls=%zu ok=%llu failed=%llu seconds=%.2f rate=%.0f p50_us=%u p90_us=%u p99_us=%u "
-         "max_us=%u cpu_us_per_call=%.1f\n",
+         "max_us=%u cpu_us_per_call=%.1f",
          total, (unsigned long long)ok, (unsigned long long)failed, elapsed, (double)total / elapsed,
-         PCT(0.50), PCT(0.90), PCT(0.99), total ? all[total - 1] : 0,
-         total ? cpu_us / (double)total : 0.0);
+         PCT(all, total, 0.50), PCT(all, total, 0.90), PCT(all, total, 0.99),
+         total ? all[total - 1] : 0, total ? cpu_us / (double)total : 0.0);
   free(all);
+  if (rate > 0) { /* how late the generator itself started calls: part of every latency above */
+    size_t n_lag = 0;
+    for (int i = 0; i < conns; i++) n_lag += cs[i].n_lag;
+    uint32_t *lag = malloc((n_lag ? n_lag : 1) * sizeof *lag);
+    if (!lag) return 1;
+    k = 0;
+    for (int i = 0; i < conns; i++) {
+      memcpy(lag + k, cs[i].lag_us, cs[i].n_lag * sizeof *lag);
+      k += cs[i].n_lag;
+      free(cs[i].lag_us);
+    }
+    qsort(lag, n_lag, sizeof *lag, cmp_u32);
+    printf(" start_lag_p50_us=%u start_lag_p99_us=%u", PCT(lag, n_lag, 0.50), PCT(lag, n_lag, 0.99));
+    free(lag);
+  }
+  printf("\n");
   for (int i = 0; i < conns; i++) {
     grpc_completion_queue_shutdown(cs[i].cq);
     while (grpc_completion_queue_next(cs[i].cq, gpr_inf_future(GPR_CLOCK_MONOTONIC), NULL).type !=
