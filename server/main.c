@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "abseil.h"
 #include "auth/authz.h"
 #include "cache/flags.h"
 #include "cache/redis.h"
@@ -253,6 +254,9 @@ int main(int argc, char **argv) {
   ps_log_set_format((ps_log_format_t)ps_log_parse_format(cfg.log_format));
   level_file.path = cfg.log_level_file;
   reread_log_level(1);
+  /* before gRPC starts (abseil.h: the debug-build bookkeeping in every mutex gRPC takes) */
+  if (ps_abseil_release_mode()) ps_debug("Abseil's mutex deadlock detection is off");
+  else ps_debug("Abseil's mutex deadlock detection setting not found: left as built");
 
   sigset_t set;
   sigemptyset(&set);
