@@ -13,10 +13,12 @@
  * It speaks gRPC C core directly and asynchronously: one thread and one completion queue per
  * connection drive that connection's slots (paced, a second thread per connection starts the calls
  * at their times). Paced, it also prints start_lag_p50_us and start_lag_p99_us: how late it
- * started calls itself, a delay that the latencies include. A load generator that shares the machine with the
- * server and the database must cost little per call: a thread blocked in each call (as a
- * synchronous client does) costs it two context switches per call, which the server would then
- * pay for in lost CPU. Its own CPU per call is printed, to show what it took from the machine.
+ * started calls itself, a delay that the latencies include.
+ *
+ * A load generator that shares the machine with the server and the database must cost little per
+ * call: a thread blocked in each call (as a synchronous client does) costs it two context switches
+ * per call, which the server would then pay for in lost CPU. Its own CPU per call is printed, to
+ * show what it took from the machine.
  *
  * Asserts nothing; a failed call is counted and its first status printed on stderr. */
 #include <errno.h>
@@ -407,7 +409,8 @@ int main(int argc, char **argv) {
       free(cs[i].lag_us);
     }
     qsort(lag, n_lag, sizeof *lag, cmp_u32);
-    printf(" start_lag_p50_us=%u start_lag_p99_us=%u", PCT(lag, n_lag, 0.50), PCT(lag, n_lag, 0.99));
+    printf(" start_lag_p50_us=%u start_lag_p99_us=%u", PCT(lag, n_lag, 0.50),
+           PCT(lag, n_lag, 0.99));
     free(lag);
   }
   printf("\n");

@@ -39,6 +39,11 @@ typedef struct ps_document_cols {
 #define PS_DOCUMENT_COLUMNS                                                                        \
   "id, prospect_id, type, document_id, number, title, document_time, party_snapshot, link_time"
 
+/* The table read by record (tenant_id, prospect_id), its index forced, for the statements that
+ * update or lock a record's links: MariaDB otherwise may read all of the tenant's links (an UPDATE
+ * of prospect_id avoids the index that holds it; ORDER BY id prefers the primary key). */
+#define PS_LINKS_BY_RECORD "document_links FORCE INDEX (document_links_by_prospect_type)"
+
 /* Declares the columns of PS_DOCUMENT_COLUMNS in r, landing in c. */
 void ps_store_document_bind(ps_row_t *r, ps_document_cols_t *c);
 

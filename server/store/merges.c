@@ -3,6 +3,8 @@
 
 #include <string.h>
 
+#include "store/documents.h"
+
 /* A record's links and contact persons: indexes document_links_by_prospect_type and
  * contact_persons_by_prospect (tenant_id, prospect_id, ...), whose entries carry the primary key.
  * The index is forced. Left to itself, MariaDB reads these statements through the primary key's
@@ -12,15 +14,15 @@
  * source of a 20,000-link merge in a tenant of 200,000 links, 400,000 once the tenant held twice
  * that (bench/merge.py, MariaDB's slow log). With the index: the source's own rows, the ids
  * sorted after the read. */
-#define LINKS_BY_RECORD "document_links FORCE INDEX (document_links_by_prospect_type)"
 #define CONTACTS_BY_RECORD "contact_persons FORCE INDEX (contact_persons_by_prospect)"
 static ps_sql_t Q_LINK_IDS = PS_SQL(
-    "SELECT id FROM " LINKS_BY_RECORD " WHERE tenant_id = ? AND prospect_id = ? ORDER BY id LIMIT ?");
+    "SELECT id FROM " PS_LINKS_BY_RECORD " WHERE tenant_id = ? AND prospect_id = ?"
+    " ORDER BY id LIMIT ?");
 static ps_sql_t Q_LINK_IDS_UPDATE = PS_SQL(
-    "SELECT id FROM " LINKS_BY_RECORD " WHERE tenant_id = ? AND prospect_id = ? ORDER BY id LIMIT ?"
-    " FOR UPDATE");
+    "SELECT id FROM " PS_LINKS_BY_RECORD " WHERE tenant_id = ? AND prospect_id = ?"
+    " ORDER BY id LIMIT ? FOR UPDATE");
 static ps_sql_t Q_MOVE_LINKS = PS_SQL(
-    "UPDATE " LINKS_BY_RECORD " SET prospect_id = ? WHERE tenant_id = ? AND prospect_id = ?");
+    "UPDATE " PS_LINKS_BY_RECORD " SET prospect_id = ? WHERE tenant_id = ? AND prospect_id = ?");
 static ps_sql_t Q_CONTACTS = PS_SQL(
     "SELECT " PS_CONTACT_COLUMNS " FROM contact_persons WHERE tenant_id = ? AND prospect_id = ?"
     " ORDER BY id LIMIT ?");
@@ -34,7 +36,7 @@ static ps_sql_t Q_MOVE_CONTACTS = PS_SQL(
  * source held FOR UPDATE, so no link of it is added or removed meanwhile). */
 static ps_sql_t Q_RECORD_MOVED = PS_SQL(
     "INSERT INTO merge_moved_documents (tenant_id, merge_id, source_id, link_id)"
-    " SELECT tenant_id, ?, prospect_id, id FROM " LINKS_BY_RECORD " WHERE tenant_id = ?"
+    " SELECT tenant_id, ?, prospect_id, id FROM " PS_LINKS_BY_RECORD " WHERE tenant_id = ?"
     " AND prospect_id = ?");
 /* Pages of a merge's moved links, primary key order. */
 static ps_sql_t Q_MOVED_FIRST = PS_SQL(

@@ -3,6 +3,8 @@
 
 #include <string.h>
 
+#include "store/documents.h"
+
 static ps_sql_t Q_ERASED_GET = PS_SQL(
     "SELECT kind FROM erased_records WHERE tenant_id = ? AND id = ?");
 static ps_sql_t Q_ERASED_MARK = PS_SQL(
@@ -17,14 +19,13 @@ static ps_sql_t Q_TOMBS_INTO = PS_SQL(
  * redacted now. A record's links: index document_links_by_prospect(_type); the links a merge moved
  * from a source: the primary key of merge_moved_documents (tenant, merge, source), joined to
  * document_links by its primary key. */
-/* The record's index is forced, as for a merge's moves (store/merges.c): without it, a tenant whose
- * few records hold most of its links has these statements read all of the tenant's links. */
-#define LINKS_BY_RECORD "document_links FORCE INDEX (document_links_by_prospect_type)"
+/* The record's index is forced (PS_LINKS_BY_RECORD): without it, a tenant whose few records hold
+ * most of its links has these statements read all of the tenant's links. */
 static ps_sql_t Q_REDACT_ON = PS_SQL(
-    "UPDATE " LINKS_BY_RECORD " SET party_snapshot = ? WHERE tenant_id = ? AND prospect_id = ?"
+    "UPDATE " PS_LINKS_BY_RECORD " SET party_snapshot = ? WHERE tenant_id = ? AND prospect_id = ?"
     " AND type NOT IN (5, 6) AND party_snapshot <> ?");
 static ps_sql_t Q_REDACT_ON_ALL = PS_SQL(
-    "UPDATE " LINKS_BY_RECORD " SET party_snapshot = ? WHERE tenant_id = ? AND prospect_id = ?"
+    "UPDATE " PS_LINKS_BY_RECORD " SET party_snapshot = ? WHERE tenant_id = ? AND prospect_id = ?"
     " AND party_snapshot <> ?");
 static ps_sql_t Q_REDACT_MOVED = PS_SQL(
     "UPDATE merge_moved_documents m JOIN document_links d ON d.tenant_id = m.tenant_id AND d.id = m.link_id"
@@ -35,7 +36,8 @@ static ps_sql_t Q_REDACT_MOVED_ALL = PS_SQL(
     " SET d.party_snapshot = ? WHERE m.tenant_id = ? AND m.merge_id = ? AND m.source_id = ?"
     " AND d.party_snapshot <> ?");
 static ps_sql_t Q_KEPT_ON = PS_SQL(
-    "SELECT COUNT(*) FROM " LINKS_BY_RECORD " WHERE tenant_id = ? AND prospect_id = ? AND type IN (5, 6)"
+    "SELECT COUNT(*) FROM " PS_LINKS_BY_RECORD " WHERE tenant_id = ? AND prospect_id = ?"
+    " AND type IN (5, 6)"
     " AND party_snapshot <> ?");
 static ps_sql_t Q_KEPT_MOVED = PS_SQL(
     "SELECT COUNT(*) FROM merge_moved_documents m JOIN document_links d"

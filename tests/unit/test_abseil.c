@@ -1,7 +1,7 @@
 /* abseil.c: the deadlock-detection setting of the Abseil that gRPC loads is found and turned off.
  * On Debian 12 it must be found: when a new Abseil renames it, this test says so (the server would
- * then quietly go on paying for the debug bookkeeping). gRPC is started first, so that its Abseil is
- * loaded as in the server, and it still works afterwards. */
+ * then quietly go on paying for the debug bookkeeping). gRPC is started first, so that its Abseil
+ * is loaded as in the server, and it still works afterwards. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
