@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "abseil.h"
+#include "apps_sync.h"
 #include "auth/authz.h"
 #include "cache/flags.h"
 #include "cache/redis.h"
@@ -424,6 +425,19 @@ int main(int argc, char **argv) {
     return 1;
   }
 
+  /* Tenant-apps changes that Redis missed reach it without waiting for a call (apps_sync.h) */
+  if (ps_apps_sync_start(&tc.cache, &st) != 0) {
+    ps_error("cannot serve: %s", st.message);
+    ps_indexer_stop();
+    ps_reindex_stop();
+    ps_metrics_http_stop();
+    stop_probe();
+    ps_transport_shutdown(0);
+    ps_authz_stop();
+    ps_db_free(probe.db);
+    return 1;
+  }
+
   int sig = 0;
   for (;;) {
     sigwait(&set, &sig);
@@ -467,6 +481,7 @@ int main(int argc, char **argv) {
 
   ps_metrics_http_stop(); /* it reads the transport's state, which shutdown frees */
   ps_transport_shutdown(cfg.grace_ms);
+  ps_apps_sync_stop(); /* after the last call, which may have left a write pending */
   ps_authz_stop();
   log_stats("stopped");
   ps_flags_clear();

@@ -90,26 +90,35 @@ static unsigned redis_ttl_ms(const char *tenant) {
 
 /* Writes the flags to Redis: PUT_IF_NEWER (a reader's fill: never over a newer version) or
  * PUT_ALWAYS (a writer's change). 0, or -1 when Redis is unavailable. */
-static int put_redis(ps_ctx_t *ctx, const char *tenant, const ps_flags_t *f, put_mode_t mode) {
+static int put_redis(ps_cache_t *cache, const char *tenant, const ps_flags_t *f, put_mode_t mode) {
   char key[128], value[VALUE_MAX];
   if (redis_key(tenant, key, sizeof key) != 0 || encode_cached(tenant, f, value) != 0) return -1;
-  if (mode == PUT_ALWAYS) return ps_cache_set(ctx->cache, key, value, redis_ttl_ms(tenant));
-  return ps_cache_put_versioned(ctx->cache, key, (unsigned long long)f->version, value,
+  if (mode == PUT_ALWAYS) return ps_cache_set(cache, key, value, redis_ttl_ms(tenant));
+  return ps_cache_put_versioned(cache, key, (unsigned long long)f->version, value,
                                 redis_ttl_ms(tenant));
 }
 
-/* Redis answers again: make the writes it missed (a few per call, so no call pays for many). */
-static void retry_pending(ps_ctx_t *ctx) {
-  enum { BATCH = 8 };
-  char tenants[BATCH][64];
-  ps_flags_t flags[BATCH];
-  int n = ps_flags_pending_take(BATCH, tenants, flags);
-  for (int i = 0; i < n; i++) {
-    if (put_redis(ctx, tenants[i], &flags[i], PUT_IF_NEWER) != 0) {
-      for (int j = i; j < n; j++) ps_flags_pending_add(tenants[j], &flags[j]);
-      return;
+/* Makes the Redis writes that Redis missed (pending), RETRY_BATCH at a time, up to `batches`
+ * batches; stops at the first write that fails (it and the rest of its batch stay pending). As
+ * versioned puts: another replica may have written a newer version meanwhile. 0 when none failed. */
+enum { RETRY_BATCH = 8 };
+static int retry_pending(ps_cache_t *cache, int batches) {
+  for (int b = 0; b < batches && ps_flags_pending_count() > 0; b++) {
+    char tenants[RETRY_BATCH][64];
+    ps_flags_t flags[RETRY_BATCH];
+    int n = ps_flags_pending_take(RETRY_BATCH, tenants, flags);
+    for (int i = 0; i < n; i++) {
+      if (put_redis(cache, tenants[i], &flags[i], PUT_IF_NEWER) != 0) {
+        for (int j = i; j < n; j++) ps_flags_pending_add(tenants[j], &flags[j]);
+        return -1;
+      }
     }
   }
+  return 0;
+}
+
+int ps_apps_retry_pending(ps_cache_t *cache) {
+  return retry_pending(cache, PS_FLAGS_PENDING_MAX / RETRY_BATCH + 1);
 }
 
 static int64_t mono_ms(void) {
@@ -136,7 +145,8 @@ static int load_redis(ps_ctx_t *ctx, const char *tenant, load_t *l, ps_flags_t *
   l->got = ps_flags_pending_has(tenant) || redis_key(tenant, l->key, sizeof l->key) != 0
                ? 0
                : ps_cache_get(ctx->cache, l->key, l->value, &l->value_len);
-  if (l->got >= 0 && ps_flags_pending_count() > 0) retry_pending(ctx);
+  /* Redis answers again: a batch of the writes it missed (so no call pays for many) */
+  if (l->got >= 0 && ps_flags_pending_count() > 0) (void)retry_pending(ctx->cache, 1);
   if (l->got == PS_CACHE_STRING && strlen(l->value) == l->value_len &&
       parse_cached(tenant, l->value, ret) == 0) {
     ps_flags_count(PS_FLAGS_STAT_REDIS_HIT);
@@ -160,7 +170,7 @@ static void load_finish(ps_ctx_t *ctx, const char *tenant, const load_t *l, cons
       (void)ps_cache_replace(ctx->cache, l->key, (ps_cache_found_t)l->got, l->value, l->value_len,
                              fresh, redis_ttl_ms(tenant));
   } else if (l->got >= 0 && f.version > 0) { /* no key for a tenant without a row */
-    if (put_redis(ctx, tenant, &f, PUT_IF_NEWER) != 0 && ps_flags_pending_has(tenant))
+    if (put_redis(ctx->cache, tenant, &f, PUT_IF_NEWER) != 0 && ps_flags_pending_has(tenant))
       ps_flags_pending_add(tenant, &f); /* still not in Redis: keep it pending */
   }
   /* (a tenant without a row is cached in process memory only: negative caching) */
@@ -368,7 +378,8 @@ int ps_update_tenant_apps(ps_ctx_t *ctx, const Prospects__V1__UpdateTenantAppsRe
   /* committed: replace the cached flags here and in Redis, where other replicas read them */
   ps_flags_t f = {t.out.prospects, t.out.quote_requests, t.out.version};
   ps_flags_fill(tenant, &f);
-  if (put_redis(ctx, tenant, &f, PUT_ALWAYS) != 0) ps_flags_pending_add(tenant, &f); /* retried later */
+  /* retried by the next load of this process, and within PS_APPS_SYNC_MS by apps_sync.c */
+  if (put_redis(ctx->cache, tenant, &f, PUT_ALWAYS) != 0) ps_flags_pending_add(tenant, &f);
   ps_flags_count(PS_FLAGS_STAT_INVALIDATION);
   Prospects__V1__TenantApps *m = apps_msg(ctx, tenant, &t.out);
   if (!m) return out_of_memory(ctx);

@@ -19,6 +19,11 @@ int ps_apps_flags(ps_ctx_t *ctx, const char *tenant, ps_flags_t *ret);
  * failure). At most PS_STORE_APPS_GET_MANY_MAX tenants are taken. */
 void ps_apps_prefetch(ps_ctx_t *ctx, const char *const *tenants, size_t n);
 
+/* Writes to Redis the flags changes that it missed (ps_flags_pending_*: UpdateTenantApps while
+ * Redis was down or slow), on this Redis connection, until none is left or a write fails. 0, or
+ * -1 when Redis did not take one (it stays pending). For the sync thread (apps_sync.h). */
+int ps_apps_retry_pending(struct ps_cache *cache);
+
 /* The gate: 0 when the tenant's PROSPECTS app is on (and QUOTE_REQUESTS too when
  * need_quote_requests); else -1 with ctx->status FAILED_PRECONDITION, reason PROSPECTS_APP_DISABLED
  * or QUOTE_REQUESTS_APP_DISABLED; or a database failure. The flags are

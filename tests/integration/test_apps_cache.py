@@ -761,6 +761,32 @@ class RedisFailures(CacheTestCase):
             time.sleep(0.02)
         self.assertEqual(self.cached(tenant), expected_cached(self.server, tenant))
 
+    def test_change_while_redis_hung_reaches_redis_without_a_call(self):
+        """As above, but the writing replica gets no call once Redis answers again. The other
+        replicas read the flags from Redis, so the change must still get there within the
+        freshness bound (apps_sync.c), not only when this replica next loads some tenant's flags.
+        Nothing calls the server after the change: the test reads Redis and MySQL directly."""
+        ch = self.server.channel
+        tenant, p = self.enabled_tenant_with_prospect(self.server)
+        old = self.warm(tenant, p)
+        self.pause()
+        before = self.stats()
+        self.assertFalse(gate_open(ch, "tenants/%s/prospects/%s" % (harness.new_tenant(), UNKNOWN_ID)))
+        self.assertGreater(self.delta(before)["redis"]["failures"], 0)
+        set_prospects(ch, tenant, False)
+        new = expected_cached(self.server, tenant)
+        self.assertNotEqual(new, old)
+        self.resume()
+        t_back = time.monotonic()
+        first = self.cached(tenant)
+        # the breaker lets a probe through BREAKER_S after the last failure; the retry then runs
+        # within the sync period (0.2 s)
+        self.wait_cached(tenant, new, BREAKER_S + FRESHNESS_BOUND_S + FRESHNESS_TOLERANCE_S,
+                         "the change to reach Redis with no call on the server (Redis held %r right "
+                         "after it answered again)" % first)
+        print("\nchange reached Redis %.2f s after Redis answered again (right after: %s)"
+              % (time.monotonic() - t_back, "old value" if first == old else repr(first)))
+
 
 if __name__ == "__main__":
     harness.main()
