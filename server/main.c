@@ -210,6 +210,21 @@ static void stop_probe(void) {
   ps_health_set(PS_HEALTH_NOT_SERVING);
 }
 
+/* A part started after SERVING failed to start: stops everything started by then (each stop is a
+ * no-op for a part never started) and says why. main's exit status. */
+static int cannot_serve(const ps_status_t *st) {
+  ps_error("cannot serve: %s", st->message);
+  ps_apps_sync_stop();
+  ps_indexer_stop();
+  ps_reindex_stop();
+  ps_metrics_http_stop();
+  stop_probe();
+  ps_transport_shutdown(0);
+  ps_authz_stop();
+  ps_db_free(probe.db);
+  return 1;
+}
+
 /* One line of counters (at exit and on SIGUSR1): calls, the flags cache, Redis. */
 static void log_stats(const char *what) {
   ps_transport_stats_t t;
@@ -386,14 +401,7 @@ int main(int argc, char **argv) {
     ps_info("serving grpc.health.v1 alone, in plaintext, on %s (port %d)", cfg.health_listen,
             ps_transport_health_port());
   if (cfg.metrics_listen[0]) {
-    if (ps_metrics_http_start(cfg.metrics_listen, &st) != 0) {
-      ps_error("cannot serve: %s", st.message);
-      stop_probe();
-      ps_transport_shutdown(0);
-      ps_authz_stop();
-      ps_db_free(probe.db);
-      return 1;
-    }
+    if (ps_metrics_http_start(cfg.metrics_listen, &st) != 0) return cannot_serve(&st);
     ps_info("serving Prometheus metrics on http://%s/metrics (port %d)", cfg.metrics_listen,
             ps_metrics_http_port());
   }
@@ -402,41 +410,14 @@ int main(int argc, char **argv) {
   ps_reindex_config_t rc_cfg = {.enabled = cfg.reindex, .batch_rows = cfg.reindex_batch,
                                 .pause_ms = cfg.reindex_pause_ms, .check_s = cfg.reindex_check_s,
                                 .db = dbc};
-  if (ps_reindex_start(&rc_cfg, &st) != 0) {
-    ps_error("cannot serve: %s", st.message);
-    ps_metrics_http_stop();
-    stop_probe();
-    ps_transport_shutdown(0);
-    ps_authz_stop();
-    ps_db_free(probe.db);
-    return 1;
-  }
+  if (ps_reindex_start(&rc_cfg, &st) != 0) return cannot_serve(&st);
 
   ps_indexer_config_t ix_cfg = {.threads = cfg.index_queue, .batch_rows = cfg.reindex_batch,
                                 .pause_ms = cfg.reindex_pause_ms, .db = dbc};
-  if (ps_indexer_start(&ix_cfg, &st) != 0) {
-    ps_error("cannot serve: %s", st.message);
-    ps_reindex_stop();
-    ps_metrics_http_stop();
-    stop_probe();
-    ps_transport_shutdown(0);
-    ps_authz_stop();
-    ps_db_free(probe.db);
-    return 1;
-  }
+  if (ps_indexer_start(&ix_cfg, &st) != 0) return cannot_serve(&st);
 
   /* Tenant-apps changes that Redis missed reach it without waiting for a call (apps_sync.h) */
-  if (ps_apps_sync_start(&tc.cache, &st) != 0) {
-    ps_error("cannot serve: %s", st.message);
-    ps_indexer_stop();
-    ps_reindex_stop();
-    ps_metrics_http_stop();
-    stop_probe();
-    ps_transport_shutdown(0);
-    ps_authz_stop();
-    ps_db_free(probe.db);
-    return 1;
-  }
+  if (ps_apps_sync_start(&tc.cache, &st) != 0) return cannot_serve(&st);
 
   int sig = 0;
   for (;;) {

@@ -1,6 +1,7 @@
 """harness.Server against the real binary: starts on a free port, serves, stops cleanly."""
 
 import signal
+import socket
 import unittest
 
 import grpc
@@ -36,6 +37,22 @@ class ServerLifecycle(unittest.TestCase):
             self.assertNotEqual(a.port, b.port)
             self.assertEqual(harness.health(a.channel), 1)
             self.assertEqual(harness.health(b.channel), 1)
+
+    def test_a_part_that_cannot_start_after_serving_stops_the_server(self):
+        # The metrics endpoint starts after SERVING, before the background threads. With its port
+        # taken the server says why and exits 1, having stopped what it had started.
+        with socket.socket() as busy:
+            busy.bind(("127.0.0.1", 0))
+            busy.listen(1)
+            server = harness.Server(env={"PS_METRICS_LISTEN": "127.0.0.1:%d" % busy.getsockname()[1]},
+                                    wait=False)
+            try:
+                rc = server.proc.wait(timeout=30)
+                log = server.log()
+            finally:
+                server.close()
+        self.assertEqual(rc, 1, log)
+        self.assertIn("cannot serve", log)
 
 
 if __name__ == "__main__":
