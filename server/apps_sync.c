@@ -42,7 +42,8 @@ int ps_apps_sync_start(const ps_cache_config_t *cfg, ps_status_t *st) {
   pthread_condattr_t ca;
   if (pthread_condattr_init(&ca) != 0)
     return ps_fail(st, PS_INTERNAL, NULL, "cannot start the apps sync thread");
-  int rc = pthread_condattr_setclock(&ca, CLOCK_MONOTONIC) != 0 || pthread_cond_init(&g.cond, &ca) != 0;
+  int rc = pthread_condattr_setclock(&ca, CLOCK_MONOTONIC) != 0 ||
+           pthread_cond_init(&g.cond, &ca) != 0;
   pthread_condattr_destroy(&ca);
   if (rc) return ps_fail(st, PS_INTERNAL, NULL, "cannot start the apps sync thread");
   g.cache = ps_cache_new(cfg);

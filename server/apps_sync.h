@@ -1,9 +1,9 @@
-/* Tenant-apps changes that Redis missed reach it without waiting for a call. UpdateTenantApps writes
- * the new flags to Redis, where the other replicas read them; when Redis is down or slow at that
- * moment, the write is kept pending (cache/flags.h) and was made again only by this process's next
- * load of some tenant's flags. A replica that then got no calls left every other replica on the
- * old value until Redis' TTL (30-36 s), past the one-second bound of the SPEC. This thread retries
- * the pending writes every PS_APPS_SYNC_MS, on a Redis connection of its own.
+/* Tenant-apps changes that Redis missed reach it without waiting for a call. UpdateTenantApps
+ * writes the new flags to Redis, where the other replicas read them; when Redis is down or slow at
+ * that moment, the write is kept pending (cache/flags.h) and was made again only by this process's
+ * next load of some tenant's flags. A replica that then got no calls left every other replica on
+ * the old value until Redis' TTL (30-36 s), past the one-second bound of the SPEC. This thread
+ * retries the pending writes every PS_APPS_SYNC_MS, on a Redis connection of its own.
  *
  * Threading: one thread, started by main after SERVING (not at all when Redis is off) and stopped
  * before the transport shuts down. It meets the workers only in the pending list (cache/flags.c,

@@ -100,7 +100,8 @@ static int put_redis(ps_cache_t *cache, const char *tenant, const ps_flags_t *f,
 
 /* Makes the Redis writes that Redis missed (pending), RETRY_BATCH at a time, up to `batches`
  * batches; stops at the first write that fails (it and the rest of its batch stay pending). As
- * versioned puts: another replica may have written a newer version meanwhile. 0 when none failed. */
+ * versioned puts: another replica may have written a newer version meanwhile. 0 when none
+ * failed. */
 enum { RETRY_BATCH = 8 };
 static int retry_pending(ps_cache_t *cache, int batches) {
   for (int b = 0; b < batches && ps_flags_pending_count() > 0; b++) {
