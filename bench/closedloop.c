@@ -291,6 +291,27 @@ static int cmp_u32(const void *a, const void *b) {
   return x < y ? -1 : x > y;
 }
 
+/* Every connection's samples of one kind (latencies, or paced start lags) in one sorted array;
+ * each connection's own array is freed. *ret_n: how many. NULL when out of memory. */
+static uint32_t *merged_samples(conn_t *cs, int conns, int lags, size_t *ret_n) {
+  size_t n = 0;
+  for (int i = 0; i < conns; i++) n += lags ? cs[i].n_lag : cs[i].n;
+  uint32_t *all = malloc((n ? n : 1) * sizeof *all);
+  if (!all) return NULL;
+  size_t k = 0;
+  for (int i = 0; i < conns; i++) {
+    uint32_t **own = lags ? &cs[i].lag_us : &cs[i].lat_us;
+    size_t m = lags ? cs[i].n_lag : cs[i].n;
+    if (m) memcpy(all + k, *own, m * sizeof *all);
+    k += m;
+    free(*own);
+    *own = NULL;
+  }
+  qsort(all, n, sizeof *all, cmp_u32);
+  *ret_n = n;
+  return all;
+}
+
 static int read_names(const char *path) {
   FILE *f = fopen(path, "r");
   if (!f) {
@@ -370,26 +391,18 @@ int main(int argc, char **argv) {
     pthread_condattr_destroy(&ca);
     if (pthread_create(&c->thread, NULL, c->period ? run_paced : run_closed, c) != 0) return 1;
   }
-  size_t total = 0;
   uint64_t ok = 0, failed = 0;
   for (int i = 0; i < conns; i++) {
     pthread_join(cs[i].thread, NULL);
-    total += cs[i].n;
     ok += cs[i].ok;
     failed += cs[i].failed;
   }
   double elapsed = (double)(now_ns() - begin) / 1e9;
   clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &cpu1);
   double cpu_us = (double)(cpu1.tv_sec - cpu0.tv_sec) * 1e6 + (double)(cpu1.tv_nsec - cpu0.tv_nsec) / 1e3;
-  uint32_t *all = malloc((total ? total : 1) * sizeof *all);
+  size_t total;
+  uint32_t *all = merged_samples(cs, conns, 0, &total);
   if (!all) return 1;
-  size_t k = 0;
-  for (int i = 0; i < conns; i++) {
-    memcpy(all + k, cs[i].lat_us, cs[i].n * sizeof *all);
-    k += cs[i].n;
-    free(cs[i].lat_us);
-  }
-  qsort(all, total, sizeof *all, cmp_u32);
 #define PCT(a, n, p) ((n) ? (a)[(size_t)((double)((n) - 1) * (p))] : 0)
   printf("calls=%zu ok=%llu failed=%llu seconds=%.2f rate=%.0f p50_us=%u p90_us=%u p99_us=%u "
          "max_us=%u cpu_us_per_call=%.1f",
@@ -398,17 +411,9 @@ int main(int argc, char **argv) {
          total ? all[total - 1] : 0, total ? cpu_us / (double)total : 0.0);
   free(all);
   if (rate > 0) { /* how late the generator itself started calls: part of every latency above */
-    size_t n_lag = 0;
-    for (int i = 0; i < conns; i++) n_lag += cs[i].n_lag;
-    uint32_t *lag = malloc((n_lag ? n_lag : 1) * sizeof *lag);
+    size_t n_lag;
+    uint32_t *lag = merged_samples(cs, conns, 1, &n_lag);
     if (!lag) return 1;
-    k = 0;
-    for (int i = 0; i < conns; i++) {
-      memcpy(lag + k, cs[i].lag_us, cs[i].n_lag * sizeof *lag);
-      k += cs[i].n_lag;
-      free(cs[i].lag_us);
-    }
-    qsort(lag, n_lag, sizeof *lag, cmp_u32);
     printf(" start_lag_p50_us=%u start_lag_p99_us=%u", PCT(lag, n_lag, 0.50),
            PCT(lag, n_lag, 0.99));
     free(lag);
@@ -422,6 +427,9 @@ int main(int argc, char **argv) {
     grpc_completion_queue_destroy(cs[i].cq);
     grpc_channel_destroy(cs[i].channel);
     free(cs[i].slots);
+    free(cs[i].lag_us); /* closed loop: none were merged */
+    pthread_mutex_destroy(&cs[i].mu);
+    pthread_cond_destroy(&cs[i].freed);
   }
   for (size_t i = 0; i < n_names; i++) free(names[i]);
   free(names);

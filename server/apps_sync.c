@@ -4,6 +4,7 @@
 #include <time.h>
 
 #include "cache/flags.h"
+#include "core/clock.h"
 #include "service/apps.h"
 
 static struct {
@@ -17,11 +18,7 @@ static struct {
 
 /* Waits PS_APPS_SYNC_MS or until stop; 1 when stopping. */
 static int wait_or_stop(void) {
-  struct timespec until;
-  clock_gettime(CLOCK_MONOTONIC, &until);
-  until.tv_nsec += (long)PS_APPS_SYNC_MS * 1000000L;
-  until.tv_sec += until.tv_nsec / 1000000000L;
-  until.tv_nsec %= 1000000000L;
+  struct timespec until = ps_time_in_ms(CLOCK_MONOTONIC, PS_APPS_SYNC_MS);
   pthread_mutex_lock(&g.mu);
   while (!g.stop && pthread_cond_timedwait(&g.cond, &g.mu, &until) == 0) {
   }

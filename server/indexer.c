@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "core/arena.h"
+#include "core/clock.h"
 #include "core/names.h"
 #include "log.h"
 #include "store/index_queue.h"
@@ -50,14 +51,7 @@ static double now_s(void) {
 
 /* Waits ms milliseconds, until stop, or (wakeable) until ps_indexer_wake; 1 when stopping. */
 static int wait_ms(long ms, int wakeable) {
-  struct timespec until;
-  clock_gettime(CLOCK_REALTIME, &until);
-  until.tv_sec += ms / 1000;
-  until.tv_nsec += (ms % 1000) * 1000000L;
-  if (until.tv_nsec >= 1000000000L) {
-    until.tv_sec++;
-    until.tv_nsec -= 1000000000L;
-  }
+  struct timespec until = ps_time_in_ms(CLOCK_REALTIME, ms);
   pthread_mutex_lock(&g.mu);
   while (!stopping() && !(wakeable && g.woken) &&
          pthread_cond_timedwait(&g.cond, &g.mu, &until) == 0) {

@@ -7,12 +7,13 @@
  * (reindex.h). The threads share the queue as servers do (SKIP LOCKED); calls and the indexer meet
  * only in the database (row locks) and in ps_indexer_wake.
  *
- * What each thread does: batches of up to PS_REINDEX_BATCH queued records (one tenant, one transaction, ids
- * taken FOR UPDATE SKIP LOCKED so that several servers share the queue; tenants in turn). After a
- * full batch it pauses PS_REINDEX_PAUSE_MS, so that calls come first; after a smaller one (the
- * queue is short) it goes on at once; with nothing to take it waits for ps_indexer_wake (an import
- * of this process committed) or POLL_MS (other servers' imports). It logs when it has drained a
- * large backlog and each failure (then a retry after a growing pause of up to a minute). */
+ * What each thread does: batches of up to PS_REINDEX_BATCH queued records (one tenant, one
+ * transaction, ids taken FOR UPDATE SKIP LOCKED so that several servers share the queue; tenants in
+ * turn). After a full batch it pauses PS_REINDEX_PAUSE_MS, so that calls come first; after a
+ * smaller one (the queue is short) it goes on at once; with nothing to take it waits for
+ * ps_indexer_wake (an import of this process committed) or POLL_MS (other servers' imports). It
+ * logs when it has drained a large backlog and each failure (then a retry after a growing pause of
+ * up to a minute). */
 #ifndef PS_INDEXER_H
 #define PS_INDEXER_H
 

@@ -22,6 +22,7 @@
 #include "auth/authz.h"
 #include "cache/flags.h"
 #include "cache/redis.h"
+#include "core/clock.h"
 #include "config.h"
 #include "core/mac.h"
 #include "core/pagetoken.h"
@@ -162,19 +163,6 @@ static void return_memory(void) {
   malloc_trim(0);
 }
 
-/* The time ms milliseconds from now on clock (for timed waits). */
-static struct timespec time_in_ms(clockid_t clock, long ms) {
-  struct timespec t;
-  clock_gettime(clock, &t);
-  t.tv_sec += ms / 1000;
-  t.tv_nsec += (ms % 1000) * 1000000L;
-  if (t.tv_nsec >= 1000000000L) {
-    t.tv_sec++;
-    t.tv_nsec -= 1000000000L;
-  }
-  return t;
-}
-
 static void *probe_main(void *arg) {
   (void)arg;
   pthread_mutex_lock(&probe.mu);
@@ -192,7 +180,7 @@ static void *probe_main(void *arg) {
     reread_log_level(0);
     if (up && before != PS_HEALTH_SERVING) ps_info("database answers again: SERVING");
     if (!up && before == PS_HEALTH_SERVING) ps_warn("database unreachable (%s): NOT_SERVING", st.message);
-    struct timespec until = time_in_ms(CLOCK_REALTIME, probe.interval_ms);
+    struct timespec until = ps_time_in_ms(CLOCK_REALTIME, probe.interval_ms);
     while (!probe.stop && pthread_cond_timedwait(&probe.cond, &probe.mu, &until) == 0) {
     }
   }
@@ -445,7 +433,7 @@ int main(int argc, char **argv) {
     sigemptyset(&stop);
     sigaddset(&stop, SIGINT);
     sigaddset(&stop, SIGTERM);
-    struct timespec until = time_in_ms(CLOCK_MONOTONIC, cfg.drain_delay_ms);
+    struct timespec until = ps_time_in_ms(CLOCK_MONOTONIC, cfg.drain_delay_ms);
     for (;;) {
       clock_gettime(CLOCK_MONOTONIC, &t);
       long left_ms = (long)((until.tv_sec - t.tv_sec) * 1000 + (until.tv_nsec - t.tv_nsec) / 1000000);

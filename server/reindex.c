@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "core/arena.h"
+#include "core/clock.h"
 #include "core/normalize_v1.h"
 #include "log.h"
 #include "store/reindex.h"
@@ -57,14 +58,7 @@ static int stopping(void) { return atomic_load(&g.stop); }
 /* Waits ms milliseconds or until stop; 1 when stopping. */
 static int pause_ms(long ms) {
   if (ms <= 0) return stopping();
-  struct timespec until;
-  clock_gettime(CLOCK_REALTIME, &until);
-  until.tv_sec += ms / 1000;
-  until.tv_nsec += (ms % 1000) * 1000000L;
-  if (until.tv_nsec >= 1000000000L) {
-    until.tv_sec++;
-    until.tv_nsec -= 1000000000L;
-  }
+  struct timespec until = ps_time_in_ms(CLOCK_REALTIME, ms);
   pthread_mutex_lock(&g.mu);
   while (!stopping() && pthread_cond_timedwait(&g.cond, &g.mu, &until) == 0) {
   }

@@ -1,8 +1,6 @@
 /* Merges: the links and contact persons a merge moves, and the permanent merge records. */
 #include "store/merges.h"
 
-#include <string.h>
-
 #include "store/documents.h"
 
 /* A record's links and contact persons: indexes document_links_by_prospect_type and
@@ -150,7 +148,8 @@ int ps_store_merge_contacts(ps_db_t *db, ps_arena_t *a, const char *tenant,
     if (rc < 0) return -1;
     if (rc == 0) break;
     rows = ps_arena_grow(a, rows, (size_t)n, &cap, sizeof *rows, 16);
-    if (!rows) return ps_fail(st, PS_RESOURCE_EXHAUSTED, "", "Out of memory reading contact persons.");
+    if (!rows)
+      return ps_fail(st, PS_RESOURCE_EXHAUSTED, "", "Out of memory reading contact persons.");
     rows[n++] = c;
   }
   *ret_rows = rows;
