@@ -71,8 +71,8 @@ class MariaDBHung(unittest.TestCase, lib.RpcAssertions):
                 try:
                     time.sleep(1.0)
                     mdb.pause()
-                    # after the signal is sent, not before: a load thread can take the GIL between
-                    # the two and finish a call while MariaDB still runs
+                    # once every MariaDB thread has stopped (pause waits for it), not before: until
+                    # then a call that starts can still be answered
                     t_stop = time.monotonic()
                     try:
                         lib.wait_for(lambda: lib.health_or_none(ch, timeout=1) == lib.NOT_SERVING, 10,

@@ -143,6 +143,28 @@ def _alive(proc):
     return proc is not None and proc.poll() is None
 
 
+def _pause_process(proc, timeout=10):
+    """SIGSTOP, then wait until every thread of proc has stopped. kill() returns once the signal is
+    queued: one thread is woken to carry out the stop, and until the scheduler runs it, the other
+    threads go on (a loaded machine can take milliseconds), answering whatever reaches them."""
+    proc.send_signal(signal.SIGSTOP)
+    task = "/proc/%d/task" % proc.pid
+    deadline = time.monotonic() + timeout
+    while True:
+        states = []
+        try:
+            for tid in os.listdir(task):
+                with open(os.path.join(task, tid, "stat")) as f:
+                    states.append(f.read().rpartition(")")[2].split()[0])
+        except OSError:  # a thread that ended while we looked: look again
+            states = ["?"]
+        if states and all(s in ("T", "t") for s in states):
+            return
+        if time.monotonic() > deadline:
+            raise TimeoutError("pid %d did not stop within %s s (thread states %s)" % (proc.pid, timeout, states))
+        time.sleep(0.001)
+
+
 def _stop_process(proc, sig=signal.SIGTERM, timeout=30):
     """Signal proc, wait for it (SIGKILL after timeout) and return its exit code."""
     if proc is None:
@@ -288,8 +310,9 @@ class PrivateMariaDB(MariaDB):
         return rc
 
     def pause(self):
-        """SIGSTOP: a database that hangs (connections open, no answers). resume() undoes it."""
-        self.proc.send_signal(signal.SIGSTOP)
+        """SIGSTOP: a database that hangs (connections open, no answers), from the moment this
+        returns: every thread has stopped. resume() undoes it."""
+        _pause_process(self.proc)
 
     def resume(self):
         self.proc.send_signal(signal.SIGCONT)
@@ -489,8 +512,9 @@ class PrivateRedis(Redis):
         return rc
 
     def pause(self):
-        """SIGSTOP: a Redis that accepts connections but never answers. resume() undoes it."""
-        self.proc.send_signal(signal.SIGSTOP)
+        """SIGSTOP: a Redis that accepts connections but never answers, from the moment this returns
+        (every thread has stopped). resume() undoes it."""
+        _pause_process(self.proc)
 
     def resume(self):
         self.proc.send_signal(signal.SIGCONT)
