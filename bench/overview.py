@@ -18,6 +18,7 @@ import argparse
 import hashlib
 import hmac
 import os
+import re
 import statistics
 import struct
 import sys
@@ -30,6 +31,9 @@ import ps_testlib as lib  # noqa: E402
 from prospects.v1 import resources_pb2, service_pb2  # noqa: E402
 
 KEY = "bench-page-token-key"
+# the version of the normal forms and word index the server builds (server/core/normalize.h)
+with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "server", "core", "normalize.h")) as _f:
+    NORM_VERSION = int(re.search(r"#define PS_NORM_VERSION (\d+)", _f.read()).group(1))
 BIG = "bench-big"
 
 FIRST = ["jan", "piet", "kees", "emma", "sophie", "lucas", "daan", "julia", "sem", "tess", "noah",
@@ -74,7 +78,7 @@ def load(db, database, tenants, big, small):
             " vat_number, email, phone, city, country_code, notes, email_norm, vat_norm, phone_norm,"
             " name_key, norm_version, version, create_time, update_time)"
             " SELECT tenant_id, id, 1, IF(s %% 10 = 0, 2, 1), CONCAT(f, ' ', l), f, l, vat, email, phone, c,"
-            " 'NL', '', LOWER(email), vat, CONCAT('316', LPAD(s, 8, '0')), CONCAT(f, ' ', l), 2, 1, ts, ts"
+            " 'NL', '', LOWER(email), vat, CONCAT('316', LPAD(s, 8, '0')), CONCAT(f, ' ', l), " + str(NORM_VERSION) + ", 1, ts, ts"
             " FROM (SELECT %s AS tenant_id, s, %s AS f, %s AS l, %s AS c,"
             "  CONCAT(%s, '.', %s, s, '@', %s, '.nl') AS email,"
             "  CONCAT('NL', LPAD(s, 9, '0'), 'B01') AS vat, CONCAT('06 ', LPAD(s, 8, '0')) AS phone,"
@@ -112,10 +116,21 @@ def load(db, database, tenants, big, small):
     sql("INSERT IGNORE INTO prospect_terms (tenant_id, term, state, id, display_name)"
         " SELECT w.tenant_id, IF(k.seq = 4, w.w, LEFT(w.w, k.seq)), w.state, w.id, w.display_name"
         " FROM (%s) w JOIN seq_1_to_4 k ON k.seq = 4 OR k.seq < CHAR_LENGTH(w.w)" % word_sql)
-    # The rows are what the current normal forms (version 2) write, as checked below: nothing for
-    # the background reindex to do, so that it does not run while the figures are taken.
+    # the pair terms: every two of a record's terms of 3 characters, in byte order (store/search.h,
+    # "Pairs"; no record here has more than PS_SEARCH_PAIR_PREFIXES_MAX of them)
+    sql("CREATE TABLE bench_p3 (tenant_id VARCHAR(63) CHARACTER SET ascii COLLATE ascii_bin NOT NULL,"
+        " id BINARY(16) NOT NULL, p VARCHAR(32) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL,"
+        " state TINYINT UNSIGNED NOT NULL, display_name VARCHAR(255) NOT NULL, PRIMARY KEY (tenant_id, id, p))"
+        " SELECT tenant_id, id, term AS p, state, display_name FROM prospect_terms WHERE CHAR_LENGTH(term) = 3")
+    sql("INSERT IGNORE INTO prospect_terms (tenant_id, term, state, id, display_name)"
+        " SELECT a.tenant_id, CONCAT(a.p, ' ', b.p), a.state, a.id, a.display_name FROM bench_p3 a"
+        " JOIN bench_p3 b ON b.tenant_id = a.tenant_id AND b.id = a.id AND b.p > a.p")
+    sql("DROP TABLE bench_p3")
+    # The rows are what the current normal forms write, as checked below: nothing for the
+    # background reindex to do, so that it does not run while the figures are taken.
     sql("INSERT INTO reindex_progress (job, version, rows_total, rows_done, start_time, update_time,"
-        " finish_time) SELECT 'prospect_norms', 2, COUNT(*), COUNT(*), NOW(6), NOW(6), NOW(6) FROM prospects")
+        " finish_time) SELECT 'prospect_norms', %d, COUNT(*), COUNT(*), NOW(6), NOW(6), NOW(6)"
+        " FROM prospects" % NORM_VERSION)
     print("word index rows: %s in %.0f s" % (sql("SELECT COUNT(*) FROM prospect_terms")[0][0],
                                              time.monotonic() - t0), flush=True)
     sql("ALTER TABLE prospects ADD KEY prospects_overview_newest (tenant_id, state, id),"
@@ -175,8 +190,20 @@ def main():
     benchlib.loaded_database(db, database, args.data,
                              lambda d, n: load(d, n, args.tenants, args.big, args.small))
     server = harness.Server(database=database, mariadb=db, redis=harness.private_redis(),
-                            env={"PS_PAGE_TOKEN_KEY": KEY}, log_level="warn")
+                            env={"PS_PAGE_TOKEN_KEY": KEY, "PS_REINDEX_CHECK_S": 1}, log_level="warn")
     ch = server.channel
+    # the listing drives two words by their pair term once every row is of the current version:
+    # wait for that (a data folder loaded by an older version is rebuilt by the server first), and
+    # for the server to have read it (PS_REINDEX_CHECK_S 1)
+    t0 = time.monotonic()
+    while not db.sql("SELECT 1 FROM reindex_progress WHERE job = 'prospect_norms' AND version = %d"
+                     " AND finish_time IS NOT NULL" % NORM_VERSION, database):
+        if time.monotonic() - t0 > 7200:
+            sys.exit("the server's reindex did not finish within 2 hours")
+        time.sleep(1)
+    time.sleep(2)
+    if time.monotonic() - t0 > 3:
+        print("waited %.0f s for the server's reindex of older rows" % (time.monotonic() - t0), flush=True)
 
     # the SQL-made word index must equal what the server writes: rewrite a sample through the server
     mismatches = 0

@@ -9,17 +9,19 @@
 
 #include <stddef.h>
 
-/* The version of these normal forms. A change to what any of them produces for some input (a new
- * folding rule, another legal form, a newer Unicode in utf8proc that folds a new letter) must
- * increase it, so that rows whose keys and word index were written by an older version can be
+/* The version of these normal forms and of the word index built from them (store/search.h). A
+ * change to what any of them produces for some input (a new folding rule, another legal form, a
+ * newer Unicode in utf8proc that folds a new letter), or to the terms the index holds for a record,
+ * must increase it, so that rows whose keys and word index were written by an older version can be
  * found and rebuilt instead of silently missed.
  *   1: names folded by hand for Latin-1 and Latin Extended-A only; other scripts kept as written,
  *      combining marks included; no NFC of request text.
  *   2: requests in NFC; names folded with utf8proc (Unicode 15.0 in Debian 12's utf8proc 2.8):
  *      compatibility decomposition, full case folding, marks stripped, the letters of the table in
  *      normalize.c spelled out; letters and digits of every script kept, everything else but
- *      apostrophes and full stops separating words. */
-#define PS_NORM_VERSION 2
+ *      apostrophes and full stops separating words.
+ *   3: the forms of 2; the word index also holds pair terms (store/search.h, "Pairs"). */
+#define PS_NORM_VERSION 3
 
 /* E-mail: trimmed, ASCII lower case ("  Jan@Example.COM " -> "jan@example.com"). */
 size_t ps_norm_email(const char *email, char *out, size_t outsz);

@@ -21,9 +21,10 @@
  * the length. */
 size_t ps_norm_name_v1(const char *name, char *out, size_t outsz);
 
-/* Whether rows of version 1 may still exist, so that lookups must also try the version-1 forms.
- * Starts at 1 (not known yet: assume so); the reindex thread sets it from its job row (0 once the
- * job that builds PS_NORM_VERSION has finished) and keeps it current. One relaxed atomic load:
+/* Whether rows of an older version than PS_NORM_VERSION may still exist: then lookups must also
+ * try the version-1 forms, and the listing must not rely on the pair terms of version 3. Starts at
+ * 1 (not known yet: assume so); the reindex thread sets it from its job row (0 once the job that
+ * builds PS_NORM_VERSION has finished) and keeps it current. One relaxed atomic load:
  * nothing else is done on the request path once it is 0. */
 int ps_norm_v1_in_use(void);
 void ps_norm_v1_set_in_use(int in_use);

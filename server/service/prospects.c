@@ -583,6 +583,8 @@ int ps_list_prospects(ps_ctx_t *ctx, const Prospects__V1__ListProspectsRequest *
   if (ps_search_query_words(query, words, &q.n_words) != 0)
     return ps_fail_field(st, "query", "has more than %d different words", PS_SEARCH_QUERY_WORDS);
   for (int i = 0; i < q.n_words; i++) q.words[i] = words[i];
+  /* every row is of PS_NORM_VERSION (the reindex is done): each record has its pair terms */
+  q.pairs = !ps_norm_v1_in_use();
   if (q.n_words > 0 && ps_norm_v1_in_use()) {
     /* Rows the reindex has not rebuilt yet are indexed under their version-1 words: look those
      * up too when they differ (server/reindex.h; store/search.h: the listing is the union). */

@@ -79,7 +79,7 @@ static int term_cmp(const void *x, const void *y) {
  * statement land on the same pages of prospect_terms. */
 int ps_store_import_terms(ps_db_t *db, ps_arena_t *a, const char *tenant,
                           const ps_prospect_cols_t *rows, size_t n, ps_status_t *st) {
-  static __thread ps_search_terms_t t; /* 16 KiB: kept off the worker's stack */
+  static __thread ps_search_terms_t t; /* 32 KiB: kept off the worker's stack */
   size_t cap = n * 24, used = 0;
   term_ref_t *refs = ps_arena_alloc(a, sizeof *refs * cap);
   if (!refs) return ps_fail(st, PS_RESOURCE_EXHAUSTED, "", "Out of memory writing the import.");

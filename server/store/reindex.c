@@ -296,10 +296,10 @@ typedef struct term_row {
 /* 1 when rows[0..n) are the terms ps_store_search_index writes for c: the same terms, each once,
  * with c's state and display name. */
 static int terms_current(const ps_prospect_cols_t *c, const term_row_t *rows, int n) {
-  static __thread ps_search_terms_t t; /* 16 KiB: kept off the thread's stack */
+  static __thread ps_search_terms_t t; /* 32 KiB: kept off the thread's stack */
   ps_search_record_terms(c, &t);
   if (n != t.n) return 0;
-  unsigned char seen[PS_SEARCH_TERMS_MAX];
+  unsigned char seen[PS_SEARCH_RECORD_TERMS];
   memset(seen, 0, sizeof seen);
   for (int r = 0; r < n; r++) {
     if (rows[r].state != c->state || strcmp(rows[r].name, c->display_name) != 0) return 0;

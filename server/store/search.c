@@ -89,6 +89,39 @@ static void add_text_dots_split(ps_search_terms_t *t, const char *text) {
   add_text(t, buf);
 }
 
+void ps_search_pair_term(const char *a, const char *b, char out[PS_SEARCH_PAIR_BYTES]) {
+  if (strcmp(a, b) > 0) {
+    const char *x = a;
+    a = b;
+    b = x;
+  }
+  size_t na = strlen(a), nb = strlen(b);
+  if (na + nb + 2 > PS_SEARCH_PAIR_BYTES) { /* not a first-3-character term: never the case */
+    out[0] = '\0';
+    return;
+  }
+  memcpy(out, a, na);
+  out[na] = ' ';
+  memcpy(out + na + 1, b, nb + 1);
+}
+
+/* The pair terms of the record's first-3-character terms (a word of 3 characters or more has one,
+ * the term of exactly 3 characters: they are distinct already), or PS_SEARCH_PAIRS_NONE when there
+ * are more than PS_SEARCH_PAIR_PREFIXES_MAX of them (store/search.h, "Pairs"). */
+static void add_pairs(ps_search_terms_t *t) {
+  int p3[PS_SEARCH_PAIR_PREFIXES_MAX], n3 = 0, words = t->n;
+  for (int i = 0; i < words; i++) {
+    if (char_count(t->term[i], strlen(t->term[i])) != PS_SEARCH_PREFIX_MAX) continue;
+    if (n3 == PS_SEARCH_PAIR_PREFIXES_MAX) {
+      memcpy(t->term[t->n++], PS_SEARCH_PAIRS_NONE, sizeof PS_SEARCH_PAIRS_NONE);
+      return;
+    }
+    p3[n3++] = i;
+  }
+  for (int i = 0; i < n3; i++)
+    for (int j = i + 1; j < n3; j++) ps_search_pair_term(t->term[p3[i]], t->term[p3[j]], t->term[t->n++]);
+}
+
 void ps_search_record_terms(const ps_prospect_cols_t *c, ps_search_terms_t *ret) {
   ret->n = 0;
   add_text(ret, c->display_name);
@@ -104,6 +137,7 @@ void ps_search_record_terms(const ps_prospect_cols_t *c, ps_search_terms_t *ret)
     int letters = vn > 2 && vat[0] >= 'A' && vat[0] <= 'Z' && vat[1] >= 'A' && vat[1] <= 'Z';
     if (letters) add_text(ret, vat + 2);
   }
+  add_pairs(ret);
 }
 
 #define QUERY_WORDS_SCAN 64
@@ -172,13 +206,18 @@ int ps_search_query_words_v1(const char *query, char ret[PS_SEARCH_QUERY_WORDS][
 
 /* ------------------------------------------------------------------------------ index rows */
 
-#define TERMS_PER_INSERT 8
-
-static ps_sql_t Q_TERMS_INSERT = PS_SQL(
-    "INSERT INTO prospect_terms (tenant_id, term, state, id, display_name) VALUES"
-    " (?, ?, ?, ?, ?), (?, ?, ?, ?, ?), (?, ?, ?, ?, ?), (?, ?, ?, ?, ?),"
-    " (?, ?, ?, ?, ?), (?, ?, ?, ?, ?), (?, ?, ?, ?, ?), (?, ?, ?, ?, ?)"
-    " ON DUPLICATE KEY UPDATE display_name = VALUES(display_name)");
+/* A record's terms go in statements of 32 rows while that many are left, then of 8 (the last one
+ * padded with its last row: the duplicate is a no-op). */
+#define TERMS_ROW "(?, ?, ?, ?, ?)"
+#define TERMS_ROWS4 TERMS_ROW ", " TERMS_ROW ", " TERMS_ROW ", " TERMS_ROW
+#define TERMS_ROWS8 TERMS_ROWS4 ", " TERMS_ROWS4
+#define TERMS_ROWS32 TERMS_ROWS8 ", " TERMS_ROWS8 ", " TERMS_ROWS8 ", " TERMS_ROWS8
+#define TERMS_INSERT(rows)                                                                      \
+  "INSERT INTO prospect_terms (tenant_id, term, state, id, display_name) VALUES " rows         \
+  " ON DUPLICATE KEY UPDATE display_name = VALUES(display_name)"
+static ps_sql_t Q_TERMS_INSERT = PS_SQL(TERMS_INSERT(TERMS_ROWS8));
+static ps_sql_t Q_TERMS_INSERT32 = PS_SQL(TERMS_INSERT(TERMS_ROWS32));
+_Static_assert(5 * 32 <= PS_DB_MAX_PARAMS, "Q_TERMS_INSERT32's parameters");
 static ps_sql_t Q_TERMS_DELETE = PS_SQL(
     "DELETE FROM prospect_terms WHERE tenant_id = ? AND id = ?");
 
@@ -193,12 +232,13 @@ int ps_store_search_unindex(ps_db_t *db, const char *tenant, const ps_id_t *id, 
 int ps_store_search_index(ps_db_t *db, const char *tenant, const ps_prospect_cols_t *c, int replace,
                           ps_status_t *st) {
   if (replace && ps_store_search_unindex(db, tenant, &c->id, st) != 0) return -1;
-  static __thread ps_search_terms_t t; /* 16 KiB: kept off the worker's stack */
+  static __thread ps_search_terms_t t; /* 32 KiB: kept off the worker's stack */
   ps_search_record_terms(c, &t);
-  for (int i = 0; i < t.n; i += TERMS_PER_INSERT) {
+  for (int i = 0; i < t.n;) {
+    int rows = t.n - i >= 32 ? 32 : 8;
     ps_params_t p;
     ps_params_init(&p);
-    for (int k = 0; k < TERMS_PER_INSERT; k++) {
+    for (int k = 0; k < rows; k++) {
       int j = i + k < t.n ? i + k : t.n - 1; /* pad with the last term: the duplicate is a no-op */
       ps_param_str(&p, tenant);
       ps_param_str(&p, t.term[j]);
@@ -206,7 +246,8 @@ int ps_store_search_index(ps_db_t *db, const char *tenant, const ps_prospect_col
       ps_param_id(&p, &c->id);
       ps_param_str(&p, c->display_name);
     }
-    if (!ps_db_exec(db, &Q_TERMS_INSERT, &p, st)) return -1;
+    if (!ps_db_exec(db, rows == 32 ? &Q_TERMS_INSERT32 : &Q_TERMS_INSERT, &p, st)) return -1;
+    i += rows;
   }
   return 0;
 }
@@ -387,10 +428,18 @@ static ps_sql_t Q_SCAN_NEWEST1 = PS_SQL(SCAN_NEWEST(""));
 static ps_sql_t Q_SCAN_NEWEST2 = PS_SQL(
     "SELECT kid FROM ((" SCAN_NEWEST(" AS kid") ") UNION ALL (" SCAN_NEWEST(" AS kid") ")) k"
     " ORDER BY kid DESC LIMIT ?");
+static ps_sql_t Q_SCAN_NEWEST4 = PS_SQL(
+    "SELECT kid FROM ((" SCAN_NEWEST(" AS kid") ") UNION ALL (" SCAN_NEWEST(" AS kid") ")"
+    " UNION ALL (" SCAN_NEWEST(" AS kid") ") UNION ALL (" SCAN_NEWEST(" AS kid") ")) k"
+    " ORDER BY kid DESC LIMIT ?");
 static ps_sql_t Q_SCAN_BY_NAME1 = PS_SQL(SCAN_BY_NAME("display_name, id"));
+#define SCAN_BY_NAME_K SCAN_BY_NAME("display_name AS kname, id AS kid")
 static ps_sql_t Q_SCAN_BY_NAME2 = PS_SQL(
-    "SELECT kname, kid FROM ((" SCAN_BY_NAME("display_name AS kname, id AS kid") ") UNION ALL ("
-    SCAN_BY_NAME("display_name AS kname, id AS kid") ")) k ORDER BY kname, kid LIMIT ?");
+    "SELECT kname, kid FROM ((" SCAN_BY_NAME_K ") UNION ALL (" SCAN_BY_NAME_K ")) k"
+    " ORDER BY kname, kid LIMIT ?");
+static ps_sql_t Q_SCAN_BY_NAME4 = PS_SQL(
+    "SELECT kname, kid FROM ((" SCAN_BY_NAME_K ") UNION ALL (" SCAN_BY_NAME_K ") UNION ALL ("
+    SCAN_BY_NAME_K ") UNION ALL (" SCAN_BY_NAME_K ")) k ORDER BY kname, kid LIMIT ?");
 /* A long word's records, when it has fewer than ISECT_SET_ROWS rows in the index: its ids (the
  * rows examined are capped, whatever their state), or by name after the cursor. */
 static ps_sql_t Q_SET_IDS = PS_SQL(
@@ -405,7 +454,7 @@ static ps_sql_t Q_SET_BY_NAME = PS_SQL(
 /* Which candidates have a term (primary key lookups), which have a word starting with a long word
  * (a range of the candidate's own terms each), and the records of those left, state checked. */
 static ps_sql_t Q_PROBE = PS_SQL(
-    "SELECT id FROM prospect_terms FORCE INDEX (PRIMARY) WHERE tenant_id = ? AND term = ?"
+    "SELECT id FROM prospect_terms FORCE INDEX (PRIMARY) WHERE tenant_id = ? AND term IN (?, ?)"
     " AND state IN (?, ?) AND id IN (" IDS32 ")");
 static ps_sql_t Q_VERIFY = PS_SQL(
     "SELECT id, term FROM prospect_terms FORCE INDEX (prospect_terms_by_prospect) WHERE tenant_id = ?"
@@ -439,18 +488,19 @@ static const ps_id_t isect_max_id = {{0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 
 
 static int isect_oom(ps_status_t *st) { return ps_fail(st, PS_RESOURCE_EXHAUSTED, "", "Out of memory."); }
 
-/* Rows of term after the cursor (up to and including hi when not NULL) in the page's order, at most
- * limit, into keys (ids; names too by name). The count, or -1 with st set. */
-static int isect_scan(isect_t *x, const char *term, const isect_key_t *hi, int limit,
-                      isect_key_t *keys, ps_status_t *st) {
+/* Rows of term (and of term2 when not NULL: a record has one or the other) after the cursor (up to
+ * and including hi when not NULL) in the page's order, at most limit, into keys (ids; names too by
+ * name). The count, or -1 with st set. */
+static int isect_scan(isect_t *x, const char *term, const char *term2, const isect_key_t *hi,
+                      int limit, isect_key_t *keys, ps_status_t *st) {
   const ps_list_query_t *q = x->q;
   ps_params_t p;
   ps_params_init(&p);
-  int branches = x->two_states ? 2 : 1;
+  int terms = term2 ? 2 : 1, branches = (x->two_states ? 2 : 1) * terms;
   for (int b = 0; b < branches; b++) {
     ps_param_str(&p, x->tenant);
-    ps_param_str(&p, term);
-    ps_param_i64(&p, q->states[b]);
+    ps_param_str(&p, b % terms ? term2 : term);
+    ps_param_i64(&p, q->states[b / terms]);
     if (x->by_name) {
       ps_param_str(&p, x->cur_name);
       ps_param_str(&p, x->cur_name);
@@ -465,9 +515,11 @@ static int isect_scan(isect_t *x, const char *term, const isect_key_t *hi, int l
     }
     ps_param_i64(&p, limit);
   }
-  if (branches == 2) ps_param_i64(&p, limit);
-  ps_sql_t *sql = x->by_name ? (branches == 2 ? &Q_SCAN_BY_NAME2 : &Q_SCAN_BY_NAME1)
-                             : (branches == 2 ? &Q_SCAN_NEWEST2 : &Q_SCAN_NEWEST1);
+  if (branches > 1) ps_param_i64(&p, limit);
+  ps_sql_t *sql = x->by_name ? (branches == 4 ? &Q_SCAN_BY_NAME4
+                                : branches == 2 ? &Q_SCAN_BY_NAME2 : &Q_SCAN_BY_NAME1)
+                             : (branches == 4 ? &Q_SCAN_NEWEST4
+                                : branches == 2 ? &Q_SCAN_NEWEST2 : &Q_SCAN_NEWEST1);
   MYSQL_STMT *s = ps_db_exec(x->db, sql, &p, st);
   if (!s) return -1;
   isect_key_t k = {{{0}}, NULL};
@@ -503,8 +555,9 @@ static int isect_find(const int *table, unsigned mask, const isect_key_t *keys, 
   }
 }
 
-/* Marks in seen[] the live candidates that have term (ISECT_BATCH ids a statement). */
-static int isect_probe(isect_t *x, const char *term, const isect_key_t *keys,
+/* Marks in seen[] the live candidates that have term or term2 (when not NULL; ISECT_BATCH ids a
+ * statement). */
+static int isect_probe(isect_t *x, const char *term, const char *term2, const isect_key_t *keys,
                        const unsigned char *live, int m, const int *table, unsigned mask,
                        unsigned char *seen, ps_status_t *st) {
   const ps_list_query_t *q = x->q;
@@ -518,6 +571,7 @@ static int isect_probe(isect_t *x, const char *term, const isect_key_t *keys,
     ps_params_init(&p);
     ps_param_str(&p, x->tenant);
     ps_param_str(&p, term);
+    ps_param_str(&p, term2 ? term2 : term);
     ps_param_i64(&p, q->states[0]);
     ps_param_i64(&p, q->states[1] ? q->states[1] : q->states[0]);
     for (int j = 0; j < ISECT_BATCH; j++) ps_param_id(&p, &keys[batch[j < k ? j : k - 1]].id);
@@ -547,9 +601,11 @@ typedef struct isect_words {
   const char *pattern[PS_SEARCH_QUERY_WORDS]; /* "word%" (long) or the exact term (short) */
   int is_long[PS_SEARCH_QUERY_WORDS];
   int term_of[PS_SEARCH_QUERY_WORDS];         /* the word's term, an index into term[] */
-  int long_term[PS_SEARCH_QUERY_WORDS];       /* per term: only long words read through it */
+  int long_term[PS_SEARCH_QUERY_WORDS + 1];   /* per term: only long words read through it */
   int n_terms;
-  const char *term[PS_SEARCH_QUERY_WORDS];    /* distinct exact terms read in order */
+  const char *term[PS_SEARCH_QUERY_WORDS + 1];  /* distinct exact terms read in order, and */
+  const char *term2[PS_SEARCH_QUERY_WORDS + 1]; /* the one read with each (a pair's: its NONE) */
+  int pair;                                   /* the pair term's index in term[], or -1 */
 } isect_words_t;
 
 /* A pattern of w for LIKE: the word and '%' (prefix) or the exact term, wildcards escaped. */
@@ -693,7 +749,7 @@ static int isect_run(isect_t *x, isect_words_t *w, ps_prospect_cols_t *ret_rows,
                      int *ret_cut, ps_status_t *st) {
   const ps_list_query_t *q = x->q;
   size_t bytes = 0;
-  int driver = w->term_of[0]; /* a term, or -1: the set of set_word */
+  int driver = w->pair >= 0 ? w->pair : w->term_of[0]; /* a term, or -1: the set of set_word */
   int set_word = -1, set_n = 0, set_pos = 0, tested = 0;
   ps_id_t *set = NULL;        /* newest first; set_pos: the next one */
   int chunk = q->limit * 4;
@@ -706,7 +762,7 @@ static int isect_run(isect_t *x, isect_words_t *w, ps_prospect_cols_t *ret_rows,
     isect_key_t *keys = ps_arena_alloc(x->scratch, sizeof *keys * (size_t)want);
     if (!keys) return isect_oom(st);
     if (driver >= 0) {
-      if ((m = isect_scan(x, w->term[driver], NULL, want, keys, st)) < 0) return -1;
+      if ((m = isect_scan(x, w->term[driver], w->term2[driver], NULL, want, keys, st)) < 0) return -1;
     } else if (!x->by_name) {
       for (m = 0; m < want && set_pos < set_n; m++) keys[m].id = set[set_pos++];
     } else { /* the whole rest of the set, in one sorted read */
@@ -755,7 +811,7 @@ static int isect_run(isect_t *x, isect_words_t *w, ps_prospect_cols_t *ret_rows,
       int cap = ISECT_SCAN_FACTOR * n_live + 64;
       isect_key_t *other = ps_arena_alloc(x->scratch, sizeof *other * (size_t)cap);
       if (!other) return isect_oom(st);
-      int n = isect_scan(x, w->term[t], &keys[m - 1], cap, other, st);
+      int n = isect_scan(x, w->term[t], w->term2[t], &keys[m - 1], cap, other, st);
       if (n < 0) return -1;
       memset(seen, 0, (size_t)m);
       if (n < cap) { /* the whole stretch: merge */
@@ -767,7 +823,7 @@ static int isect_run(isect_t *x, isect_words_t *w, ps_prospect_cols_t *ret_rows,
           fewest = n;
           next_driver = t;
         }
-      } else if (isect_probe(x, w->term[t], keys, live, m, table, mask, seen, st) != 0) {
+      } else if (isect_probe(x, w->term[t], w->term2[t], keys, live, m, table, mask, seen, st) != 0) {
         return -1;
       }
       for (int i = 0; i < m; i++)
@@ -826,6 +882,21 @@ static int list_intersect(ps_db_t *db, ps_arena_t *a, const char *tenant, const 
     if (!w.is_long[i]) w.long_term[t] = 0;
     w.term_of[i] = t;
   }
+  /* the pair of the first two words (longest first) of 3 characters or more whose terms differ */
+  w.pair = -1;
+  for (int i = 0; q->pairs && i < w.n && w.pair < 0; i++)
+    for (int j = i + 1; j < w.n && w.pair < 0; j++) {
+      const char *a3 = w.term[w.term_of[i]], *b3 = w.term[w.term_of[j]];
+      if (ps_utf8_chars(a3) != PS_SEARCH_PREFIX_MAX || ps_utf8_chars(b3) != PS_SEARCH_PREFIX_MAX ||
+          strcmp(a3, b3) == 0)
+        continue;
+      char *pair = ps_arena_alloc(a, PS_SEARCH_PAIR_BYTES);
+      if (!pair) return isect_oom(st);
+      ps_search_pair_term(a3, b3, pair);
+      w.pair = w.n_terms;
+      w.term[w.n_terms] = pair;
+      w.term2[w.n_terms++] = PS_SEARCH_PAIRS_NONE;
+    }
   isect_t x;
   memset(&x, 0, sizeof x);
   x.db = db;

@@ -23,6 +23,16 @@
  * records drives by its own records (search.c: "several words"). The cost grows with the records of
  * the words, not with the tenant, and a common combination ends after the first chunk.
  *
+ * Pairs. Two common words whose combination is rare (a city and a first name) would still read
+ * every record of one of them. So a record's index also holds, for every two of its words (of 3
+ * characters or more) whose first 3 characters differ, the pair term "abc xyz" of those first
+ * characters (in byte order, one space between: no word holds a space). A record whose words start
+ * with more than PS_SEARCH_PAIR_PREFIXES_MAX different 3 characters gets the one term
+ * PS_SEARCH_PAIRS_NONE instead (too many pairs to write). A query of two such words then drives by
+ * the pair's postings together with those of PS_SEARCH_PAIRS_NONE: a superset of the records
+ * with both words, as dense as their combination. The pairs are built since PS_NORM_VERSION 3;
+ * the listing uses them (ps_list_query_t.pairs) once the reindex has rebuilt every older row.
+ *
  * Keeping the index right: ps_store_prospect_insert/_update/_delete (store/prospects.h) maintain
  * it; the records of a bulk import get theirs from the background indexer (store/index_queue.h). Any other code that changes a record's state or names, or deletes one, must call
  * ps_store_search_reindex / ps_store_search_unindex in the same transaction.
@@ -44,12 +54,22 @@
 #define PS_SEARCH_TERMS_MAX 128    /* distinct terms of one record (words beyond are not indexed) */
 #define PS_SEARCH_QUERY_WORDS 5    /* words a query may have after normalisation */
 #define PS_SEARCH_TERM_BYTES (PS_SEARCH_WORD_MAX * 4 + 1)
+#define PS_SEARCH_PAIR_PREFIXES_MAX 16 /* a record with more first-3-character words: no pairs */
+#define PS_SEARCH_PAIRS_MAX (PS_SEARCH_PAIR_PREFIXES_MAX * (PS_SEARCH_PAIR_PREFIXES_MAX - 1) / 2)
+#define PS_SEARCH_PAIRS_NONE "~ ~"  /* the term of a record without pair terms (never a pair) */
+#define PS_SEARCH_PAIR_BYTES (2 * PS_SEARCH_PREFIX_MAX * 4 + 2)
+/* a record's terms: its words' (at most PS_SEARCH_TERMS_MAX), then its pairs or PS_SEARCH_PAIRS_NONE */
+#define PS_SEARCH_RECORD_TERMS (PS_SEARCH_TERMS_MAX + PS_SEARCH_PAIRS_MAX + 1)
 
 /* A record's terms (pure). */
 typedef struct ps_search_terms {
-  int n;                                               /* terms used */
-  char term[PS_SEARCH_TERMS_MAX][PS_SEARCH_TERM_BYTES]; /* distinct, NUL-terminated */
+  int n;                                                   /* terms used */
+  char term[PS_SEARCH_RECORD_TERMS][PS_SEARCH_TERM_BYTES]; /* distinct, NUL-terminated */
 } ps_search_terms_t;
+
+/* The pair term of two different first-3-character terms a and b (either order) into out: "a b"
+ * with the smaller (strcmp) first. Pure. */
+void ps_search_pair_term(const char *a, const char *b, char out[PS_SEARCH_PAIR_BYTES]);
 
 /* The terms of a record (display name, company name, city, e-mail, VAT number, country code for
  * the VAT prefix). Pure and thread-safe. */
@@ -93,6 +113,8 @@ typedef struct ps_list_query {
   const char *words[PS_SEARCH_QUERY_WORDS];
   int n_old_words;                     /* 0, or the query's words as version 1 folded them when */
   const char *old_words[PS_SEARCH_QUERY_WORDS]; /* they differ and rows of version 1 may remain */
+  int pairs;                           /* every record's pair terms are built: several words may
+                                          drive by a pair (see "Pairs" above) */
   int has_cursor;                      /* continue after (after_name, after_id) */
   ps_id_t after_id;                    /* last id of the previous page */
   const char *after_name;              /* its display name (BY_NAME only) */

@@ -201,6 +201,55 @@ class Intersection(lib.ServerTestCase):
         self.assertListing("amsterdam sophie", page_sizes=(3,))
 
 
+class Pairs(lib.ServerTestCase):
+    """Two words of 3 characters or more drive by their pair term (store/search.h, "Pairs"): a record
+    with too many words has PS_SEARCH_PAIRS_NONE instead and is found all the same."""
+
+    def terms(self, name):
+        return {bytes.fromhex(h).decode() for (h,) in self.db.sql(
+            "SELECT HEX(term) FROM prospect_terms WHERE tenant_id = '%s' AND id = UNHEX('%s')"
+            % (self.t, lib.hex_id(name)), self.database)}
+
+    def listed(self, query, order=NEWEST, page_size=50):
+        return [p.name for p in lib.list_all(self.channel, self.t, page_size=page_size, query=query,
+                                             order_by=order, state_filter=ALL_STATES)]
+
+    def test_pair_terms_drive_two_words(self):
+        ch = self.channel
+        t = self.t = lib.new_enabled_tenant(ch)
+        mk = lambda first, last, city: lib.create(ch, t, lib.person(  # noqa: E731
+            first_name=first, last_name=last, address=A(city=city, country_code="NL")))
+        plain = [mk("Sophie", "Dekker", "Amsterdam") for _ in range(3)]
+        # 17 different first 3 characters (sop, ams and 15 more): no pairs, the marker instead
+        many = mk("Sophie", " ".join("K%sq" % chr(ord("a") + i) for i in range(15)), "Amsterdam")
+        for _ in range(4):
+            mk("Sophie", "Dekker", "Gouda")
+            mk("Jan", "Dekker", "Amsterdam")
+        self.assertIn("ams sop", self.terms(plain[0].name))
+        self.assertIn("dek sop", self.terms(plain[0].name))
+        self.assertNotIn("~ ~", self.terms(plain[0].name))
+        self.assertIn("~ ~", self.terms(many.name))
+        self.assertEqual([x for x in self.terms(many.name) if " " in x], ["~ ~"])
+        want = [p.name for p in reversed(plain + [many])]
+        for q in ("amsterdam sophie", "sophie amsterdam", "ams sop", "amst sophi"):
+            self.assertEqual(self.listed(q), want, q)
+            self.assertEqual(self.listed(q, page_size=1), want, q)
+            self.assertEqual(sorted(self.listed(q, BY_NAME)), sorted(want), q)
+        # the pair drives: without its pair row a record drops out of the two-word listing (a
+        # stale row hides a record), while each word alone still finds it
+        self.db.sql("DELETE FROM prospect_terms WHERE tenant_id = '%s' AND id = UNHEX('%s') AND term = 'ams sop'"
+                    % (t, lib.hex_id(plain[1].name)), self.database)
+        for order in (NEWEST, BY_NAME):
+            self.assertNotIn(plain[1].name, self.listed("amsterdam sophie", order))
+            self.assertIn(plain[1].name, self.listed("amsterdam", order))
+            self.assertIn(plain[1].name, self.listed("sophie", order))
+            # another pair of the same record ("dek sop") drives this query: found
+            self.assertIn(plain[1].name, self.listed("sophie dekker", order))
+        # an update rewrites the record's rows, pair included
+        lib.update(ch, resources_pb2.Prospect(name=plain[1].name, notes="again"), ["notes"])
+        self.assertEqual(self.listed("amsterdam sophie"), want)
+
+
 class StaleIndexRows(lib.ServerTestCase):
     """Index rows that disagree with their record (code that changed a record without
     ps_store_search_reindex, or a crash of such code): the record is hidden, never shown wrong."""

@@ -9,8 +9,8 @@ key "Ștefan popescu" and the words "Ștefan" and "popescu" (tests/unit/test_nor
   "Ștefan" (whose version-1 word is "Ștefan") and the duplicate check of "Ștefan Popescu" find them,
   pages of a listing that merges both ways see every record once, in both orders.
 - A server with the reindex rebuilds them in batches while calls go on (they are found throughout),
-  then they have the current keys and words ("stefan" finds them) and version 2; the metrics show
-  the progress; a server with PS_REINDEX=0 learns that the job is done.
+  then they have the current keys and words ("stefan" finds them) and the current version; the
+  metrics show the progress; a server with PS_REINDEX=0 learns that the job is done.
 - Killed mid-way (SIGKILL), the job resumes from its cursor, over three tenants: the rows before
   it are not written again (a trigger counts the writes of every row), and rows_done ends at the
   number of rows.
@@ -21,6 +21,7 @@ key "Ștefan popescu" and the words "Ștefan" and "popescu" (tests/unit/test_nor
 - The database gone during the reindex: log lines and retries, no crash; it finishes afterwards.
 """
 
+import os
 import re
 import threading
 import time
@@ -31,6 +32,9 @@ import ps_testlib as lib
 from prospects.v1 import resources_pb2, service_pb2
 
 JOB = "prospect_norms"
+with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "server", "core",
+                       "normalize.h")) as _f:
+    VERSION = int(re.search(r"#define PS_NORM_VERSION (\d+)", _f.read()).group(1))  # the current one
 FIRST = "Ștefan"            # S with comma below, U+0218: version 1 kept it as written
 V1_FIRST = "Ștefan"         # its version-1 word
 V2_FIRST = "stefan"         # its word now
@@ -52,6 +56,20 @@ def v1_terms(words):
         for k in (1, 2, 3):
             out.add(w[:k])
         out.add(w)
+    return out
+
+
+def current_terms(words):
+    """The word index terms the current version writes for words (ASCII or Latin letters here):
+    version 1's, and the pair terms of their first 3 characters (store/search.h, "Pairs")."""
+    out = v1_terms(words)
+    p3 = sorted({w[:3] for w in words if len(w) >= 3})
+    if len(p3) > 16:
+        out.add("~ ~")
+        return out
+    for i, a in enumerate(p3):
+        for b in p3[i + 1:]:
+            out.add("%s %s" % (a, b))
     return out
 
 
@@ -192,7 +210,7 @@ class OldRowsTheOldWay(Base):
         self.assertIsNone(job_row(self.db, self.database))
         self.assertEqual(lib.dump_tenant(self.db, self.database, self.tenant, ("prospects", "prospect_terms")),
                          before)
-        self.assertEqual(set(versions(self.db, self.database, self.tenant).values()), {1, 2})
+        self.assertEqual(set(versions(self.db, self.database, self.tenant).values()), {1, VERSION})
         m = reindex_metrics(self.off)
         self.assertEqual((m["prospect_reindex_done"], m["prospect_reindex_active"],
                           m["prospect_reindex_rows_total"]), (0, 0, 0))
@@ -262,13 +280,13 @@ class RebuiltWhileServing(Base):
         row = job_row(self.db, self.database)
         total = self.N_OLD + self.N_NEW
         self.assertEqual((row["version"], row["rows_total"], row["rows_done"], row["rows_rebuilt"]),
-                         (2, total, total, self.N_OLD))
+                         (VERSION, total, total, self.N_OLD))
         # one batch that finds the first tenant, its full batches, one that finds no more
         self.assertEqual(row["batches"], 1 + total // 4 + 1)
-        self.assertEqual(set(versions(self.db, self.database, self.tenant).values()), {2})
+        self.assertEqual(set(versions(self.db, self.database, self.tenant).values()), {VERSION})
         for i, p in enumerate(self.old):
             self.assertEqual(name_key(self.db, self.database, p), "stefan popescu%d" % i)
-            self.assertEqual(terms_of(self.db, self.database, p), v1_terms([V2_FIRST, "popescu%d" % i]))
+            self.assertEqual(terms_of(self.db, self.database, p), current_terms([V2_FIRST, "popescu%d" % i]))
             self.assertEqual(lib.get(ch, p.name), p)  # the record itself is unchanged: same etag
         self.assertEqual(set(found(ch, self.tenant, V2_FIRST)), everyone)
         self.assertEqual(set(found(on.channel, self.tenant, FIRST)), everyone)
@@ -348,7 +366,7 @@ class ResumesAfterKill(Base):
         vers, keys = self.keys()
         done = [k for k in keys if k <= row["cursor"]]
         self.assertEqual(len(done), row["rows_done"])
-        self.assertEqual({vers[k] for k in done}, {2})                   # the batches committed
+        self.assertEqual({vers[k] for k in done}, {VERSION})                # the batches committed
         self.assertEqual({vers[k] for k in keys if k not in done}, {1})  # the rest untouched
         self.assertEqual(sorted(self.writes()), done)
 
@@ -362,7 +380,7 @@ class ResumesAfterKill(Base):
         writes = self.writes()
         self.assertEqual(sorted(writes), keys)  # every record written once, over both runs
         self.assertEqual(set(writes.values()), {1})
-        self.assertEqual(set(self.keys()[0].values()), {2})
+        self.assertEqual(set(self.keys()[0].values()), {VERSION})
 
     def writes(self):
         rows = self.db.sql("SELECT tenant_id, LOWER(HEX(id)), COUNT(*) FROM reindex_writes GROUP BY tenant_id, id",
@@ -418,8 +436,8 @@ class UpdatesDuringTheReindex(Base):
                 self.assertEqual(got.display_name, "%s %s" % (FIRST, last))
                 self.assertEqual(got.etag, "v%d" % (1 + updates))  # the reindex makes no version
                 self.assertEqual(name_key(self.db, self.database, p), "stefan " + last.lower())
-                self.assertEqual(terms_of(self.db, self.database, p), v1_terms([V2_FIRST, last.lower()]))
-        self.assertEqual(set(versions(self.db, self.database, self.tenant).values()), {2})
+                self.assertEqual(terms_of(self.db, self.database, p), current_terms([V2_FIRST, last.lower()]))
+        self.assertEqual(set(versions(self.db, self.database, self.tenant).values()), {VERSION})
 
 
 class UpdateInsideABatch(Base):
@@ -452,9 +470,9 @@ class UpdateInsideABatch(Base):
         self.wait_done()
         self.assertEqual(lib.get(self.off.channel, later.name), updated)
         self.assertEqual(name_key(self.db, self.database, later), "stefan later")
-        self.assertEqual(terms_of(self.db, self.database, later), v1_terms([V2_FIRST, "later"]))
+        self.assertEqual(terms_of(self.db, self.database, later), current_terms([V2_FIRST, "later"]))
         self.assertEqual(name_key(self.db, self.database, held), "stefan popescu%d" % self.old.index(held))
-        self.assertEqual(set(versions(self.db, self.database, self.tenant).values()), {2})
+        self.assertEqual(set(versions(self.db, self.database, self.tenant).values()), {VERSION})
 
 
 class TwoServers(Base):
@@ -518,7 +536,7 @@ class DatabaseGone(Base):
         done = self.wait_done(timeout=90)
         self.assertTrue(on.running())
         self.assertEqual(done["rows_done"], self.N_OLD)
-        self.assertEqual(set(versions(self.db, self.database, self.tenant).values()), {2})
+        self.assertEqual(set(versions(self.db, self.database, self.tenant).values()), {VERSION})
         self.assertIn("reindex %s: resuming after" % JOB, on.log())
 
 

@@ -57,7 +57,74 @@ static void test_record_terms(void **state) {
   }
   c.display_name = many;
   ps_search_record_terms(&c, &terms);
-  assert_int_equal(terms.n, PS_SEARCH_TERMS_MAX);
+  /* the words' terms, and no pairs: far more than PS_SEARCH_PAIR_PREFIXES_MAX words */
+  assert_int_equal(terms.n, PS_SEARCH_TERMS_MAX + 1);
+  assert_string_equal(terms.term[PS_SEARCH_TERMS_MAX], PS_SEARCH_PAIRS_NONE);
+}
+
+static int count_chars(const char *s) {
+  int n = 0;
+  for (; *s; s++)
+    if (((unsigned char)*s & 0xC0) != 0x80) n++;
+  return n;
+}
+
+static void test_record_pairs(void **state) {
+  (void)state;
+  ps_prospect_cols_t c;
+  memset(&c, 0, sizeof c);
+  c.display_name = "Jan Jansen";
+  c.city = "Den Haag";
+  c.email = "jan@example.com";
+  ps_search_record_terms(&c, &terms);
+  /* first 3 characters: jan (jan, jansen), den, haa, exa (examplecom, example), com; "de" and
+   * "ha" are too short to pair */
+  const char *pairs[] = {"den jan", "haa jan", "exa jan", "com jan", "den haa", "den exa", "com den",
+                         "exa haa", "com haa", "com exa"};
+  for (size_t i = 0; i < sizeof pairs / sizeof pairs[0]; i++)
+    if (!has(pairs[i])) fail_msg("pair %s missing", pairs[i]);
+  int n_pairs = 0;
+  for (int i = 0; i < terms.n; i++)
+    if (strchr(terms.term[i], ' ')) n_pairs++;
+  assert_int_equal(n_pairs, 10);
+  assert_false(has("jan jan"));
+  assert_false(has(PS_SEARCH_PAIRS_NONE));
+  char out[PS_SEARCH_PAIR_BYTES];
+  ps_search_pair_term("jan", "den", out);
+  assert_string_equal(out, "den jan");
+  ps_search_pair_term("den", "jan", out);
+  assert_string_equal(out, "den jan");
+  ps_search_pair_term("\xc3\xa9t\xc3\xa9", "zoo", out); /* UTF-8: 3 characters, 5 bytes */
+  assert_string_equal(out, "zoo \xc3\xa9t\xc3\xa9"); /* byte order: 'z' < 0xc3 */
+
+  /* exactly PS_SEARCH_PAIR_PREFIXES_MAX different first 3 characters: every pair; one more: none */
+  char words[400] = "";
+  for (int i = 0; i < PS_SEARCH_PAIR_PREFIXES_MAX + 1; i++) {
+    char w[8];
+    snprintf(w, sizeof w, "%c%cq ", 'a' + i, 'a' + i);
+    strcat(words, w);
+  }
+  char *last = words + 4 * PS_SEARCH_PAIR_PREFIXES_MAX;
+  *last = '\0';
+  memset(&c, 0, sizeof c);
+  c.display_name = words;
+  ps_search_record_terms(&c, &terms);
+  n_pairs = 0;
+  for (int i = 0; i < terms.n; i++)
+    if (strchr(terms.term[i], ' ')) {
+      n_pairs++;
+      assert_int_equal(count_chars(terms.term[i]), 7);
+    }
+  assert_int_equal(n_pairs, PS_SEARCH_PAIRS_MAX);
+  assert_true(has("aaq bbq"));
+  assert_false(has(PS_SEARCH_PAIRS_NONE));
+  *last = 'q'; /* the word after them back: "qqq" */
+  ps_search_record_terms(&c, &terms);
+  n_pairs = 0;
+  for (int i = 0; i < terms.n; i++)
+    if (strchr(terms.term[i], ' ')) n_pairs++;
+  assert_int_equal(n_pairs, 1);
+  assert_true(has(PS_SEARCH_PAIRS_NONE));
 }
 
 static void test_query_words(void **state) {
@@ -182,6 +249,7 @@ static void test_contact_mask(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_record_terms),
+      cmocka_unit_test(test_record_pairs),
       cmocka_unit_test(test_query_words),
       cmocka_unit_test(test_query_words_v1),
       cmocka_unit_test(test_union_keep),
