@@ -78,14 +78,15 @@ def load(db, database, tenants, big, small):
             " vat_number, email, phone, city, country_code, notes, email_norm, vat_norm, phone_norm,"
             " name_key, norm_version, version, create_time, update_time)"
             " SELECT tenant_id, id, 1, IF(s %% 10 = 0, 2, 1), CONCAT(f, ' ', l), f, l, vat, email, phone, c,"
-            " 'NL', '', LOWER(email), vat, CONCAT('316', LPAD(s, 8, '0')), CONCAT(f, ' ', l), " + str(NORM_VERSION) + ", 1, ts, ts"
+            " 'NL', '', LOWER(email), vat, CONCAT('316', LPAD(s, 8, '0')), CONCAT(f, ' ', l), %d, 1, ts, ts"
             " FROM (SELECT %s AS tenant_id, s, %s AS f, %s AS l, %s AS c,"
             "  CONCAT(%s, '.', %s, s, '@', %s, '.nl') AS email,"
             "  CONCAT('NL', LPAD(s, 9, '0'), 'B01') AS vat, CONCAT('06 ', LPAD(s, 8, '0')) AS phone,"
             "  %s AS ts,"
             "  UNHEX(CONCAT(LPAD(HEX(%d + s * 37), 12, '0'), '7', LPAD(HEX(s %% 4096), 3, '0'), '8',"
             "   LPAD(HEX(FLOOR(RAND() * 1152921504606846976)), 15, '0'))) AS id"
-            "  FROM %s) g" % (tenant_expr, first, last, city, first, last, dom, ts_expr, base_ms, n_expr_from))
+            "  FROM %s) g" % (NORM_VERSION, tenant_expr, first, last, city, first, last, dom, ts_expr, base_ms,
+                              n_expr_from))
 
     sql(insert("'%s'" % BIG, "(SELECT seq AS s FROM seq_1_to_%d) q" % big,
                "FROM_UNIXTIME((%d + s * 37) / 1000)" % base_ms))

@@ -414,9 +414,11 @@ static int word_count(ps_db_t *db, ps_arena_t *a, const char *tenant, const char
 /* A term's rows after the cursor, in the order of the page, up to and including an upper key when
  * one is given (newest first: a lower bound of the id; by name: the flag and the name and id). One
  * state per branch: the two states of ALL_STATES are two ordered ranges, merged by the outer ORDER
- * BY (the branch is empty for state 0: one state only). */
-#define SCAN_NEWEST(col)                                                                        \
-  "SELECT id" col " FROM prospect_terms FORCE INDEX (PRIMARY) WHERE tenant_id = ? AND term = ?" \
+ * BY (the branch is empty for state 0: one state only). A pair is read with PS_SEARCH_PAIRS_NONE,
+ * one branch each: each row says whether it is the marker's (kmark). */
+#define SCAN_MARK "term = '" PS_SEARCH_PAIRS_NONE "'"
+#define SCAN_NEWEST(cols)                                                                       \
+  "SELECT " cols " FROM prospect_terms FORCE INDEX (PRIMARY) WHERE tenant_id = ? AND term = ?" \
   " AND state = ? AND id < ? AND id >= ? ORDER BY id DESC LIMIT ?"
 #define SCAN_BY_NAME(cols)                                                                      \
   "SELECT " cols " FROM prospect_terms FORCE INDEX (prospect_terms_by_name)"                    \
@@ -424,21 +426,21 @@ static int word_count(ps_db_t *db, ps_arena_t *a, const char *tenant, const char
   " AND (display_name > ? OR (display_name = ? AND id > ?))"                                    \
   " AND (? = 0 OR display_name < ? OR (display_name = ? AND id <= ?))"                          \
   " ORDER BY display_name, id LIMIT ?"
-static ps_sql_t Q_SCAN_NEWEST1 = PS_SQL(SCAN_NEWEST(""));
+static ps_sql_t Q_SCAN_NEWEST1 = PS_SQL(SCAN_NEWEST("id, " SCAN_MARK));
+#define SCAN_NEWEST_K SCAN_NEWEST("id AS kid, " SCAN_MARK " AS kmark")
 static ps_sql_t Q_SCAN_NEWEST2 = PS_SQL(
-    "SELECT kid FROM ((" SCAN_NEWEST(" AS kid") ") UNION ALL (" SCAN_NEWEST(" AS kid") ")) k"
+    "SELECT kid, kmark FROM ((" SCAN_NEWEST_K ") UNION ALL (" SCAN_NEWEST_K ")) k"
     " ORDER BY kid DESC LIMIT ?");
 static ps_sql_t Q_SCAN_NEWEST4 = PS_SQL(
-    "SELECT kid FROM ((" SCAN_NEWEST(" AS kid") ") UNION ALL (" SCAN_NEWEST(" AS kid") ")"
-    " UNION ALL (" SCAN_NEWEST(" AS kid") ") UNION ALL (" SCAN_NEWEST(" AS kid") ")) k"
-    " ORDER BY kid DESC LIMIT ?");
-static ps_sql_t Q_SCAN_BY_NAME1 = PS_SQL(SCAN_BY_NAME("display_name, id"));
-#define SCAN_BY_NAME_K SCAN_BY_NAME("display_name AS kname, id AS kid")
+    "SELECT kid, kmark FROM ((" SCAN_NEWEST_K ") UNION ALL (" SCAN_NEWEST_K ") UNION ALL ("
+    SCAN_NEWEST_K ") UNION ALL (" SCAN_NEWEST_K ")) k ORDER BY kid DESC LIMIT ?");
+static ps_sql_t Q_SCAN_BY_NAME1 = PS_SQL(SCAN_BY_NAME("display_name, id, " SCAN_MARK));
+#define SCAN_BY_NAME_K SCAN_BY_NAME("display_name AS kname, id AS kid, " SCAN_MARK " AS kmark")
 static ps_sql_t Q_SCAN_BY_NAME2 = PS_SQL(
-    "SELECT kname, kid FROM ((" SCAN_BY_NAME_K ") UNION ALL (" SCAN_BY_NAME_K ")) k"
+    "SELECT kname, kid, kmark FROM ((" SCAN_BY_NAME_K ") UNION ALL (" SCAN_BY_NAME_K ")) k"
     " ORDER BY kname, kid LIMIT ?");
 static ps_sql_t Q_SCAN_BY_NAME4 = PS_SQL(
-    "SELECT kname, kid FROM ((" SCAN_BY_NAME_K ") UNION ALL (" SCAN_BY_NAME_K ") UNION ALL ("
+    "SELECT kname, kid, kmark FROM ((" SCAN_BY_NAME_K ") UNION ALL (" SCAN_BY_NAME_K ") UNION ALL ("
     SCAN_BY_NAME_K ") UNION ALL (" SCAN_BY_NAME_K ")) k ORDER BY kname, kid LIMIT ?");
 /* A long word's records, when it has fewer than ISECT_SET_ROWS rows in the index: its ids (the
  * rows examined are capped, whatever their state), or by name after the cursor. */
@@ -469,6 +471,7 @@ static ps_sql_t Q_FETCH = PS_SQL(
 typedef struct isect_key {
   ps_id_t id;
   char *name; /* by name: display_name (in the round's scratch arena) */
+  int marker; /* read as PS_SEARCH_PAIRS_NONE's row (with a pair: the record has no pair terms) */
 } isect_key_t;
 
 typedef struct isect {
@@ -522,11 +525,12 @@ static int isect_scan(isect_t *x, const char *term, const char *term2, const ise
                                 : branches == 2 ? &Q_SCAN_NEWEST2 : &Q_SCAN_NEWEST1);
   MYSQL_STMT *s = ps_db_exec(x->db, sql, &p, st);
   if (!s) return -1;
-  isect_key_t k = {{{0}}, NULL};
+  isect_key_t k = {{{0}}, NULL, 0};
   ps_row_t r;
   ps_row_init(&r);
   if (x->by_name) ps_col_str(&r, &k.name);
   ps_col_id(&r, &k.id);
+  ps_col_int(&r, &k.marker);
   int n = 0;
   for (;;) {
     int rc = ps_db_fetch(x->db, s, &r, x->scratch, st);
@@ -606,6 +610,7 @@ typedef struct isect_words {
   const char *term[PS_SEARCH_QUERY_WORDS + 1];  /* distinct exact terms read in order, and */
   const char *term2[PS_SEARCH_QUERY_WORDS + 1]; /* the one read with each (a pair's: its NONE) */
   int pair;                                   /* the pair term's index in term[], or -1 */
+  int covered[PS_SEARCH_QUERY_WORDS + 1];     /* per term: the pair's record has it */
 } isect_words_t;
 
 /* A pattern of w for LIKE: the word and '%' (prefix) or the exact term, wildcards escaped. */
@@ -752,7 +757,8 @@ static int isect_run(isect_t *x, isect_words_t *w, ps_prospect_cols_t *ret_rows,
   int driver = w->pair >= 0 ? w->pair : w->term_of[0]; /* a term, or -1: the set of set_word */
   int set_word = -1, set_n = 0, set_pos = 0, tested = 0;
   ps_id_t *set = NULL;        /* newest first; set_pos: the next one */
-  int chunk = q->limit * 4;
+  /* a pair's records have both words (but for the long words' check): a page's worth first */
+  int chunk = w->pair >= 0 ? q->limit : q->limit * 4;
   if (chunk < ISECT_CHUNK_MIN) chunk = ISECT_CHUNK_MIN;
   if (chunk > ISECT_CHUNK_MAX) chunk = ISECT_CHUNK_MAX;
   for (;;) {
@@ -764,7 +770,10 @@ static int isect_run(isect_t *x, isect_words_t *w, ps_prospect_cols_t *ret_rows,
     if (driver >= 0) {
       if ((m = isect_scan(x, w->term[driver], w->term2[driver], NULL, want, keys, st)) < 0) return -1;
     } else if (!x->by_name) {
-      for (m = 0; m < want && set_pos < set_n; m++) keys[m].id = set[set_pos++];
+      for (m = 0; m < want && set_pos < set_n; m++) {
+        keys[m].id = set[set_pos++];
+        keys[m].marker = 0;
+      }
     } else { /* the whole rest of the set, in one sorted read */
       ps_params_t p;
       ps_params_init(&p);
@@ -778,7 +787,7 @@ static int isect_run(isect_t *x, isect_words_t *w, ps_prospect_cols_t *ret_rows,
       ps_param_i64(&p, want);
       MYSQL_STMT *s = ps_db_exec(x->db, &Q_SET_BY_NAME, &p, st);
       if (!s) return -1;
-      isect_key_t k = {{{0}}, NULL};
+      isect_key_t k = {{{0}}, NULL, 0};
       ps_row_t r;
       ps_row_init(&r);
       ps_col_str(&r, &k.name);
@@ -808,6 +817,28 @@ static int isect_run(isect_t *x, isect_words_t *w, ps_prospect_cols_t *ret_rows,
     int next_driver = driver, fewest = m / 2;
     for (int t = 0; t < w->n_terms && n_live > 0; t++) {
       if (t == driver || (driver < 0 && t == w->term_of[set_word])) continue; /* has them all */
+      if (driver >= 0 && driver == w->pair && w->covered[t]) {
+        /* a record read through the pair has both its words' terms: only those read through
+         * the marker (no pair terms) are looked up */
+        int marked = 0;
+        for (int i = 0; i < m; i++) {
+          seen[i] = !keys[i].marker;
+          if (live[i] && keys[i].marker) marked = 1;
+        }
+        if (marked) {
+          unsigned char *look = ps_arena_alloc(x->scratch, (size_t)m);
+          if (!look) return isect_oom(st);
+          for (int i = 0; i < m; i++) look[i] = live[i] && keys[i].marker;
+          if (isect_probe(x, w->term[t], w->term2[t], keys, look, m, table, mask, seen, st) != 0)
+            return -1;
+        }
+        for (int i = 0; i < m; i++)
+          if (live[i] && !seen[i]) {
+            live[i] = 0;
+            n_live--;
+          }
+        continue;
+      }
       int cap = ISECT_SCAN_FACTOR * n_live + 64;
       isect_key_t *other = ps_arena_alloc(x->scratch, sizeof *other * (size_t)cap);
       if (!other) return isect_oom(st);
@@ -845,8 +876,9 @@ static int isect_run(isect_t *x, isect_words_t *w, ps_prospect_cols_t *ret_rows,
     if (chunk < ISECT_CHUNK_MAX) chunk *= 2;
     driver = next_driver;
     /* The page did not fill: the combination is not common. When a long word's first characters
-     * would go on driving, see (once) whether one of the long words has few records. */
-    if (!tested && driver >= 0 && w->long_term[driver]) {
+     * (or a pair of them) would go on driving, see (once) whether one of the long words has few
+     * records: an e-mail address's pair ("bra zig") is as common as its first name and domain. */
+    if (!tested && driver >= 0 && (w->long_term[driver] || driver == w->pair)) {
       tested = 1;
       if (isect_find_set(x, w, &set_word, &set, &set_n, st) != 0) return -1;
       if (set_word >= 0) {
@@ -893,6 +925,7 @@ static int list_intersect(ps_db_t *db, ps_arena_t *a, const char *tenant, const 
       char *pair = ps_arena_alloc(a, PS_SEARCH_PAIR_BYTES);
       if (!pair) return isect_oom(st);
       ps_search_pair_term(a3, b3, pair);
+      w.covered[w.term_of[i]] = w.covered[w.term_of[j]] = 1;
       w.pair = w.n_terms;
       w.term[w.n_terms] = pair;
       w.term2[w.n_terms++] = PS_SEARCH_PAIRS_NONE;

@@ -222,6 +222,9 @@ class Pairs(lib.ServerTestCase):
         plain = [mk("Sophie", "Dekker", "Amsterdam") for _ in range(3)]
         # 17 different first 3 characters (sop, ams and 15 more): no pairs, the marker instead
         many = mk("Sophie", " ".join("K%sq" % chr(ord("a") + i) for i in range(15)), "Amsterdam")
+        # read through the marker too, but without "amsterdam": its words are looked up, and it is not
+        # listed
+        many_elsewhere = mk("Sophie", " ".join("K%sq" % chr(ord("a") + i) for i in range(15)), "Gouda")
         for _ in range(4):
             mk("Sophie", "Dekker", "Gouda")
             mk("Jan", "Dekker", "Amsterdam")
@@ -230,11 +233,15 @@ class Pairs(lib.ServerTestCase):
         self.assertNotIn("~ ~", self.terms(plain[0].name))
         self.assertIn("~ ~", self.terms(many.name))
         self.assertEqual([x for x in self.terms(many.name) if " " in x], ["~ ~"])
+        self.assertIn("~ ~", self.terms(many_elsewhere.name))
         want = [p.name for p in reversed(plain + [many])]
         for q in ("amsterdam sophie", "sophie amsterdam", "ams sop", "amst sophi"):
             self.assertEqual(self.listed(q), want, q)
             self.assertEqual(self.listed(q, page_size=1), want, q)
             self.assertEqual(sorted(self.listed(q, BY_NAME)), sorted(want), q)
+        self.assertEqual(self.listed("amsterdam sophie kaq"), [many.name])
+        self.assertEqual(self.listed("sophie kaq"), [many_elsewhere.name, many.name])
+        self.assertEqual(self.listed("gouda kbq"), [many_elsewhere.name])
         # the pair drives: without its pair row a record drops out of the two-word listing (a
         # stale row hides a record), while each word alone still finds it
         self.db.sql("DELETE FROM prospect_terms WHERE tenant_id = '%s' AND id = UNHEX('%s') AND term = 'ams sop'"
