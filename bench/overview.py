@@ -117,12 +117,13 @@ def load(db, database, tenants, big, small):
     sql("INSERT IGNORE INTO prospect_terms (tenant_id, term, state, id, display_name)"
         " SELECT w.tenant_id, IF(k.seq = 4, w.w, LEFT(w.w, k.seq)), w.state, w.id, w.display_name"
         " FROM (%s) w JOIN seq_1_to_4 k ON k.seq = 4 OR k.seq < CHAR_LENGTH(w.w)" % word_sql)
-    # the pair terms: every two of a record's terms of 3 characters, in byte order (store/search.h,
-    # "Pairs"; no record here has more than PS_SEARCH_PAIR_PREFIXES_MAX of them)
+    # the pair terms: every two of a record's terms of 3 characters without digits, in byte order
+    # (store/search.h, "Pairs"; no record here has more than PS_SEARCH_PAIR_PREFIXES_MAX of them)
     sql("CREATE TABLE bench_p3 (tenant_id VARCHAR(63) CHARACTER SET ascii COLLATE ascii_bin NOT NULL,"
         " id BINARY(16) NOT NULL, p VARCHAR(32) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL,"
         " state TINYINT UNSIGNED NOT NULL, display_name VARCHAR(255) NOT NULL, PRIMARY KEY (tenant_id, id, p))"
-        " SELECT tenant_id, id, term AS p, state, display_name FROM prospect_terms WHERE CHAR_LENGTH(term) = 3")
+        " SELECT tenant_id, id, term AS p, state, display_name FROM prospect_terms WHERE CHAR_LENGTH(term) = 3"
+        " AND term NOT REGEXP '[0-9]'")
     sql("INSERT IGNORE INTO prospect_terms (tenant_id, term, state, id, display_name)"
         " SELECT a.tenant_id, CONCAT(a.p, ' ', b.p), a.state, a.id, a.display_name FROM bench_p3 a"
         " JOIN bench_p3 b ON b.tenant_id = a.tenant_id AND b.id = a.id AND b.p > a.p")

@@ -24,10 +24,11 @@
  * the words, not with the tenant, and a common combination ends after the first chunk.
  *
  * Pairs. Two common words whose combination is rare (a city and a first name) would still read
- * every record of one of them. So a record's index also holds, for every two of its words (of 3
- * characters or more) whose first 3 characters differ, the pair term "abc xyz" of those first
+ * every record of one of them. So a record's index also holds, for every two of its words whose
+ * first 3 characters differ and hold no digit (pairable: a word of 3 characters or more, not a VAT
+ * or other number, which is rare enough to drive alone), the pair term "abc xyz" of those first
  * characters (in byte order, one space between: no word holds a space). A record whose words start
- * with more than PS_SEARCH_PAIR_PREFIXES_MAX different 3 characters gets the one term
+ * with more than PS_SEARCH_PAIR_PREFIXES_MAX different pairable 3 characters gets the one term
  * PS_SEARCH_PAIRS_NONE instead (too many pairs to write). A query of two such words then drives by
  * the pair's postings together with those of PS_SEARCH_PAIRS_NONE: a superset of the records
  * with both words, as dense as their combination. The pairs are built since PS_NORM_VERSION 3;
@@ -54,7 +55,7 @@
 #define PS_SEARCH_TERMS_MAX 128    /* distinct terms of one record (words beyond are not indexed) */
 #define PS_SEARCH_QUERY_WORDS 5    /* words a query may have after normalisation */
 #define PS_SEARCH_TERM_BYTES (PS_SEARCH_WORD_MAX * 4 + 1)
-#define PS_SEARCH_PAIR_PREFIXES_MAX 16 /* a record with more first-3-character words: no pairs */
+#define PS_SEARCH_PAIR_PREFIXES_MAX 16 /* a record with more pairable terms: no pairs */
 #define PS_SEARCH_PAIRS_MAX (PS_SEARCH_PAIR_PREFIXES_MAX * (PS_SEARCH_PAIR_PREFIXES_MAX - 1) / 2)
 #define PS_SEARCH_PAIRS_NONE "~ ~"  /* the term of a record without pair terms (never a pair) */
 #define PS_SEARCH_PAIR_BYTES (2 * PS_SEARCH_PREFIX_MAX * 4 + 2)
@@ -67,8 +68,11 @@ typedef struct ps_search_terms {
   char term[PS_SEARCH_RECORD_TERMS][PS_SEARCH_TERM_BYTES]; /* distinct, NUL-terminated */
 } ps_search_terms_t;
 
-/* The pair term of two different first-3-character terms a and b (either order) into out: "a b"
- * with the smaller (strcmp) first. Pure. */
+/* 1 when term is pairable: 3 characters, no digit. Pure. */
+int ps_search_pairable(const char *term);
+
+/* The pair term of two different pairable terms a and b (either order) into out: "a b" with the
+ * smaller (strcmp) first. Pure. */
 void ps_search_pair_term(const char *a, const char *b, char out[PS_SEARCH_PAIR_BYTES]);
 
 /* The terms of a record (display name, company name, city, e-mail, VAT number, country code for

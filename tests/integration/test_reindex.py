@@ -61,9 +61,10 @@ def v1_terms(words):
 
 def current_terms(words):
     """The word index terms the current version writes for words (ASCII or Latin letters here):
-    version 1's, and the pair terms of their first 3 characters (store/search.h, "Pairs")."""
+    version 1's, and the pair terms of their first 3 characters without digits (store/search.h,
+    "Pairs")."""
     out = v1_terms(words)
-    p3 = sorted({w[:3] for w in words if len(w) >= 3})
+    p3 = sorted({w[:3] for w in words if len(w) >= 3 and not any(c.isdigit() for c in w[:3])})
     if len(p3) > 16:
         out.add("~ ~")
         return out

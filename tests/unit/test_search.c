@@ -57,6 +57,15 @@ static void test_record_terms(void **state) {
   }
   c.display_name = many;
   ps_search_record_terms(&c, &terms);
+  /* the words' terms only: their first 3 characters hold digits, so they make no pairs */
+  assert_int_equal(terms.n, PS_SEARCH_TERMS_MAX);
+  for (int i = 0; i < 300; i++) {
+    char w[8];
+    snprintf(w, sizeof w, "%c%c%c ", 'a' + i % 26, 'a' + i / 26 % 26, 'a' + i / 676 % 26);
+    memcpy(many + 4 * i, w, 4);
+  }
+  many[4 * 300] = '\0';
+  ps_search_record_terms(&c, &terms);
   /* the words' terms, and no pairs: far more than PS_SEARCH_PAIR_PREFIXES_MAX words */
   assert_int_equal(terms.n, PS_SEARCH_TERMS_MAX + 1);
   assert_string_equal(terms.term[PS_SEARCH_TERMS_MAX], PS_SEARCH_PAIRS_NONE);
@@ -76,9 +85,15 @@ static void test_record_pairs(void **state) {
   c.display_name = "Jan Jansen";
   c.city = "Den Haag";
   c.email = "jan@example.com";
+  c.vat_number = "NL000099998B01";
   ps_search_record_terms(&c, &terms);
   /* first 3 characters: jan (jan, jansen), den, haa, exa (examplecom, example), com; "de" and
-   * "ha" are too short to pair */
+   * "ha" are too short to pair, and the VAT number's "nl0" and "000" hold digits */
+  assert_true(has("nl0"));
+  assert_true(has("000"));
+  assert_false(ps_search_pairable("nl0"));
+  assert_false(ps_search_pairable("ja"));
+  assert_true(ps_search_pairable("\xc3\xa9t\xc3\xa9"));
   const char *pairs[] = {"den jan", "haa jan", "exa jan", "com jan", "den haa", "den exa", "com den",
                          "exa haa", "com haa", "com exa"};
   for (size_t i = 0; i < sizeof pairs / sizeof pairs[0]; i++)
