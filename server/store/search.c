@@ -428,6 +428,7 @@ static int word_count(ps_db_t *db, ps_arena_t *a, const char *tenant, const char
 #define ISECT_CHUNK_MAX 4096   /* chunks double up to this */
 #define ISECT_SCAN_FACTOR 4    /* read a term over a stretch up to this x candidates (+64) */
 #define ISECT_SET_ROWS 2048    /* a long word with fewer index rows drives by itself */
+#define ISECT_RARE_ROWS 64     /* before a pair drives: the longest word with fewer drives */
 #define ISECT_BATCH 32         /* candidates per lookup or fetch statement (PS_DB_MAX_PARAMS) */
 #define ISECT_SCRATCH_MAX ((size_t)32 << 20) /* one round's rows */
 
@@ -723,22 +724,22 @@ static int isect_emit(isect_t *x, const isect_words_t *w, const int *check, cons
   return 0;
 }
 
-/* The first long word (longest first: the likeliest to be rare) with fewer than ISECT_SET_ROWS
- * rows in the index: *ret_word (-1: none) and its records in the states, newest first, in the call's
- * arena. 0, or -1 with st set. */
-static int isect_find_set(isect_t *x, const isect_words_t *w, int *ret_word, ps_id_t **ret_set,
-                          int *ret_n, ps_status_t *st) {
+/* The first long word (longest first: the likeliest to be rare; of the first `words` query words)
+ * with fewer than max_rows (at most ISECT_SET_ROWS) rows in the index: *ret_word (-1: none) and its
+ * records in the states, newest first, in the call's arena. 0, or -1 with st set. */
+static int isect_find_set(isect_t *x, const isect_words_t *w, int words, int max_rows,
+                          int *ret_word, ps_id_t **ret_set, int *ret_n, ps_status_t *st) {
   const ps_list_query_t *q = x->q;
   *ret_word = -1;
-  for (int i = 0; i < w->n; i++) {
+  for (int i = 0; i < w->n && i < words; i++) {
     if (!w->is_long[i]) continue;
-    ps_id_t *ids = ps_arena_alloc(x->a, sizeof *ids * ISECT_SET_ROWS);
+    ps_id_t *ids = ps_arena_alloc(x->a, sizeof *ids * (size_t)max_rows);
     if (!ids) return isect_oom(st);
     ps_params_t p;
     ps_params_init(&p);
     ps_param_str(&p, x->tenant);
     ps_param_str(&p, w->pattern[i]);
-    ps_param_i64(&p, ISECT_SET_ROWS);
+    ps_param_i64(&p, max_rows);
     MYSQL_STMT *s = ps_db_exec(x->db, &Q_SET_IDS, &p, st);
     if (!s) return -1;
     ps_id_t id;
@@ -753,10 +754,10 @@ static int isect_find_set(isect_t *x, const isect_words_t *w, int *ret_word, ps_
       if (f < 0) return -1;
       if (f == 0) break;
       rows++;
-      if (n < ISECT_SET_ROWS && (state == q->states[0] || (q->states[1] && state == q->states[1])))
+      if (n < max_rows && (state == q->states[0] || (q->states[1] && state == q->states[1])))
         ids[n++] = id;
     }
-    if (rows >= ISECT_SET_ROWS) continue;
+    if (rows >= max_rows) continue;
     qsort(ids, (size_t)n, sizeof *ids, id_desc);
     int k = 0; /* one id per record */
     for (int j = 0; j < n; j++)
@@ -781,6 +782,17 @@ static int isect_run(isect_t *x, isect_words_t *w, ps_prospect_cols_t *ret_rows,
   int chunk = w->pair >= 0 ? q->limit : q->limit * 4;
   if (chunk < ISECT_CHUNK_MIN) chunk = ISECT_CHUNK_MIN;
   if (chunk > ISECT_CHUNK_MAX) chunk = ISECT_CHUNK_MAX;
+  /* A pair's first chunk is checked on the long words record by record. When the longest word is
+   * rare (an e-mail address, a surname), its own few records are cheaper to start from: one short
+   * read tells (up to ISECT_RARE_ROWS of its index rows). */
+  if (w->pair >= 0) {
+    if (isect_find_set(x, w, 1, ISECT_RARE_ROWS, &set_word, &set, &set_n, st) != 0) return -1;
+    if (set_word >= 0) {
+      if (set_n == 0) return 0; /* no record has the word */
+      driver = -1;
+      while (set_pos < set_n && memcmp(set[set_pos].b, x->cur_id.b, 16) >= 0) set_pos++;
+    }
+  }
   for (;;) {
     ps_arena_reset(x->scratch);
     /* the driver's chunk */
@@ -837,6 +849,8 @@ static int isect_run(isect_t *x, isect_words_t *w, ps_prospect_cols_t *ret_rows,
     int next_driver = driver, fewest = m / 2;
     for (int t = 0; t < w->n_terms && n_live > 0; t++) {
       if (t == driver || (driver < 0 && t == w->term_of[set_word])) continue; /* has them all */
+      /* not driving, a pair filters nothing that its two words' terms do not */
+      if (t == w->pair) continue;
       if (driver >= 0 && driver == w->pair && w->covered[t]) {
         /* a record read through the pair has both its words' terms: only those read through
          * the marker (no pair terms) are looked up */
@@ -852,30 +866,30 @@ static int isect_run(isect_t *x, isect_words_t *w, ps_prospect_cols_t *ret_rows,
           if (isect_probe(x, w->term[t], w->term2[t], keys, look, m, table, mask, seen, st) != 0)
             return -1;
         }
-        for (int i = 0; i < m; i++)
-          if (live[i] && !seen[i]) {
-            live[i] = 0;
-            n_live--;
+      } else if (driver < 0 && n_live <= ISECT_BATCH) { /* a few records of a set: one lookup */
+        memset(seen, 0, (size_t)m);
+        if (isect_probe(x, w->term[t], w->term2[t], keys, live, m, table, mask, seen, st) != 0)
+          return -1;
+      } else {
+        int cap = ISECT_SCAN_FACTOR * n_live + 64;
+        isect_key_t *other = ps_arena_alloc(x->scratch, sizeof *other * (size_t)cap);
+        if (!other) return isect_oom(st);
+        int n = isect_scan(x, w->term[t], w->term2[t], &keys[m - 1], cap, other, st);
+        if (n < 0) return -1;
+        memset(seen, 0, (size_t)m);
+        if (n < cap) { /* the whole stretch: merge */
+          for (int j = 0; j < n; j++) {
+            int i = isect_find(table, mask, keys, &other[j].id);
+            if (i >= 0) seen[i] = 1;
           }
-        continue;
-      }
-      int cap = ISECT_SCAN_FACTOR * n_live + 64;
-      isect_key_t *other = ps_arena_alloc(x->scratch, sizeof *other * (size_t)cap);
-      if (!other) return isect_oom(st);
-      int n = isect_scan(x, w->term[t], w->term2[t], &keys[m - 1], cap, other, st);
-      if (n < 0) return -1;
-      memset(seen, 0, (size_t)m);
-      if (n < cap) { /* the whole stretch: merge */
-        for (int j = 0; j < n; j++) {
-          int i = isect_find(table, mask, keys, &other[j].id);
-          if (i >= 0) seen[i] = 1;
+          if (driver >= 0 && n < fewest) {
+            fewest = n;
+            next_driver = t;
+          }
+        } else if (isect_probe(x, w->term[t], w->term2[t], keys, live, m, table, mask, seen, st) !=
+                   0) {
+          return -1;
         }
-        if (driver >= 0 && n < fewest) {
-          fewest = n;
-          next_driver = t;
-        }
-      } else if (isect_probe(x, w->term[t], w->term2[t], keys, live, m, table, mask, seen, st) != 0) {
-        return -1;
       }
       for (int i = 0; i < m; i++)
         if (live[i] && !seen[i]) {
@@ -900,7 +914,7 @@ static int isect_run(isect_t *x, isect_words_t *w, ps_prospect_cols_t *ret_rows,
      * records: an e-mail address's pair ("bra zig") is as common as its first name and domain. */
     if (!tested && driver >= 0 && (w->long_term[driver] || driver == w->pair)) {
       tested = 1;
-      if (isect_find_set(x, w, &set_word, &set, &set_n, st) != 0) return -1;
+      if (isect_find_set(x, w, w->n, ISECT_SET_ROWS, &set_word, &set, &set_n, st) != 0) return -1;
       if (set_word >= 0) {
         if (set_n == 0) return 0; /* no record has the word */
         driver = -1;
