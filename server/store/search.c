@@ -126,7 +126,8 @@ static void add_pairs(ps_search_terms_t *t) {
     p3[n3++] = i;
   }
   for (int i = 0; i < n3; i++)
-    for (int j = i + 1; j < n3; j++) ps_search_pair_term(t->term[p3[i]], t->term[p3[j]], t->term[t->n++]);
+    for (int j = i + 1; j < n3; j++)
+      ps_search_pair_term(t->term[p3[i]], t->term[p3[j]], t->term[t->n++]);
 }
 
 void ps_search_record_terms(const ps_prospect_cols_t *c, ps_search_terms_t *ret) {
@@ -417,10 +418,11 @@ static int word_count(ps_db_t *db, ps_arena_t *a, const char *tenant, const char
  * the usual test of every long word follows. The first chunk is a page: nearly all of a pair's
  * records match. Measured (the same benchmark and data): the rare combination 2.3-3.5 ms p50 and
  * 3.2-8.5 ms p99 over five runs, against 49-101 ms p50 with the pairs left unused; an e-mail
- * address 1.4 ms p50 and 2.4 ms p99, from 4.7-9 ms p50; the other cases unchanged. The cost: the pair rows, written with the others. A person with a city, an e-mail
- * address and a VAT number has 6 (on 25 word rows): CreateProspect went from 1,271 to 1,169 calls/s
- * with 4 callers, MariaDB from 696 to 853 µs of CPU per call (one run each, same machine). Pairs of
- * every 3 characters, digits included (the VAT number's), made that 15 rows and 1,054-1,088/s.
+ * address 1.4 ms p50 and 2.4 ms p99, from 4.7-9 ms p50; the other cases unchanged. The cost: the
+ * pair rows, written with the others. A person with a city, an e-mail address and a VAT number has
+ * 6 (on 25 word rows): CreateProspect went from 1,271 to 1,169 calls/s with 4 callers, MariaDB from
+ * 696 to 853 µs of CPU per call (one run each, same machine). Pairs of every 3 characters, digits
+ * included (the VAT number's), made that 15 rows and 1,054-1,088/s.
  *
  * All statements of one listing read one snapshot (ps_db_begin_snapshot), so that the page is
  * what one statement would have given: a record changed meanwhile is never checked in one version
