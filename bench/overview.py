@@ -18,7 +18,6 @@ import argparse
 import hashlib
 import hmac
 import os
-import re
 import statistics
 import struct
 import sys
@@ -31,9 +30,7 @@ import ps_testlib as lib  # noqa: E402
 from prospects.v1 import resources_pb2, service_pb2  # noqa: E402
 
 KEY = "bench-page-token-key"
-# the version of the normal forms and word index the server builds (server/core/normalize.h)
-with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "server", "core", "normalize.h")) as _f:
-    NORM_VERSION = int(re.search(r"#define PS_NORM_VERSION (\d+)", _f.read()).group(1))
+NORM_VERSION = harness.norm_version()  # the version the server builds (server/core/normalize.h)
 BIG = "bench-big"
 
 FIRST = ["jan", "piet", "kees", "emma", "sophie", "lucas", "daan", "julia", "sem", "tess", "noah",

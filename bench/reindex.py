@@ -31,9 +31,7 @@ FIRST = ["Jan", "Piet", "Kees", "Emma", "Sophie", "Lucas", "Daan", "Julia", "Sem
          "Mila", "Liam", "Anna", "Finn", "Sara", "Levi", "Eva",
          "Ștefan", "Țepeș"]  # the last two: kept as written by version 1 (U+0218, U+021A, U+0219)
 SPECIAL = 2
-# the version of the normal forms and word index the server builds (server/core/normalize.h)
-with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "server", "core", "normalize.h")) as _f:
-    VERSION = int(re.search(r"#define PS_NORM_VERSION (\d+)", _f.read()).group(1))
+VERSION = harness.norm_version()  # the version the server builds (server/core/normalize.h)
 LAST = ["Jansen", "Bakker", "Visser", "Smit", "Meijer", "DeVries", "VanDijk", "Mulder", "Bos", "Vos",
         "Peters", "Hendriks", "Dekker", "Brouwer", "DeGraaf", "Kok", "Jacobs", "VanLeeuwen"]
 CITIES = ["amsterdam", "rotterdam", "utrecht", "eindhoven", "groningen", "tilburg", "almere", "breda",

@@ -21,7 +21,6 @@ key "Ștefan popescu" and the words "Ștefan" and "popescu" (tests/unit/test_nor
 - The database gone during the reindex: log lines and retries, no crash; it finishes afterwards.
 """
 
-import os
 import re
 import threading
 import time
@@ -32,9 +31,7 @@ import ps_testlib as lib
 from prospects.v1 import resources_pb2, service_pb2
 
 JOB = "prospect_norms"
-with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "server", "core",
-                       "normalize.h")) as _f:
-    VERSION = int(re.search(r"#define PS_NORM_VERSION (\d+)", _f.read()).group(1))  # the current one
+VERSION = harness.norm_version()  # the version the server builds (server/core/normalize.h)
 FIRST = "Ștefan"            # S with comma below, U+0218: version 1 kept it as written
 V1_FIRST = "Ștefan"         # its version-1 word
 V2_FIRST = "stefan"         # its word now

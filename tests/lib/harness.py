@@ -32,6 +32,7 @@ Calls
 
 import atexit
 import os
+import re
 import secrets
 import shutil
 import signal
@@ -63,6 +64,14 @@ SOURCE_DIR = os.environ.get("PS_SOURCE_DIR") or os.path.dirname(
 BUILD_DIR = os.environ.get("PS_BUILD_DIR") or os.path.join(SOURCE_DIR, "build")
 SERVER_BIN = os.environ.get("PS_SERVER_BIN") or os.path.join(BUILD_DIR, "prospect-server")
 MIGRATIONS_DIR = os.environ.get("PS_MIGRATIONS_DIR") or os.path.join(SOURCE_DIR, "migrations")
+
+
+def norm_version():
+    """PS_NORM_VERSION of the source tree (server/core/normalize.h): the version of the normal forms
+    and word index the server builds."""
+    with open(os.path.join(SOURCE_DIR, "server", "core", "normalize.h")) as f:
+        return int(re.search(r"#define PS_NORM_VERSION (\d+)", f.read()).group(1))
+
 
 # Running a test file by hand (python3 tests/integration/test_x.py) finds the generated modules too.
 _PY_DIR = os.path.join(BUILD_DIR, "py")
