@@ -759,6 +759,27 @@ int ps_db_fetch(ps_db_t *db, MYSQL_STMT *s, ps_row_t *r, ps_arena_t *a, ps_statu
   return 1;
 }
 
+int ps_db_store_examined(ps_db_t *db, MYSQL_STMT *s, int *ret_stopped, ps_status_t *st) {
+  *ret_stopped = 0;
+  if (mysql_stmt_store_result(s) == 0) {
+    *ret_stopped = mysql_stmt_warning_count(s) > 0;
+    return 0;
+  }
+  unsigned err = mysql_stmt_errno(s);
+  char text[200];
+  snprintf(text, sizeof text, "%s", mysql_stmt_error(s));
+  /* after an error in the result, the next execution of s waits forever unless s is reset */
+  mysql_stmt_reset(s);
+  if (db->open == s) db->open = NULL;
+  if (err == ER_FILSORT_ABORT) {
+    *ret_stopped = 1;
+    return 0;
+  }
+  db_fail(db, err, st);
+  keep_error_text(db, err, text);
+  return -1;
+}
+
 uint64_t ps_db_affected(MYSQL_STMT *s) {
   my_ulonglong n = mysql_stmt_affected_rows(s);
   return n == (my_ulonglong)-1 ? 0 : (uint64_t)n;

@@ -188,6 +188,13 @@ int ps_db_query_i64(ps_db_t *db, ps_sql_t *q, ps_params_t *p, int64_t *ret, ps_s
  * index of n keys (n >= 1), and its size in *ret_size. */
 int ps_db_size_class(size_t n, size_t *ret_size);
 
+/* Reads the whole result of s, just executed with LIMIT ... ROWS EXAMINED, into the client before
+ * its rows are fetched (ps_db_fetch). *ret_stopped is 1 when the statement stopped at that limit
+ * (MariaDB says so with a warning, or with error ER_FILSORT_ABORT when it stopped in a sort): its
+ * rows are then not to be used. Read row by row, the client library would not report the warning
+ * of a prepared statement. For small results. 0, or -1 with st set. */
+int ps_db_store_examined(ps_db_t *db, MYSQL_STMT *s, int *ret_stopped, ps_status_t *st);
+
 /* Rows changed by the last execution of s (INSERT/UPDATE/DELETE). With the default client flags
  * an UPDATE counts rows actually changed, not rows matched. */
 uint64_t ps_db_affected(MYSQL_STMT *s);

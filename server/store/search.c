@@ -309,23 +309,30 @@ int ps_store_search_reindex(ps_db_t *db, ps_arena_t *a, const char *tenant, cons
   " (prospect_terms_by_name) WHERE t.tenant_id = ? AND t.term = ? AND t.state = ?"             \
   " AND (t.display_name > ? OR (t.display_name = ? AND t.id > ?))" WORD_FILTERS("t")           \
   " ORDER BY t.display_name, t.id LIMIT ?)"
-/* A longer driving word: the whole words starting with it, then sorted. */
+/* A longer driving word: the whole words starting with it, then sorted. The range of terms is not
+ * ordered by state, so one branch reads both states (the other branch is given LIMIT 0). */
 #define B_RANGE_NEWEST                                                                          \
   "(SELECT DISTINCT t.id AS kid FROM prospect_terms t FORCE INDEX (PRIMARY)"                  \
   " WHERE t.tenant_id = ? AND t.term LIKE ?"                                                   \
-  " AND t.state = ? AND t.id < ?" WORD_FILTERS("t") " ORDER BY kid DESC LIMIT ?)"
+  " AND t.state IN (?, ?) AND t.id < ?" WORD_FILTERS("t") " ORDER BY kid DESC LIMIT ?)"
 #define B_RANGE_BY_NAME                                                                         \
   "(SELECT DISTINCT t.display_name AS kname, t.id AS kid FROM prospect_terms t"                \
-  " FORCE INDEX (PRIMARY) WHERE t.tenant_id = ? AND t.term LIKE ? AND t.state = ?"             \
+  " FORCE INDEX (PRIMARY) WHERE t.tenant_id = ? AND t.term LIKE ? AND t.state IN (?, ?)"       \
   " AND (t.display_name > ? OR (t.display_name = ? AND t.id > ?))" WORD_FILTERS("t")           \
   " ORDER BY kname, kid LIMIT ?)"
+/* The range is sorted whole, so its statement stops once it has examined RANGE_EXAMINED_MAX rows:
+ * the word's index rows, then the distinct records and the rows joined (MariaDB's LIMIT ROWS
+ * EXAMINED: a warning, or error ER_FILSORT_ABORT when it stops in the sort; ps_db_store_examined).
+ * A word with that many records is read through its first characters' term instead (list_one). */
+#define RANGE_EXAMINED_MAX 5000
+#define ROWS_EXAMINED " ROWS EXAMINED ?"
 
 static ps_sql_t Q_PLAIN_NEWEST = PS_SQL(OUTER_NEWEST(B_PLAIN_NEWEST));
 static ps_sql_t Q_PLAIN_BY_NAME = PS_SQL(OUTER_BY_NAME(B_PLAIN_BY_NAME));
 static ps_sql_t Q_EXACT_NEWEST = PS_SQL(OUTER_NEWEST(B_EXACT_NEWEST));
 static ps_sql_t Q_EXACT_BY_NAME = PS_SQL(OUTER_BY_NAME(B_EXACT_BY_NAME));
-static ps_sql_t Q_RANGE_NEWEST = PS_SQL(OUTER_NEWEST(B_RANGE_NEWEST));
-static ps_sql_t Q_RANGE_BY_NAME = PS_SQL(OUTER_BY_NAME(B_RANGE_BY_NAME));
+static ps_sql_t Q_RANGE_NEWEST = PS_SQL(OUTER_NEWEST(B_RANGE_NEWEST) ROWS_EXAMINED);
+static ps_sql_t Q_RANGE_BY_NAME = PS_SQL(OUTER_BY_NAME(B_RANGE_BY_NAME) ROWS_EXAMINED);
 
 /* "w%" with LIKE's wildcards escaped (words hold none, but never trust that). */
 static char *like_prefix(ps_arena_t *a, const char *w) {
@@ -340,26 +347,6 @@ static char *like_prefix(ps_arena_t *a, const char *w) {
   out[o++] = '%';
   out[o] = '\0';
   return out;
-}
-
-/* How many records have a word starting with w, counted up to DRIVER_COUNT_CAP (one index range):
- * a single long word with that many is read through its first characters' term (below). */
-#define DRIVER_COUNT_CAP 5000
-static ps_sql_t Q_COUNT_EXACT = PS_SQL(
-    "SELECT COUNT(*) FROM (SELECT 1 FROM prospect_terms WHERE tenant_id = ? AND term = ? LIMIT 5000) x");
-static ps_sql_t Q_COUNT_RANGE = PS_SQL(
-    "SELECT COUNT(*) FROM (SELECT 1 FROM prospect_terms WHERE tenant_id = ? AND term LIKE ? LIMIT 5000) x");
-
-static int word_count(ps_db_t *db, ps_arena_t *a, const char *tenant, const char *w, int64_t *ret,
-                      ps_status_t *st) {
-  int exact = ps_utf8_chars(w) <= PS_SEARCH_PREFIX_MAX;
-  const char *v = exact ? w : like_prefix(a, w);
-  if (!v) return ps_fail(st, PS_RESOURCE_EXHAUSTED, "", "Out of memory.");
-  ps_params_t p;
-  ps_params_init(&p);
-  ps_param_str(&p, tenant);
-  ps_param_str(&p, v);
-  return ps_db_query_i64(db, exact ? &Q_COUNT_EXACT : &Q_COUNT_RANGE, &p, ret, st);
 }
 
 /* ------------------------------------------------------------------------------ several words */
@@ -994,37 +981,22 @@ static int list_intersect(ps_db_t *db, ps_arena_t *a, const char *tenant, const 
   return rc;
 }
 
-/* One listing (the words of q only). */
-static int list_one(ps_db_t *db, ps_arena_t *a, const char *tenant, const ps_list_query_t *q_in,
-                    ps_prospect_cols_t *ret_rows, int *ret_n, int *ret_cut, ps_status_t *st) {
-  if (q_in->n_words > 1) return list_intersect(db, a, tenant, q_in, ret_rows, ret_n, ret_cut, st);
-  ps_list_query_t qq = *q_in, *q = &qq;
-  int64_t driver_n = 0;
-  if (q->n_words == 1 && ps_utf8_chars(q->words[0]) > PS_SEARCH_PREFIX_MAX &&
-      word_count(db, a, tenant, q->words[0], &driver_n, st) != 0)
-    return -1;
-  /* A long word with many records: sorting all of them would cost too much, and they are dense,
-   * so read its first characters' term in index order instead and check the whole word on each
-   * candidate; a page fills after a few candidates. */
-  char *prefix_driver = NULL;
-  if (q->n_words == 1 && driver_n >= DRIVER_COUNT_CAP &&
-      ps_utf8_chars(q->words[0]) > PS_SEARCH_PREFIX_MAX) {
-    const char *w = q->words[0];
-    size_t b = 0, chars = 0;
-    for (; w[b]; b++)
-      if (((unsigned char)w[b] & 0xC0) != 0x80 && chars++ == PS_SEARCH_PREFIX_MAX) break;
-    if (!(prefix_driver = ps_arena_strndup(a, w, b)))
-      return ps_fail(st, PS_RESOURCE_EXHAUSTED, "", "Out of memory.");
-    for (int i = q->n_words; i > 0; i--) q->words[i] = q->words[i - 1];
-    q->words[0] = prefix_driver;
-    q->n_words++;
-  }
+/* Runs the one statement of a listing of at most one word, or of a short driving word and the
+ * further words as filters (no word: the overview indexes; a word of up to 3 characters: its exact
+ * term in index order; longer: the range of the whole words starting with it, sorted). *ret_over is
+ * set when a range statement examined RANGE_EXAMINED_MAX rows and stopped: its rows are not to be
+ * used. */
+static int list_run(ps_db_t *db, ps_arena_t *a, const char *tenant, const ps_list_query_t *q,
+                    ps_prospect_cols_t *ret_rows, int *ret_n, int *ret_cut, int *ret_over,
+                    ps_status_t *st) {
+  *ret_over = 0;
   static const ps_id_t max_id = {{0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
                                   0xff, 0xff, 0xff, 0xff, 0xff}};
   static const ps_id_t min_id = {{0}};
   int by_name = q->order == PS_LIST_BY_NAME;
   int words = q->n_words > 0;
   int exact = words && ps_utf8_chars(q->words[0]) <= PS_SEARCH_PREFIX_MAX;
+  int range = words && !exact;
   ps_sql_t *sql = !words ? (by_name ? &Q_PLAIN_BY_NAME : &Q_PLAIN_NEWEST)
                   : exact ? (by_name ? &Q_EXACT_BY_NAME : &Q_EXACT_NEWEST)
                           : (by_name ? &Q_RANGE_BY_NAME : &Q_RANGE_NEWEST);
@@ -1039,13 +1011,15 @@ static int list_one(ps_db_t *db, ps_arena_t *a, const char *tenant, const ps_lis
   }
   const ps_id_t *after = q->has_cursor ? &q->after_id : by_name ? &min_id : &max_id;
   const char *after_name = q->has_cursor && q->after_name ? q->after_name : "";
+  int64_t state2 = q->states[1] ? q->states[1] : q->states[0];
 
   ps_params_t p;
   ps_params_init(&p);
   for (int b = 0; b < 2; b++) {
     ps_param_str(&p, tenant);
     if (words) ps_param_str(&p, driver);
-    ps_param_i64(&p, q->states[b]);
+    ps_param_i64(&p, q->states[range ? 0 : b]);
+    if (range) ps_param_i64(&p, state2);
     if (by_name) {
       ps_param_str(&p, after_name);
       ps_param_str(&p, after_name);
@@ -1057,15 +1031,22 @@ static int list_one(ps_db_t *db, ps_arena_t *a, const char *tenant, const ps_lis
         ps_param_str(&p, patterns[f] ? patterns[f] : "");
       }
     }
-    ps_param_i64(&p, q->limit);
+    /* the second branch reads the second state: none with one state, or with a range (both) */
+    ps_param_i64(&p, b == 1 && (range || !q->states[1]) ? 0 : q->limit);
   }
   ps_param_str(&p, tenant);
   ps_param_i64(&p, q->states[0]);
-  ps_param_i64(&p, q->states[1] ? q->states[1] : q->states[0]);
+  ps_param_i64(&p, state2);
   ps_param_i64(&p, q->limit);
+  if (range) ps_param_i64(&p, RANGE_EXAMINED_MAX);
 
   MYSQL_STMT *s = ps_db_exec(db, sql, &p, st);
   if (!s) return -1;
+  /* a range's result (a page) is read whole first, to know whether it stopped at
+   * RANGE_EXAMINED_MAX; any warning counts as that, and sends the listing the other way, which is
+   * always right */
+  if (range && (ps_db_store_examined(db, s, ret_over, st) != 0 || *ret_over))
+    return *ret_over ? 0 : -1;
   int n = 0, cut = 0;
   size_t held0 = a->held;
   for (;;) {
@@ -1085,6 +1066,30 @@ static int list_one(ps_db_t *db, ps_arena_t *a, const char *tenant, const ps_lis
   *ret_n = n;
   *ret_cut = cut;
   return 0;
+}
+
+/* One listing (the words of q only). A long single word drives by the whole words starting with it,
+ * sorted, unless that statement stops at RANGE_EXAMINED_MAX rows: a word with that many records is
+ * dense, and reading its first characters' term in index order, the whole word checked on each
+ * candidate, fills a page after a few candidates. (Before, a capped count of the word's index rows
+ * chose between the two, and a rare word read its range twice.) */
+static int list_one(ps_db_t *db, ps_arena_t *a, const char *tenant, const ps_list_query_t *q_in,
+                    ps_prospect_cols_t *ret_rows, int *ret_n, int *ret_cut, ps_status_t *st) {
+  if (q_in->n_words > 1) return list_intersect(db, a, tenant, q_in, ret_rows, ret_n, ret_cut, st);
+  int over = 0;
+  if (list_run(db, a, tenant, q_in, ret_rows, ret_n, ret_cut, &over, st) != 0) return -1;
+  if (!over) return 0;
+  ps_list_query_t q = *q_in;
+  const char *w = q.words[0];
+  size_t b = 0, chars = 0;
+  for (; w[b]; b++)
+    if (((unsigned char)w[b] & 0xC0) != 0x80 && chars++ == PS_SEARCH_PREFIX_MAX) break;
+  char *prefix_driver = ps_arena_strndup(a, w, b);
+  if (!prefix_driver) return ps_fail(st, PS_RESOURCE_EXHAUSTED, "", "Out of memory.");
+  q.words[1] = w;
+  q.words[0] = prefix_driver;
+  q.n_words = 2;
+  return list_run(db, a, tenant, &q, ret_rows, ret_n, ret_cut, &over, st);
 }
 
 /* ------------------------------------------------------------------------------ old words */

@@ -16,8 +16,9 @@
  * at most PS_SEARCH_TERMS_MAX distinct terms per record. One query word: up to 3 characters it is
  * one exact term (one ordered index range per state, stops after a page); longer, it is the range
  * of whole words starting with it, sorted after the lookup (cost grows with the records having such
- * a word, not with the tenant), or, with 5000 rows or more, its first 3 characters' term read in
- * order with the whole word checked per candidate. Several words: their postings are intersected,
+ * a word, not with the tenant), or, when that statement stops after examining 5000 rows (LIMIT ...
+ * ROWS EXAMINED), its first 3 characters' term read in order with the whole word checked per
+ * candidate. Several words: their postings are intersected,
  * each word read as one ordered range of an exact term (its first 3 characters when longer) over
  * the same stretch of the page's order, chunk by chunk, in one snapshot; a long word with few
  * records drives by its own records (search.c: "several words"). The cost grows with the records of

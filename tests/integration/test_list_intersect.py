@@ -129,6 +129,16 @@ class Intersection(lib.ServerTestCase):
             self.assertGreater(int(n), 2048, word)  # read through "ams", "sop" (ISECT_SET_ROWS)
         self.assertEqual(len(self.expected("amsterdam sophie", NEWEST, ALL_STATES)), 9)
 
+    def test_one_long_word_either_way(self):
+        # One long word: its whole words' range sorted, unless that statement stops at 5000 rows
+        # examined (its index rows, then the distinct records): then its first characters' term in
+        # index order, the word checked on each record (search.c, list_one). "amsterdam" has about
+        # 2,700 records, nearly all prospects: listing the prospects stops and goes the other way,
+        # listing the customers does not. Rare words: "sophienburg", "zwanenburg".
+        self.assertListing("amsterdam", page_sizes=(50,))
+        self.assertListing("sophienburg")
+        self.assertListing("zwanenburg")
+
     def test_two_common_long_words_rare_together(self):
         self.assertListing("amsterdam sophie")
         self.assertListing("sophie amsterdam", filters=(ALL_STATES,))
