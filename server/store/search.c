@@ -653,8 +653,14 @@ static int isect_emit(isect_t *x, const isect_words_t *w, const int *check, cons
       ps_params_init(&p);
       ps_param_str(&p, x->tenant);
       for (int j = 0; j < ISECT_BATCH; j++) ps_param_id(&p, &ids[j < k ? j : k - 1]);
-      for (int c = 0; c < VERIFY_WORDS; c++) /* NULL matches nothing: no range */
-        ps_param_str(&p, c < w->n && check[c] ? w->pattern[c] : NULL);
+      /* the unused places repeat a checked word: a NULL pattern would match nothing, but it makes
+       * the optimizer read every term of the candidates instead of ranges of the words (32 records:
+       * about 1,000 index rows instead of about 100, 0.75 ms instead of 0.2 ms in ANALYZE) */
+      const char *first = NULL;
+      for (int c = 0; c < w->n && !first; c++)
+        if (check[c]) first = w->pattern[c];
+      for (int c = 0; c < VERIFY_WORDS; c++)
+        ps_param_str(&p, c < w->n && check[c] ? w->pattern[c] : first);
       MYSQL_STMT *s = ps_db_exec(x->db, &Q_VERIFY, &p, st);
       if (!s) return -1;
       int found[ISECT_BATCH] = {0}; /* bit c: the record has a word starting with word c */
