@@ -420,7 +420,9 @@ static char *like_prefix(ps_arena_t *a, const char *w) {
 #define ISECT_SCAN_FACTOR 4    /* read a term over a stretch up to this x candidates (+64) */
 #define ISECT_SET_ROWS 2048    /* a long word with fewer index rows drives by itself */
 #define ISECT_RARE_ROWS 64     /* before a pair drives: the longest word with fewer drives */
-#define ISECT_BATCH 32         /* candidates per lookup or fetch statement (PS_DB_MAX_PARAMS) */
+#define ISECT_BATCH 32         /* candidates per lookup statement (Q_PROBE) */
+#define ISECT_EMIT 64          /* candidates per check and fetch statement (PS_DB_MAX_PARAMS): a
+                                  page of 50 takes one of each */
 #define ISECT_SCRATCH_MAX ((size_t)32 << 20) /* one round's rows */
 
 /* A term's rows after the cursor, in the order of the page, up to and including an upper key when
@@ -465,20 +467,27 @@ static ps_sql_t Q_SET_BY_NAME = PS_SQL(
     " ORDER BY display_name, id LIMIT ?");
 #define IDS4 "?, ?, ?, ?"
 #define IDS32 IDS4 ", " IDS4 ", " IDS4 ", " IDS4 ", " IDS4 ", " IDS4 ", " IDS4 ", " IDS4
+#define IDS64 IDS32 ", " IDS32
 /* Which candidates have a term (primary key lookups), which have a word starting with a long word
  * (a range of the candidate's own terms each), and the records of those left, state checked. */
 static ps_sql_t Q_PROBE = PS_SQL(
     "SELECT id FROM prospect_terms FORCE INDEX (PRIMARY) WHERE tenant_id = ? AND term IN (?, ?)"
     " AND state IN (?, ?) AND id IN (" IDS32 ")");
-static ps_sql_t Q_VERIFY = PS_SQL(
-    "SELECT id, term FROM prospect_terms FORCE INDEX (prospect_terms_by_prospect) WHERE tenant_id = ?"
-    " AND id IN (" IDS32 ") AND (term LIKE ? OR term LIKE ? OR term LIKE ? OR term LIKE ?"
-    " OR term LIKE ?)");
-#define VERIFY_WORDS 5
-_Static_assert(VERIFY_WORDS == PS_SEARCH_QUERY_WORDS, "a LIKE for every query word");
+/* One statement per number of long words checked (1 to 5): an unused NULL pattern would make the
+ * optimizer read every term of the candidates (about 1,000 index rows for 32 records instead of
+ * about 100), and a repeated one costs planning time (64 ids and 5 patterns: 1.2 ms in ANALYZE, with
+ * 2 patterns 0.7 ms). */
+#define VERIFY(likes)                                                                           \
+  PS_SQL("SELECT id, term FROM prospect_terms FORCE INDEX (prospect_terms_by_prospect)"        \
+         " WHERE tenant_id = ? AND id IN (" IDS64 ") AND (" likes ")")
+#define LIKE1 "term LIKE ?"
+#define LIKE2 LIKE1 " OR " LIKE1
+static ps_sql_t Q_VERIFY[] = {VERIFY(LIKE1), VERIFY(LIKE2), VERIFY(LIKE2 " OR " LIKE1),
+                              VERIFY(LIKE2 " OR " LIKE2), VERIFY(LIKE2 " OR " LIKE2 " OR " LIKE1)};
+_Static_assert(sizeof Q_VERIFY / sizeof Q_VERIFY[0] == PS_SEARCH_QUERY_WORDS, "up to every word");
 static ps_sql_t Q_FETCH = PS_SQL(
     "SELECT " PS_PROSPECT_COLUMNS " FROM prospects FORCE INDEX (PRIMARY) WHERE tenant_id = ?"
-    " AND id IN (" IDS32 ") AND state IN (?, ?)");
+    " AND id IN (" IDS64 ") AND state IN (?, ?)");
 
 typedef struct isect_key {
   ps_id_t id;
@@ -632,7 +641,7 @@ static char *like_pattern(ps_arena_t *a, const char *w, int prefix) {
   return p;
 }
 
-/* The live candidates in order, ISECT_BATCH at a time: the long words checked on each (check[]),
+/* The live candidates in order, ISECT_EMIT at a time: the long words checked on each (check[]),
  * then the records of those left read, their state checked, and appended to ret_rows until
  * q->limit rows or the byte cap. */
 static int isect_emit(isect_t *x, const isect_words_t *w, const int *check, const isect_key_t *keys,
@@ -641,9 +650,9 @@ static int isect_emit(isect_t *x, const isect_words_t *w, const int *check, cons
   const ps_list_query_t *q = x->q;
   int i = 0;
   while (i < m && *ret_n < q->limit && !*ret_cut) {
-    ps_id_t ids[ISECT_BATCH];
+    ps_id_t ids[ISECT_EMIT];
     int k = 0;
-    for (; i < m && k < ISECT_BATCH; i++)
+    for (; i < m && k < ISECT_EMIT; i++)
       if (live[i]) ids[k++] = keys[i].id;
     int checks = 0;
     for (int c = 0; c < w->n; c++)
@@ -652,18 +661,16 @@ static int isect_emit(isect_t *x, const isect_words_t *w, const int *check, cons
       ps_params_t p;
       ps_params_init(&p);
       ps_param_str(&p, x->tenant);
-      for (int j = 0; j < ISECT_BATCH; j++) ps_param_id(&p, &ids[j < k ? j : k - 1]);
-      /* the unused places repeat a checked word: a NULL pattern would match nothing, but it makes
-       * the optimizer read every term of the candidates instead of ranges of the words (32 records:
-       * about 1,000 index rows instead of about 100, 0.75 ms instead of 0.2 ms in ANALYZE) */
-      const char *first = NULL;
-      for (int c = 0; c < w->n && !first; c++)
-        if (check[c]) first = w->pattern[c];
-      for (int c = 0; c < VERIFY_WORDS; c++)
-        ps_param_str(&p, c < w->n && check[c] ? w->pattern[c] : first);
-      MYSQL_STMT *s = ps_db_exec(x->db, &Q_VERIFY, &p, st);
+      for (int j = 0; j < ISECT_EMIT; j++) ps_param_id(&p, &ids[j < k ? j : k - 1]);
+      int n_checks = 0;
+      for (int c = 0; c < w->n; c++)
+        if (check[c]) {
+          ps_param_str(&p, w->pattern[c]);
+          n_checks++;
+        }
+      MYSQL_STMT *s = ps_db_exec(x->db, &Q_VERIFY[n_checks - 1], &p, st);
       if (!s) return -1;
-      int found[ISECT_BATCH] = {0}; /* bit c: the record has a word starting with word c */
+      int found[ISECT_EMIT] = {0}; /* bit c: the record has a word starting with word c */
       ps_id_t id;
       char *term = NULL;
       ps_row_t r;
@@ -690,13 +697,13 @@ static int isect_emit(isect_t *x, const isect_words_t *w, const int *check, cons
     ps_params_t p;
     ps_params_init(&p);
     ps_param_str(&p, x->tenant);
-    for (int j = 0; j < ISECT_BATCH; j++) ps_param_id(&p, &ids[j < k ? j : k - 1]);
+    for (int j = 0; j < ISECT_EMIT; j++) ps_param_id(&p, &ids[j < k ? j : k - 1]);
     ps_param_i64(&p, q->states[0]);
     ps_param_i64(&p, q->states[1] ? q->states[1] : q->states[0]);
     MYSQL_STMT *s = ps_db_exec(x->db, &Q_FETCH, &p, st);
     if (!s) return -1;
-    ps_prospect_cols_t got[ISECT_BATCH];
-    unsigned char have[ISECT_BATCH] = {0};
+    ps_prospect_cols_t got[ISECT_EMIT];
+    unsigned char have[ISECT_EMIT] = {0};
     size_t held0 = x->a->held;
     for (;;) {
       ps_prospect_cols_t c;
