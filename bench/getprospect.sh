@@ -18,7 +18,8 @@
 #   PS_BENCH_LONG_CALLS=N              calls of the memory phase (1000000; 0 skips it)
 #   PS_BENCH_MERGE=0                   skips the merge
 #   PS_BENCH_PERF=FILE                 also profile the server with perf during the first h2load
-#                                      phase; top symbols into FILE
+#                                      phase (top symbols into FILE) and the first closed-loop
+#                                      phase (into FILE.closedloop)
 set -uo pipefail
 . "$(dirname "$(readlink -f "$0")")/../scripts/lib.sh"
 
@@ -153,6 +154,24 @@ h2() { # h2load, 4 connections x 8 streams: h2load BODY METHOD SECONDS OUT
     h2load -D "$3" -c 4 -m 8 -t 1 -d "$1" "${H2[@]}" "http://127.0.0.1:$PORT/prospects.v1.ProspectService/$2" >"$4"
 }
 
+# PS_BENCH_PERF: perf records the server during a phase of the first round (profile_start ROUND),
+# and its top symbols go to a file (profile_end FILE)
+PERF_PID=
+profile_start() {
+    PERF_PID=
+    if [ "$1" = 1 ] && [ -n "${PS_BENCH_PERF:-}" ]; then
+        perf record -g -o "$WORK/perf.data" -p "$SERVER_PID" -- sleep "$DURATION" 2>/dev/null &
+        PERF_PID=$!
+    fi
+}
+profile_end() {
+    [ -n "$PERF_PID" ] || return 0
+    wait "$PERF_PID"
+    perf report -i "$WORK/perf.data" --no-children --sort dso,symbol -g none --stdio 2>/dev/null |
+        grep -v '^#' | grep '%' | head -40 >"$1"
+    echo "profile written to $1"
+}
+
 # warm-up: the buffer pool, the caches, the connections
 h2 "$WORK/body.bin" GetProspect 2 /dev/null
 "$CL" "127.0.0.1:$PORT" "$WORK/names.txt" 32 4 2 >/dev/null
@@ -165,23 +184,16 @@ R_H2=; R_CL=; B_ONE=; B_RAND=; S_H2=; D_H2=; C_H2=; K_H2=; DC_H2=; S_CL=; D_CL=;
 RATIO_H2=; RATIO_CL=
 for round in $(seq 1 "$ROUNDS"); do
     base1=$(lookup one)
-    PERF_PID=
-    if [ "$round" = 1 ] && [ -n "${PS_BENCH_PERF:-}" ]; then # profile the server during this phase
-        perf record -g -o "$WORK/perf.data" -p "$SERVER_PID" -- sleep "$DURATION" 2>/dev/null &
-        PERF_PID=$!
-    fi
+    profile_start "$round"
     a=$(snap); h2 "$WORK/body.bin" GetProspect "$DURATION" "$WORK/h2load.txt"; b=$(snap)
-    if [ -n "$PERF_PID" ]; then
-        wait "$PERF_PID"
-        perf report -i "$WORK/perf.data" --no-children --sort dso,symbol -g none --stdio 2>/dev/null |
-            grep -v '^#' | grep '%' | head -40 >"$PS_BENCH_PERF"
-        echo "profile written to $PS_BENCH_PERF"
-    fi
+    profile_end "${PS_BENCH_PERF:-}"
     rps=$(awk '/^finished in/ {print $4; exit}' "$WORK/h2load.txt")
     done_n=$(awk '/^requests:/ {print $8; exit}' "$WORK/h2load.txt")
     pc_h2=$(per_call "$a" "$b" "$done_n")
     baser=$(lookup random)
+    profile_start "$round"
     a=$(snap); closed=$("$CL" "127.0.0.1:$PORT" "$WORK/names.txt" 32 4 "$DURATION"); b=$(snap)
+    profile_end "${PS_BENCH_PERF:-}.closedloop"
     rate=$(field rate "$closed")
     pc_cl=$(per_call "$a" "$b" "$(field calls "$closed")")
     r1=$(ratio "$rps" "${base1% *}"); r2=$(ratio "$rate" "${baser% *}")
