@@ -59,7 +59,8 @@ struct ps_db {
   unsigned host_ix;                     /* entry of cfg.hosts of the current or next connection */
   int galera;                           /* the connected server is a Galera node (wsrep_on) */
   MYSQL_STMT *open;                     /* statement whose result set may still be unread */
-  MYSQL_STMT *stmts[PS_DB_MAX_STMTS];   /* prepared statements by ps_sql_t slot - 1 */
+  MYSQL_STMT **stmts;                   /* prepared statements by ps_sql_t slot - 1, n_stmts of */
+  int n_stmts;                          /* them: grown as statements are first used */
 };
 
 static int g_next_slot;                 /* last slot handed out (atomic) */
@@ -209,7 +210,7 @@ static void db_disconnect(ps_db_t *db) {
     mysql_close(db->mysql);
     db->mysql = NULL;
   }
-  for (int i = 0; i < PS_DB_MAX_STMTS; i++) {
+  for (int i = 0; i < db->n_stmts; i++) {
     if (db->stmts[i]) {
       mysql_stmt_close(db->stmts[i]);
       db->stmts[i] = NULL;
@@ -381,6 +382,7 @@ ps_db_t *ps_db_new(const ps_db_config_t *cfg) {
 void ps_db_free(ps_db_t *db) {
   if (!db) return;
   db_disconnect(db);
+  free(db->stmts);
   free(db);
 }
 
@@ -587,10 +589,29 @@ static int sql_slot(ps_sql_t *q) {
   return expected; /* another thread won; its number is the one */
 }
 
+/* Slots are handed out in the order statements are first used, process-wide, so the table of a
+ * connection grows to the highest slot it meets (before, a fixed table of 128 made every statement
+ * past the 128th one a process used fail, and the server holds more than that). */
+static int stmt_room(ps_db_t *db, int slot) {
+  if (slot <= db->n_stmts) return 0;
+  int n = db->n_stmts ? db->n_stmts : PS_DB_STMTS_INITIAL;
+  while (n < slot) n *= 2;
+  MYSQL_STMT **grown = realloc(db->stmts, sizeof *grown * (size_t)n);
+  if (!grown) return -1;
+  memset(grown + db->n_stmts, 0, sizeof *grown * (size_t)(n - db->n_stmts));
+  db->stmts = grown;
+  db->n_stmts = n;
+  return 0;
+}
+
 static MYSQL_STMT *stmt_get(ps_db_t *db, ps_sql_t *q, ps_status_t *st) {
   int slot = sql_slot(q);
-  if (slot < 1 || slot > PS_DB_MAX_STMTS) {
+  if (slot < 1) {
     db_fail_bug(db, st);
+    return NULL;
+  }
+  if (stmt_room(db, slot) != 0) {
+    ps_fail(st, PS_INTERNAL, "", "Out of memory preparing a database statement.");
     return NULL;
   }
   MYSQL_STMT *s = db->stmts[slot - 1];
@@ -615,7 +636,7 @@ static MYSQL_STMT *stmt_get(ps_db_t *db, ps_sql_t *q, ps_status_t *st) {
 
 static void stmt_forget(ps_db_t *db, ps_sql_t *q) {
   int slot = q->slot;
-  if (slot >= 1 && slot <= PS_DB_MAX_STMTS && db->stmts[slot - 1]) {
+  if (slot >= 1 && slot <= db->n_stmts && db->stmts[slot - 1]) {
     if (db->open == db->stmts[slot - 1]) db->open = NULL;
     mysql_stmt_close(db->stmts[slot - 1]);
     db->stmts[slot - 1] = NULL;

@@ -96,8 +96,10 @@ int ps_db_check_schema(ps_db_t *db, ps_status_t *st);
 #define PS_DB_LOCK_WAIT_S 3
 /* Times ps_db_tx runs a transaction that hit a deadlock or lock wait timeout. */
 #define PS_DB_TX_ATTEMPTS 3
-/* Distinct statements a process may prepare (ps_sql_t objects), and parameters/columns per one. */
-#define PS_DB_MAX_STMTS 128
+/* A connection's table of prepared statements starts with room for this many (ps_sql_t objects,
+ * numbered process-wide as they are first used) and grows as more are used. Parameters and
+ * columns per statement: */
+#define PS_DB_STMTS_INITIAL 128
 #define PS_DB_MAX_PARAMS 224 /* the multi-row inserts of an import: 8 records of 28 columns */
 #define PS_DB_MAX_COLS 40
 
