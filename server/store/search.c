@@ -466,28 +466,47 @@ static ps_sql_t Q_SET_BY_NAME = PS_SQL(
     " AND term LIKE ? AND state IN (?, ?) AND (display_name > ? OR (display_name = ? AND id > ?))"
     " ORDER BY display_name, id LIMIT ?");
 #define IDS4 "?, ?, ?, ?"
-#define IDS32 IDS4 ", " IDS4 ", " IDS4 ", " IDS4 ", " IDS4 ", " IDS4 ", " IDS4 ", " IDS4
+#define IDS8 IDS4 ", " IDS4
+#define IDS16 IDS8 ", " IDS8
+#define IDS32 IDS16 ", " IDS16
 #define IDS64 IDS32 ", " IDS32
 /* Which candidates have a term (primary key lookups), which have a word starting with a long word
  * (a range of the candidate's own terms each), and the records of those left, state checked. */
 static ps_sql_t Q_PROBE = PS_SQL(
     "SELECT id FROM prospect_terms FORCE INDEX (PRIMARY) WHERE tenant_id = ? AND term IN (?, ?)"
     " AND state IN (?, ?) AND id IN (" IDS32 ")");
-/* One statement per number of long words checked (1 to 5): an unused NULL pattern would make the
- * optimizer read every term of the candidates (about 1,000 index rows for 32 records instead of
- * about 100), and a repeated one costs planning time (64 ids and 5 patterns: 1.2 ms in ANALYZE, with
- * 2 patterns 0.7 ms). */
-#define VERIFY(likes)                                                                           \
+/* The check and the fetch take up to ISECT_EMIT ids, in statements of 8, 16, 32 and 64 (a smaller
+ * batch repeats its last id): the optimizer plans a range per id, so a few candidates bound as 64
+ * cost more than bound as 8 (26 records: 0.54 against 0.83 ms for the check as 32 and as 64, on a
+ * noisy machine). The check has one statement per number of long words (1 to 5): an unused NULL
+ * pattern would make the optimizer read every term of the candidates (about 1,000 index rows for
+ * 32 records instead of about 100), and a repeated one costs planning time (64 ids and 5 patterns:
+ * 1.2 ms in ANALYZE, with 2 patterns 0.7 ms). */
+#define EMIT_SIZES 4 /* 8 << class ids */
+#define EMIT_CLASSES(M, x) {M(IDS8, x), M(IDS16, x), M(IDS32, x), M(IDS64, x)}
+#define VERIFY(ids, likes)                                                                      \
   PS_SQL("SELECT id, term FROM prospect_terms FORCE INDEX (prospect_terms_by_prospect)"        \
-         " WHERE tenant_id = ? AND id IN (" IDS64 ") AND (" likes ")")
+         " WHERE tenant_id = ? AND id IN (" ids ") AND (" likes ")")
 #define LIKE1 "term LIKE ?"
 #define LIKE2 LIKE1 " OR " LIKE1
-static ps_sql_t Q_VERIFY[] = {VERIFY(LIKE1), VERIFY(LIKE2), VERIFY(LIKE2 " OR " LIKE1),
-                              VERIFY(LIKE2 " OR " LIKE2), VERIFY(LIKE2 " OR " LIKE2 " OR " LIKE1)};
+static ps_sql_t Q_VERIFY[][EMIT_SIZES] = {
+    EMIT_CLASSES(VERIFY, LIKE1), EMIT_CLASSES(VERIFY, LIKE2),
+    EMIT_CLASSES(VERIFY, LIKE2 " OR " LIKE1), EMIT_CLASSES(VERIFY, LIKE2 " OR " LIKE2),
+    EMIT_CLASSES(VERIFY, LIKE2 " OR " LIKE2 " OR " LIKE1)};
 _Static_assert(sizeof Q_VERIFY / sizeof Q_VERIFY[0] == PS_SEARCH_QUERY_WORDS, "up to every word");
-static ps_sql_t Q_FETCH = PS_SQL(
-    "SELECT " PS_PROSPECT_COLUMNS " FROM prospects FORCE INDEX (PRIMARY) WHERE tenant_id = ?"
-    " AND id IN (" IDS64 ") AND state IN (?, ?)");
+#define FETCH(ids, unused)                                                                      \
+  PS_SQL("SELECT " PS_PROSPECT_COLUMNS " FROM prospects FORCE INDEX (PRIMARY)"                  \
+         " WHERE tenant_id = ? AND id IN (" ids ") AND state IN (?, ?)")
+static ps_sql_t Q_FETCH[EMIT_SIZES] = EMIT_CLASSES(FETCH, 0);
+_Static_assert((8 << (EMIT_SIZES - 1)) == ISECT_EMIT, "a statement for the largest batch");
+
+/* The statement size class of k ids (1 <= k <= ISECT_EMIT) and its size. */
+static int emit_class(int k, int *ret_size) {
+  int cls = 0;
+  while ((8 << cls) < k) cls++;
+  *ret_size = 8 << cls;
+  return cls;
+}
 
 typedef struct isect_key {
   ps_id_t id;
@@ -661,14 +680,15 @@ static int isect_emit(isect_t *x, const isect_words_t *w, const int *check, cons
       ps_params_t p;
       ps_params_init(&p);
       ps_param_str(&p, x->tenant);
-      for (int j = 0; j < ISECT_EMIT; j++) ps_param_id(&p, &ids[j < k ? j : k - 1]);
+      int size, cls = emit_class(k, &size);
+      for (int j = 0; j < size; j++) ps_param_id(&p, &ids[j < k ? j : k - 1]);
       int n_checks = 0;
       for (int c = 0; c < w->n; c++)
         if (check[c]) {
           ps_param_str(&p, w->pattern[c]);
           n_checks++;
         }
-      MYSQL_STMT *s = ps_db_exec(x->db, &Q_VERIFY[n_checks - 1], &p, st);
+      MYSQL_STMT *s = ps_db_exec(x->db, &Q_VERIFY[n_checks - 1][cls], &p, st);
       if (!s) return -1;
       int found[ISECT_EMIT] = {0}; /* bit c: the record has a word starting with word c */
       ps_id_t id;
@@ -697,10 +717,11 @@ static int isect_emit(isect_t *x, const isect_words_t *w, const int *check, cons
     ps_params_t p;
     ps_params_init(&p);
     ps_param_str(&p, x->tenant);
-    for (int j = 0; j < ISECT_EMIT; j++) ps_param_id(&p, &ids[j < k ? j : k - 1]);
+    int size, cls = emit_class(k, &size);
+    for (int j = 0; j < size; j++) ps_param_id(&p, &ids[j < k ? j : k - 1]);
     ps_param_i64(&p, q->states[0]);
     ps_param_i64(&p, q->states[1] ? q->states[1] : q->states[0]);
-    MYSQL_STMT *s = ps_db_exec(x->db, &Q_FETCH, &p, st);
+    MYSQL_STMT *s = ps_db_exec(x->db, &Q_FETCH[cls], &p, st);
     if (!s) return -1;
     ps_prospect_cols_t got[ISECT_EMIT];
     unsigned char have[ISECT_EMIT] = {0};

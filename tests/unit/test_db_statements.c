@@ -45,7 +45,8 @@ static void run(ps_db_t *db, ps_sql_t *q, int k, int64_t n) {
   int64_t got = -1;
   ps_status_t st;
   if (ps_db_query_i64(db, q, &p, &got, &st) != 0)
-    fail_msg("statement %d of %d failed: %s (%s)", k + 1, N_STMTS, st.message, ps_db_last_error(db));
+    fail_msg("statement %d of %d failed: %s (%s)", k + 1, N_STMTS, st.message,
+             ps_db_last_error(db));
   assert_int_equal(got, n + k);
 }
 
