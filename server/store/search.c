@@ -523,6 +523,7 @@ typedef struct isect {
   int by_name, two_states;
   ps_id_t cur_id;      /* the position the next chunk starts after */
   const char *cur_name;
+  ps_search_terms_t *terms; /* a candidate's terms (isect_emit), in the call's arena once needed */
 } isect_t;
 
 static const ps_id_t isect_min_id = {{0}};
@@ -660,6 +661,33 @@ static char *like_pattern(ps_arena_t *a, const char *w, int prefix) {
   return p;
 }
 
+/* 1 when record c has, for every long word c of check[], a word starting with it: computed from its
+ * text (ps_search_record_terms, into t), which gives the terms its index rows hold when every row
+ * is of the current version (q->pairs). */
+static int isect_text_has(const ps_prospect_cols_t *c, const isect_words_t *w, const int *check,
+                          ps_search_terms_t *t) {
+  ps_search_record_terms(c, t);
+  for (int k = 0; k < w->n; k++) {
+    if (!check[k]) continue;
+    size_t n = strlen(w->word[k]);
+    int found = 0;
+    for (int i = 0; i < t->n && !found; i++) found = strncmp(t->term[i], w->word[k], n) == 0;
+    if (!found) return 0;
+  }
+  return 1;
+}
+
+/* Copies the strings of c into a. 0, or -1 when out of memory. */
+static int cols_keep(ps_arena_t *a, ps_prospect_cols_t *c) {
+  char **f[] = {&c->display_name, &c->first_name,   &c->last_name,   &c->company_name,
+                &c->vat_number,   &c->email,        &c->phone,       &c->website,
+                &c->street,       &c->postal_code,  &c->city,        &c->country_code,
+                &c->language,     &c->notes,        &c->converting_invoice};
+  for (size_t i = 0; i < sizeof f / sizeof f[0]; i++)
+    if (!(*f[i] = ps_arena_strdup(a, *f[i] ? *f[i] : ""))) return -1;
+  return 0;
+}
+
 /* The live candidates in order, ISECT_EMIT at a time: the long words checked on each (check[]),
  * then the records of those left read, their state checked, and appended to ret_rows until
  * q->limit rows or the byte cap. */
@@ -676,7 +704,11 @@ static int isect_emit(isect_t *x, const isect_words_t *w, const int *check, cons
     int checks = 0;
     for (int c = 0; c < w->n; c++)
       if (check[c]) checks |= 1 << c;
-    if (checks && k > 0) { /* one statement for every long word: the terms tell which matched */
+    /* Once every row is of the current version, a candidate's words are those of its text: the
+     * records are fetched into the round's scratch and checked here, and only those kept are
+     * copied to the call's arena (one statement less per batch: 0.3-1 ms for 64 candidates). */
+    int in_text = checks && q->pairs;
+    if (checks && !in_text && k > 0) { /* one statement for every long word: the terms tell */
       ps_params_t p;
       ps_params_init(&p);
       ps_param_str(&p, x->tenant);
@@ -725,13 +757,15 @@ static int isect_emit(isect_t *x, const isect_words_t *w, const int *check, cons
     if (!s) return -1;
     ps_prospect_cols_t got[ISECT_EMIT];
     unsigned char have[ISECT_EMIT] = {0};
+    if (in_text && !x->terms && !(x->terms = ps_arena_alloc(x->a, sizeof *x->terms)))
+      return isect_oom(st);
     size_t held0 = x->a->held;
     for (;;) {
       ps_prospect_cols_t c;
       ps_row_t r;
       ps_row_init(&r);
       ps_store_prospect_bind(&r, &c);
-      int rc = ps_db_fetch(x->db, s, &r, x->a, st);
+      int rc = ps_db_fetch(x->db, s, &r, in_text ? x->scratch : x->a, st);
       if (rc < 0) return -1;
       if (rc == 0) break;
       for (int j = 0; j < k; j++)
@@ -741,6 +775,16 @@ static int isect_emit(isect_t *x, const isect_words_t *w, const int *check, cons
           break;
         }
     }
+    if (in_text) /* in the page's order, so that the copies stop where the page is full */
+      for (int j = 0, kept = *ret_n; j < k; j++) {
+        if (!have[j]) continue;
+        if (kept >= q->limit || !isect_text_has(&got[j], w, check, x->terms)) {
+          have[j] = 0;
+          continue;
+        }
+        if (cols_keep(x->a, &got[j]) != 0) return isect_oom(st);
+        kept++;
+      }
     *bytes += x->a->held - held0;
     for (int j = 0; j < k && *ret_n < q->limit; j++)
       if (have[j]) ret_rows[(*ret_n)++] = got[j];
