@@ -500,11 +500,11 @@ _Static_assert(sizeof Q_VERIFY / sizeof Q_VERIFY[0] == PS_SEARCH_QUERY_WORDS, "u
 static ps_sql_t Q_FETCH[EMIT_SIZES] = EMIT_CLASSES(FETCH, 0);
 _Static_assert((8 << (EMIT_SIZES - 1)) == ISECT_EMIT, "a statement for the largest batch");
 
-/* The statement size class of k ids (1 <= k <= ISECT_EMIT) and its size. */
+/* The statement of k ids (1 <= k <= ISECT_EMIT): ps_db_size_class's, from 8 ids up, and its size. */
 static int emit_class(int k, int *ret_size) {
-  int cls = 0;
-  while ((8 << cls) < k) cls++;
-  *ret_size = 8 << cls;
+  size_t size;
+  int cls = ps_db_size_class((size_t)(k < 8 ? 8 : k), &size) - 2; /* class 2: 8 ids */
+  *ret_size = (int)size;
   return cls;
 }
 
