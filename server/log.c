@@ -138,7 +138,10 @@ static void format_num(long long v, char *out) {
  * threads log at once: a thread appends its line to the pending buffer; when no thread is writing,
  * it becomes the writer and writes what is pending (its own line and whatever others append
  * meanwhile) until nothing is left. A line therefore reaches stderr at once when it is alone, or
- * as soon as the write in progress ends; nothing waits for a timer. */
+ * as soon as the write in progress ends; nothing waits for a timer. A thread that is about to log
+ * a burst of lines (a worker answering the calls of a coalesced read, one access line each) holds
+ * its writes (ps_log_hold): its lines are appended, and written together at ps_log_release, or
+ * earlier by any other thread's write, or when they fill the buffer. */
 #define OUT_BUF_BYTES (256 * 1024)
 
 static pthread_mutex_t out_mu = PTHREAD_MUTEX_INITIALIZER;
@@ -157,17 +160,9 @@ static void write_all(const char *p, size_t n) {
   }
 }
 
-static void emit(const char *line, size_t n) {
-  pthread_mutex_lock(&out_mu);
-  /* the writer is behind by a whole buffer (stderr is slow to take lines): wait for it to take
-   * the buffer, so that lines keep their order and none is dropped */
-  while (out_len + n > OUT_BUF_BYTES && out_writing) pthread_cond_wait(&out_taken, &out_mu);
-  memcpy(out_bufs[out_fill] + out_len, line, n);
-  out_len += n;
-  if (out_writing) {
-    pthread_mutex_unlock(&out_mu);
-    return; /* the writer takes it when its write ends */
-  }
+/* With out_mu held and no writer: becomes the writer and writes what is pending (and what others
+ * append meanwhile) until nothing is left. */
+static void write_pending_locked(void) {
   out_writing = 1;
   while (out_len > 0) {
     const char *p = out_bufs[out_fill];
@@ -180,6 +175,29 @@ static void emit(const char *line, size_t n) {
     pthread_mutex_lock(&out_mu);
   }
   out_writing = 0;
+}
+
+static _Thread_local int held; /* ps_log_hold depth of this thread */
+
+static void emit(const char *line, size_t n) {
+  pthread_mutex_lock(&out_mu);
+  /* the writer is behind by a whole buffer (stderr is slow to take lines): wait for it to take
+   * the buffer, so that lines keep their order and none is dropped */
+  while (out_len + n > OUT_BUF_BYTES && out_writing) pthread_cond_wait(&out_taken, &out_mu);
+  if (out_len + n > OUT_BUF_BYTES) write_pending_locked(); /* held lines filled it: write them */
+  memcpy(out_bufs[out_fill] + out_len, line, n);
+  out_len += n;
+  /* a writer takes it when its write ends; a holding thread writes it at ps_log_release */
+  if (!out_writing && !held) write_pending_locked();
+  pthread_mutex_unlock(&out_mu);
+}
+
+void ps_log_hold(void) { held++; }
+
+void ps_log_release(void) {
+  if (held == 0 || --held > 0) return;
+  pthread_mutex_lock(&out_mu);
+  if (!out_writing && out_len > 0) write_pending_locked();
   pthread_mutex_unlock(&out_mu);
 }
 

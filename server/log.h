@@ -28,6 +28,12 @@ int ps_log_parse_format(const char *s);
  * it is changed: the transport sets it while a worker runs a call. */
 void ps_log_set_trace(const char *trace_id);
 
+/* Until the matching ps_log_release, this thread's lines are appended to the output but not
+ * written by this thread: they go out with the next write, at the latest at the release (one
+ * write(2) for a burst of lines instead of one each). Nests. Lines keep their order. */
+void ps_log_hold(void);
+void ps_log_release(void);
+
 void ps_log(ps_log_level_t level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* One key and its value: a string (str, NULL: left out) or, when is_num, a number. */

@@ -622,10 +622,12 @@ static void worker_run_batch(void *ud, void *state, void **items, int n) {
     const struct ps_prefetch *pf = ps_dispatch_prefetch(&bctx, decoded, (size_t)n_decoded);
     for (int i = 0; i < k; i++) ctxs[i].prefetch = pf;
   }
+  ps_log_hold(); /* the batch's access lines go out in one write, after its last call */
   for (int i = 0; i < k; i++) {
     ps_log_set_trace(calls[i]->trace_id);
     call_run(w, calls[i], &ctxs[i], reqs[i]);
   }
+  ps_log_release();
   ps_log_set_trace(NULL);
   worker_done(w);
 }

@@ -116,6 +116,7 @@ class Base(lib.RpcAssertions, harness.unittest.TestCase):
     def answers_together(self, alone, before_release=lambda: None):
         """Queues self.requests behind a held worker, runs before_release() once they are all
         queued, lets them go as one batch and checks each answer against the call alone."""
+        lines_before = self.access_lines()
         lock, blocker = self.hold_worker()
         try:
             futures = []
@@ -131,6 +132,14 @@ class Base(lib.RpcAssertions, harness.unittest.TestCase):
         together = [self.outcome(f.result) for f in futures]
         for (m, n), want, got in zip(self.requests, alone, together):
             self.assertEqual(got, want, "%s %s" % (m[0], n))
+        # one access line per call, the blocker's included (a batch writes its lines together)
+        lib.wait_for(lambda: self.access_lines() - lines_before >= len(self.requests) + 1, 10,
+                     0.02, "the batch's access lines")
+        self.assertEqual(self.access_lines() - lines_before, len(self.requests) + 1)
+
+    def access_lines(self):
+        return len(re.findall(r" info call method=/prospects\.v1\.ProspectService/(?:GetProspect|"
+                              r"ResolveProspect) ", self.server.log()))
 
     def hold_worker(self):
         """Locks prospects and sends one GetProspect, which the only worker takes and waits in."""

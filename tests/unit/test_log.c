@@ -2,7 +2,8 @@
  * the lines back. JSON lines are flat objects (string and integer members) with quotes and
  * backslashes escaped and every byte outside printable ASCII written as '?'; ps_log_fields leaves
  * NULL strings out and writes numbers unquoted; a thread's trace id is a "trace_id" member, once;
- * text lines quote values that need it; the level filters; the level and format names parse. */
+ * text lines quote values that need it; the level filters; the level and format names parse; a
+ * thread's held lines are written at its release, or with another thread's write, in order. */
 #include <pthread.h>
 #include <regex.h>
 #include <setjmp.h>
@@ -433,6 +434,84 @@ static void test_level_filtering(void **state) {
   free(out);
 }
 
+/* Bytes written to the capture file so far. */
+static long captured_bytes(void) {
+  fflush(stderr);
+  return (long)lseek(fileno(cap_file), 0, SEEK_END);
+}
+
+static void test_held_lines_are_written_at_the_release(void **state) {
+  (void)state;
+  capture_start();
+  ps_log_hold();
+  ps_info("one");
+  ps_log_hold(); /* nested: only the outer release writes */
+  ps_info("two");
+  ps_log_release();
+  ps_info("three");
+  long while_held = captured_bytes();
+  ps_log_release();
+  long after = captured_bytes();
+  ps_log_release(); /* one release too many: nothing happens */
+  ps_info("four");
+  char *out = capture_end();
+  assert_int_equal(while_held, 0);
+  assert_true(after > 0);
+  assert_matches(out, "^" TIME_RE " info one\n" TIME_RE " info two\n" TIME_RE " info three\n" TIME_RE
+                      " info four\n$");
+  free(out);
+}
+
+static void *log_one(void *arg) {
+  ps_info("%s", (const char *)arg);
+  return NULL;
+}
+
+static void test_held_lines_go_out_with_another_threads_write(void **state) {
+  (void)state;
+  capture_start();
+  ps_log_hold();
+  ps_info("held");
+  pthread_t th;
+  assert_int_equal(pthread_create(&th, NULL, log_one, "other"), 0);
+  pthread_join(th, NULL);
+  long before_release = captured_bytes();
+  ps_log_release();
+  char *out = capture_end();
+  assert_true(before_release > 0); /* the other thread wrote both lines, in order */
+  assert_matches(out, "^" TIME_RE " info held\n" TIME_RE " info other\n$");
+  free(out);
+}
+
+static void test_held_lines_past_the_buffer_are_all_written_in_order(void **state) {
+  (void)state;
+  enum { LINES = 300 }; /* of about 3,000 bytes: three times the output buffer (256 KiB) */
+  static char v[3001];
+  memset(v, 'x', sizeof v - 1);
+  capture_start();
+  ps_log_hold();
+  for (int i = 0; i < LINES; i++) {
+    ps_log_field_t f[] = {PS_LOG_NUM("seq", i), PS_LOG_STR("v", v)};
+    ps_log_fields(PS_LOG_INFO, "big", f, 2);
+  }
+  long while_held = captured_bytes();
+  ps_log_release();
+  char *out = capture_end();
+  assert_true(while_held > 0); /* full buffers were written without waiting for the release */
+  int n = 0;
+  for (char *line = out, *nl; *line; line = nl + 1, n++) {
+    nl = strchr(line, '\n');
+    assert_non_null(nl);
+    *nl = '\0';
+    char want[32];
+    snprintf(want, sizeof want, " info big seq=%d v=x", n);
+    assert_non_null(strstr(line, want));
+    assert_int_equal(nl - strstr(line, " v=") - 3, 3000);
+  }
+  assert_int_equal(n, LINES);
+  free(out);
+}
+
 static void test_parse_level_and_names(void **state) {
   (void)state;
   assert_int_equal(ps_log_parse_level("debug"), PS_LOG_DEBUG);
@@ -529,6 +608,9 @@ int main(void) {
       cmocka_unit_test_setup(test_parse_level_and_names, setup),
       cmocka_unit_test_setup(test_parse_format, setup),
       cmocka_unit_test_setup(test_concurrent_lines_are_whole_complete_and_in_order, setup),
+      cmocka_unit_test_setup(test_held_lines_are_written_at_the_release, setup),
+      cmocka_unit_test_setup(test_held_lines_go_out_with_another_threads_write, setup),
+      cmocka_unit_test_setup(test_held_lines_past_the_buffer_are_all_written_in_order, setup),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
