@@ -121,6 +121,7 @@ awk '{h = $2; printf "tenants/%s/prospects/%s-%s-%s-%s-%s\n", $1, substr(h,1,8),
 echo "records: $(wc -l <"$WORK/names.txt")"
 
 CL="$BUILD_DIR/client/closedloop"
+[ -x "$CL" ] || ps_die "$CL was not built (it needs libnghttp2-dev)"
 HZ=$(getconf CLK_TCK)
 field() { sed -n "s/.* $1=\([0-9.]*\).*/\1/p" <<<" $2"; }
 # counters of the server and MariaDB: CPU ticks, context switches, kernel ticks

@@ -52,7 +52,7 @@ PS_APT_PACKAGES=(
     libmariadb-dev mariadb-server mariadb-client libhiredis-dev redis-server redis-tools
     libmicrohttpd-dev libutf8proc-dev libcmocka-dev python3 python3-grpcio python3-protobuf python3-h2 python3-yaml
     python3-prometheus-client openssl
-    galera-4 rsync iproute2
+    galera-4 rsync iproute2 libnghttp2-dev
 )
 
 ps_log() { printf '[ps %(%H:%M:%S)T] %s\n' -1 "$*" >&2; }

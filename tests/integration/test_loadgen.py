@@ -1,0 +1,118 @@
+"""The benchmarks' load generator (bench/closedloop.c, built as client/closedloop) against the real
+server: its figures are only worth something if it counts what the server answered. A record that
+exists is ok on every call; a name that does not exist fails every call, with the server's own
+status (NOT_FOUND, 5) reported; a mix is counted call by call; MAX_CALLS ends a run after that many
+calls; paced, it keeps to its rate and reports its own start lag; a server that goes away counts
+the calls it dropped as failed instead of hanging."""
+
+import os
+import re
+import signal
+import subprocess
+import tempfile
+import unittest
+
+import harness
+import ps_testlib as lib
+
+CLOSEDLOOP = os.path.join(harness.BUILD_DIR, "client", "closedloop")
+
+
+def figures(out):
+    return {k: float(v) for k, v in re.findall(r"(\w+)=([0-9.]+)", out)}
+
+
+@unittest.skipUnless(os.path.exists(CLOSEDLOOP), "closedloop not built (libnghttp2-dev missing)")
+class LoadGenerator(lib.RpcAssertions, harness.unittest.TestCase):
+
+    @classmethod
+    def setUpClass(cls):
+        cls.server = harness.Server()
+        try:
+            ch = cls.server.channel
+            t = lib.new_enabled_tenant(ch, "lg")
+            cls.names = [lib.create(ch, t, lib.company(company_name="Load %d" % i)).name
+                         for i in range(3)]
+            cls.missing = cls.names[0][:-12] + "000000000000"
+        except BaseException:
+            cls.server.close()
+            raise
+        cls.tmp = tempfile.TemporaryDirectory()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.server.close()
+        cls.tmp.cleanup()
+
+    def run_gen(self, names, *args, server=None, timeout=60):
+        path = os.path.join(self.tmp.name, "names.txt")
+        with open(path, "w") as f:
+            f.write("\n".join(names) + "\n")
+        server = server or self.server
+        p = subprocess.run([CLOSEDLOOP, "127.0.0.1:%d" % server.port, path] + [str(a) for a in args],
+                           capture_output=True, text=True, timeout=timeout)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        return figures(p.stdout), p.stderr
+
+    def test_existing_records_are_ok(self):
+        f, err = self.run_gen(self.names, 8, 2, 1)
+        self.assertGreater(f["calls"], 50)
+        self.assertEqual(f["ok"], f["calls"], err)
+        self.assertEqual(f["failed"], 0, err)
+        self.assertGreater(f["cpu_us_per_call"], 0)
+        self.assertLessEqual(f["p50_us"], f["p99_us"])
+
+    def test_a_missing_record_fails_every_call_with_the_servers_status(self):
+        f, err = self.run_gen([self.missing], 4, 1, 0.5)
+        self.assertGreater(f["calls"], 10)
+        self.assertEqual(f["ok"], 0)
+        self.assertEqual(f["failed"], f["calls"])
+        self.assertIn("grpc-status 5", err)
+        self.assertIn("does not exist", err)
+
+    def test_a_mix_is_counted_call_by_call(self):
+        f, err = self.run_gen([self.names[0], self.missing], 4, 2, 30, 0, 400)
+        self.assertEqual(f["calls"], 400)
+        self.assertEqual(f["ok"] + f["failed"], 400)
+        # each call draws one of the two names: both outcomes, roughly half each
+        self.assertGreater(f["ok"], 100, err)
+        self.assertGreater(f["failed"], 100, err)
+
+    def test_max_calls_ends_the_run(self):
+        f, err = self.run_gen(self.names, 8, 2, 30, 0, 1000)
+        self.assertEqual(f["calls"], 1000)
+        self.assertEqual(f["ok"], 1000, err)
+        self.assertLess(f["seconds"], 30)
+
+    def test_paced_keeps_its_rate_and_reports_its_start_lag(self):
+        f, err = self.run_gen(self.names, 4, 2, 2, 200)
+        self.assertEqual(f["failed"], 0, err)
+        # 200 calls/s for 2 s: the slots' first calls are spread over one period
+        self.assertGreaterEqual(f["calls"], 360)
+        self.assertLessEqual(f["calls"], 420)
+        self.assertIn("start_lag_p50_us", f)
+        self.assertIn("start_lag_p99_us", f)
+
+    def test_a_server_that_goes_away_fails_the_calls_in_flight(self):
+        server = harness.Server(database=self.server.database)
+        try:
+            path = os.path.join(self.tmp.name, "names2.txt")
+            with open(path, "w") as f:
+                f.write(self.names[0] + "\n")
+            p = subprocess.Popen([CLOSEDLOOP, "127.0.0.1:%d" % server.port, path, "8", "2", "20"],
+                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            lib.wait_for(lambda: "GetProspect" in server.log(), 10, what="calls reaching the server")
+            server.stop(signal.SIGKILL)
+            out, err = p.communicate(timeout=30)
+        finally:
+            server.close()
+        self.assertEqual(p.returncode, 0, err)
+        f = figures(out)
+        self.assertGreater(f["ok"], 0, err)
+        self.assertGreater(f["failed"], 0, err)
+        self.assertLess(f["seconds"], 15)
+        self.assertIn("connection lost", err)
+
+
+if __name__ == "__main__":
+    harness.main()
