@@ -287,7 +287,7 @@ echo "coalesced reads (whole run so far): $batched of $calls calls in $batches b
 echo "latency at half of peak ($half/s): p50 $(field p50_us "$at_half") µs, p99 $(field p99_us "$at_half") µs (of which the load generator's own lateness in starting calls: p50 $(field start_lag_p50_us "$at_half") µs, p99 $(field start_lag_p99_us "$at_half") µs); one call in flight: p50 $(field p50_us "$lone") µs, p99 $(field p99_us "$lone") µs"
 echo "ListProspects (query, 20 per page): $list_rps/s, server ${pc_list%% *} µs and MariaDB $(cut -d' ' -f2 <<<"$pc_list") µs per call"
 echo "CreateProspect: $create_rps/s, server ${pc_create%% *} µs and MariaDB $(cut -d' ' -f2 <<<"$pc_create") µs per call"
-[ -n "$rss_long" ] && echo "RSS after 100,000 random-key calls: $((rss_100k / 1024)) MiB; after $LONG_CALLS: $((rss_long / 1024)) MiB; ratio $(awk -v a="$rss_long" -v b="$rss_100k" 'BEGIN {printf "%.3f", a / b}')"
+if [ -n "$rss_long" ]; then echo "RSS after 100,000 random-key calls: $((rss_100k / 1024)) MiB; after $LONG_CALLS: $((rss_long / 1024)) MiB; ratio $(awk -v a="$rss_long" -v b="$rss_100k" 'BEGIN {printf "%.3f", a / b}')"; fi
 echo "GetProspect with Redis stopped (h2load): $rps_noredis/s; ratio to Redis up (last round): $(ratio "$rps_noredis" "$rps")"
 echo "Redis round trips per call (Redis up, whole run so far): $redis_cmds / $calls = $(awk -v a="$redis_cmds" -v b="$calls" 'BEGIN {printf "%.5f", a / b}')"
-[ -n "$merge_line" ] && echo "merge: ${merge_line#median of 1 runs: }"
+if [ -n "$merge_line" ]; then echo "merge: ${merge_line#median of 1 runs: }"; fi
