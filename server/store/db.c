@@ -281,8 +281,11 @@ static unsigned connect_one(ps_db_t *db, const char *host, unsigned port, const 
     keep_error_text(db, CR_UNKNOWN_ERROR, "a client option was refused");
     return CR_UNKNOWN_ERROR;
   }
+  /* multi-statements: ps_db_begin_snapshot sends its two statements in one round trip. Every
+   * text query the client sends is a constant of this file; input only ever goes through
+   * prepared statements, which take one statement whatever this flag says. */
   if (!mysql_real_connect(m, host, db->cfg.user, db->cfg.password, db->cfg.database,
-                          sock ? 0 : port, sock, 0)) {
+                          sock ? 0 : port, sock, CLIENT_MULTI_STATEMENTS)) {
     unsigned err = mysql_errno(m);
     keep_error_text(db, err, mysql_error(m));
     mysql_close(m);
@@ -837,13 +840,16 @@ int ps_db_begin_snapshot(ps_db_t *db, ps_status_t *st) {
   if (db->in_tx) return db_fail_bug(db, st);
   if (db_ensure(db, st) != 0) return -1;
   db_discard_open(db);
-  /* the isolation level of the next transaction only; the session keeps READ COMMITTED */
-  static const char iso[] = "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ";
-  static const char q[] = "START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY";
-  if (mysql_real_query(db->mysql, iso, sizeof iso - 1) != 0)
+  /* the isolation level of the next transaction only (the session keeps READ COMMITTED), and the
+   * transaction, in one round trip: the server runs the second only when the first succeeded */
+  static const char q[] = "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ; "
+                          "START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY";
+  if (mysql_real_query(db->mysql, q, sizeof q - 1) != 0)
     return db_fail(db, mysql_errno(db->mysql), st);
-  if (mysql_real_query(db->mysql, q, sizeof q - 1) != 0) {
-    db_fail(db, mysql_errno(db->mysql), st);
+  int started = 0, r;
+  while ((r = mysql_next_result(db->mysql)) == 0) started = 1; /* neither returns rows */
+  if (r > 0 || !started) {
+    db_fail(db, r > 0 ? mysql_errno(db->mysql) : CR_UNKNOWN_ERROR, st);
     db->broken = 1; /* the level set for the next transaction must not reach another one */
     return -1;
   }

@@ -1,7 +1,9 @@
 /* store/db.c against a real MariaDB: one connection prepares and runs more distinct statements
  * than its first table holds (PS_DB_STMTS_INITIAL), each of them again from its cache, and a
- * statement forgotten by the server (a reconnect) is prepared again. Needs the test run's MariaDB
- * (PS_TEST_MYSQL_*, exported by scripts/test); skipped without it. */
+ * statement forgotten by the server (a reconnect) is prepared again; a snapshot transaction reads
+ * one moment, and the transaction after it reads committed rows again (its isolation level does
+ * not leak). Needs the test run's MariaDB (PS_TEST_MYSQL_*, exported by scripts/test); skipped
+ * without it. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -10,19 +12,22 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include "store/db.h"
 
 #define N_STMTS (2 * PS_DB_STMTS_INITIAL + 44)
 
-static ps_db_t *connect_or_skip(void) {
+/* A connection as the app user, or (migrate) as the migration user, who may create databases. */
+static ps_db_t *connect_as_or_skip(int migrate) {
   const char *port = getenv("PS_TEST_MYSQL_PORT");
   if (!port || !*port) {
     fprintf(stderr, "no test MariaDB (PS_TEST_MYSQL_PORT): run through scripts/test\n");
     skip();
   }
-  const char *host = getenv("PS_TEST_MYSQL_HOST"), *user = getenv("PS_TEST_MYSQL_USER");
-  const char *password = getenv("PS_TEST_MYSQL_PASSWORD");
+  const char *host = getenv("PS_TEST_MYSQL_HOST");
+  const char *user = getenv(migrate ? "PS_TEST_MYSQL_MIGRATE_USER" : "PS_TEST_MYSQL_USER");
+  const char *password = getenv(migrate ? "PS_TEST_MYSQL_MIGRATE_PASSWORD" : "PS_TEST_MYSQL_PASSWORD");
   ps_db_config_t cfg = {.host = host && *host ? host : "127.0.0.1",
                         .port = (unsigned)atoi(port),
                         .socket = getenv("PS_TEST_MYSQL_SOCKET"),
@@ -36,6 +41,8 @@ static ps_db_t *connect_or_skip(void) {
   assert_int_equal(ps_db_ping(db, &st), 0);
   return db;
 }
+
+static ps_db_t *connect_or_skip(void) { return connect_as_or_skip(0); }
 
 /* Runs statement k (SELECT ? + k) with n and checks the sum. */
 static void run(ps_db_t *db, ps_sql_t *q, int k, int64_t n) {
@@ -73,9 +80,66 @@ static void test_more_statements_than_the_first_table(void **state) {
   ps_db_free(db);
 }
 
+/* Runs a statement without parameters; fails the test on an error. */
+static void sql(ps_db_t *db, const char *text) {
+  ps_sql_t q = {.text = text, .slot = 0};
+  ps_params_t p;
+  ps_params_init(&p);
+  ps_status_t st;
+  if (!ps_db_exec(db, &q, &p, &st)) fail_msg("%s: %s (%s)", text, st.message, ps_db_last_error(db));
+}
+
+static int64_t rows_of(ps_db_t *db, ps_sql_t *count) {
+  ps_params_t p;
+  ps_params_init(&p);
+  int64_t n = -1;
+  ps_status_t st;
+  if (ps_db_query_i64(db, count, &p, &n, &st) != 0) fail_msg("count: %s (%s)", st.message, ps_db_last_error(db));
+  return n;
+}
+
+static void test_a_snapshot_reads_one_moment_and_its_level_does_not_leak(void **state) {
+  (void)state;
+  ps_db_t *admin = connect_as_or_skip(1), *a = connect_or_skip(), *b = connect_or_skip();
+  static char create_db[96], create_t[128], drop[96], ins[160], count_text[96];
+  char name[48];
+  snprintf(name, sizeof name, "ps_unit_snapshot_%d", (int)getpid());
+  snprintf(create_db, sizeof create_db, "CREATE DATABASE IF NOT EXISTS %s", name);
+  snprintf(create_t, sizeof create_t, "CREATE TABLE %s.t (a INT PRIMARY KEY) ENGINE=InnoDB", name);
+  snprintf(drop, sizeof drop, "DROP DATABASE IF EXISTS %s", name);
+  snprintf(ins, sizeof ins, "INSERT INTO %s.t SELECT COALESCE(MAX(a), 0) + 1 FROM %s.t", name, name);
+  snprintf(count_text, sizeof count_text, "SELECT COUNT(*) FROM %s.t", name);
+  sql(admin, drop);
+  sql(admin, create_db);
+  sql(admin, create_t);
+  sql(b, ins);
+  ps_sql_t count = {.text = count_text, .slot = 0};
+  ps_status_t st;
+  for (int round = 0; round < 2; round++) { /* the second on a connection that has had one */
+    int64_t n0 = rows_of(a, &count);
+    assert_int_equal(ps_db_begin_snapshot(a, &st), 0);
+    assert_int_equal(rows_of(a, &count), n0);
+    sql(b, ins); /* committed by another connection after the snapshot began */
+    assert_int_equal(rows_of(a, &count), n0); /* not seen inside it */
+    assert_int_equal(ps_db_commit(a, &st), 0);
+    assert_int_equal(rows_of(a, &count), n0 + 1);
+    /* an ordinary transaction after it reads each statement's committed rows (READ COMMITTED) */
+    assert_int_equal(ps_db_begin(a, &st), 0);
+    assert_int_equal(rows_of(a, &count), n0 + 1);
+    sql(b, ins);
+    assert_int_equal(rows_of(a, &count), n0 + 2);
+    assert_int_equal(ps_db_commit(a, &st), 0);
+  }
+  sql(admin, drop);
+  ps_db_free(a);
+  ps_db_free(b);
+  ps_db_free(admin);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_more_statements_than_the_first_table),
+      cmocka_unit_test(test_a_snapshot_reads_one_moment_and_its_level_does_not_leak),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
