@@ -219,9 +219,17 @@ def main():
     print("word index check: %d of %d sampled records differ from the server's tokenizer"
           % (mismatches, len(sample)))
 
+    # every statement the server runs is EXPLAINed at the end: each case's first call is made with
+    # the general log on, its timed calls with it off (the log writes a row per statement)
     db.sql("SET GLOBAL log_output = 'TABLE'")
     db.sql("TRUNCATE mysql.general_log")
-    db.sql("SET GLOBAL general_log = 1")
+
+    def logged(fn):
+        db.sql("SET GLOBAL general_log = 1")
+        try:
+            return fn()
+        finally:
+            db.sql("SET GLOBAL general_log = 0")
 
     rows = []
     n_state1 = int(db.sql("SELECT COUNT(*) FROM prospects WHERE tenant_id = '%s' AND state = 1" % BIG, database)[0][0])
@@ -232,7 +240,8 @@ def main():
             token = mint(BIG, query, 1, 0 if order == 1 else 1, deep_position(db, database, ids_sql, order, deep))
         req = service_pb2.ListProspectsRequest(parent="tenants/%s" % BIG, query=query, order_by=order,
                                                page_size=50, page_token=token)
-        resp = harness.call(ch, lib.method("ListProspects"), req, service_pb2.ListProspectsResponse)
+        resp = logged(lambda: harness.call(ch, lib.method("ListProspects"), req,
+                                           service_pb2.ListProspectsResponse))
         p50, p99 = timeit(lambda: harness.call(ch, lib.method("ListProspects"), req,
                                                service_pb2.ListProspectsResponse), args.runs)
         rows.append((label, len(resp.prospects), p50, p99))
@@ -322,7 +331,8 @@ def main():
     dup_rows = []
     for label, c in dup_cases:
         dreq = service_pb2.FindDuplicateProspectsRequest(parent="tenants/%s" % BIG, candidate=c)
-        dresp = harness.call(ch, lib.method("FindDuplicateProspects"), dreq, service_pb2.FindDuplicateProspectsResponse)
+        dresp = logged(lambda: harness.call(ch, lib.method("FindDuplicateProspects"), dreq,
+                                            service_pb2.FindDuplicateProspectsResponse))
         p50, p99 = timeit(lambda: harness.call(ch, lib.method("FindDuplicateProspects"), dreq,
                                                service_pb2.FindDuplicateProspectsResponse), args.runs)
         kinds = sorted({service_pb2.DuplicateReason.Name(r) for d in dresp.duplicates for r in d.reasons})
@@ -331,7 +341,6 @@ def main():
             dup_rows[-1] + (", ".join(kinds) or "none", max([d.score for d in dresp.duplicates] or [0]))),
             flush=True)
 
-    db.sql("SET GLOBAL general_log = 0")
     stmts = lib.logged_selects(db, BIG)
     scans = 0
     for s in stmts:
