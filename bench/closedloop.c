@@ -59,6 +59,7 @@ typedef struct slot {
   size_t req_len, req_off;
   uint8_t *reply;               /* the framed reply as received */
   size_t reply_len, reply_cap;
+  int reply_lost;               /* larger than MAX_REPLY, or no memory: the call fails */
   int http_status, grpc_status; /* -1: not seen */
   char message[128];            /* grpc-message */
 } slot_t;
@@ -69,7 +70,7 @@ struct conn {
   slot_t *slots;
   int n_slots;
   int want_out;                 /* EPOLLOUT is armed */
-  int dead;
+  int dead;                     /* failed: its calls counted, out of the epoll set */
 };
 
 static char **names;
@@ -158,13 +159,16 @@ static int on_data(nghttp2_session *session, uint8_t flags, int32_t stream_id, c
                    size_t len, void *user_data) {
   (void)flags, (void)user_data;
   slot_t *s = nghttp2_session_get_stream_user_data(session, stream_id);
-  if (!s) return 0;
-  if (s->reply_len + len > s->reply_cap) {
+  if (!s || s->reply_lost) return 0;
+  size_t need = s->reply_len + len;
+  if (need > s->reply_cap) { /* a reply too large fails its call, not the connection */
     size_t cap = s->reply_cap ? s->reply_cap : 1024;
-    while (cap < s->reply_len + len && cap <= MAX_REPLY) cap *= 2;
-    if (cap < s->reply_len + len) return NGHTTP2_ERR_CALLBACK_FAILURE; /* far too large */
-    uint8_t *r = realloc(s->reply, cap);
-    if (!r) return NGHTTP2_ERR_CALLBACK_FAILURE;
+    while (cap < need) cap *= 2;
+    uint8_t *r = need <= MAX_REPLY ? realloc(s->reply, cap) : NULL;
+    if (!r) {
+      s->reply_lost = 1;
+      return 0;
+    }
     s->reply = r;
     s->reply_cap = cap;
   }
@@ -175,7 +179,7 @@ static int on_data(nghttp2_session *session, uint8_t flags, int32_t stream_id, c
 
 /* A good reply: one uncompressed gRPC message that decodes as a Prospect. */
 static int reply_ok(const slot_t *s) {
-  if (s->reply_len < 5 || s->reply[0] != 0) return 0;
+  if (s->reply_lost || s->reply_len < 5 || s->reply[0] != 0) return 0;
   uint32_t n = (uint32_t)s->reply[1] << 24 | (uint32_t)s->reply[2] << 16 |
                (uint32_t)s->reply[3] << 8 | s->reply[4];
   if ((size_t)n != s->reply_len - 5) return 0;
@@ -233,6 +237,7 @@ static int start(slot_t *s, int64_t t0) {
   s->req_len = len + 5;
   s->req_off = 0;
   s->reply_len = 0;
+  s->reply_lost = 0;
   s->http_status = s->grpc_status = -1;
   s->message[0] = '\0';
 #define NV(n, v) {(uint8_t *)(n), (uint8_t *)(v), sizeof(n) - 1, strlen(v), NGHTTP2_NV_FLAG_NONE}
@@ -254,13 +259,16 @@ static int start(slot_t *s, int64_t t0) {
   return 0;
 }
 
-/* Writes what the session has to send; arms EPOLLOUT while the socket is full. */
+static void kill_conn(conn_t *c);
+
+/* Writes what the session has to send; arms EPOLLOUT while the socket is full. A connection that
+ * fails is killed. */
 static void flush(conn_t *c) {
   if (c->dead) return;
   int rv = nghttp2_session_send(c->session);
   if (rv != 0) {
     fprintf(stderr, "closedloop: send: %s\n", nghttp2_strerror(rv));
-    c->dead = 1;
+    kill_conn(c);
     return;
   }
   int want = nghttp2_session_want_write(c->session);
@@ -272,8 +280,8 @@ static void flush(conn_t *c) {
 
 /* Closes a connection that failed: its calls in flight count as failed. */
 static void kill_conn(conn_t *c) {
-  if (c->dead == 2) return;
-  c->dead = 2;
+  if (c->dead) return;
+  c->dead = 1;
   for (int i = 0; i < c->n_slots; i++) {
     if (!c->slots[i].stream_id) continue;
     c->slots[i].stream_id = 0;
@@ -466,33 +474,27 @@ int main(int argc, char **argv) {
         }
         continue;
       }
-      if (c->dead == 2) continue;
-      if (evs[k].events & (EPOLLIN | EPOLLHUP | EPOLLERR)) {
-        for (;;) {
-          ssize_t r = recv(c->fd, buf, READ_BUF, 0);
-          if (r > 0) {
-            ssize_t used = nghttp2_session_mem_recv(c->session, buf, (size_t)r);
-            if (used < 0) {
-              fprintf(stderr, "closedloop: receive: %s\n", nghttp2_strerror((int)used));
-              c->dead = 1;
-              break;
-            }
-            if (r < READ_BUF) break;
-          } else if (r == 0 || (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) {
-            c->dead = 1;
-            break;
-          } else if (errno != EINTR) {
+      if (c->dead || !(evs[k].events & (EPOLLIN | EPOLLHUP | EPOLLERR))) continue;
+      for (;;) {
+        ssize_t r = recv(c->fd, buf, READ_BUF, 0);
+        if (r > 0) {
+          ssize_t used = nghttp2_session_mem_recv(c->session, buf, (size_t)r);
+          if (used < 0) {
+            fprintf(stderr, "closedloop: receive: %s\n", nghttp2_strerror((int)used));
+            kill_conn(c);
             break;
           }
+          if (r < READ_BUF) break;
+        } else if (r == 0 || (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) {
+          kill_conn(c); /* the server closed it, or it failed */
+          break;
+        } else if (errno != EINTR) {
+          break;
         }
       }
-      if (c->dead) kill_conn(c);
     }
     if (period_ns && !stopping) arm_timer(tfd, start_due(cs, conns, now_ns()));
-    for (int i = 0; i < conns; i++) {
-      flush(&cs[i]);
-      if (cs[i].dead) kill_conn(&cs[i]);
-    }
+    for (int i = 0; i < conns; i++) flush(&cs[i]);
   }
   double elapsed = (double)(now_ns() - begin) / 1e9;
   clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &cpu1);

@@ -500,11 +500,14 @@ _Static_assert(sizeof Q_VERIFY / sizeof Q_VERIFY[0] == PS_SEARCH_QUERY_WORDS, "u
 static ps_sql_t Q_FETCH[EMIT_SIZES] = EMIT_CLASSES(FETCH, 0);
 _Static_assert((8 << (EMIT_SIZES - 1)) == ISECT_EMIT, "a statement for the largest batch");
 
-/* The statement of k ids (1 <= k <= ISECT_EMIT): ps_db_size_class's, from 8 ids up, and its size. */
-static int emit_class(int k, int *ret_size) {
+/* Binds the tenant and k ids (1 <= k <= ISECT_EMIT) as the check and the fetch take them, the last
+ * id repeated up to the size of their statement: ps_db_size_class's, from 8 ids up. Its class. */
+static int emit_params(ps_params_t *p, const char *tenant, const ps_id_t *ids, int k) {
   size_t size;
   int cls = ps_db_size_class((size_t)(k < 8 ? 8 : k), &size) - 2; /* class 2: 8 ids */
-  *ret_size = (int)size;
+  ps_params_init(p);
+  ps_param_str(p, tenant);
+  for (size_t j = 0; j < size; j++) ps_param_id(p, &ids[j < (size_t)k ? j : (size_t)k - 1]);
   return cls;
 }
 
@@ -695,25 +698,22 @@ static int isect_emit(isect_t *x, const isect_words_t *w, const int *check, cons
                       const unsigned char *live, int m, ps_prospect_cols_t *ret_rows, int *ret_n,
                       size_t *bytes, int *ret_cut, ps_status_t *st) {
   const ps_list_query_t *q = x->q;
+  int checks = 0;
+  for (int c = 0; c < w->n; c++)
+    if (check[c]) checks |= 1 << c;
+  /* Once every row is of the current version, a candidate's words are those of its text: the
+   * records are fetched into the round's scratch and checked here, and only those kept are
+   * copied to the call's arena (one statement less per batch: 0.3-1 ms for 64 candidates). */
+  int in_text = checks && q->pairs;
   int i = 0;
   while (i < m && *ret_n < q->limit && !*ret_cut) {
     ps_id_t ids[ISECT_EMIT];
     int k = 0;
     for (; i < m && k < ISECT_EMIT; i++)
       if (live[i]) ids[k++] = keys[i].id;
-    int checks = 0;
-    for (int c = 0; c < w->n; c++)
-      if (check[c]) checks |= 1 << c;
-    /* Once every row is of the current version, a candidate's words are those of its text: the
-     * records are fetched into the round's scratch and checked here, and only those kept are
-     * copied to the call's arena (one statement less per batch: 0.3-1 ms for 64 candidates). */
-    int in_text = checks && q->pairs;
     if (checks && !in_text && k > 0) { /* one statement for every long word: the terms tell */
       ps_params_t p;
-      ps_params_init(&p);
-      ps_param_str(&p, x->tenant);
-      int size, cls = emit_class(k, &size);
-      for (int j = 0; j < size; j++) ps_param_id(&p, &ids[j < k ? j : k - 1]);
+      int cls = emit_params(&p, x->tenant, ids, k);
       int n_checks = 0;
       for (int c = 0; c < w->n; c++)
         if (check[c]) {
@@ -747,10 +747,7 @@ static int isect_emit(isect_t *x, const isect_words_t *w, const int *check, cons
     }
     if (k == 0) continue;
     ps_params_t p;
-    ps_params_init(&p);
-    ps_param_str(&p, x->tenant);
-    int size, cls = emit_class(k, &size);
-    for (int j = 0; j < size; j++) ps_param_id(&p, &ids[j < k ? j : k - 1]);
+    int cls = emit_params(&p, x->tenant, ids, k);
     ps_param_i64(&p, q->states[0]);
     ps_param_i64(&p, q->states[1] ? q->states[1] : q->states[0]);
     MYSQL_STMT *s = ps_db_exec(x->db, &Q_FETCH[cls], &p, st);

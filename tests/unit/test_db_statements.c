@@ -81,12 +81,11 @@ static void test_more_statements_than_the_first_table(void **state) {
 }
 
 /* Runs a statement without parameters; fails the test on an error. */
-static void sql(ps_db_t *db, const char *text) {
-  ps_sql_t q = {.text = text, .slot = 0};
+static void sql(ps_db_t *db, ps_sql_t *q) {
   ps_params_t p;
   ps_params_init(&p);
   ps_status_t st;
-  if (!ps_db_exec(db, &q, &p, &st)) fail_msg("%s: %s (%s)", text, st.message, ps_db_last_error(db));
+  if (!ps_db_exec(db, q, &p, &st)) fail_msg("%s: %s (%s)", q->text, st.message, ps_db_last_error(db));
 }
 
 static int64_t rows_of(ps_db_t *db, ps_sql_t *count) {
@@ -109,28 +108,30 @@ static void test_a_snapshot_reads_one_moment_and_its_level_does_not_leak(void **
   snprintf(drop, sizeof drop, "DROP DATABASE IF EXISTS %s", name);
   snprintf(ins, sizeof ins, "INSERT INTO %s.t SELECT COALESCE(MAX(a), 0) + 1 FROM %s.t", name, name);
   snprintf(count_text, sizeof count_text, "SELECT COUNT(*) FROM %s.t", name);
-  sql(admin, drop);
-  sql(admin, create_db);
-  sql(admin, create_t);
-  sql(b, ins);
-  ps_sql_t count = {.text = count_text, .slot = 0};
+  /* one statement each, prepared once per connection (a slot is the statement's for good) */
+  static ps_sql_t q_drop = {.text = drop}, q_create_db = {.text = create_db},
+                  q_create_t = {.text = create_t}, q_ins = {.text = ins}, count = {.text = count_text};
+  sql(admin, &q_drop);
+  sql(admin, &q_create_db);
+  sql(admin, &q_create_t);
+  sql(b, &q_ins);
   ps_status_t st;
   for (int round = 0; round < 2; round++) { /* the second on a connection that has had one */
     int64_t n0 = rows_of(a, &count);
     assert_int_equal(ps_db_begin_snapshot(a, &st), 0);
     assert_int_equal(rows_of(a, &count), n0);
-    sql(b, ins); /* committed by another connection after the snapshot began */
+    sql(b, &q_ins); /* committed by another connection after the snapshot began */
     assert_int_equal(rows_of(a, &count), n0); /* not seen inside it */
     assert_int_equal(ps_db_commit(a, &st), 0);
     assert_int_equal(rows_of(a, &count), n0 + 1);
     /* an ordinary transaction after it reads each statement's committed rows (READ COMMITTED) */
     assert_int_equal(ps_db_begin(a, &st), 0);
     assert_int_equal(rows_of(a, &count), n0 + 1);
-    sql(b, ins);
+    sql(b, &q_ins);
     assert_int_equal(rows_of(a, &count), n0 + 2);
     assert_int_equal(ps_db_commit(a, &st), 0);
   }
-  sql(admin, drop);
+  sql(admin, &q_drop);
   ps_db_free(a);
   ps_db_free(b);
   ps_db_free(admin);
