@@ -271,14 +271,16 @@ int ps_store_search_reindex(ps_db_t *db, ps_arena_t *a, const char *tenant, cons
 
 /* ------------------------------------------------------------------------------ the overview */
 
-/* The further query words, each checked on the candidate's own terms (index prefix tenant_id, id,
- * term). A scalar subquery, so that the optimizer never turns it into a join that would lose the
- * order of the driving index. Two parameters each: used (0/1) and the LIKE pattern. */
+/* The whole query word checked on a candidate of its first characters' term (list_one, a dense
+ * word), on the candidate's own terms (index prefix tenant_id, id, term). A scalar subquery, so that
+ * the optimizer never turns it into a join that would lose the order of the driving index. One
+ * parameter: the LIKE pattern. The statements that check no word leave it out rather than switch it
+ * off with a parameter: a switched-off check still cost MariaDB a condition per row examined (about
+ * a seventh of a range's statement at a million records, see bench/overview.py). */
 #define WORD_FILTER(t)                                                                          \
-  " AND (? = 0 OR (SELECT 1 FROM prospect_terms f WHERE f.tenant_id = " t ".tenant_id"         \
-  " AND f.id = " t ".id AND f.term LIKE ? LIMIT 1) IS NOT NULL)"
-#define WORD_FILTERS(t) WORD_FILTER(t) WORD_FILTER(t) WORD_FILTER(t) WORD_FILTER(t)
-#define N_FILTERS 4
+  " AND (SELECT 1 FROM prospect_terms f WHERE f.tenant_id = " t ".tenant_id"                   \
+  " AND f.id = " t ".id AND f.term LIKE ? LIMIT 1) IS NOT NULL"
+#define NO_FILTER(t) ""
 
 /* Outer query: the keys of both state branches joined to the rows. */
 #define OUTER_NEWEST(branch)                                                                    \
@@ -300,25 +302,25 @@ int ps_store_search_reindex(ps_db_t *db, ps_arena_t *a, const char *tenant, cons
 /* The term branches name their index: with ORDER BY id and LIMIT the optimizer may otherwise walk
  * (tenant_id, id, term) for its order, i.e. every word of every record of the tenant.
  * A short driving word (<= 3 characters): one exact term, read in index order. */
-#define B_EXACT_NEWEST                                                                          \
+#define B_EXACT_NEWEST(filter)                                                                  \
   "(SELECT t.id AS kid FROM prospect_terms t FORCE INDEX (PRIMARY)"                           \
   " WHERE t.tenant_id = ? AND t.term = ?"                                                      \
-  " AND t.state = ? AND t.id < ?" WORD_FILTERS("t") " ORDER BY t.id DESC LIMIT ?)"
-#define B_EXACT_BY_NAME                                                                         \
+  " AND t.state = ? AND t.id < ?" filter("t") " ORDER BY t.id DESC LIMIT ?)"
+#define B_EXACT_BY_NAME(filter)                                                                 \
   "(SELECT t.display_name AS kname, t.id AS kid FROM prospect_terms t FORCE INDEX"             \
   " (prospect_terms_by_name) WHERE t.tenant_id = ? AND t.term = ? AND t.state = ?"             \
-  " AND (t.display_name > ? OR (t.display_name = ? AND t.id > ?))" WORD_FILTERS("t")           \
+  " AND (t.display_name > ? OR (t.display_name = ? AND t.id > ?))" filter("t")                 \
   " ORDER BY t.display_name, t.id LIMIT ?)"
 /* A longer driving word: the whole words starting with it, then sorted. The range of terms is not
  * ordered by state, so one branch reads both states (the other branch is given LIMIT 0). */
 #define B_RANGE_NEWEST                                                                          \
   "(SELECT DISTINCT t.id AS kid FROM prospect_terms t FORCE INDEX (PRIMARY)"                  \
   " WHERE t.tenant_id = ? AND t.term LIKE ?"                                                   \
-  " AND t.state IN (?, ?) AND t.id < ?" WORD_FILTERS("t") " ORDER BY kid DESC LIMIT ?)"
+  " AND t.state IN (?, ?) AND t.id < ?" " ORDER BY kid DESC LIMIT ?)"
 #define B_RANGE_BY_NAME                                                                         \
   "(SELECT DISTINCT t.display_name AS kname, t.id AS kid FROM prospect_terms t"                \
   " FORCE INDEX (PRIMARY) WHERE t.tenant_id = ? AND t.term LIKE ? AND t.state IN (?, ?)"       \
-  " AND (t.display_name > ? OR (t.display_name = ? AND t.id > ?))" WORD_FILTERS("t")           \
+  " AND (t.display_name > ? OR (t.display_name = ? AND t.id > ?))"                             \
   " ORDER BY kname, kid LIMIT ?)"
 /* The range is sorted whole, so its statement stops once it has examined RANGE_EXAMINED_MAX rows:
  * the word's index rows, then the distinct records and the rows joined (MariaDB's LIMIT ROWS
@@ -329,8 +331,10 @@ int ps_store_search_reindex(ps_db_t *db, ps_arena_t *a, const char *tenant, cons
 
 static ps_sql_t Q_PLAIN_NEWEST = PS_SQL(OUTER_NEWEST(B_PLAIN_NEWEST));
 static ps_sql_t Q_PLAIN_BY_NAME = PS_SQL(OUTER_BY_NAME(B_PLAIN_BY_NAME));
-static ps_sql_t Q_EXACT_NEWEST = PS_SQL(OUTER_NEWEST(B_EXACT_NEWEST));
-static ps_sql_t Q_EXACT_BY_NAME = PS_SQL(OUTER_BY_NAME(B_EXACT_BY_NAME));
+static ps_sql_t Q_EXACT_NEWEST = PS_SQL(OUTER_NEWEST(B_EXACT_NEWEST(NO_FILTER)));
+static ps_sql_t Q_EXACT_BY_NAME = PS_SQL(OUTER_BY_NAME(B_EXACT_BY_NAME(NO_FILTER)));
+static ps_sql_t Q_CHECKED_NEWEST = PS_SQL(OUTER_NEWEST(B_EXACT_NEWEST(WORD_FILTER)));
+static ps_sql_t Q_CHECKED_BY_NAME = PS_SQL(OUTER_BY_NAME(B_EXACT_BY_NAME(WORD_FILTER)));
 static ps_sql_t Q_RANGE_NEWEST = PS_SQL(OUTER_NEWEST(B_RANGE_NEWEST) ROWS_EXAMINED);
 static ps_sql_t Q_RANGE_BY_NAME = PS_SQL(OUTER_BY_NAME(B_RANGE_BY_NAME) ROWS_EXAMINED);
 
@@ -1056,11 +1060,11 @@ static int list_intersect(ps_db_t *db, ps_arena_t *a, const char *tenant, const 
   return rc;
 }
 
-/* Runs the one statement of a listing of at most one word, or of a short driving word and the
- * further words as filters (no word: the overview indexes; a word of up to 3 characters: its exact
- * term in index order; longer: the range of the whole words starting with it, sorted). *ret_over is
- * set when a range statement examined RANGE_EXAMINED_MAX rows and stopped: its rows are not to be
- * used. */
+/* Runs the one statement of a listing of at most one word, or of a short driving word and one
+ * further word checked on each candidate (list_one; no word: the overview indexes; a word of up to 3
+ * characters: its exact term in index order; longer: the range of the whole words starting with it,
+ * sorted). *ret_over is set when a range statement examined RANGE_EXAMINED_MAX rows and stopped:
+ * its rows are not to be used. */
 static int list_run(ps_db_t *db, ps_arena_t *a, const char *tenant, const ps_list_query_t *q,
                     ps_prospect_cols_t *ret_rows, int *ret_n, int *ret_cut, int *ret_over,
                     ps_status_t *st) {
@@ -1072,17 +1076,18 @@ static int list_run(ps_db_t *db, ps_arena_t *a, const char *tenant, const ps_lis
   int words = q->n_words > 0;
   int exact = words && ps_utf8_chars(q->words[0]) <= PS_SEARCH_PREFIX_MAX;
   int range = words && !exact;
+  int checked = q->n_words == 2;
+  if (q->n_words > 2 || (range && checked)) /* several words go to list_intersect */
+    return ps_fail(st, PS_INTERNAL, "", "Internal error.");
   ps_sql_t *sql = !words ? (by_name ? &Q_PLAIN_BY_NAME : &Q_PLAIN_NEWEST)
+                  : checked ? (by_name ? &Q_CHECKED_BY_NAME : &Q_CHECKED_NEWEST)
                   : exact ? (by_name ? &Q_EXACT_BY_NAME : &Q_EXACT_NEWEST)
                           : (by_name ? &Q_RANGE_BY_NAME : &Q_RANGE_NEWEST);
-  const char *driver = NULL;
-  const char *patterns[N_FILTERS] = {0};
+  const char *driver = NULL, *pattern = NULL;
   if (words) {
     driver = exact ? q->words[0] : like_prefix(a, q->words[0]);
-    if (!driver) return ps_fail(st, PS_RESOURCE_EXHAUSTED, "", "Out of memory.");
-    for (int i = 1; i < q->n_words && i <= N_FILTERS; i++)
-      if (!(patterns[i - 1] = like_prefix(a, q->words[i])))
-        return ps_fail(st, PS_RESOURCE_EXHAUSTED, "", "Out of memory.");
+    if (!driver || (checked && !(pattern = like_prefix(a, q->words[1]))))
+      return ps_fail(st, PS_RESOURCE_EXHAUSTED, "", "Out of memory.");
   }
   const ps_id_t *after = q->has_cursor ? &q->after_id : by_name ? &min_id : &max_id;
   const char *after_name = q->has_cursor && q->after_name ? q->after_name : "";
@@ -1100,12 +1105,7 @@ static int list_run(ps_db_t *db, ps_arena_t *a, const char *tenant, const ps_lis
       ps_param_str(&p, after_name);
     }
     ps_param_id(&p, after);
-    if (words) {
-      for (int f = 0; f < N_FILTERS; f++) {
-        ps_param_i64(&p, patterns[f] ? 1 : 0);
-        ps_param_str(&p, patterns[f] ? patterns[f] : "");
-      }
-    }
+    if (checked) ps_param_str(&p, pattern);
     /* the second branch reads the second state: none with one state, or with a range (both) */
     ps_param_i64(&p, b == 1 && (range || !q->states[1]) ? 0 : q->limit);
   }

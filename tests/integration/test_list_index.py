@@ -152,7 +152,10 @@ class IndexBacked(unittest.TestCase):
             self.assertEqual([s for s in stmts if "ROWS EXAMINED 5000" in s and "'example%'" in s],
                              [s for s in stmts if "ROWS EXAMINED" in s], "order %d" % order)
             self.assertEqual(len([s for s in stmts if "ROWS EXAMINED" in s]), 1, "order %d" % order)
-            self.assertEqual(len([s for s in stmts if "term = 'exa'" in s]), 1, "order %d" % order)
+            exa = [s for s in stmts if "term = 'exa'" in s]
+            self.assertEqual(len(exa), 1, "order %d" % order)
+            # the whole word is checked on each candidate: one subquery per state branch
+            self.assertEqual(exa[0].count("f.term LIKE 'example%'"), 2, exa[0])
             pages = []
             stmts = self.executed(lambda: pages.append(lib.list_page(ch, t, order_by=order, query="jansen",
                                                                      page_size=50)))
@@ -160,6 +163,9 @@ class IndexBacked(unittest.TestCase):
             self.assertTrue(all(p.last_name == "Jansen" for p in pages[0].prospects))
             self.assertEqual(len(stmts), 1, stmts)
             self.assertIn("ROWS EXAMINED 5000", stmts[0])
+            # one word: no check of further words (a switched-off check still costs a condition
+            # per row examined)
+            self.assertNotIn("prospect_terms f", stmts[0])
 
     def test_duplicate_check_is_index_backed(self):
         s = self.sample
