@@ -312,16 +312,21 @@ int ps_store_search_reindex(ps_db_t *db, ps_arena_t *a, const char *tenant, cons
   " AND (t.display_name > ? OR (t.display_name = ? AND t.id > ?))" filter("t")                 \
   " ORDER BY t.display_name, t.id LIMIT ?)"
 /* A longer driving word: the whole words starting with it, then sorted. The range of terms is not
- * ordered by state, so one branch reads both states (the other branch is given LIMIT 0). */
+ * ordered by state, so one branch reads both states (the other branch is given LIMIT 0). A record
+ * with several such words has a row for each: they are folded by id before the sort, so that the
+ * sort by name computes the collation's keys once per record. The rows of one record carry the
+ * same display_name (they are written together, ps_store_search_index), so grouping by id alone
+ * is exact. (Against DISTINCT on (display_name, id): 2.60 against 3.22 ms for a word of 625 records
+ * with 1,250 rows at a million, medians of 15 in MariaDB's profile.) */
 #define B_RANGE_NEWEST                                                                          \
-  "(SELECT DISTINCT t.id AS kid FROM prospect_terms t FORCE INDEX (PRIMARY)"                  \
+  "(SELECT t.id AS kid FROM prospect_terms t FORCE INDEX (PRIMARY)"                           \
   " WHERE t.tenant_id = ? AND t.term LIKE ?"                                                   \
-  " AND t.state IN (?, ?) AND t.id < ?" " ORDER BY kid DESC LIMIT ?)"
+  " AND t.state IN (?, ?) AND t.id < ? GROUP BY t.id ORDER BY kid DESC LIMIT ?)"
 #define B_RANGE_BY_NAME                                                                         \
-  "(SELECT DISTINCT t.display_name AS kname, t.id AS kid FROM prospect_terms t"                \
+  "(SELECT t.display_name AS kname, t.id AS kid FROM prospect_terms t"                         \
   " FORCE INDEX (PRIMARY) WHERE t.tenant_id = ? AND t.term LIKE ? AND t.state IN (?, ?)"       \
   " AND (t.display_name > ? OR (t.display_name = ? AND t.id > ?))"                             \
-  " ORDER BY kname, kid LIMIT ?)"
+  " GROUP BY t.id ORDER BY kname, kid LIMIT ?)"
 /* The range is sorted whole, so its statement stops once it has examined RANGE_EXAMINED_MAX rows:
  * the word's index rows, then the distinct records and the rows joined (MariaDB's LIMIT ROWS
  * EXAMINED: a warning, or error ER_FILSORT_ABORT when it stops in the sort; ps_db_store_examined).
