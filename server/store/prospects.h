@@ -42,10 +42,13 @@ typedef struct ps_prospect_cols {
 /* The select list matching ps_prospect_cols_t, for queries of other store files:
  *   static ps_sql_t Q = PS_SQL("SELECT " PS_PROSPECT_COLUMNS " FROM prospects WHERE ...");
  * then ps_store_prospect_bind(&row, &cols) and ps_db_fetch. */
-#define PS_PROSPECT_COLUMNS                                                                        \
-  "id, kind, state, display_name, first_name, last_name, company_name, vat_number, email, phone," \
-  " website, street, postal_code, city, country_code, language, notes, version, create_time,"     \
-  " update_time, convert_time, converting_invoice"
+#define PS_PROSPECT_COLUMNS PS_PROSPECT_COLUMNS_OF("")
+/* The same columns, each qualified by a table alias t ("p."), for joins. */
+#define PS_PROSPECT_COLUMNS_OF(t)                                                                  \
+  t "id, " t "kind, " t "state, " t "display_name, " t "first_name, " t "last_name, "              \
+  t "company_name, " t "vat_number, " t "email, " t "phone, " t "website, " t "street, "           \
+  t "postal_code, " t "city, " t "country_code, " t "language, " t "notes, " t "version, "         \
+  t "create_time, " t "update_time, " t "convert_time, " t "converting_invoice"
 
 /* Declares the columns of PS_PROSPECT_COLUMNS in r, landing in c. */
 void ps_store_prospect_bind(ps_row_t *r, ps_prospect_cols_t *c);

@@ -327,6 +327,30 @@ int ps_store_search_reindex(ps_db_t *db, ps_arena_t *a, const char *tenant, cons
   " FORCE INDEX (PRIMARY) WHERE t.tenant_id = ? AND t.term LIKE ? AND t.state IN (?, ?)"       \
   " AND (t.display_name > ? OR (t.display_name = ? AND t.id > ?))"                             \
   " GROUP BY t.id ORDER BY kname, kid LIMIT ?)"
+/* One state (the overview's default filter) and no range: the page is read straight from the
+ * driving index in its order, each row joined as it comes, with no union of state branches, no
+ * derived table and no sort. At a million records MariaDB took 0.53 against 1.23 ms for the first
+ * page of the overview, 0.81 against 1.15 ms for a short word's (medians of 15 in its profile). The
+ * record's own state is checked as in the union's outer query. */
+#define COLS_P PS_PROSPECT_COLUMNS_OF("p.")
+#define ONE_PLAIN_NEWEST                                                                        \
+  "SELECT " COLS_P " FROM prospects p FORCE INDEX (prospects_overview_newest)"                  \
+  " WHERE p.tenant_id = ? AND p.state = ? AND p.id < ? ORDER BY p.id DESC LIMIT ?"
+#define ONE_PLAIN_BY_NAME                                                                       \
+  "SELECT " COLS_P " FROM prospects p FORCE INDEX (prospects_overview_name)"                    \
+  " WHERE p.tenant_id = ? AND p.state = ?"                                                     \
+  " AND (p.display_name > ? OR (p.display_name = ? AND p.id > ?))"                             \
+  " ORDER BY p.display_name, p.id LIMIT ?"
+#define ONE_JOIN " STRAIGHT_JOIN prospects p ON p.tenant_id = t.tenant_id AND p.id = t.id"
+#define ONE_EXACT_NEWEST(filter)                                                                \
+  "SELECT " COLS_P " FROM prospect_terms t FORCE INDEX (PRIMARY)" ONE_JOIN                     \
+  " WHERE t.tenant_id = ? AND t.term = ? AND t.state = ? AND t.id < ?" filter("t")             \
+  " AND p.state = ? ORDER BY t.id DESC LIMIT ?"
+#define ONE_EXACT_BY_NAME(filter)                                                               \
+  "SELECT " COLS_P " FROM prospect_terms t FORCE INDEX (prospect_terms_by_name)" ONE_JOIN      \
+  " WHERE t.tenant_id = ? AND t.term = ? AND t.state = ?"                                      \
+  " AND (t.display_name > ? OR (t.display_name = ? AND t.id > ?))" filter("t")                 \
+  " AND p.state = ? ORDER BY t.display_name, t.id LIMIT ?"
 /* The range is sorted whole, so its statement stops once it has examined RANGE_EXAMINED_MAX rows:
  * the word's index rows, then the distinct records and the rows joined (MariaDB's LIMIT ROWS
  * EXAMINED: a warning, or error ER_FILSORT_ABORT when it stops in the sort; ps_db_store_examined).
@@ -340,6 +364,12 @@ static ps_sql_t Q_EXACT_NEWEST = PS_SQL(OUTER_NEWEST(B_EXACT_NEWEST(NO_FILTER)))
 static ps_sql_t Q_EXACT_BY_NAME = PS_SQL(OUTER_BY_NAME(B_EXACT_BY_NAME(NO_FILTER)));
 static ps_sql_t Q_CHECKED_NEWEST = PS_SQL(OUTER_NEWEST(B_EXACT_NEWEST(WORD_FILTER)));
 static ps_sql_t Q_CHECKED_BY_NAME = PS_SQL(OUTER_BY_NAME(B_EXACT_BY_NAME(WORD_FILTER)));
+static ps_sql_t Q_ONE_PLAIN_NEWEST = PS_SQL(ONE_PLAIN_NEWEST);
+static ps_sql_t Q_ONE_PLAIN_BY_NAME = PS_SQL(ONE_PLAIN_BY_NAME);
+static ps_sql_t Q_ONE_EXACT_NEWEST = PS_SQL(ONE_EXACT_NEWEST(NO_FILTER));
+static ps_sql_t Q_ONE_EXACT_BY_NAME = PS_SQL(ONE_EXACT_BY_NAME(NO_FILTER));
+static ps_sql_t Q_ONE_CHECKED_NEWEST = PS_SQL(ONE_EXACT_NEWEST(WORD_FILTER));
+static ps_sql_t Q_ONE_CHECKED_BY_NAME = PS_SQL(ONE_EXACT_BY_NAME(WORD_FILTER));
 static ps_sql_t Q_RANGE_NEWEST = PS_SQL(OUTER_NEWEST(B_RANGE_NEWEST) ROWS_EXAMINED);
 static ps_sql_t Q_RANGE_BY_NAME = PS_SQL(OUTER_BY_NAME(B_RANGE_BY_NAME) ROWS_EXAMINED);
 
@@ -1084,7 +1114,11 @@ static int list_run(ps_db_t *db, ps_arena_t *a, const char *tenant, const ps_lis
   int checked = q->n_words == 2;
   if (q->n_words > 2 || (range && checked)) /* several words go to list_intersect */
     return ps_fail(st, PS_INTERNAL, "", "Internal error.");
-  ps_sql_t *sql = !words ? (by_name ? &Q_PLAIN_BY_NAME : &Q_PLAIN_NEWEST)
+  int one = !range && !q->states[1]; /* one state, read in index order (ONE_PLAIN_NEWEST) */
+  ps_sql_t *sql = one ? (!words ? (by_name ? &Q_ONE_PLAIN_BY_NAME : &Q_ONE_PLAIN_NEWEST)
+                         : checked ? (by_name ? &Q_ONE_CHECKED_BY_NAME : &Q_ONE_CHECKED_NEWEST)
+                                   : (by_name ? &Q_ONE_EXACT_BY_NAME : &Q_ONE_EXACT_NEWEST))
+                  : !words ? (by_name ? &Q_PLAIN_BY_NAME : &Q_PLAIN_NEWEST)
                   : checked ? (by_name ? &Q_CHECKED_BY_NAME : &Q_CHECKED_NEWEST)
                   : exact ? (by_name ? &Q_EXACT_BY_NAME : &Q_EXACT_NEWEST)
                           : (by_name ? &Q_RANGE_BY_NAME : &Q_RANGE_NEWEST);
@@ -1111,14 +1145,20 @@ static int list_run(ps_db_t *db, ps_arena_t *a, const char *tenant, const ps_lis
     }
     ps_param_id(&p, after);
     if (checked) ps_param_str(&p, pattern);
+    if (one) break;
     /* the second branch reads the second state: none with one state, or with a range (both) */
     ps_param_i64(&p, b == 1 && (range || !q->states[1]) ? 0 : q->limit);
   }
-  ps_param_str(&p, tenant);
-  ps_param_i64(&p, q->states[0]);
-  ps_param_i64(&p, state2);
-  ps_param_i64(&p, q->limit);
-  if (range) ps_param_i64(&p, RANGE_EXAMINED_MAX);
+  if (one) { /* the record's state (a word's), then the page */
+    if (words) ps_param_i64(&p, q->states[0]);
+    ps_param_i64(&p, q->limit);
+  } else {
+    ps_param_str(&p, tenant);
+    ps_param_i64(&p, q->states[0]);
+    ps_param_i64(&p, state2);
+    ps_param_i64(&p, q->limit);
+    if (range) ps_param_i64(&p, RANGE_EXAMINED_MAX);
+  }
 
   MYSQL_STMT *s = ps_db_exec(db, sql, &p, st);
   if (!s) return -1;

@@ -134,6 +134,29 @@ class IndexBacked(unittest.TestCase):
                                           page_token=r.next_page_token)
                     self.assertIndexBacked(run, "order %d filter %d query %r" % (order, sf, q))
 
+    def test_one_state_pages_are_read_in_index_order(self):
+        # The default filter (prospects only) reads its page straight from the driving index and
+        # joins each row: no union of state branches and no sort. Both states still need the union
+        # (each state's rows are in order, not the two together).
+        ch, t = self.channel, self.t
+        for order in (1, 2):
+            for q in ("", "ja", "example"):  # no word, a short word, a dense long word (its 'exa')
+                for sf, union in ((1, False), (2, False), (3, True)):
+                    what = "order %d filter %d query %r" % (order, sf, q)
+                    pages = []
+                    stmts = [s for s in self.executed(lambda: pages.append(lib.list_page(
+                        ch, t, order_by=order, state_filter=sf, query=q, page_size=20)))
+                        if "FROM prospect" in s and "ROWS EXAMINED" not in s]
+                    self.assertEqual(len(stmts), 1, "%s: %s" % (what, stmts))
+                    self.assertEqual("UNION ALL" in stmts[0], union, "%s: %s" % (what, stmts[0][:300]))
+                    if union:
+                        continue
+                    for r in lib.explain(self.mariadb, self.database, stmts[0]):
+                        self.assertNotIn("filesort", r["Extra"], "%s: %r" % (what, r))
+                        self.assertNotIn("temporary", r["Extra"], "%s: %r" % (what, r))
+                    if sf == 1:
+                        self.assertEqual(len(pages[0].prospects), 20, what)
+
     def test_one_long_word_sorts_its_range_or_reads_its_first_characters(self):
         # A long word's records are sorted in one statement, which stops once it has examined 5000
         # rows (search.c, RANGE_EXAMINED_MAX); then its first 3 characters' term is read in index
@@ -154,8 +177,8 @@ class IndexBacked(unittest.TestCase):
             self.assertEqual(len([s for s in stmts if "ROWS EXAMINED" in s]), 1, "order %d" % order)
             exa = [s for s in stmts if "term = 'exa'" in s]
             self.assertEqual(len(exa), 1, "order %d" % order)
-            # the whole word is checked on each candidate: one subquery per state branch
-            self.assertEqual(exa[0].count("f.term LIKE 'example%'"), 2, exa[0])
+            # the whole word is checked on each candidate (one state: one subquery)
+            self.assertEqual(exa[0].count("f.term LIKE 'example%'"), 1, exa[0])
             pages = []
             stmts = self.executed(lambda: pages.append(lib.list_page(ch, t, order_by=order, query="jansen",
                                                                      page_size=50)))
