@@ -74,7 +74,8 @@ class Listing(lib.ServerTestCase):
             "zoe@alvarez.example": {"Zoë Álvarez"},            # e-mail as typed
             "example.com": {"Jan Jansen"},                     # e-mail domain
             "bakkerij-jansen": {"Bakkerij Jansen B.V."},
-            "bakker": {"Bakkerij Jansen B.V."},                # several of its words start so: once
+            "bakker": {"Bakkerij Jansen B.V."},                # a prefix of a word
+            "jansen info": {"Bakkerij Jansen B.V."},           # 2 words start with jansen: once
             "NL888877666B01": {"Bakkerij Jansen B.V."},        # VAT, normal form
             "888877": {"Bakkerij Jansen B.V."},                # VAT digits
             "jan amsterdam": {"Jan Jansen"},                   # every word must match
