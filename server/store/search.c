@@ -30,13 +30,25 @@ static size_t char_count(const char *s, size_t n) {
   return chars;
 }
 
+_Static_assert(PS_SEARCH_TERM_SLOTS >= 2 * PS_SEARCH_TERMS_MAX &&
+                   (PS_SEARCH_TERM_SLOTS & (PS_SEARCH_TERM_SLOTS - 1)) == 0,
+               "a power of 2, at most half full");
+
+/* Adds the term s[0..n) unless the record has it already (a hash of its terms: comparing each new
+ * term with every earlier one made a record's terms cost about 8,000 string comparisons, and the
+ * in-C check of a listing computes them for up to 64 candidates). */
 static void add_term(ps_search_terms_t *t, const char *s, size_t n) {
   if (n == 0 || n >= PS_SEARCH_TERM_BYTES || t->n >= PS_SEARCH_TERMS_MAX) return;
-  for (int i = 0; i < t->n; i++)
-    if (strncmp(t->term[i], s, n) == 0 && t->term[i][n] == '\0') return;
+  uint32_t h = 2166136261u; /* FNV-1a */
+  for (size_t i = 0; i < n; i++) h = (h ^ (unsigned char)s[i]) * 16777619u;
+  unsigned k = h & (PS_SEARCH_TERM_SLOTS - 1);
+  for (; t->slot[k]; k = (k + 1) & (PS_SEARCH_TERM_SLOTS - 1)) {
+    const char *have = t->term[t->slot[k] - 1];
+    if (memcmp(have, s, n) == 0 && have[n] == '\0') return;
+  }
   memcpy(t->term[t->n], s, n);
   t->term[t->n][n] = '\0';
-  t->n++;
+  t->slot[k] = (unsigned short)(++t->n);
 }
 
 static void add_word(ps_search_terms_t *t, const char *w, size_t n) {
@@ -132,6 +144,7 @@ static void add_pairs(ps_search_terms_t *t) {
 
 void ps_search_record_terms(const ps_prospect_cols_t *c, ps_search_terms_t *ret) {
   ret->n = 0;
+  memset(ret->slot, 0, sizeof ret->slot);
   add_text(ret, c->display_name);
   add_text(ret, c->company_name);
   add_text(ret, c->city);
@@ -145,6 +158,7 @@ void ps_search_record_terms(const ps_prospect_cols_t *c, ps_search_terms_t *ret)
     int letters = vn > 2 && vat[0] >= 'A' && vat[0] <= 'Z' && vat[1] >= 'A' && vat[1] <= 'Z';
     if (letters) add_text(ret, vat + 2);
   }
+  ret->n_words = ret->n;
   add_pairs(ret);
 }
 
@@ -713,7 +727,9 @@ static int isect_text_has(const ps_prospect_cols_t *c, const isect_words_t *w, c
     if (!check[k]) continue;
     size_t n = strlen(w->word[k]);
     int found = 0;
-    for (int i = 0; i < t->n && !found; i++) found = strncmp(t->term[i], w->word[k], n) == 0;
+    /* a pair term ("abc def") starts with a word only when the word's own 3-character term
+     * does, and that term is among the words' terms (the pairs are added after them) */
+    for (int i = 0; i < t->n_words && !found; i++) found = strncmp(t->term[i], w->word[k], n) == 0;
     if (!found) return 0;
   }
   return 1;

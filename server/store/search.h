@@ -63,10 +63,16 @@
 /* a record's terms: its words' (at most PS_SEARCH_TERMS_MAX), then its pairs or PS_SEARCH_PAIRS_NONE */
 #define PS_SEARCH_RECORD_TERMS (PS_SEARCH_TERMS_MAX + PS_SEARCH_PAIRS_MAX + 1)
 
+/* Slots of the hash of a record's word terms that keeps them distinct (a power of 2, at least
+ * twice PS_SEARCH_TERMS_MAX). */
+#define PS_SEARCH_TERM_SLOTS 256
+
 /* A record's terms (pure). */
 typedef struct ps_search_terms {
   int n;                                                   /* terms used */
+  int n_words;                                             /* of which its words' (the first) */
   char term[PS_SEARCH_RECORD_TERMS][PS_SEARCH_TERM_BYTES]; /* distinct, NUL-terminated */
+  unsigned short slot[PS_SEARCH_TERM_SLOTS];               /* word term index + 1; 0: free */
 } ps_search_terms_t;
 
 /* 1 when term is pairable: 3 characters, no digit. Pure. */
