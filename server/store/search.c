@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/hash.h"
 #include "core/normalize.h"
 #include "core/normalize_v1.h"
 #include "core/validate.h"
@@ -39,9 +40,7 @@ _Static_assert(PS_SEARCH_TERM_SLOTS >= 2 * PS_SEARCH_TERMS_MAX &&
  * in-C check of a listing computes them for up to 64 candidates). */
 static void add_term(ps_search_terms_t *t, const char *s, size_t n) {
   if (n == 0 || n >= PS_SEARCH_TERM_BYTES || t->n >= PS_SEARCH_TERMS_MAX) return;
-  uint32_t h = 2166136261u; /* FNV-1a */
-  for (size_t i = 0; i < n; i++) h = (h ^ (unsigned char)s[i]) * 16777619u;
-  unsigned k = h & (PS_SEARCH_TERM_SLOTS - 1);
+  unsigned k = (unsigned)ps_hash64(s, n, PS_HASH_SEED) & (PS_SEARCH_TERM_SLOTS - 1);
   for (; t->slot[k]; k = (k + 1) & (PS_SEARCH_TERM_SLOTS - 1)) {
     const char *have = t->term[t->slot[k] - 1];
     if (memcmp(have, s, n) == 0 && have[n] == '\0') return;
@@ -386,6 +385,19 @@ static ps_sql_t Q_ONE_CHECKED_NEWEST = PS_SQL(ONE_EXACT_NEWEST(WORD_FILTER));
 static ps_sql_t Q_ONE_CHECKED_BY_NAME = PS_SQL(ONE_EXACT_BY_NAME(WORD_FILTER));
 static ps_sql_t Q_RANGE_NEWEST = PS_SQL(OUTER_NEWEST(B_RANGE_NEWEST) ROWS_EXAMINED);
 static ps_sql_t Q_RANGE_BY_NAME = PS_SQL(OUTER_BY_NAME(B_RANGE_BY_NAME) ROWS_EXAMINED);
+
+/* list_run's statement: [one state, in index order][the driving word][by name] (a range always
+ * reads both states in one branch: it has no statement of its own for one state). */
+enum { DRIVE_NONE, DRIVE_EXACT, DRIVE_CHECKED, DRIVE_RANGE };
+static ps_sql_t *const LIST_SQL[2][4][2] = {
+    {{&Q_PLAIN_NEWEST, &Q_PLAIN_BY_NAME},
+     {&Q_EXACT_NEWEST, &Q_EXACT_BY_NAME},
+     {&Q_CHECKED_NEWEST, &Q_CHECKED_BY_NAME},
+     {&Q_RANGE_NEWEST, &Q_RANGE_BY_NAME}},
+    {{&Q_ONE_PLAIN_NEWEST, &Q_ONE_PLAIN_BY_NAME},
+     {&Q_ONE_EXACT_NEWEST, &Q_ONE_EXACT_BY_NAME},
+     {&Q_ONE_CHECKED_NEWEST, &Q_ONE_CHECKED_BY_NAME},
+     {NULL, NULL}}};
 
 /* "w%" with LIKE's wildcards escaped (words hold none, but never trust that). */
 static char *like_prefix(ps_arena_t *a, const char *w) {
@@ -1131,13 +1143,8 @@ static int list_run(ps_db_t *db, ps_arena_t *a, const char *tenant, const ps_lis
   if (q->n_words > 2 || (range && checked)) /* several words go to list_intersect */
     return ps_fail(st, PS_INTERNAL, "", "Internal error.");
   int one = !range && !q->states[1]; /* one state, read in index order (ONE_PLAIN_NEWEST) */
-  ps_sql_t *sql = one ? (!words ? (by_name ? &Q_ONE_PLAIN_BY_NAME : &Q_ONE_PLAIN_NEWEST)
-                         : checked ? (by_name ? &Q_ONE_CHECKED_BY_NAME : &Q_ONE_CHECKED_NEWEST)
-                                   : (by_name ? &Q_ONE_EXACT_BY_NAME : &Q_ONE_EXACT_NEWEST))
-                  : !words ? (by_name ? &Q_PLAIN_BY_NAME : &Q_PLAIN_NEWEST)
-                  : checked ? (by_name ? &Q_CHECKED_BY_NAME : &Q_CHECKED_NEWEST)
-                  : exact ? (by_name ? &Q_EXACT_BY_NAME : &Q_EXACT_NEWEST)
-                          : (by_name ? &Q_RANGE_BY_NAME : &Q_RANGE_NEWEST);
+  int drive = !words ? DRIVE_NONE : range ? DRIVE_RANGE : checked ? DRIVE_CHECKED : DRIVE_EXACT;
+  ps_sql_t *sql = LIST_SQL[one][drive][by_name];
   const char *driver = NULL, *pattern = NULL;
   if (words) {
     driver = exact ? q->words[0] : like_prefix(a, q->words[0]);
