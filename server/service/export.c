@@ -123,9 +123,7 @@ int ps_export_prospects(ps_ctx_t *ctx, const Prospects__V1__ExportProspectsReque
    * so a record merged away before read_time is never exported. */
   int64_t read_us = ps_db_now_us();
   if (ps_db_begin_snapshot(ctx->db, st) != 0) return -1;
-  if (export_pages(ctx, out, tenant, state, read_us) != 0) {
-    ps_db_rollback(ctx->db);
-    return -1;
-  }
-  return ps_db_commit(ctx->db, st);
+  int rc = export_pages(ctx, out, tenant, state, read_us);
+  ps_db_end_snapshot(ctx->db);
+  return rc;
 }

@@ -936,7 +936,7 @@ int ps_export_person_data(ps_ctx_t *ctx, const Prospects__V1__ExportPersonDataRe
   d->name = (char *)s->name;
   if (ps_db_begin_snapshot(ctx->db, st) != 0) return -1;
   int rc = export_read(ctx, s, page_size, req->documents_page_token, d);
-  ps_db_rollback(ctx->db); /* read only */
+  ps_db_end_snapshot(ctx->db);
   if (rc != 0) return -1;
   *ret = d;
   return 0;

@@ -52,6 +52,8 @@ struct ps_db {
   ps_db_config_t cfg;                   /* borrowed strings (see ps_db_config_t) */
   int broken;                           /* the connection must be replaced before its next use */
   int in_tx;                            /* a transaction is open */
+  int ending;                           /* a snapshot's COMMIT was sent, its answer not read yet
+                                           (ps_db_end_snapshot; db_settle reads it) */
   unsigned last_errno;                  /* MySQL error number of the last failure, 0 if none */
   int connected_before;                 /* a connection was made once (later ones are reconnects) */
   char last_error[256];                 /* its text, for the operator's log only */
@@ -218,6 +220,7 @@ static void db_disconnect(ps_db_t *db) {
   }
   db->open = NULL;
   db->in_tx = 0;
+  db->ending = 0;
 }
 
 /* Sets the options of a new handle m (timeouts, session settings, TLS). 0, or -1 when one is refused. */
@@ -361,8 +364,22 @@ static int db_connect(ps_db_t *db, ps_status_t *st) {
   return ps_fail(st, PS_UNAVAILABLE, "", "The database is unavailable; retry later.");
 }
 
+/* Reads the answer to the COMMIT that ended a snapshot (ps_db_end_snapshot), if it has not been
+ * read: the connection takes no other command before. When that COMMIT failed, the connection is
+ * replaced (its transaction only read, so nothing is lost). */
+static void db_settle(ps_db_t *db) {
+  if (!db->ending) return;
+  db->ending = 0;
+  if (!db->mysql || db->broken) return;
+  if (mysql_read_query_result(db->mysql) != 0) {
+    keep_error_text(db, mysql_errno(db->mysql), mysql_error(db->mysql));
+    db->broken = 1;
+  }
+}
+
 /* Makes sure there is a usable connection. Inside a transaction a lost connection stays lost. */
 static int db_ensure(ps_db_t *db, ps_status_t *st) {
+  db_settle(db);
   if (db->mysql && !db->broken) return 0;
   if (db->in_tx) return db_fail_unavailable(db, st);
   if (ps_db_now_us() < db->next_connect_us) return db_fail_unavailable(db, st);
@@ -874,6 +891,17 @@ int ps_db_commit(ps_db_t *db, ps_status_t *st) {
   }
   db->in_tx = 0;
   return 0;
+}
+
+void ps_db_end_snapshot(ps_db_t *db) {
+  if (!db->in_tx) return;
+  db->in_tx = 0;
+  if (db->broken || !db->mysql) return; /* the server ends it when the connection goes */
+  db_discard_open(db);
+  /* sent, not waited for: the next command of this connection reads the answer first (db_settle) */
+  static const char q[] = "COMMIT";
+  if (mysql_send_query(db->mysql, q, sizeof q - 1) != 0) db->broken = 1;
+  else db->ending = 1;
 }
 
 void ps_db_rollback(ps_db_t *db) {

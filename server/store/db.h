@@ -210,8 +210,12 @@ void ps_db_rollback(ps_db_t *db);
 
 /* A read-only transaction whose statements all read one snapshot (REPEATABLE READ, WITH
  * CONSISTENT SNAPSHOT; the session's READ COMMITTED gives each statement its own), for a read
- * made of several statements that must agree with each other. Ended like any transaction. */
+ * made of several statements that must agree with each other. */
 int ps_db_begin_snapshot(ps_db_t *db, ps_status_t *st);
+/* Ends it (read only: success or failure alike) without waiting for the database's answer: the
+ * COMMIT is sent, and its answer is read before the next command on this connection, so that the
+ * caller's answer does not wait for a round trip (a lost connection is then replaced as usual). */
+void ps_db_end_snapshot(ps_db_t *db);
 
 /* Runs fn(db, arg, st) inside a transaction and commits. When the transaction fails in a way that
  * ps_db_tx_retryable allows (a deadlock, a lock wait timeout, a Galera certification conflict, a

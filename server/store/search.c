@@ -1117,8 +1117,7 @@ static int list_intersect(ps_db_t *db, ps_arena_t *a, const char *tenant, const 
     return -1;
   }
   int rc = isect_run(&x, &w, ret_rows, ret_n, ret_cut, st);
-  if (rc == 0) rc = ps_db_commit(db, st);
-  else ps_db_rollback(db);
+  ps_db_end_snapshot(db);
   ps_arena_destroy(&scratch);
   return rc;
 }

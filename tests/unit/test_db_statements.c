@@ -2,7 +2,7 @@
  * than its first table holds (PS_DB_STMTS_INITIAL), each of them again from its cache, and a
  * statement forgotten by the server (a reconnect) is prepared again; a snapshot transaction reads
  * one moment, and the transaction after it reads committed rows again (its isolation level does
- * not leak). Needs the test run's MariaDB (PS_TEST_MYSQL_*, exported by scripts/test); skipped
+ * not leak); a snapshot ended without waiting for its COMMIT is settled by the next command. Needs the test run's MariaDB (PS_TEST_MYSQL_*, exported by scripts/test); skipped
  * without it. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -122,7 +122,9 @@ static void test_a_snapshot_reads_one_moment_and_its_level_does_not_leak(void **
     assert_int_equal(rows_of(a, &count), n0);
     sql(b, &q_ins); /* committed by another connection after the snapshot began */
     assert_int_equal(rows_of(a, &count), n0); /* not seen inside it */
-    assert_int_equal(ps_db_commit(a, &st), 0);
+    /* ended without waiting (round 0) or committed: either way the next statement is outside it */
+    if (round == 0) ps_db_end_snapshot(a);
+    else assert_int_equal(ps_db_commit(a, &st), 0);
     assert_int_equal(rows_of(a, &count), n0 + 1);
     /* an ordinary transaction after it reads each statement's committed rows (READ COMMITTED) */
     assert_int_equal(ps_db_begin(a, &st), 0);
@@ -137,10 +139,52 @@ static void test_a_snapshot_reads_one_moment_and_its_level_does_not_leak(void **
   ps_db_free(admin);
 }
 
+/* ps_db_end_snapshot sends the COMMIT and returns; whatever the connection takes next (a
+ * statement, another snapshot, a ping, a transaction) reads its answer first. A snapshot whose
+ * connection died meanwhile ends too, and the next statement runs on a new connection. */
+static void test_an_ended_snapshot_is_settled_by_the_next_command(void **state) {
+  (void)state;
+  ps_db_t *other = connect_or_skip(), *a = connect_or_skip(); /* a user may end its own */
+  static ps_sql_t one = PS_SQL("SELECT 1"), conn_id = PS_SQL("SELECT CONNECTION_ID()");
+  ps_status_t st;
+  for (int next = 0; next < 4; next++) {
+    assert_int_equal(ps_db_begin_snapshot(a, &st), 0);
+    assert_int_equal(rows_of(a, &one), 1);
+    ps_db_end_snapshot(a);
+    ps_db_end_snapshot(a); /* a second end is nothing */
+    switch (next) {
+    case 0: assert_int_equal(rows_of(a, &one), 1); break;
+    case 1:
+      assert_int_equal(ps_db_begin_snapshot(a, &st), 0);
+      ps_db_end_snapshot(a);
+      break;
+    case 2: assert_int_equal(ps_db_ping(a, &st), 0); break;
+    default:
+      assert_int_equal(ps_db_begin(a, &st), 0);
+      assert_int_equal(rows_of(a, &one), 1);
+      assert_int_equal(ps_db_commit(a, &st), 0);
+    }
+  }
+  /* killed inside the snapshot: the COMMIT cannot be answered, and the next statement reconnects */
+  int64_t id = rows_of(a, &conn_id);
+  assert_int_equal(ps_db_begin_snapshot(a, &st), 0);
+  assert_int_equal(rows_of(a, &one), 1);
+  static char kill_text[64];
+  snprintf(kill_text, sizeof kill_text, "KILL CONNECTION %lld", (long long)id);
+  static ps_sql_t kill = {.text = kill_text};
+  sql(other, &kill);
+  ps_db_end_snapshot(a);
+  assert_int_equal(rows_of(a, &one), 1);
+  assert_true(rows_of(a, &conn_id) != id);
+  ps_db_free(a);
+  ps_db_free(other);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_more_statements_than_the_first_table),
       cmocka_unit_test(test_a_snapshot_reads_one_moment_and_its_level_does_not_leak),
+      cmocka_unit_test(test_an_ended_snapshot_is_settled_by_the_next_command),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
