@@ -6,7 +6,8 @@
 #     over PS_BENCH_TENANTS (100) x PS_BENCH_PER_TENANT (1000) records; GetProspect under the
 #     closed-loop client (bench/closedloop.c) drawing the same random keys. Per phase: rate, server
 #     and MariaDB CPU per call (/proc), context switches per call; ratios to the query alone;
-#   - latency (p50/p99) paced at half of the closed loop's peak, and with one call in flight;
+#   - latency (p50/p99) paced at half of the closed loop's peak, and with one call in flight, with
+#     the host's steal meanwhile (on a virtual machine a share of the tails comes from it);
 #   - ListProspects (a two-word query) and CreateProspect under h2load;
 #   - cold start, idle RSS, RSS after 100,000 and after 1,000,000 random-key calls;
 #   - GetProspect with Redis stopped;
@@ -132,6 +133,14 @@ per_call() {
         printf "%.1f %.1f %.2f %.1f %.2f", (y[1] - x[1]) * 1e6 / hz / n, (y[2] - x[2]) * 1e6 / hz / n,
                (y[3] - x[3]) / n, (y[4] - x[4]) * 1e6 / hz / n, (y[5] - x[5]) / n}'
 }
+# the machine's CPU ticks so far: "stolen all" (steal: the time the hypervisor gave other guests; on
+# a virtual machine every thread waits meanwhile: a share of the latency tails comes from it)
+steal_ticks() { awk '/^cpu / {print $9, $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9; exit}' /proc/stat; }
+# steal_share BEFORE AFTER: the percentage of the CPUs' time stolen in between
+steal_share() {
+    awk -v a="$1" -v b="$2" 'BEGIN {split(a, x, " "); split(b, y, " ");
+        printf "%.1f", (y[2] > x[2] ? (y[1] - x[1]) * 100 / (y[2] - x[2]) : 0)}'
+}
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", (b > 0 ? a / b : 0)}'; }
 median() { tr ' ' '\n' | grep . | sort -g | awk '{v[NR] = $1} END {print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
 id_hex=$(sed 's|.*/||; s/-//g' "$WORK/body.bin.name")
@@ -212,10 +221,14 @@ grep -E "^status codes:" "$WORK/h2load.txt"
 rand_rate=$(median <<<"$R_CL")
 half=$(awk -v r="$rand_rate" 'BEGIN {printf "%.0f", r / 2}')
 echo "== latency: paced at half of the closed loop's median rate ($half/s), then one call in flight"
+s0=$(steal_ticks)
 at_half=$("$CL" "127.0.0.1:$PORT" "$WORK/names.txt" 32 4 "$DURATION" "$half")
+s1=$(steal_ticks)
 lone=$("$CL" "127.0.0.1:$PORT" "$WORK/names.txt" 1 1 "$DURATION")
-echo "paced: $at_half"
-echo "one call in flight: $lone"
+s2=$(steal_ticks)
+steal_half=$(steal_share "$s0" "$s1"); steal_lone=$(steal_share "$s1" "$s2")
+echo "paced: $at_half (the host's steal: $steal_half %)"
+echo "one call in flight: $lone (the host's steal: $steal_lone %)"
 
 echo "== ListProspects (a two-word query, page of 20) and CreateProspect under h2load (${DURATION}s each)"
 a=$(snap); h2 "$WORK/list.bin" ListProspects "$DURATION" "$WORK/h2list.txt"; b=$(snap)
@@ -284,7 +297,7 @@ echo "CPU per GetProspect, h2load: server $(median <<<"$S_H2") µs (kernel $(med
 echo "CPU per GetProspect, closed loop: server $(median <<<"$S_CL") µs, MariaDB $(median <<<"$D_CL") µs; MariaDB per query alone: $(median <<<"$DB_RAND") µs; load generator $(median <<<"$LG_CL") µs"
 echo "context switches per GetProspect (server, all threads): h2load $(median <<<"$C_H2"), closed loop $(median <<<"$C_CL"); MariaDB (h2load) $(median <<<"$DC_H2")"
 echo "coalesced reads (whole run so far): $batched of $calls calls in $batches batches, $(awk -v a="$batched" -v b="$batches" 'BEGIN {printf "%.1f", b ? a / b : 0}') calls per batch"
-echo "latency at half of peak ($half/s): p50 $(field p50_us "$at_half") µs, p99 $(field p99_us "$at_half") µs (of which the load generator's own lateness in starting calls: p50 $(field start_lag_p50_us "$at_half") µs, p99 $(field start_lag_p99_us "$at_half") µs); one call in flight: p50 $(field p50_us "$lone") µs, p99 $(field p99_us "$lone") µs"
+echo "latency at half of peak ($half/s): p50 $(field p50_us "$at_half") µs, p99 $(field p99_us "$at_half") µs (of which the load generator's own lateness in starting calls: p50 $(field start_lag_p50_us "$at_half") µs, p99 $(field start_lag_p99_us "$at_half") µs); one call in flight: p50 $(field p50_us "$lone") µs, p99 $(field p99_us "$lone") µs; the host's steal meanwhile: $steal_half % and $steal_lone % of the CPUs' time"
 echo "ListProspects (query, 20 per page): $list_rps/s, server ${pc_list%% *} µs and MariaDB $(cut -d' ' -f2 <<<"$pc_list") µs per call"
 echo "CreateProspect: $create_rps/s, server ${pc_create%% *} µs and MariaDB $(cut -d' ' -f2 <<<"$pc_create") µs per call"
 if [ -n "$rss_long" ]; then echo "RSS after 100,000 random-key calls: $((rss_100k / 1024)) MiB; after $LONG_CALLS: $((rss_long / 1024)) MiB; ratio $(awk -v a="$rss_long" -v b="$rss_100k" 'BEGIN {printf "%.3f", a / b}')"; fi
