@@ -157,6 +157,26 @@ class IndexBacked(unittest.TestCase):
                     if sf == 1:
                         self.assertEqual(len(pages[0].prospects), 20, what)
 
+    def test_a_pair_reads_its_first_page_with_the_records(self):
+        # Two words that make a pair term read the pair's first chunk (a page's worth) joined to
+        # the records: when that fills the page there is no fetch of ids after it. "piet gouda"
+        # (first name and city, 3 of 40 records each way): the pair 'gou pie' holds only matches.
+        ch, t = self.channel, self.t
+        for order in (1, 2):
+            for sf in (1, 3):
+                what = "order %d filter %d" % (order, sf)
+                pages = []
+                stmts = self.executed(lambda: pages.append(lib.list_page(
+                    ch, t, order_by=order, state_filter=sf, query="piet gouda", page_size=20)))
+                self.assertEqual(len(pages[0].prospects), 20, what)
+                self.assertTrue(all(p.first_name == "Piet" and p.address.city == "Gouda"
+                                    for p in pages[0].prospects), what)
+                pair = [s for s in stmts if "term = 'gou pie'" in s]
+                self.assertEqual(len(pair), 1, "%s: %s" % (what, stmts))
+                self.assertIn("STRAIGHT_JOIN prospects p", pair[0], what)
+                fetches = [s for s in stmts if "FROM prospects FORCE INDEX (PRIMARY)" in s and " id IN (" in s]
+                self.assertEqual(fetches, [], what)
+
     def test_one_long_word_sorts_its_range_or_reads_its_first_characters(self):
         # A long word's records are sorted in one statement, which stops once it has examined 5000
         # rows (search.c, RANGE_EXAMINED_MAX); then its first 3 characters' term is read in index
