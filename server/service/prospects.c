@@ -757,24 +757,13 @@ static int dup_word_candidate(void *arg, const ps_id_t *id, const char *display_
   return 0;
 }
 
-/* Reads the rows of the pending records, PS_STORE_GET_MANY_MAX at a time, into the candidates. */
+/* Reads the rows of the pending records into the candidates. */
 static int dup_read_pending(ps_db_t *db, ps_arena_t *a, const char *tenant, dup_acc_t *d,
                             ps_status_t *st) {
-  for (int at = 0; at < d->n_pending; at += PS_STORE_GET_MANY_MAX) {
-    size_t n = (size_t)(d->n_pending - at < PS_STORE_GET_MANY_MAX ? d->n_pending - at : PS_STORE_GET_MANY_MAX);
-    ps_prospect_key_t keys[PS_STORE_GET_MANY_MAX];
-    ps_prospect_cols_t rows[PS_STORE_GET_MANY_MAX];
-    int found[PS_STORE_GET_MANY_MAX];
-    for (size_t i = 0; i < n; i++) {
-      keys[i].tenant = tenant;
-      keys[i].id = d->pending[at + (int)i];
-    }
-    if (ps_store_prospect_get_many(db, a, keys, n, rows, found, st) != 0) return -1;
-    for (size_t i = 0; i < n; i++)
-      if (found[i]) (void)dup_collect(d, &rows[i], PS_DUP_NAME); /* gone meanwhile: left out */
-  }
+  /* one statement for all of them (DUP_PENDING_MAX); a record gone meanwhile is left out */
+  int n = d->n_pending;
   d->n_pending = 0;
-  return 0;
+  return ps_store_prospect_dups_ids(db, a, tenant, d->pending, n, dup_collect, d, st);
 }
 
 static int popcount(unsigned v) {
@@ -830,7 +819,7 @@ static int json_add(void *arg, const char *s, size_t n) {
 static int dup_names(ps_db_t *db, ps_arena_t *a, const char *tenant, const char *key, int limit,
                      dup_acc_t *d, ps_status_t *st) {
   if (!*key) return 0;
-  if (ps_store_prospect_dups(db, a, tenant, PS_DUP_NAME, key, limit, dup_collect, d, st) != 0)
+  if (ps_store_prospect_dups_name(db, a, tenant, key, limit, dup_collect, d, st) != 0)
     return -1;
   size_t chars = 0;
   for (const char *p = key; *p; p++) chars += ((unsigned char)*p & 0xC0) != 0x80;
@@ -911,9 +900,8 @@ int ps_prospect_find_duplicates(ps_db_t *db, ps_arena_t *a, const char *tenant,
   d.slot = ps_arena_alloc(a, sizeof *d.slot * slots);
   if (!d.rows || !d.reasons || !d.scores || !d.slot) return dup_out_of_memory(st);
   memset(d.slot, 0, sizeof *d.slot * slots);
-  if (ps_store_prospect_dups(db, a, tenant, PS_DUP_EMAIL, nf.email, limit, dup_collect, &d, st) ||
-      ps_store_prospect_dups(db, a, tenant, PS_DUP_VAT, nf.vat, limit, dup_collect, &d, st) ||
-      ps_store_prospect_dups(db, a, tenant, PS_DUP_PHONE, nf.phone, limit, dup_collect, &d, st))
+  if (ps_store_prospect_dups_exact(db, a, tenant, nf.email, nf.vat, nf.phone, limit, dup_collect, &d,
+                                   st) != 0)
     return -1;
   if (!(d.keys[0] = ps_arena_strdup(a, nf.name_key))) return dup_out_of_memory(st);
   if (second_name && ps_has_text(second_name)) {

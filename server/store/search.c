@@ -1449,46 +1449,87 @@ int ps_store_prospect_list(ps_db_t *db, ps_arena_t *a, const char *tenant, const
  * primary key (tenant_id, id) backwards and test every record of the tenant (measured: 40 ms at a
  * million records instead of under 5). */
 
-static ps_sql_t Q_DUP_EMAIL = PS_SQL("SELECT " PS_PROSPECT_COLUMNS " FROM prospects FORCE INDEX (prospects_dup_email)"
-                                     " WHERE tenant_id = ? AND email_norm = ? ORDER BY id DESC LIMIT ?");
-static ps_sql_t Q_DUP_VAT = PS_SQL("SELECT " PS_PROSPECT_COLUMNS " FROM prospects FORCE INDEX (prospects_dup_vat)"
-                                   " WHERE tenant_id = ? AND vat_norm = ? ORDER BY id DESC LIMIT ?");
-static ps_sql_t Q_DUP_PHONE = PS_SQL("SELECT " PS_PROSPECT_COLUMNS " FROM prospects FORCE INDEX (prospects_dup_phone)"
-                                     " WHERE tenant_id = ? AND phone_norm = ? ORDER BY id DESC LIMIT ?");
 static ps_sql_t Q_DUP_NAME = PS_SQL("SELECT " PS_PROSPECT_COLUMNS " FROM prospects FORCE INDEX (prospects_dup_name)"
                                     " WHERE tenant_id = ? AND name_key = ? ORDER BY id DESC LIMIT ?");
 
-/* Reads the rows of s through fn (all of them: the result set must be drained). */
-static int dups_rows(ps_db_t *db, ps_arena_t *a, MYSQL_STMT *s, ps_dup_key_t key, ps_dup_fn fn,
-                     void *arg, ps_status_t *st) {
+/* The three exact keys in one statement, one round trip: each branch names its index and keeps
+ * its order and limit, and says which key it is (dup_key: a ps_dup_key_t). An empty key binds
+ * NULL, which equals nothing. */
+#define DUP_BRANCH(index, column, key)                                                          \
+  "(SELECT " PS_PROSPECT_COLUMNS ", " key " AS dup_key FROM prospects FORCE INDEX (" index ")"   \
+  " WHERE tenant_id = ? AND " column " = ? ORDER BY id DESC LIMIT ?)"
+static ps_sql_t Q_DUP_EXACT = PS_SQL(
+    DUP_BRANCH("prospects_dup_email", "email_norm", "0") " UNION ALL "
+    DUP_BRANCH("prospects_dup_vat", "vat_norm", "1") " UNION ALL "
+    DUP_BRANCH("prospects_dup_phone", "phone_norm", "2"));
+_Static_assert(PS_DUP_EMAIL == 0 && PS_DUP_VAT == 1 && PS_DUP_PHONE == 2, "the branches' dup_key");
+
+/* Reads the rows of s through fn (all of them: the result set must be drained); with key < 0,
+ * each row's key is its last column (Q_DUP_EXACT). */
+static int dups_rows(ps_db_t *db, ps_arena_t *a, MYSQL_STMT *s, int key, ps_dup_fn fn, void *arg,
+                     ps_status_t *st) {
   int stop = 0;
   for (;;) {
     ps_prospect_cols_t c;
+    int row_key = key;
     ps_row_t r;
     ps_row_init(&r);
     ps_store_prospect_bind(&r, &c);
+    if (key < 0) ps_col_int(&r, &row_key);
     int rc = ps_db_fetch(db, s, &r, a, st);
     if (rc < 0) return -1;
     if (rc == 0) return 0;
-    if (!stop && fn(arg, &c, key) != 0) stop = 1;
+    if (row_key < PS_DUP_EMAIL || row_key > PS_DUP_NAME) continue; /* never: the statement's */
+    if (!stop && fn(arg, &c, (ps_dup_key_t)row_key) != 0) stop = 1;
   }
 }
 
-int ps_store_prospect_dups(ps_db_t *db, ps_arena_t *a, const char *tenant, ps_dup_key_t key,
-                           const char *value, int limit, ps_dup_fn fn, void *arg, ps_status_t *st) {
-  if (!value || !*value) return 0; /* nothing to compare */
-  ps_sql_t *sql = key == PS_DUP_EMAIL ? &Q_DUP_EMAIL
-                  : key == PS_DUP_VAT ? &Q_DUP_VAT
-                  : key == PS_DUP_PHONE ? &Q_DUP_PHONE
-                                        : &Q_DUP_NAME;
+/* Records by id, in the size classes of the intersection's fetch (one statement for up to
+ * ISECT_EMIT ids), whatever their state. */
+#define FETCH_ANY_STATE(ids, unused)                                                            \
+  PS_SQL("SELECT " PS_PROSPECT_COLUMNS " FROM prospects FORCE INDEX (PRIMARY)"                  \
+         " WHERE tenant_id = ? AND id IN (" ids ")")
+static ps_sql_t Q_DUP_IDS[EMIT_SIZES] = EMIT_CLASSES(FETCH_ANY_STATE, 0);
+
+int ps_store_prospect_dups_ids(ps_db_t *db, ps_arena_t *a, const char *tenant, const ps_id_t *ids,
+                               int n, ps_dup_fn fn, void *arg, ps_status_t *st) {
+  for (int at = 0; at < n; at += ISECT_EMIT) {
+    ps_params_t p;
+    int cls = emit_params(&p, tenant, ids + at, n - at < ISECT_EMIT ? n - at : ISECT_EMIT);
+    MYSQL_STMT *s = ps_db_exec(db, &Q_DUP_IDS[cls], &p, st);
+    if (!s || dups_rows(db, a, s, PS_DUP_NAME, fn, arg, st) != 0) return -1;
+  }
+  return 0;
+}
+
+int ps_store_prospect_dups_exact(ps_db_t *db, ps_arena_t *a, const char *tenant, const char *email,
+                                 const char *vat, const char *phone, int limit, ps_dup_fn fn,
+                                 void *arg, ps_status_t *st) {
+  const char *v[] = {email, vat, phone};
+  if (!(email && *email) && !(vat && *vat) && !(phone && *phone)) return 0; /* nothing to compare */
+  ps_params_t p;
+  ps_params_init(&p);
+  for (int k = 0; k < 3; k++) {
+    ps_param_str(&p, tenant);
+    ps_param_str_or_null(&p, v[k]);
+    ps_param_i64(&p, limit);
+  }
+  MYSQL_STMT *s = ps_db_exec(db, &Q_DUP_EXACT, &p, st);
+  if (!s) return -1;
+  return dups_rows(db, a, s, -1, fn, arg, st);
+}
+
+int ps_store_prospect_dups_name(ps_db_t *db, ps_arena_t *a, const char *tenant, const char *name_key,
+                                int limit, ps_dup_fn fn, void *arg, ps_status_t *st) {
+  if (!name_key || !*name_key) return 0; /* nothing to compare */
   ps_params_t p;
   ps_params_init(&p);
   ps_param_str(&p, tenant);
-  ps_param_str(&p, value);
+  ps_param_str(&p, name_key);
   ps_param_i64(&p, limit);
-  MYSQL_STMT *s = ps_db_exec(db, sql, &p, st);
+  MYSQL_STMT *s = ps_db_exec(db, &Q_DUP_NAME, &p, st);
   if (!s) return -1;
-  return dups_rows(db, a, s, key, fn, arg, st);
+  return dups_rows(db, a, s, PS_DUP_NAME, fn, arg, st);
 }
 
 /* The keys drive: one lookup of index prospects_dup_name per key (the same collation as the

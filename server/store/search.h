@@ -157,11 +157,23 @@ typedef enum ps_dup_key {
   PS_DUP_NAME = 3,
 } ps_dup_key_t;
 
-/* Up to limit live records of the tenant whose normal form `key` equals value (newest first),
- * appended through a callback. 0, or -1 with st set. */
+/* Up to limit live records of the tenant whose name key equals name_key (newest first), through
+ * a callback (key PS_DUP_NAME). 0, or -1 with st set. */
 typedef int (*ps_dup_fn)(void *arg, const ps_prospect_cols_t *row, ps_dup_key_t key);
-int ps_store_prospect_dups(ps_db_t *db, ps_arena_t *a, const char *tenant, ps_dup_key_t key,
-                           const char *value, int limit, ps_dup_fn fn, void *arg, ps_status_t *st);
+int ps_store_prospect_dups_name(ps_db_t *db, ps_arena_t *a, const char *tenant, const char *name_key,
+                                int limit, ps_dup_fn fn, void *arg, ps_status_t *st);
+/* The same for the e-mail, VAT number and phone normal forms at once (an empty or NULL one is not
+ * compared; newest first per key), in one statement: each row comes with its key. 0, or -1 with
+ * st set. */
+int ps_store_prospect_dups_exact(ps_db_t *db, ps_arena_t *a, const char *tenant, const char *email,
+                                 const char *vat, const char *phone, int limit, ps_dup_fn fn,
+                                 void *arg, ps_status_t *st);
+
+/* The records of the tenant with these ids (the same id may come twice; an id without a record is
+ * left out), through fn with key PS_DUP_NAME: one statement for up to 64 ids. 0, or -1 with st
+ * set. */
+int ps_store_prospect_dups_ids(ps_db_t *db, ps_arena_t *a, const char *tenant, const ps_id_t *ids,
+                               int n, ps_dup_fn fn, void *arg, ps_status_t *st);
 
 /* Up to limit live records of the tenant whose name key is one of keys_json (a JSON array of
  * strings), through fn with key PS_DUP_NAME: one index lookup per key. 0, or -1 with st set. */

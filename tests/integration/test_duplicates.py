@@ -207,5 +207,29 @@ class Fuzzy(lib.ServerTestCase):
             (self.piet.name, [R.NEAR_NAME], round(1 - 2 / 14, 4))])
 
 
+class ManyClose(lib.ServerTestCase):
+    """More close names than one read of rows takes at a time: the records found through a word's
+    postings (not by a key) are read whole in one statement of up to 64 ids, and every one of them
+    comes back with its reason and score."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.t = lib.new_enabled_tenant(cls.channel)
+        cls.names = {}
+        for i in range(1, 41):
+            p = lib.create(cls.channel, cls.t, lib.company(company_name="Klokkenhuis Vermeulen %d" % i))
+            cls.names[p.name] = i
+
+    def test_every_close_name_of_a_word_is_read(self):
+        resp = lib.find_duplicates(self.channel, self.t, page_size=100,
+                                   candidate=lib.company(company_name="Klokkenhuis Vermeulen"))
+        got = {d.prospect.name: (list(d.reasons), d.score) for d in resp.duplicates}
+        self.assertEqual(set(got), set(self.names))
+        for name, (reasons, score) in got.items():  # " 1" is two edits, " 12" three: contained
+            self.assertIn(reasons, ([R.NEAR_NAME], [R.CONTAINED_NAME]), name)
+            self.assertGreaterEqual(score, 0.7, name)
+
+
 if __name__ == "__main__":
     harness.main()

@@ -11,7 +11,7 @@ import unittest
 
 import harness
 import ps_testlib as lib
-from prospects.v1 import resources_pb2
+from prospects.v1 import resources_pb2, service_pb2
 
 A = resources_pb2.Address
 FIRST = ["Jan", "Piet", "Emma", "Sophie", "Daan", "Julia"]
@@ -215,6 +215,27 @@ class IndexBacked(unittest.TestCase):
         cand = lib.person(first_name=s.first_name, last_name=s.last_name, email=s.email.upper(),
                           vat_number=s.vat_number, phone=s.phone, address=A(country_code="NL"))
         self.assertIndexBacked(lambda: lib.find_duplicates(self.channel, self.t, candidate=cand), "duplicates")
+
+    def test_duplicate_check_reads_the_exact_keys_in_one_statement(self):
+        # the e-mail, VAT number and phone are one statement (one round trip), each key a branch on
+        # its own index; a key left empty is not compared
+        s = self.sample
+        for cand, keys in ((lib.person(first_name=s.first_name, last_name=s.last_name, email=s.email,
+                                       vat_number=s.vat_number, phone=s.phone, address=A(country_code="NL")),
+                            ("SAME_EMAIL", "SAME_VAT_NUMBER", "SAME_PHONE")),
+                           (lib.person(first_name="Nobody", last_name="Known", phone=s.phone,
+                                       address=A(country_code="NL")), ("SAME_PHONE",))):
+            found = []
+            stmts = self.executed(lambda: found.append(lib.find_duplicates(self.channel, self.t, candidate=cand)))
+            exact = [x for x in stmts if "email_norm = " in x or "vat_norm = " in x or "phone_norm = " in x]
+            self.assertEqual(len(exact), 1, exact)
+            for index in ("prospects_dup_email", "prospects_dup_vat", "prospects_dup_phone"):
+                self.assertIn(index, exact[0])
+            # the sample's copies (same keys) are found, each by exactly the keys given
+            self.assertTrue(found[0].duplicates, keys)
+            for d in found[0].duplicates:
+                reasons = {service_pb2.DuplicateReason.Name(r) for r in d.reasons}
+                self.assertEqual(reasons & {"SAME_EMAIL", "SAME_VAT_NUMBER", "SAME_PHONE"}, set(keys))
         self.assertIndexBacked(lambda: lib.find_duplicates(self.channel, self.t, prospect=s.name),
                                "duplicates of a record")
 

@@ -457,9 +457,11 @@ def explain(mariadb, database, statement):
 
 def logged_selects(mariadb, needle):
     """The SELECT statements in mysql.general_log (log_output=TABLE) that contain needle, as SQL
-    that can be run again: binary string parameters (ids) come back as X'..' literals."""
+    that can be run again: binary string parameters (ids) come back as X'..' literals. A union of
+    parenthesized SELECTs counts too."""
     rows = mariadb.sql("SELECT DISTINCT HEX(argument) FROM mysql.general_log WHERE command_type = 'Execute'"
-                       " AND argument LIKE 'SELECT%%' AND argument LIKE '%%%s%%'" % needle)
+                       " AND (argument LIKE 'SELECT%%' OR argument LIKE '(SELECT%%')"
+                       " AND argument LIKE '%%%s%%'" % needle)
     unesc = {b"0": b"\0", b"n": b"\n", b"r": b"\r", b"Z": b"\x1a", b"t": b"\t", b"b": b"\b"}
 
     def literal(m):
