@@ -598,6 +598,16 @@ static int emit_params(ps_params_t *p, const char *tenant, const ps_id_t *ids, i
   return cls;
 }
 
+/* Runs the fetch of k ids (1 <= k <= ISECT_EMIT) of the tenant, in states s0 and s1 (Q_FETCH). */
+static MYSQL_STMT *fetch_ids(ps_db_t *db, const char *tenant, const ps_id_t *ids, int k, int s0,
+                             int s1, ps_status_t *st) {
+  ps_params_t p;
+  int cls = emit_params(&p, tenant, ids, k);
+  ps_param_i64(&p, s0);
+  ps_param_i64(&p, s1);
+  return ps_db_exec(db, &Q_FETCH[cls], &p, st);
+}
+
 typedef struct isect_key {
   ps_id_t id;
   char *name; /* by name: display_name (in the round's scratch arena) */
@@ -806,7 +816,8 @@ static int cols_keep(ps_arena_t *a, ps_prospect_cols_t *c) {
 /* The live candidates in order, ISECT_EMIT at a time: the long words checked on each (check[]),
  * then the records of those left read, their state checked, and appended to ret_rows until
  * q->limit rows or the byte cap. With rows (read with the keys, isect_scan; only once every row
- * is of the current version), the records are not read again: rows[i] is keys[i]'s. */
+ * is of the current version), the records are not read again: rows[i] is keys[i]'s, and those kept
+ * are copied out of the round's scratch. */
 static int isect_emit(isect_t *x, const isect_words_t *w, const int *check, const isect_key_t *keys,
                       const unsigned char *live, int m, const ps_prospect_cols_t *rows,
                       ps_prospect_cols_t *ret_rows, int *ret_n, size_t *bytes, int *ret_cut,
@@ -821,25 +832,22 @@ static int isect_emit(isect_t *x, const isect_words_t *w, const int *check, cons
   int in_text = checks && q->pairs;
   if (in_text && !x->terms && !(x->terms = ps_arena_alloc(x->a, sizeof *x->terms)))
     return isect_oom(st);
-  if (rows) {
-    if (!q->pairs) return ps_fail(st, PS_INTERNAL, "", "Rows read with keys of an old version.");
-    for (int i = 0; i < m && *ret_n < q->limit && !*ret_cut; i++) {
-      if (!live[i] || (in_text && !isect_text_has(&rows[i], w, check, x->terms))) continue;
-      size_t held0 = x->a->held;
-      ps_prospect_cols_t c = rows[i];
-      if (cols_keep(x->a, &c) != 0) return isect_oom(st);
-      *bytes += x->a->held - held0;
-      ret_rows[(*ret_n)++] = c;
-      if (q->max_bytes && *bytes >= q->max_bytes) *ret_cut = 1;
-    }
-    return 0;
-  }
+  if (rows && !q->pairs) return ps_fail(st, PS_INTERNAL, "", "Rows read with keys of an old version.");
   int i = 0;
   while (i < m && *ret_n < q->limit && !*ret_cut) {
     ps_id_t ids[ISECT_EMIT];
+    ps_prospect_cols_t got[ISECT_EMIT];
+    unsigned char have[ISECT_EMIT] = {0};
     int k = 0;
     for (; i < m && k < ISECT_EMIT; i++)
-      if (live[i]) ids[k++] = keys[i].id;
+      if (live[i]) {
+        if (rows) { /* read with the keys (strings in the round's scratch) */
+          got[k] = rows[i];
+          have[k] = 1;
+        }
+        ids[k++] = keys[i].id;
+      }
+    size_t held0 = x->a->held;
     if (checks && !in_text && k > 0) { /* one statement for every long word: the terms tell */
       ps_params_t p;
       int cls = emit_params(&p, x->tenant, ids, k);
@@ -875,34 +883,30 @@ static int isect_emit(isect_t *x, const isect_words_t *w, const int *check, cons
       k = kept;
     }
     if (k == 0) continue;
-    ps_params_t p;
-    int cls = emit_params(&p, x->tenant, ids, k);
-    ps_param_i64(&p, q->states[0]);
-    ps_param_i64(&p, q->states[1] ? q->states[1] : q->states[0]);
-    MYSQL_STMT *s = ps_db_exec(x->db, &Q_FETCH[cls], &p, st);
-    if (!s) return -1;
-    ps_prospect_cols_t got[ISECT_EMIT];
-    unsigned char have[ISECT_EMIT] = {0};
-    size_t held0 = x->a->held;
-    for (;;) {
-      ps_prospect_cols_t c;
-      ps_row_t r;
-      ps_row_init(&r);
-      ps_store_prospect_bind(&r, &c);
-      int rc = ps_db_fetch(x->db, s, &r, in_text ? x->scratch : x->a, st);
-      if (rc < 0) return -1;
-      if (rc == 0) break;
-      for (int j = 0; j < k; j++)
-        if (!have[j] && memcmp(ids[j].b, c.id.b, 16) == 0) {
-          got[j] = c;
-          have[j] = 1;
-          break;
-        }
+    if (!rows) {
+      MYSQL_STMT *s = fetch_ids(x->db, x->tenant, ids, k, q->states[0],
+                                q->states[1] ? q->states[1] : q->states[0], st);
+      if (!s) return -1;
+      for (;;) {
+        ps_prospect_cols_t c;
+        ps_row_t r;
+        ps_row_init(&r);
+        ps_store_prospect_bind(&r, &c);
+        int rc = ps_db_fetch(x->db, s, &r, in_text ? x->scratch : x->a, st);
+        if (rc < 0) return -1;
+        if (rc == 0) break;
+        for (int j = 0; j < k; j++)
+          if (!have[j] && memcmp(ids[j].b, c.id.b, 16) == 0) {
+            got[j] = c;
+            have[j] = 1;
+            break;
+          }
+      }
     }
-    if (in_text) /* in the page's order, so that the copies stop where the page is full */
+    if (in_text || rows) /* in the page's order, so that the copies stop where the page is full */
       for (int j = 0, kept = *ret_n; j < k; j++) {
         if (!have[j]) continue;
-        if (kept >= q->limit || !isect_text_has(&got[j], w, check, x->terms)) {
+        if (kept >= q->limit || (in_text && !isect_text_has(&got[j], w, check, x->terms))) {
           have[j] = 0;
           continue;
         }
@@ -1484,19 +1488,14 @@ static int dups_rows(ps_db_t *db, ps_arena_t *a, MYSQL_STMT *s, int key, ps_dup_
   }
 }
 
-/* Records by id, in the size classes of the intersection's fetch (one statement for up to
- * ISECT_EMIT ids), whatever their state. */
-#define FETCH_ANY_STATE(ids, unused)                                                            \
-  PS_SQL("SELECT " PS_PROSPECT_COLUMNS " FROM prospects FORCE INDEX (PRIMARY)"                  \
-         " WHERE tenant_id = ? AND id IN (" ids ")")
-static ps_sql_t Q_DUP_IDS[EMIT_SIZES] = EMIT_CLASSES(FETCH_ANY_STATE, 0);
-
+/* The intersection's fetch (one statement for up to ISECT_EMIT ids), in both states: every record
+ * is a prospect or a customer. */
 int ps_store_prospect_dups_ids(ps_db_t *db, ps_arena_t *a, const char *tenant, const ps_id_t *ids,
                                int n, ps_dup_fn fn, void *arg, ps_status_t *st) {
   for (int at = 0; at < n; at += ISECT_EMIT) {
-    ps_params_t p;
-    int cls = emit_params(&p, tenant, ids + at, n - at < ISECT_EMIT ? n - at : ISECT_EMIT);
-    MYSQL_STMT *s = ps_db_exec(db, &Q_DUP_IDS[cls], &p, st);
+    MYSQL_STMT *s = fetch_ids(db, tenant, ids + at, n - at < ISECT_EMIT ? n - at : ISECT_EMIT,
+                              PROSPECTS__V1__PROSPECT_STATE__PROSPECT,
+                              PROSPECTS__V1__PROSPECT_STATE__CUSTOMER, st);
     if (!s || dups_rows(db, a, s, PS_DUP_NAME, fn, arg, st) != 0) return -1;
   }
   return 0;
