@@ -3,10 +3,12 @@
  *
  * Life of a unary call: a call_t is armed with grpc_server_request_registered_call on one completion
  * queue (its tag t_req). When it fires, the transport thread re-arms a fresh call_t for the same
- * method, starts RECV_CLOSE_ON_SERVER (t_close: tells us when the client gives up) and hands the call
- * to the pool — or sheds it with RESOURCE_EXHAUSTED when the queue is full. A worker checks the
- * deadline, decodes the request into its arena, runs the handler, packs the reply and starts the
- * final batch (t_done) itself. The call is released when both t_close and t_done have completed.
+ * method, starts RECV_CLOSE_ON_SERVER (t_close: tells us when the client gives up; a coalesced
+ * by-key read, a health check and an unknown method put it in their final batch instead, see
+ * close_late) and hands the call to the pool — or sheds it with RESOURCE_EXHAUSTED when the queue
+ * is full. A worker checks the deadline, decodes the request into its arena, runs the handler,
+ * packs the reply and starts the final batch (t_done) itself. The call is released when its
+ * batches have completed.
  *
  * A server-streaming service method (ps_method_t.stream_handler) runs the same way on a worker,
  * once it has one of the PS_EXPORT_STREAMS stream slots: its handler hands each message to
@@ -88,6 +90,7 @@ typedef struct call {
   grpc_byte_buffer *payload;     /* the request message (registered unary methods) */
   char *identity;                /* the caller's verified identity ("" : none); malloc'd */
   int close_cancelled;           /* written by RECV_CLOSE_ON_SERVER */
+  int close_in_final;            /* RECV_CLOSE_ON_SERVER goes with the final batch (close_late) */
   atomic_int cancelled;          /* 1 once the client has gone (deadline, cancel, reset) */
   atomic_int refs;               /* outstanding batches + 1 while not yet handed out */
   int counted;                   /* counted in inflight */
@@ -271,7 +274,7 @@ static void call_ended(call_t *c, ps_code_t code, const char *reason) {
  * reply. Thread-safe: workers and transport threads both call it. */
 static void finish(call_t *c, const ps_status_t *st, grpc_byte_buffer *reply) {
   call_ended(c, st->code, st->reason);
-  grpc_op ops[3];
+  grpc_op ops[4];
   size_t n = 0;
   memset(ops, 0, sizeof ops);
   if (!c->md_sent) {
@@ -288,6 +291,11 @@ static void finish(call_t *c, const ps_status_t *st, grpc_byte_buffer *reply) {
     n++;
   } else if (reply) {
     grpc_byte_buffer_destroy(reply);
+  }
+  if (c->close_in_final) {
+    ops[n].op = GRPC_OP_RECV_CLOSE_ON_SERVER;
+    ops[n].data.recv_close_on_server.cancelled = &c->close_cancelled;
+    n++;
   }
   ops[n].op = GRPC_OP_SEND_STATUS_FROM_SERVER;
   ops[n].data.send_status_from_server.status = (grpc_status_code)st->code;
@@ -880,6 +888,21 @@ static int authorize(call_t *c, const char *path) {
 
 /* ------------------------------------------------------------------ transport threads */
 
+/* Whether a call of m learns that its client has gone only with its final batch. Watching for that
+ * from the start costs a batch and a completion of its own. It pays off for calls that run long or
+ * hold a worker: streams, which stop when their client goes, and unary calls that queued work
+ * skips once cancelled (call_gone). A by-key read that is coalesced (dispatch.h: batch_key) costs
+ * less to run than to watch, and unknown methods and health checks are answered at once. Their
+ * deadlines are still checked before they run. */
+static int close_late(const method_t *m) {
+  switch (m->kind) {
+  case K_GENERIC:
+  case K_HEALTH_CHECK: return 1;
+  case K_UNARY: return m->m && !m->m->stream_handler && m->m->batch_key > 0;
+  default: return 0;
+  }
+}
+
 static void on_request(call_t *c, int ok) {
   if (!ok) { /* the server is shutting down: this armed slot is void */
     call_free(c);
@@ -893,13 +916,16 @@ static void on_request(call_t *c, int ok) {
   const char *tp = md_get(c, "traceparent", &tp_len);
   char parent_id[PS_SPAN_ID_LEN + 1];
   if (tp && ps_trace_parse(tp, tp_len, c->trace_id, parent_id) != 0) c->trace_id[0] = '\0';
-  grpc_op op;
-  memset(&op, 0, sizeof op);
-  op.op = GRPC_OP_RECV_CLOSE_ON_SERVER;
-  op.data.recv_close_on_server.cancelled = &c->close_cancelled;
-  atomic_fetch_add(&c->refs, 1);
-  if (grpc_call_start_batch(c->call, &op, 1, &c->t_close, NULL) != GRPC_CALL_OK)
-    atomic_fetch_sub(&c->refs, 1);
+  c->close_in_final = close_late(c->method);
+  if (!c->close_in_final) {
+    grpc_op op;
+    memset(&op, 0, sizeof op);
+    op.op = GRPC_OP_RECV_CLOSE_ON_SERVER;
+    op.data.recv_close_on_server.cancelled = &c->close_cancelled;
+    atomic_fetch_add(&c->refs, 1);
+    if (grpc_call_start_batch(c->call, &op, 1, &c->t_close, NULL) != GRPC_CALL_OK)
+      atomic_fetch_sub(&c->refs, 1);
+  }
 
   char method[160];
   const char *path = call_path(c, method, sizeof method);
