@@ -2,6 +2,7 @@
 loaded once and reused across runs (--data DIR)."""
 
 import os
+import time
 
 import harness
 
@@ -11,11 +12,47 @@ COMMON_OPTS = ["--innodb-flush-log-at-trx-commit=2", "--skip-log-bin", "--skip-n
 
 
 def tuned_mariadb(buffer_pool="4G", log_file="1G", extra=(), directory=None):
-    """A private MariaDB (not started) with a buffer pool and redo log of these sizes."""
+    """A private MariaDB (not started) with a buffer pool and redo log of these sizes. In a kept
+    folder (directory), close() shuts it down cleanly, and it keeps its whole buffer pool's page
+    list for the next start: killed, every later run would begin with a crash recovery, a cold
+    buffer pool, and the recovered pages written out while the calls are timed."""
     class Tuned(harness.PrivateMariaDB):
-        OPTS = (["--innodb-buffer-pool-size=" + buffer_pool, "--innodb-log-file-size=" + log_file]
-                + COMMON_OPTS + list(extra))
+        OPTS = (["--innodb-buffer-pool-size=" + buffer_pool, "--innodb-log-file-size=" + log_file,
+                 "--innodb-buffer-pool-dump-pct=100"] + COMMON_OPTS + list(extra))
+
+        def close(self):
+            if directory and harness._alive(self.proc):
+                self.stop(timeout=900)
+            super().close()
     return Tuned(directory=directory) if directory else Tuned()
+
+
+def settled(db, timeout=1800):
+    """Waits until MariaDB's background work is done, so that it does not compete with the timed
+    calls: the buffer pool loaded back from the last shutdown's page list, the pages a load left
+    dirty written out, and the undo log of its transactions purged. Prints how long it waited when
+    that was more than a second."""
+    t0 = time.monotonic()
+    # an idle page cleaner writes innodb_io_capacity pages a second: ask for all of them now
+    pct = db.sql("SELECT @@GLOBAL.innodb_max_dirty_pages_pct")[0][0]
+    db.sql("SET GLOBAL innodb_max_dirty_pages_pct = 0")
+    names = ("Innodb_buffer_pool_load_status", "Innodb_buffer_pool_pages_dirty",
+             "Innodb_buffer_pool_pages_total", "Innodb_history_list_length")
+    while True:
+        st = dict(db.sql("SHOW GLOBAL STATUS WHERE Variable_name IN (%s)"
+                         % ", ".join("'%s'" % n for n in names)))
+        loading = st.get(names[0], "").startswith("Loaded")
+        dirty = int(st.get(names[1], 0))
+        total = max(1, int(st.get(names[2], 1)))
+        history = int(st.get(names[3], 0))
+        if (not loading and dirty * 100 < total and history < 1000) or time.monotonic() - t0 > timeout:
+            break
+        time.sleep(1)
+    db.sql("SET GLOBAL innodb_max_dirty_pages_pct = %s" % pct)
+    waited = time.monotonic() - t0
+    if waited > 1:
+        print("waited %.0f s for MariaDB's background work (buffer pool load, dirty pages, purge)"
+              % waited, flush=True)
 
 
 def loaded_database(db, database, data_dir, load):
@@ -38,6 +75,11 @@ def data_dir(path):
     if path:
         os.makedirs(path, exist_ok=True)
     return path
+
+
+def disk_reads(db):
+    """Pages MariaDB has read from disk so far, because they were not in its buffer pool."""
+    return int(db.sql("SHOW GLOBAL STATUS LIKE 'Innodb_buffer_pool_reads'")[0][1])
 
 
 def steal_ticks():

@@ -72,6 +72,7 @@ def main():
     db.start(timeout=120)
     database = "ps_bench_export"  # the database users' grants cover ps_% (scripts/db-users.sql)
     benchlib.loaded_database(db, database, args.data, lambda d, n: load(d, n, args.rows))
+    benchlib.settled(db)
     redis = harness.private_redis()
     server = harness.Server(database=database, mariadb=db, redis=redis, log_level="warn")
     try:

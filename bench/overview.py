@@ -173,18 +173,21 @@ def p50_p99(out):
     return statistics.median(out), out[min(len(out) - 1, int(len(out) * 0.99))]
 
 
-def timeit(fn, runs, server, method):
+def timeit(fn, runs, server, method, db):
     """p50 and p99 of runs calls as the client saw them, then as the server measured them (ms),
-    and the host's steal during the calls (benchlib.steal_share)."""
+    the host's steal during the calls (benchlib.steal_share), and how many pages MariaDB read from
+    disk meanwhile (benchlib.disk_reads: a page that is not in its buffer pool adds a read)."""
     fn()  # warm
     mark = os.path.getsize(server.log_path)
     out = []
+    reads = benchlib.disk_reads(db)
     ticks = benchlib.steal_ticks()
     for _ in range(runs):
         t = time.perf_counter()
         fn()
         out.append((time.perf_counter() - t) * 1000)
     steal = benchlib.steal_share(ticks, benchlib.steal_ticks())
+    reads = benchlib.disk_reads(db) - reads
     # the access lines of these calls (the server writes a call's line as it answers it)
     served = []
     for _ in range(50):
@@ -198,7 +201,7 @@ def timeit(fn, runs, server, method):
         time.sleep(0.05)
     if len(served) != runs:
         sys.exit("found %d access lines of %s for %d calls" % (len(served), method, runs))
-    return p50_p99(out) + p50_p99(served) + (steal,)
+    return p50_p99(out) + p50_p99(served) + (steal, reads)
 
 
 def main():
@@ -246,6 +249,8 @@ def main():
     print("word index check: %d of %d sampled records differ from the server's tokenizer"
           % (mismatches, len(sample)))
 
+    benchlib.settled(db)
+
     # every statement the server runs is EXPLAINed at the end: each case's first call is made with
     # the general log on, its timed calls with it off (the log writes a row per statement)
     db.sql("SET GLOBAL log_output = 'TABLE'")
@@ -270,10 +275,10 @@ def main():
         resp = logged(lambda: harness.call(ch, lib.method("ListProspects"), req,
                                            service_pb2.ListProspectsResponse))
         t = timeit(lambda: harness.call(ch, lib.method("ListProspects"), req, service_pb2.ListProspectsResponse),
-                   args.runs, server, "ListProspects")
+                   args.runs, server, "ListProspects", db)
         rows.append((label, len(resp.prospects)) + t)
-        print("%-58s %4d rows  p50 %6.2f ms  p99 %6.2f ms  (server: %.2f, %.2f; steal %.0f%%)"
-              % rows[-1], flush=True)
+        print("%-58s %4d rows  p50 %6.2f ms  p99 %6.2f ms  (server: %.2f, %.2f; steal %.0f%%;"
+              " disk reads %d)" % rows[-1], flush=True)
 
     deep = int(n_state1 * 0.9)
     case("overview newest, first page")
@@ -363,11 +368,11 @@ def main():
                                             service_pb2.FindDuplicateProspectsResponse))
         t = timeit(lambda: harness.call(ch, lib.method("FindDuplicateProspects"), dreq,
                                         service_pb2.FindDuplicateProspectsResponse),
-                   args.runs, server, "FindDuplicateProspects")
+                   args.runs, server, "FindDuplicateProspects", db)
         kinds = sorted({service_pb2.DuplicateReason.Name(r) for d in dresp.duplicates for r in d.reasons})
         dup_rows.append((label, len(dresp.duplicates)) + t)
         print("%-58s %4d rows  p50 %6.2f ms  p99 %6.2f ms  (server: %.2f, %.2f; steal %.0f%%;"
-              " %s; top score %.2f)" % (
+              " disk reads %d; %s; top score %.2f)" % (
                   dup_rows[-1] + (", ".join(kinds) or "none", max([d.score for d in dresp.duplicates] or [0]))),
               flush=True)
 
