@@ -891,14 +891,19 @@ static int authorize(call_t *c, const char *path) {
 /* Whether a call of m learns that its client has gone only with its final batch. Watching for that
  * from the start costs a batch and a completion of its own. It pays off for calls that run long or
  * hold a worker: streams, which stop when their client goes, and unary calls that queued work
- * skips once cancelled (call_gone). A by-key read that is coalesced (dispatch.h: batch_key) costs
- * less to run than to watch, and unknown methods and health checks are answered at once. Their
- * deadlines are still checked before they run. */
+ * skips once cancelled (call_gone). Unknown methods and health checks are answered at once. A
+ * by-key read that is coalesced (dispatch.h: batch_key) costs less to run than to watch while it
+ * runs soon; behind a backlog (more than CLOSE_WATCH_BACKLOG queued calls, a full batch: overload, or a storm
+ * of streams reset right after they were opened) it waits, and watching lets it be skipped once
+ * its client has gone. Deadlines are checked before every call runs. */
+#define CLOSE_WATCH_BACKLOG PS_POOL_BATCH_MAX
 static int close_late(const method_t *m) {
   switch (m->kind) {
   case K_GENERIC:
   case K_HEALTH_CHECK: return 1;
-  case K_UNARY: return m->m && !m->m->stream_handler && m->m->batch_key > 0;
+  case K_UNARY:
+    return m->m && !m->m->stream_handler && m->m->batch_key > 0 &&
+           ps_pool_depth(T.pool) <= CLOSE_WATCH_BACKLOG;
   default: return 0;
   }
 }
