@@ -893,10 +893,11 @@ static int authorize(call_t *c, const char *path) {
  * hold a worker: streams, which stop when their client goes, and unary calls that queued work
  * skips once cancelled (call_gone). Unknown methods and health checks are answered at once. A
  * by-key read that is coalesced (dispatch.h: batch_key) costs less to run than to watch while it
- * runs soon; behind a backlog (more than CLOSE_WATCH_BACKLOG queued calls, a full batch: overload, or a storm
- * of streams reset right after they were opened) it waits, and watching lets it be skipped once
- * its client has gone. Deadlines are checked before every call runs. */
-#define CLOSE_WATCH_BACKLOG PS_POOL_BATCH_MAX
+ * runs soon. Behind a backlog (more than CLOSE_WATCH_BACKLOG queued calls, four full batches:
+ * overload, or a storm of streams reset right after they were opened) it waits, and watching
+ * lets it be skipped once its client has gone. At peak, 32 calls in flight stay under it.
+ * Deadlines are checked before every call runs. */
+#define CLOSE_WATCH_BACKLOG (4 * PS_POOL_BATCH_MAX)
 static int close_late(const method_t *m) {
   switch (m->kind) {
   case K_GENERIC:
