@@ -36,19 +36,18 @@ def settled(db, timeout=1800):
     # an idle page cleaner writes innodb_io_capacity pages a second: ask for all of them now
     pct = db.sql("SELECT @@GLOBAL.innodb_max_dirty_pages_pct")[0][0]
     db.sql("SET GLOBAL innodb_max_dirty_pages_pct = 0")
-    names = ("Innodb_buffer_pool_load_status", "Innodb_buffer_pool_pages_dirty",
-             "Innodb_buffer_pool_pages_total", "Innodb_history_list_length")
-    while True:
-        st = dict(db.sql("SHOW GLOBAL STATUS WHERE Variable_name IN (%s)"
-                         % ", ".join("'%s'" % n for n in names)))
-        loading = st.get(names[0], "").startswith("Loaded")
-        dirty = int(st.get(names[1], 0))
-        total = max(1, int(st.get(names[2], 1)))
-        history = int(st.get(names[3], 0))
-        if (not loading and dirty * 100 < total and history < 1000) or time.monotonic() - t0 > timeout:
-            break
-        time.sleep(1)
-    db.sql("SET GLOBAL innodb_max_dirty_pages_pct = %s" % pct)
+    try:
+        while time.monotonic() - t0 <= timeout:
+            st = global_status(db, "Innodb_buffer_pool_load_status", "Innodb_buffer_pool_pages_dirty",
+                               "Innodb_buffer_pool_pages_total", "Innodb_history_list_length")
+            if (not st["Innodb_buffer_pool_load_status"].startswith("Loaded")
+                    and int(st["Innodb_buffer_pool_pages_dirty"]) * 100
+                    < int(st["Innodb_buffer_pool_pages_total"])
+                    and int(st["Innodb_history_list_length"]) < 1000):
+                break
+            time.sleep(1)
+    finally:
+        db.sql("SET GLOBAL innodb_max_dirty_pages_pct = %s" % pct)
     waited = time.monotonic() - t0
     if waited > 1:
         print("waited %.0f s for MariaDB's background work (buffer pool load, dirty pages, purge)"
@@ -77,9 +76,15 @@ def data_dir(path):
     return path
 
 
+def global_status(db, *names):
+    """MariaDB's global status variables of these names: {name: value as text}."""
+    rows = db.sql("SHOW GLOBAL STATUS WHERE Variable_name IN (%s)" % ", ".join("'%s'" % n for n in names))
+    return {n: v for n, v in rows}
+
+
 def disk_reads(db):
     """Pages MariaDB has read from disk so far, because they were not in its buffer pool."""
-    return int(db.sql("SHOW GLOBAL STATUS LIKE 'Innodb_buffer_pool_reads'")[0][1])
+    return int(global_status(db, "Innodb_buffer_pool_reads")["Innodb_buffer_pool_reads"])
 
 
 def steal_ticks():
