@@ -40,7 +40,10 @@ def settled(db, timeout=1800):
         while time.monotonic() - t0 <= timeout:
             st = global_status(db, "Innodb_buffer_pool_load_status", "Innodb_buffer_pool_pages_dirty",
                                "Innodb_buffer_pool_pages_total", "Innodb_history_list_length")
-            if (not st["Innodb_buffer_pool_load_status"].startswith("Loaded")
+            load = st["Innodb_buffer_pool_load_status"]
+            # "Loading buffer pool(s) from FILE", then "Loaded N/M pages"; done when it has
+            # completed, failed or was not asked for (no page list: "Cannot open ...")
+            if (load and not load.startswith(("Loading", "Loaded"))
                     and int(st["Innodb_buffer_pool_pages_dirty"]) * 100
                     < int(st["Innodb_buffer_pool_pages_total"])
                     and int(st["Innodb_history_list_length"]) < 1000):
