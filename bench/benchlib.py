@@ -86,8 +86,10 @@ def global_status(db, *names):
 
 
 def disk_reads(db):
-    """Pages MariaDB has read from disk so far, because they were not in its buffer pool."""
-    return int(global_status(db, "Innodb_buffer_pool_reads")["Innodb_buffer_pool_reads"])
+    """Pages MariaDB has read from disk so far, for any reason: a page a statement missed in its
+    buffer pool, read-ahead, and the buffer pool's load at start (Innodb_buffer_pool_reads counts
+    only the first)."""
+    return int(global_status(db, "Innodb_pages_read")["Innodb_pages_read"])
 
 
 def steal_ticks():

@@ -177,7 +177,7 @@ def p50_p99(out):
 def timeit(fn, runs, server, method, db):
     """p50 and p99 of runs calls as the client saw them, then as the server measured them (ms),
     the host's steal during the calls (benchlib.steal_share), and how many pages MariaDB read from
-    disk meanwhile (benchlib.disk_reads: a page that is not in its buffer pool adds a read)."""
+    disk meanwhile (benchlib.disk_reads: misses, read-ahead and the buffer pool's load)."""
     fn()  # warm
     mark = os.path.getsize(server.log_path)
     out = []
