@@ -222,8 +222,16 @@ rand_rate=$(median <<<"$R_CL")
 half=$(awk -v r="$rand_rate" 'BEGIN {printf "%.0f", r / 2}')
 echo "== latency: paced at half of the closed loop's median rate ($half/s), then one call in flight"
 s0=$(steal_ticks)
+mark=$(stat -c %s "$WORK/server.log")
 at_half=$("$CL" "127.0.0.1:$PORT" "$WORK/names.txt" 32 4 "$DURATION" "$half")
 s1=$(steal_ticks)
+# the same calls as the server measured them (its access lines: from a call's arrival to its
+# answer), without the client's and the sockets' share; a line is written as its call is answered
+sleep 0.2
+srv_half=$(tail -c +"$((mark + 1))" "$WORK/server.log" | grep '/GetProspect ' |
+           sed -n 's/.* duration_us=\([0-9]*\).*/\1/p' | sort -n |
+           awk '{v[NR] = $1} END {if (NR) printf "p50 %d µs, p99 %d µs (%d calls)", v[int((NR - 1) * 0.5) + 1],
+                                       v[int((NR - 1) * 0.99) + 1], NR}')
 lone=$("$CL" "127.0.0.1:$PORT" "$WORK/names.txt" 1 1 "$DURATION")
 s2=$(steal_ticks)
 steal_half=$(steal_share "$s0" "$s1"); steal_lone=$(steal_share "$s1" "$s2")
@@ -297,7 +305,7 @@ echo "CPU per GetProspect, h2load: server $(median <<<"$S_H2") µs (kernel $(med
 echo "CPU per GetProspect, closed loop: server $(median <<<"$S_CL") µs, MariaDB $(median <<<"$D_CL") µs; MariaDB per query alone: $(median <<<"$DB_RAND") µs; load generator $(median <<<"$LG_CL") µs"
 echo "context switches per GetProspect (server, all threads): h2load $(median <<<"$C_H2"), closed loop $(median <<<"$C_CL"); MariaDB (h2load) $(median <<<"$DC_H2")"
 echo "coalesced reads (whole run so far): $batched of $calls calls in $batches batches, $(awk -v a="$batched" -v b="$batches" 'BEGIN {printf "%.1f", b ? a / b : 0}') calls per batch"
-echo "latency at half of peak ($half/s): p50 $(field p50_us "$at_half") µs, p99 $(field p99_us "$at_half") µs (of which the load generator's own lateness in starting calls: p50 $(field start_lag_p50_us "$at_half") µs, p99 $(field start_lag_p99_us "$at_half") µs); one call in flight: p50 $(field p50_us "$lone") µs, p99 $(field p99_us "$lone") µs; the host's steal meanwhile: $steal_half % and $steal_lone % of the CPUs' time"
+echo "latency at half of peak ($half/s): p50 $(field p50_us "$at_half") µs, p99 $(field p99_us "$at_half") µs (of which the load generator's own lateness in starting calls: p50 $(field start_lag_p50_us "$at_half") µs, p99 $(field start_lag_p99_us "$at_half") µs; at the server: ${srv_half:-no access lines}); one call in flight: p50 $(field p50_us "$lone") µs, p99 $(field p99_us "$lone") µs; the host's steal meanwhile: $steal_half % and $steal_lone % of the CPUs' time"
 echo "ListProspects (query, 20 per page): $list_rps/s, server ${pc_list%% *} µs and MariaDB $(cut -d' ' -f2 <<<"$pc_list") µs per call"
 echo "CreateProspect: $create_rps/s, server ${pc_create%% *} µs and MariaDB $(cut -d' ' -f2 <<<"$pc_create") µs per call"
 if [ -n "$rss_long" ]; then echo "RSS after 100,000 random-key calls: $((rss_100k / 1024)) MiB; after $LONG_CALLS: $((rss_long / 1024)) MiB; ratio $(awk -v a="$rss_long" -v b="$rss_100k" 'BEGIN {printf "%.3f", a / b}')"; fi
