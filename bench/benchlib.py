@@ -2,6 +2,8 @@
 loaded once and reused across runs (--data DIR)."""
 
 import os
+import signal
+import subprocess
 import time
 
 import harness
@@ -106,3 +108,36 @@ def steal_share(before, after):
     on the 2-core virtual machines of these benchmarks, a call of 0.8 ms took 4 in windows of
     50-400 ms with steal, and the p99 of a case depends on how many of its calls fell in them."""
     return 100.0 * (after[0] - before[0]) / (after[1] - before[1]) if after[1] > before[1] else 0.0
+
+
+class Hiccups:
+    """The machine's own stalls while a block runs (bench/hiccup.c, built with the tests as
+    build/client/hiccup): a thread that asks to wake every millisecond, and how late it got to run.
+    A wake-up 2 ms late is 2 ms in which a runnable thread found no CPU, whatever took it: the
+    benchmark's own load, a kernel thread, or a host that did not run the virtual CPU (which not
+    every hypervisor reports as steal). Use as `with Hiccups() as h: ...`, then h.result:
+    {samples, p50_us, p99_us, p999_us, max_us, stalls_1ms, stalls_2ms, stalls_5ms, stalled_ms},
+    or None when the tool was not built."""
+    PATH = os.path.join(harness.BUILD_DIR, "client", "hiccup")
+
+    def __enter__(self):
+        self.result = None
+        self.proc = None
+        if os.access(self.PATH, os.X_OK):
+            self.proc = subprocess.Popen([self.PATH], stdout=subprocess.PIPE, text=True)
+        return self
+
+    def __exit__(self, *exc):
+        if self.proc:
+            self.proc.send_signal(signal.SIGTERM)
+            out, _ = self.proc.communicate(timeout=30)
+            fields = dict(kv.split("=", 1) for kv in out.split())
+            self.result = {k: float(v) for k, v in fields.items()}
+        return False
+
+    def summary(self):
+        """'stalls >= 2 ms: N (longest X ms)', or '' without the tool."""
+        r = self.result
+        if not r:
+            return ""
+        return "stalls >= 2 ms: %d (longest %.1f ms)" % (r["stalls_2ms"], r["max_us"] / 1000)

@@ -6,8 +6,9 @@
 #     over PS_BENCH_TENANTS (100) x PS_BENCH_PER_TENANT (1000) records; GetProspect under the
 #     closed-loop client (bench/closedloop.c) drawing the same random keys. Per phase: rate, server
 #     and MariaDB CPU per call (/proc), context switches per call; ratios to the query alone;
-#   - latency (p50/p99) paced at half of the closed loop's peak, and with one call in flight, with
-#     the host's steal meanwhile (on a virtual machine a share of the tails comes from it);
+#   - latency (p50/p99) paced at half of the closed loop's peak (also as the server measured it),
+#     and with one call in flight, with the host's steal and the machine's own stalls meanwhile
+#     (bench/hiccup.c; on a virtual machine a share of the tails comes from them);
 #   - ListProspects (a two-word query) and CreateProspect under h2load;
 #   - cold start, idle RSS, RSS after 100,000 and after 1,000,000 random-key calls;
 #   - GetProspect with Redis stopped;
@@ -221,9 +222,20 @@ grep -E "^status codes:" "$WORK/h2load.txt"
 rand_rate=$(median <<<"$R_CL")
 half=$(awk -v r="$rand_rate" 'BEGIN {printf "%.0f", r / 2}')
 echo "== latency: paced at half of the closed loop's median rate ($half/s), then one call in flight"
+# the machine's own stalls during each phase (bench/hiccup.c; none without the tool)
+HICCUP="$BUILD_DIR/client/hiccup"
+hiccup_start() { HPID=; [ -x "$HICCUP" ] && { "$HICCUP" >"$1" & HPID=$!; }; return 0; }
+hiccup_end() {
+    [ -n "$HPID" ] || return 0
+    kill -TERM "$HPID"; wait "$HPID" 2>/dev/null
+    echo "stalls >= 2 ms: $(field stalls_2ms "$(cat "$1")") (longest $(awk -v u="$(field max_us "$(cat "$1")")" 'BEGIN {printf "%.1f", u / 1000}') ms)"
+}
+hiccup_start "$WORK/hiccup-idle.txt"; sleep 5; stalls_idle=$(hiccup_end "$WORK/hiccup-idle.txt")
 s0=$(steal_ticks)
 mark=$(stat -c %s "$WORK/server.log")
+hiccup_start "$WORK/hiccup-half.txt"
 at_half=$("$CL" "127.0.0.1:$PORT" "$WORK/names.txt" 32 4 "$DURATION" "$half")
+stalls_half=$(hiccup_end "$WORK/hiccup-half.txt")
 s1=$(steal_ticks)
 # the same calls as the server measured them (its access lines: from a call's arrival to its
 # answer), without the client's and the sockets' share; a line is written as its call is answered
@@ -232,7 +244,9 @@ srv_half=$(tail -c +"$((mark + 1))" "$WORK/server.log" | grep '/GetProspect ' |
            sed -n 's/.* duration_us=\([0-9]*\).*/\1/p' | sort -n |
            awk '{v[NR] = $1} END {if (NR) printf "p50 %d µs, p99 %d µs (%d calls)", v[int((NR - 1) * 0.5) + 1],
                                        v[int((NR - 1) * 0.99) + 1], NR}')
+hiccup_start "$WORK/hiccup-lone.txt"
 lone=$("$CL" "127.0.0.1:$PORT" "$WORK/names.txt" 1 1 "$DURATION")
+stalls_lone=$(hiccup_end "$WORK/hiccup-lone.txt")
 s2=$(steal_ticks)
 steal_half=$(steal_share "$s0" "$s1"); steal_lone=$(steal_share "$s1" "$s2")
 echo "paced: $at_half (the host's steal: $steal_half %)"
@@ -306,6 +320,7 @@ echo "CPU per GetProspect, closed loop: server $(median <<<"$S_CL") µs, MariaDB
 echo "context switches per GetProspect (server, all threads): h2load $(median <<<"$C_H2"), closed loop $(median <<<"$C_CL"); MariaDB (h2load) $(median <<<"$DC_H2")"
 echo "coalesced reads (whole run so far): $batched of $calls calls in $batches batches, $(awk -v a="$batched" -v b="$batches" 'BEGIN {printf "%.1f", b ? a / b : 0}') calls per batch"
 echo "latency at half of peak ($half/s): p50 $(field p50_us "$at_half") µs, p99 $(field p99_us "$at_half") µs (of which the load generator's own lateness in starting calls: p50 $(field start_lag_p50_us "$at_half") µs, p99 $(field start_lag_p99_us "$at_half") µs; at the server: ${srv_half:-no access lines}); one call in flight: p50 $(field p50_us "$lone") µs, p99 $(field p99_us "$lone") µs; the host's steal meanwhile: $steal_half % and $steal_lone % of the CPUs' time"
+[ -n "$stalls_half" ] && echo "  the machine's own stalls (bench/hiccup.c, a wake-up due every ms): with no call for 5 s $stalls_idle; at half of peak $stalls_half; one call in flight $stalls_lone"
 echo "ListProspects (query, 20 per page): $list_rps/s, server ${pc_list%% *} µs and MariaDB $(cut -d' ' -f2 <<<"$pc_list") µs per call"
 echo "CreateProspect: $create_rps/s, server ${pc_create%% *} µs and MariaDB $(cut -d' ' -f2 <<<"$pc_create") µs per call"
 if [ -n "$rss_long" ]; then echo "RSS after 100,000 random-key calls: $((rss_100k / 1024)) MiB; after $LONG_CALLS: $((rss_long / 1024)) MiB; ratio $(awk -v a="$rss_long" -v b="$rss_100k" 'BEGIN {printf "%.3f", a / b}')"; fi

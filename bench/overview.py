@@ -174,10 +174,23 @@ def p50_p99(out):
     return statistics.median(out), out[min(len(out) - 1, int(len(out) * 0.99))]
 
 
+def case_line(row, extra=""):
+    """A case's figures: (label, rows, client p50, p99, server p50, p99, steal, reads, hiccups)."""
+    label, n, c50, c99, s50, s99, steal, reads, hiccups = row
+    notes = ["steal %.0f%%" % steal, "disk reads %d" % reads]
+    if hiccups.result:
+        notes.append(hiccups.summary())
+    if extra:
+        notes.append(extra)
+    return "%-58s %4d rows  p50 %6.2f ms  p99 %6.2f ms  (server: %.2f, %.2f; %s)" % (
+        label, n, c50, c99, s50, s99, "; ".join(notes))
+
+
 def timeit(fn, runs, server, method, db):
     """p50 and p99 of runs calls as the client saw them, then as the server measured them (ms),
-    the host's steal during the calls (benchlib.steal_share), and how many pages MariaDB read from
-    disk meanwhile (benchlib.disk_reads: misses, read-ahead and the buffer pool's load)."""
+    the host's steal during the calls (benchlib.steal_share), how many pages MariaDB read from
+    disk meanwhile (benchlib.disk_reads: misses, read-ahead and the buffer pool's load), and the
+    machine's own stalls meanwhile (benchlib.Hiccups)."""
     fn()  # warm
     mark = os.path.getsize(server.log_path)
     out = []
@@ -187,10 +200,11 @@ def timeit(fn, runs, server, method, db):
     gc.collect()
     gc.disable()
     try:
-        for _ in range(runs):
-            t = time.perf_counter()
-            fn()
-            out.append((time.perf_counter() - t) * 1000)
+        with benchlib.Hiccups() as hiccups:
+            for _ in range(runs):
+                t = time.perf_counter()
+                fn()
+                out.append((time.perf_counter() - t) * 1000)
     finally:
         gc.enable()
     steal = benchlib.steal_share(ticks, benchlib.steal_ticks())
@@ -208,7 +222,7 @@ def timeit(fn, runs, server, method, db):
         time.sleep(0.05)
     if len(served) != runs:
         sys.exit("found %d access lines of %s for %d calls" % (len(served), method, runs))
-    return p50_p99(out) + p50_p99(served) + (steal, reads)
+    return p50_p99(out) + p50_p99(served) + (steal, reads, hiccups)
 
 
 def main():
@@ -257,6 +271,12 @@ def main():
           % (mismatches, len(sample)))
 
     benchlib.settled(db)
+    # the baseline of the machine's own stalls: 5 s with nothing timed, to compare each case's with
+    with benchlib.Hiccups() as idle:
+        time.sleep(5)
+    if idle.result:
+        print("the machine with no call (5 s): %s, %.1f a second" % (
+            idle.summary(), idle.result["stalls_2ms"] / 5), flush=True)
 
     # every statement the server runs is EXPLAINed at the end: each case's first call is made with
     # the general log on, its timed calls with it off (the log writes a row per statement)
@@ -284,8 +304,7 @@ def main():
         t = timeit(lambda: harness.call(ch, lib.method("ListProspects"), req, service_pb2.ListProspectsResponse),
                    args.runs, server, "ListProspects", db)
         rows.append((label, len(resp.prospects)) + t)
-        print("%-58s %4d rows  p50 %6.2f ms  p99 %6.2f ms  (server: %.2f, %.2f; steal %.0f%%;"
-              " disk reads %d)" % rows[-1], flush=True)
+        print(case_line(rows[-1]), flush=True)
 
     deep = int(n_state1 * 0.9)
     case("overview newest, first page")
@@ -378,10 +397,8 @@ def main():
                    args.runs, server, "FindDuplicateProspects", db)
         kinds = sorted({service_pb2.DuplicateReason.Name(r) for d in dresp.duplicates for r in d.reasons})
         dup_rows.append((label, len(dresp.duplicates)) + t)
-        print("%-58s %4d rows  p50 %6.2f ms  p99 %6.2f ms  (server: %.2f, %.2f; steal %.0f%%;"
-              " disk reads %d; %s; top score %.2f)" % (
-                  dup_rows[-1] + (", ".join(kinds) or "none", max([d.score for d in dresp.duplicates] or [0]))),
-              flush=True)
+        print(case_line(dup_rows[-1], "%s; top score %.2f" % (
+            ", ".join(kinds) or "none", max([d.score for d in dresp.duplicates] or [0]))), flush=True)
 
     stmts = lib.logged_selects(db, BIG)
     scans = 0
@@ -399,6 +416,8 @@ def main():
             max(rs, key=lambda r: r[5])[0]))
         print("  the host's steal during the cases: %.0f-%.0f%% of the CPUs' time (%.0f%% in the worst case)"
               % (min(r[6] for r in rs), max(r[6] for r in rs), worst[6]))
+        if worst[8].result:
+            print("  the machine's own stalls during the worst case: %s" % worst[8].summary())
     server.close()
     db.close()
 
