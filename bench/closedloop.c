@@ -42,6 +42,7 @@
 #include <unistd.h>
 
 #include "prospects/v1/service.pb-c.h"
+#include "samples.h"
 
 #define PATH "/prospects.v1.ProspectService/GetProspect"
 #define MAX_REQUEST 512  /* a framed GetProspectRequest */
@@ -84,24 +85,6 @@ static uint64_t n_ok, n_failed;
 static int busy, stopping, reported, ended, n_conns, n_dead; /* ended: the sessions are being deleted */
 static uint32_t *lat_us, *lag_us;
 static size_t n_lat, cap_lat, n_lag, cap_lag;
-
-static int64_t now_ns(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-/* Appends v to a growing sample array; the sample is lost (the count kept) without memory. */
-static void sample(uint32_t **a, size_t *n, size_t *cap, int64_t us) {
-  if (*n == *cap) {
-    size_t nc = *cap ? *cap * 2 : 65536;
-    uint32_t *l = realloc(*a, nc * sizeof *l);
-    if (!l) return;
-    *a = l;
-    *cap = nc;
-  }
-  (*a)[(*n)++] = us < 0 ? 0 : us > UINT32_MAX ? UINT32_MAX : (uint32_t)us;
-}
 
 static void fail_once(const char *what, int http, int grpc, const char *msg) {
   if (reported++) return;
@@ -321,11 +304,6 @@ static int connect_to(const char *target) {
   return fd;
 }
 
-static int cmp_u32(const void *a, const void *b) {
-  uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-  return x < y ? -1 : x > y;
-}
-
 static int read_names(const char *path) {
   FILE *f = fopen(path, "r");
   if (!f) {
@@ -505,7 +483,6 @@ int main(int argc, char **argv) {
   }
   qsort(lat_us, n_lat, sizeof *lat_us, cmp_u32);
   size_t total = n_lat;
-#define PCT(a, n, p) ((n) ? (a)[(size_t)((double)((n) - 1) * (p))] : 0)
   printf("calls=%zu ok=%llu failed=%llu seconds=%.2f rate=%.0f p50_us=%u p90_us=%u p99_us=%u "
          "max_us=%u cpu_us_per_call=%.1f",
          total, (unsigned long long)n_ok, (unsigned long long)n_failed, elapsed,

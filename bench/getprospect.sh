@@ -228,7 +228,8 @@ hiccup_start() { HPID=; [ -x "$HICCUP" ] && { "$HICCUP" >"$1" & HPID=$!; }; retu
 hiccup_end() {
     [ -n "$HPID" ] || return 0
     kill -TERM "$HPID"; wait "$HPID" 2>/dev/null
-    echo "stalls >= 2 ms: $(field stalls_2ms "$(cat "$1")") (longest $(awk -v u="$(field max_us "$(cat "$1")")" 'BEGIN {printf "%.1f", u / 1000}') ms)"
+    local out; out=$(cat "$1")
+    echo "stalls >= 2 ms: $(field stalls_2ms "$out") (longest $(awk -v u="$(field max_us "$out")" 'BEGIN {printf "%.1f", u / 1000}') ms)"
 }
 hiccup_start "$WORK/hiccup-idle.txt"; sleep 5; stalls_idle=$(hiccup_end "$WORK/hiccup-idle.txt")
 s0=$(steal_ticks)

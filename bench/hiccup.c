@@ -23,25 +23,14 @@
 #include <sys/prctl.h>
 #include <time.h>
 
+#include "samples.h"
+
 static volatile sig_atomic_t stopping;
 
 static void on_signal(int sig) {
   (void)sig;
   stopping = 1;
 }
-
-static int64_t now_ns(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-static int cmp_u32(const void *a, const void *b) {
-  uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-  return (x > y) - (x < y);
-}
-
-#define PCT(a, n, p) ((n) ? (a)[(size_t)((double)((n) - 1) * (p))] : 0)
 
 int main(int argc, char **argv) {
   double seconds = argc > 1 ? atof(argv[1]) : 0;
@@ -58,12 +47,8 @@ int main(int argc, char **argv) {
   /* the kernel's default 50 µs timer slack would be counted as lateness */
   prctl(PR_SET_TIMERSLACK, 1UL, 0, 0, 0);
 
-  size_t n = 0, cap = 4096;
-  uint32_t *late = malloc(cap * sizeof *late);
-  if (!late) {
-    fprintf(stderr, "hiccup: out of memory\n");
-    return 1;
-  }
+  uint32_t *late = NULL; /* each wake-up's lateness (samples.h) */
+  size_t n = 0, cap = 0;
   uint64_t stalls1 = 0, stalls2 = 0, stalls5 = 0, stalled_us = 0;
   int64_t step = (int64_t)interval_us * 1000, start = now_ns();
   int64_t end = seconds > 0 ? start + (int64_t)(seconds * 1e9) : INT64_MAX;
@@ -77,15 +62,8 @@ int main(int argc, char **argv) {
       free(late);
       return 1;
     }
-    int64_t t = now_ns();
-    uint32_t us = (uint32_t)((t - due) / 1000);
-    if (n == cap) {
-      uint32_t *more = realloc(late, 2 * cap * sizeof *late);
-      if (!more) break; /* keep what was measured */
-      late = more;
-      cap *= 2;
-    }
-    late[n++] = us;
+    int64_t t = now_ns(), us = (t - due) / 1000;
+    sample(&late, &n, &cap, us);
     if (us >= 1000) {
       stalls1++;
       stalled_us += us;
@@ -96,10 +74,10 @@ int main(int argc, char **argv) {
     due += step;
     if (due <= t) due += ((t - due) / step + 1) * step;
   }
-  qsort(late, n, sizeof *late, cmp_u32);
+  if (n) qsort(late, n, sizeof *late, cmp_u32);
   printf("samples=%zu p50_us=%u p99_us=%u p999_us=%u max_us=%u stalls_1ms=%llu stalls_2ms=%llu "
          "stalls_5ms=%llu stalled_ms=%.1f\n",
-         n, PCT(late, n, 0.50), PCT(late, n, 0.99), PCT(late, n, 0.999), n ? late[n - 1] : 0,
+         n, PCT(late, n, 0.50), PCT(late, n, 0.99), PCT(late, n, 0.999), PCT(late, n, 1.0),
          (unsigned long long)stalls1, (unsigned long long)stalls2, (unsigned long long)stalls5,
          (double)stalled_us / 1000);
   free(late);

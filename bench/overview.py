@@ -272,11 +272,12 @@ def main():
 
     benchlib.settled(db)
     # the baseline of the machine's own stalls: 5 s with nothing timed, to compare each case's with
+    idle_s = 5
     with benchlib.Hiccups() as idle:
-        time.sleep(5)
+        time.sleep(idle_s)
     if idle.result:
-        print("the machine with no call (5 s): %s, %.1f a second" % (
-            idle.summary(), idle.result["stalls_2ms"] / 5), flush=True)
+        print("the machine with no call (%d s): %s, %.1f a second" % (
+            idle_s, idle.summary(), idle.result["stalls_2ms"] / idle_s), flush=True)
 
     # every statement the server runs is EXPLAINed at the end: each case's first call is made with
     # the general log on, its timed calls with it off (the log writes a row per statement)
