@@ -6,7 +6,8 @@
 #     over PS_BENCH_TENANTS (100) x PS_BENCH_PER_TENANT (1000) records; GetProspect under the
 #     closed-loop client (bench/closedloop.c) drawing the same random keys. Per phase: rate, server
 #     and MariaDB CPU per call (/proc), context switches per call; ratios to the query alone;
-#   - latency (p50/p99) paced at half of the closed loop's peak (also as the server measured it),
+#   - latency (p50/p99) paced at half of the closed loop's peak (also as the server measured it, and
+#     the query alone at the same rate and at half of its own peak as its baselines),
 #     and with one call in flight, with the host's steal and the machine's own stalls meanwhile
 #     (bench/hiccup.c; on a virtual machine a share of the tails comes from them);
 #   - ListProspects (a two-word query) and CreateProspect under h2load;
@@ -161,6 +162,20 @@ lookup() {
         'BEGIN {printf "%s %.1f", q, (n > 0 ? t * 1e6 / hz / n : 0)}'
 }
 H2=(-H 'content-type: application/grpc' -H 'te: trailers')
+# the query alone paced at RATE queries/s (the same random keys, 32 threads): sysbench's --rate starts
+# them at Poisson arrival times (more bunched than the closed-loop client's fixed ones) and counts
+# the time a query waited for a free thread in its latency; prints "p50_ms p99_ms" (p50 from the
+# histogram's buckets)
+lookup_paced() {
+    sysbench "$PS_ROOT/bench/prospect_lookup.lua" --db-driver=mysql --mysql-host=127.0.0.1 \
+        --mysql-port="$PS_MYSQL_PORT" --mysql-user="$PS_DB_USER" --mysql-password="$PS_DB_PASSWORD" \
+        --mysql-db=prospects --keys="$WORK/keys.txt" --threads=32 --rate="$1" --percentile=99 \
+        --histogram --time="$DURATION" run 2>&1 |
+        awk '$2 ~ /^\|/ && $1 ~ /^[0-9.]+$/ {v[++n] = $1; c[n] = $NF; total += $NF}
+             /99th percentile:/ {p99 = $3}
+             END {for (i = 1; i <= n && 2 * seen < total; i++) {seen += c[i]; p50 = v[i]}
+                  printf "%s %s", (p50 == "" ? "-" : p50), (p99 == "" ? "-" : p99)}'
+}
 h2() { # h2load, 4 connections x 8 streams: h2load BODY METHOD SECONDS OUT
     h2load -D "$3" -c 4 -m 8 -t 1 -d "$1" "${H2[@]}" "http://127.0.0.1:$PORT/prospects.v1.ProspectService/$2" >"$4"
 }
@@ -252,6 +267,15 @@ s2=$(steal_ticks)
 steal_half=$(steal_share "$s0" "$s1"); steal_lone=$(steal_share "$s1" "$s2")
 echo "paced: $at_half (the host's steal: $steal_half %)"
 echo "one call in flight: $lone (the host's steal: $steal_lone %)"
+# the baselines of the paced figure: the database alone at the same rate, and at half of its own
+# peak (the median of its random-key phases)
+db_peak_half=$(median <<<"$B_RAND" | awk '{printf "%.0f", $1 / 2}')
+hiccup_start "$WORK/hiccup-dbhalf.txt"
+db_half=$(lookup_paced "$half")
+stalls_dbhalf=$(hiccup_end "$WORK/hiccup-dbhalf.txt")
+echo "the query alone paced at $half/s: p50 ${db_half% *} ms, p99 ${db_half#* } ms"
+db_own=$(lookup_paced "$db_peak_half")
+echo "the query alone paced at $db_peak_half/s: p50 ${db_own% *} ms, p99 ${db_own#* } ms"
 
 echo "== ListProspects (a two-word query, page of 20) and CreateProspect under h2load (${DURATION}s each)"
 a=$(snap); h2 "$WORK/list.bin" ListProspects "$DURATION" "$WORK/h2list.txt"; b=$(snap)
@@ -321,7 +345,8 @@ echo "CPU per GetProspect, closed loop: server $(median <<<"$S_CL") µs, MariaDB
 echo "context switches per GetProspect (server, all threads): h2load $(median <<<"$C_H2"), closed loop $(median <<<"$C_CL"); MariaDB (h2load) $(median <<<"$DC_H2")"
 echo "coalesced reads (whole run so far): $batched of $calls calls in $batches batches, $(awk -v a="$batched" -v b="$batches" 'BEGIN {printf "%.1f", b ? a / b : 0}') calls per batch"
 echo "latency at half of peak ($half/s): p50 $(field p50_us "$at_half") µs, p99 $(field p99_us "$at_half") µs (of which the load generator's own lateness in starting calls: p50 $(field start_lag_p50_us "$at_half") µs, p99 $(field start_lag_p99_us "$at_half") µs; at the server: ${srv_half:-no access lines}); one call in flight: p50 $(field p50_us "$lone") µs, p99 $(field p99_us "$lone") µs; the host's steal meanwhile: $steal_half % and $steal_lone % of the CPUs' time"
-[ -n "$stalls_half" ] && echo "  the machine's own stalls (bench/hiccup.c, a wake-up due every ms): with no call for 5 s $stalls_idle; at half of peak $stalls_half; one call in flight $stalls_lone"
+echo "  the baseline, the query alone in MariaDB (the same random keys, 32 threads, sysbench --rate: Poisson arrivals, its wait for a thread included): at the same rate p50 ${db_half% *} ms, p99 ${db_half#* } ms; at half of its own peak ($db_peak_half/s) p50 ${db_own% *} ms, p99 ${db_own#* } ms"
+[ -n "$stalls_half" ] && echo "  the machine's own stalls (bench/hiccup.c, a wake-up due every ms): with no call for 5 s $stalls_idle; at half of peak $stalls_half; one call in flight $stalls_lone; the query alone at that rate $stalls_dbhalf"
 echo "ListProspects (query, 20 per page): $list_rps/s, server ${pc_list%% *} µs and MariaDB $(cut -d' ' -f2 <<<"$pc_list") µs per call"
 echo "CreateProspect: $create_rps/s, server ${pc_create%% *} µs and MariaDB $(cut -d' ' -f2 <<<"$pc_create") µs per call"
 if [ -n "$rss_long" ]; then echo "RSS after 100,000 random-key calls: $((rss_100k / 1024)) MiB; after $LONG_CALLS: $((rss_long / 1024)) MiB; ratio $(awk -v a="$rss_long" -v b="$rss_100k" 'BEGIN {printf "%.3f", a / b}')"; fi
