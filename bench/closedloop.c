@@ -10,7 +10,9 @@
  *
  * TARGET is host:port (plaintext HTTP/2). RATE 0 is the closed loop; MAX_CALLS > 0 ends the run
  * after that many calls (or SECONDS). Paced, it also prints start_lag_p50_us and start_lag_p99_us:
- * how late it started calls itself, a delay that the latencies include.
+ * how late it started calls itself, a delay that the latencies include (whether its slot was still
+ * waiting for the last answer, or it woke late itself), and sent_p50_us and sent_p99_us: the
+ * latencies counted from each call's start instead of its due time, without that delay.
  *
  * A load generator that shares the machine with the server and the database must cost little per
  * call, or the figures measure the generator: what it burns, the server and MariaDB lose. So it
@@ -55,6 +57,7 @@ typedef struct slot {
   conn_t *conn;
   int32_t stream_id;            /* 0: free */
   int64_t t0;                   /* when the call was due (paced) or started */
+  int64_t started;              /* when it was started (paced: t0 plus the generator's lateness) */
   int64_t next;                 /* paced: when the next call is due */
   uint8_t req[5 + MAX_REQUEST]; /* the framed request */
   size_t req_len, req_off;
@@ -83,8 +86,8 @@ static int epfd;
 static char authority[300];
 static uint64_t n_ok, n_failed;
 static int busy, stopping, reported, ended, n_conns, n_dead; /* ended: the sessions are being deleted */
-static uint32_t *lat_us, *lag_us;
-static size_t n_lat, cap_lat, n_lag, cap_lag;
+static uint32_t *lat_us, *lag_us, *sent_us; /* sent_us: paced, from each call's start */
+static size_t n_lat, cap_lat, n_lag, cap_lag, n_sent, cap_sent;
 
 static void fail_once(const char *what, int http, int grpc, const char *msg) {
   if (reported++) return;
@@ -190,6 +193,7 @@ static int on_close(nghttp2_session *session, int32_t stream_id, uint32_t error_
               s->grpc_status, s->message);
   }
   sample(&lat_us, &n_lat, &cap_lat, (t1 - s->t0) / 1000);
+  if (period_ns) sample(&sent_us, &n_sent, &cap_sent, (t1 - s->started) / 1000);
   s->stream_id = 0;
   busy--;
   if (period_ns == 0) { /* closed loop: the slot's next call, at once */
@@ -238,6 +242,7 @@ static int start(slot_t *s, int64_t t0) {
   if (calls_left > 0) calls_left--;
   s->stream_id = id;
   s->t0 = t0;
+  s->started = period_ns ? now_ns() : t0;
   busy++;
   return 0;
 }
@@ -489,6 +494,8 @@ int main(int argc, char **argv) {
     qsort(lag_us, n_lag, sizeof *lag_us, cmp_u32);
     printf(" start_lag_p50_us=%u start_lag_p99_us=%u", PCT(lag_us, n_lag, 0.50),
            PCT(lag_us, n_lag, 0.99));
+    qsort(sent_us, n_sent, sizeof *sent_us, cmp_u32);
+    printf(" sent_p50_us=%u sent_p99_us=%u", PCT(sent_us, n_sent, 0.50), PCT(sent_us, n_sent, 0.99));
   }
   printf("\n");
   ended = 1;
@@ -505,6 +512,7 @@ int main(int argc, char **argv) {
   free(buf);
   free(lat_us);
   free(lag_us);
+  free(sent_us);
   close(epfd);
   return 0;
 }
