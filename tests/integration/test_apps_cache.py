@@ -406,10 +406,17 @@ class TwoReplicas(CacheTestCase):
         return tenant, p
 
     def test_no_stampede_on_a_cold_tenant(self):
-        tenant, p = self.cold_tenant_on_b()
-        before = self.stats(self.b)
-        results = self.burst(self.b, p.name)
-        d = self.delta(before, self.b)
+        # A Redis command that fails (PS_REDIS_TIMEOUT_MS is 20 ms; this kind of virtual machine
+        # can stall for 40 ms) sends the load down the no-Redis path, which other tests cover: the
+        # burst is then repeated on another cold tenant, up to three times.
+        for attempt in range(3):
+            tenant, p = self.cold_tenant_on_b()
+            before = self.stats(self.b)
+            results = self.burst(self.b, p.name)
+            d = self.delta(before, self.b)
+            if d["redis"]["failures"] == 0:
+                break
+            print("\nattempt %d: a Redis command failed (%r); again on another tenant" % (attempt + 1, d["redis"]))
         bad = [r for r in results if not isinstance(r, resources_pb2.Prospect) or r != p]
         self.assertEqual(bad, [], "every call of the burst answers the prospect")
         print("\ncold burst of %d calls: flags mysql_reads=%d waits=%d local_hits=%d redis_misses=%d"
