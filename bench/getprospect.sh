@@ -146,6 +146,10 @@ steal_share() {
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", (b > 0 ? a / b : 0)}'; }
 median() { tr ' ' '\n' | grep . | sort -g | awk '{v[NR] = $1} END {print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
 id_hex=$(sed 's|.*/||; s/-//g' "$WORK/body.bin.name")
+# the GetProspect query alone (bench/prospect_lookup.lua), 32 threads, on the private MariaDB
+LOOKUP=(sysbench "$PS_ROOT/bench/prospect_lookup.lua" --db-driver=mysql --mysql-host=127.0.0.1
+        --mysql-port="$PS_MYSQL_PORT" --mysql-user="$PS_DB_USER" --mysql-password="$PS_DB_PASSWORD"
+        --mysql-db=prospects --threads=32)
 # the database alone, 32 threads: one key (the record of body.bin) or the random keys; prints
 # "queries/s db_us_per_query". The rate is the queries over the phase's time: sysbench's own
 # "per sec." divides by a total time that also counts its threads' ending (0.8 s with the random
@@ -156,9 +160,7 @@ lookup() {
     [ "$1" = random ] && sel=(--keys="$WORK/keys.txt")
     local d0 d1 out
     d0=$(cpu_ticks "$PS_MYSQL_PID")
-    out=$(sysbench "$PS_ROOT/bench/prospect_lookup.lua" --db-driver=mysql --mysql-host=127.0.0.1 \
-        --mysql-port="$PS_MYSQL_PORT" --mysql-user="$PS_DB_USER" --mysql-password="$PS_DB_PASSWORD" \
-        --mysql-db=prospects "${sel[@]}" --threads=32 --time="$DURATION" run |
+    out=$("${LOOKUP[@]}" "${sel[@]}" --time="$DURATION" run |
         awk -v t="$DURATION" '/queries:/ {printf "%d %.2f", $2, $2 / t; exit}')
     d1=$(cpu_ticks "$PS_MYSQL_PID")
     awk -v n="${out% *}" -v q="${out#* }" -v t="$((d1 - d0))" -v hz="$HZ" \
@@ -170,10 +172,8 @@ H2=(-H 'content-type: application/grpc' -H 'te: trailers')
 # the time a query waited for a free thread in its latency; prints "p50_ms p99_ms" (p50 from the
 # histogram's buckets)
 lookup_paced() {
-    sysbench "$PS_ROOT/bench/prospect_lookup.lua" --db-driver=mysql --mysql-host=127.0.0.1 \
-        --mysql-port="$PS_MYSQL_PORT" --mysql-user="$PS_DB_USER" --mysql-password="$PS_DB_PASSWORD" \
-        --mysql-db=prospects --keys="$WORK/keys.txt" --threads=32 --rate="$1" --percentile=99 \
-        --histogram --time="$DURATION" run 2>&1 |
+    "${LOOKUP[@]}" --keys="$WORK/keys.txt" --rate="$1" --percentile=99 --histogram \
+        --time="$DURATION" run 2>&1 |
         awk '$2 ~ /^\|/ && $1 ~ /^[0-9.]+$/ {v[++n] = $1; c[n] = $NF; total += $NF}
              /99th percentile:/ {p99 = $3}
              END {for (i = 1; i <= n && 2 * seen < total; i++) {seen += c[i]; p50 = v[i]}
