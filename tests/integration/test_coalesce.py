@@ -199,6 +199,10 @@ class Coalesce(Base):
         self.answers_together(alone)
         self.assertEqual(self.metric("prospect_coalesced_batches_total") - batches, 1)
         self.assertEqual(self.metric("prospect_coalesced_calls_total") - calls, len(self.requests))
+        # their batches' completions (taken from a queue that nothing polls) release every call,
+        # with no other call to come
+        lib.wait_for(lambda: self.metric("prospect_calls_in_flight") == 0, 5, 0.01,
+                     "the batch's calls to be released")
 
     def test_a_batch_whose_connection_dies_fails_alone(self):
         """The worker is held on a document lookup (document_links locked) while the batch and a
