@@ -58,7 +58,7 @@ static const setting_t settings[] = {
     S("redis-password", "PS_REDIS_PASSWORD", T_SECRET, redis_password, "", 0, 0, "Redis AUTH password (empty: no AUTH)"),
     S("cache-mac-key", "PS_CACHE_MAC_KEY", T_SECRET, cache_mac_key, "", 0, 0, "HMAC key of values cached in Redis, the same on every replica (empty: derived from the page-token key)"),
     S("workers", "PS_WORKERS", T_INT, workers, "16", 1, 1024, "handler threads (one MySQL + one Redis connection each)"),
-    S("read-workers", "PS_READ_WORKERS", T_INT, read_workers, "4", 1, 1024, "most workers that read GetProspect/ResolveProspect calls at once: while one reads, the calls that arrive wait and go with its next statement, and another worker starts only when they fill a batch (16)"),
+    S("read-workers", "PS_READ_WORKERS", T_INT, read_workers, "4", 1, 1024, "most workers that read GetProspect/ResolveProspect calls at once: while one reads, the calls that arrive wait and go with its next statement, and another worker starts only when they fill two batches (32)"),
     S("queue", "PS_QUEUE", T_INT, queue, "1024", 1, 1000000, "calls waiting for a worker before new calls get RESOURCE_EXHAUSTED"),
     S("cq-threads", "PS_CQ_THREADS", T_INT, cq_threads, "0", 0, 64, "transport threads (one completion queue each); 0: one per 4 usable processors (CPU affinity and cgroup CPU quota), at least one"),
     S("drain-delay", "PS_DRAIN_DELAY_MS", T_INT, drain_delay_ms, "0", 0, 600000, "after SIGTERM, keep taking calls this long while health says NOT_SERVING (endpoint removal reaches the clients), then drain, milliseconds"),

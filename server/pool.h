@@ -19,8 +19,8 @@ typedef struct ps_pool_ops {
   /* 0: items with a key are taken like any other. Else: an item with a key goes out at once when
    * no worker runs keyed items; while one does, the keyed items that arrive wait in the queue,
    * where they join the next batch (the worker that finishes takes them all), unless they are
-   * enough to fill a batch (PS_POOL_BATCH_MAX): then another worker takes them, up to this many
-   * at once. The database answers fewer, larger statements, and no worker is woken for a single
+   * enough to fill two batches (PS_POOL_READER_FILL): then another worker takes a batch of them,
+   * up to this many at once. The database answers fewer, larger statements, and no worker is woken for a single
    * read meanwhile. Items without a key are never held back. Nothing waits on a timer. Ignored
    * while the pool stops. */
   int max_keyed_running;
@@ -28,6 +28,13 @@ typedef struct ps_pool_ops {
 
 /* The most items one batch holds. */
 #define PS_POOL_BATCH_MAX 16
+/* Keyed items waiting that start another worker on keyed items while one runs: two batches.
+ * With one batch (the rule before) and 32 GetProspect calls in flight against MariaDB on the same
+ * 2 CPUs, a second reader ran most of the time, each with smaller batches: two servers alternated
+ * in 2 s phases served 24 % more calls per second with this rule (closed loop and h2load alike)
+ * and MariaDB spent a third less CPU per call. A queue that keeps growing past two batches means
+ * the running reader cannot keep up (a remote database): then more read in parallel. */
+#define PS_POOL_READER_FILL (2 * PS_POOL_BATCH_MAX)
 /* How far down the queue a worker looks for items that join a batch. */
 #define PS_POOL_BATCH_SCAN 64
 

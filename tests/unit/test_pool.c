@@ -338,28 +338,33 @@ static void test_keyed_items_wait_for_the_running_reader(void **state) {
   assert_int_equal(n_calls, 3);
 }
 
-/* Keyed items enough to fill a batch do not wait for the running reader: another worker takes
- * them (up to max_keyed_running workers at once; test_keyed_items_wait_for_the_running_reader
- * shows the limit). */
-static void test_a_full_batch_starts_another_reader_up_to_the_max(void **state) {
+/* Keyed items enough to fill two batches (PS_POOL_READER_FILL) do not all wait for the running
+ * reader: another worker takes a batch of them (up to max_keyed_running workers at once;
+ * test_keyed_items_wait_for_the_running_reader shows the limit). One short of that, they wait. */
+static void test_two_full_batches_start_another_reader_up_to_the_max(void **state) {
   (void)state;
   ps_pool_t *p = start_reader(4, 2);
-  for (intptr_t i = 2001; i < 2001 + PS_POOL_BATCH_MAX - 1; i++)
+  for (intptr_t i = 2001; i < 2001 + PS_POOL_READER_FILL - 1; i++)
     assert_int_equal(ps_pool_submit(p, (void *)i), 0);
   usleep(50000);
-  assert_int_equal(ps_pool_depth(p), PS_POOL_BATCH_MAX - 1); /* one short of a batch: they wait */
-  assert_int_equal(ps_pool_submit(p, (void *)(intptr_t)(2001 + PS_POOL_BATCH_MAX - 1)), 0);
-  /* a full batch: a second reader takes it, while the first still runs */
+  assert_int_equal(ps_pool_depth(p), PS_POOL_READER_FILL - 1); /* one short: they all wait */
+  assert_int_equal(n_log, 0);
+  assert_int_equal(ps_pool_submit(p, (void *)(intptr_t)(2001 + PS_POOL_READER_FILL - 1)), 0);
+  /* a second reader takes the first batch of them, while the first reader still runs */
   while (atomic_load(&runs[2001 + PS_POOL_BATCH_MAX - 1]) == 0) usleep(1000);
   assert_int_equal(atomic_load(&runs[2000]), 0);
   pthread_mutex_lock(&log_mu);
   int logged = n_log, calls = n_calls;
   pthread_mutex_unlock(&log_mu);
   assert_int_equal(logged, PS_POOL_BATCH_MAX);
-  assert_int_equal(calls, 1); /* as one batch */
+  assert_int_equal(calls, 1); /* as one batch, in order */
+  for (int i = 0; i < PS_POOL_BATCH_MAX; i++) assert_int_equal(log_items[i], 2001 + i);
+  /* the rest wait: two readers run, the max */
+  usleep(50000);
+  assert_int_equal(ps_pool_depth(p), PS_POOL_READER_FILL - PS_POOL_BATCH_MAX);
   atomic_store(&gate_open, 1);
   ps_pool_free(p);
-  assert_int_equal(n_log, PS_POOL_BATCH_MAX + 1);
+  assert_int_equal(n_log, PS_POOL_READER_FILL + 1);
 }
 
 /* A pool that stops holds nothing back: freeing it while a reader runs lets idle workers drain the
@@ -388,7 +393,7 @@ int main(void) {
       cmocka_unit_test(test_every_item_runs_once),
       cmocka_unit_test(test_keyed_items_wait_for_the_running_reader),
       cmocka_unit_test(test_a_stopping_pool_drains_held_items),
-      cmocka_unit_test(test_a_full_batch_starts_another_reader_up_to_the_max),
+      cmocka_unit_test(test_two_full_batches_start_another_reader_up_to_the_max),
       cmocka_unit_test(test_full_queue_refuses_at_once_and_free_drains),
       cmocka_unit_test(test_a_failed_worker_state_fails_the_start),
       cmocka_unit_test(test_concurrent_submitters),
