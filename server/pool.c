@@ -15,9 +15,10 @@
  * With ops.max_keyed_running, an item that has a batch key goes out at once when no worker runs
  * keyed items; while one does, the keyed items that arrive wait for it to finish and then go as one
  * batch, unless they are enough to fill two batches (PS_POOL_READER_FILL: then another worker
- * takes a batch of them, up to max_keyed_running at once). Against a fast database one worker reads, in batches as large as
- * the load makes them; against a slow one, more read in parallel as the queue fills. A worker
- * looks past waiting keyed items for one without a key (within PS_POOL_BATCH_SCAN). */
+ * takes a batch of them, up to max_keyed_running at once). Against a fast database one worker
+ * reads, in batches as large as the load makes them; against a slow one, more read in parallel as
+ * the queue fills. A worker looks past waiting keyed items for one without a key (within
+ * PS_POOL_BATCH_SCAN). */
 typedef struct idle_slot {
   pthread_cond_t wake;      /* signalled to hand this worker work (or to stop) */
   int woken;                /* set with the signal, under the pool mutex */
@@ -59,9 +60,9 @@ static void wake_one(ps_pool_t *p) {
 /* The position (from the head) of the item a worker may take now, or -1 when there is none
  * (mutex held). The head, except when it has a batch key, a worker already runs keyed items and
  * either max_keyed_running of them do or the keyed items waiting would not fill two batches
- * (PS_POOL_READER_FILL, counted within PS_POOL_BATCH_SCAN): then they
- * wait for a running one to finish and take them all, and the answer is the first item without a
- * key within PS_POOL_BATCH_SCAN. */
+ * (PS_POOL_READER_FILL, counted within PS_POOL_BATCH_SCAN): then they wait for a running one to
+ * finish and take them all, and the answer is the first item without a key within
+ * PS_POOL_BATCH_SCAN. */
 static int eligible(ps_pool_t *p) {
   if (p->count == 0) return -1;
   if (!p->ops.batch_key || p->ops.max_keyed_running <= 0 || p->stopping || p->keyed_running == 0)

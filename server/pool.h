@@ -20,9 +20,9 @@ typedef struct ps_pool_ops {
    * no worker runs keyed items; while one does, the keyed items that arrive wait in the queue,
    * where they join the next batch (the worker that finishes takes them all), unless they are
    * enough to fill two batches (PS_POOL_READER_FILL): then another worker takes a batch of them,
-   * up to this many at once. The database answers fewer, larger statements, and no worker is woken for a single
-   * read meanwhile. Items without a key are never held back. Nothing waits on a timer. Ignored
-   * while the pool stops. */
+   * up to this many at once. The database answers fewer, larger statements, and no worker is
+   * woken for a single read meanwhile. Items without a key are never held back. Nothing waits on
+   * a timer. Ignored while the pool stops. */
   int max_keyed_running;
 } ps_pool_ops_t;
 
