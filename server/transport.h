@@ -1,6 +1,7 @@
 /* The gRPC server: the only code that includes <grpc/grpc.h>. Transport threads (one completion
  * queue each) accept calls and read requests; a bounded pool of workers (each with its own MySQL
- * and Redis connection) runs the handlers and starts the reply itself. Also serves
+ * and Redis connection) runs the handlers and starts the reply itself (a coalesced batch's replies
+ * go back to the transport thread, which starts them). Also serves
  * grpc.health.v1.Health (Check and Watch) and answers unknown methods with UNIMPLEMENTED. */
 #ifndef PS_TRANSPORT_H
 #define PS_TRANSPORT_H

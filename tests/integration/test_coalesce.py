@@ -199,8 +199,8 @@ class Coalesce(Base):
         self.answers_together(alone)
         self.assertEqual(self.metric("prospect_coalesced_batches_total") - batches, 1)
         self.assertEqual(self.metric("prospect_coalesced_calls_total") - calls, len(self.requests))
-        # their batches' completions (taken from a queue that nothing polls) release every call,
-        # with no other call to come
+        # the worker hands the replies to the transport thread, which starts their final batches;
+        # their completions release every call, with no other call to come
         lib.wait_for(lambda: self.metric("prospect_calls_in_flight") == 0, 5, 0.01,
                      "the batch's calls to be released")
 
