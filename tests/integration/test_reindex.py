@@ -474,7 +474,7 @@ class UpdateInsideABatch(Base):
 
 
 class TwoServers(Base):
-    N_OLD = 60
+    N_OLD = 150
     N_NEW = 0
 
     def test_one_works_and_the_other_takes_over(self):
