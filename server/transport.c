@@ -282,7 +282,8 @@ static void call_ended(call_t *c, ps_code_t code, const char *reason) {
 }
 
 /* Keeps what the final batch sends in c: the reply (when OK; takes ownership of reply), the status
- * and its details, and reports the call's end. */
+ * and its details, and reports the call's end (its access line's duration ends here: in a
+ * coalesced batch, when the reply is ready, before the transport thread sends it). */
 static void final_prepare(call_t *c, const ps_status_t *st, grpc_byte_buffer *reply) {
   call_ended(c, st->code, st->reason);
   c->final_code = st->code;
