@@ -5,7 +5,8 @@
 #     one key, 32 threads); GetProspect under h2load (that key); the query alone with random keys
 #     over PS_BENCH_TENANTS (100) x PS_BENCH_PER_TENANT (1000) records; GetProspect under the
 #     closed-loop client (bench/closedloop.c) drawing the same random keys. Per phase: rate, server
-#     and MariaDB CPU per call (/proc), context switches per call; ratios to the query alone;
+#     and MariaDB CPU per call (/proc), context switches per call, the CPUs' idle share; ratios to
+#     the query alone;
 #   - latency (p50/p99) paced at half of the closed loop's peak (also as the server measured it, and
 #     the query alone at the same rate and at half of its own peak as its baselines),
 #     and with one call in flight, with the host's steal and the machine's own stalls meanwhile
@@ -143,6 +144,11 @@ steal_share() {
     awk -v a="$1" -v b="$2" 'BEGIN {split(a, x, " "); split(b, y, " ");
         printf "%.1f", (y[2] > x[2] ? (y[1] - x[1]) * 100 / (y[2] - x[2]) : 0)}'
 }
+# the machine's idle CPU ticks so far: "idle all" (idle and iowait); idle_share BEFORE AFTER: the
+# percentage of the CPUs' time idle in between. The query alone keeps both CPUs busy with its 32
+# threads; an idle share in a service phase is time no thread of the pipeline was ready to run
+idle_ticks() { awk '/^cpu / {print $5 + $6, $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9; exit}' /proc/stat; }
+idle_share() { steal_share "$1" "$2"; } # the same arithmetic
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", (b > 0 ? a / b : 0)}'; }
 median() { tr ' ' '\n' | grep . | sort -g | awk '{v[NR] = $1} END {print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
 id_hex=$(sed 's|.*/||; s/-//g' "$WORK/body.bin.name")
@@ -210,18 +216,18 @@ echo "== $ROUNDS interleaved rounds of ${DURATION}s phases: the query alone (one
 echo "   under h2load (one key, 4 connections x 8 streams), the query alone (random keys), GetProspect"
 echo "   under the closed-loop client (random keys, 32 calls in flight over 4 connections)"
 R_H2=; R_CL=; B_ONE=; B_RAND=; S_H2=; D_H2=; C_H2=; K_H2=; DC_H2=; S_CL=; D_CL=; C_CL=; DB_ONE=; DB_RAND=; LG_CL=
-RATIO_H2=; RATIO_CL=
+RATIO_H2=; RATIO_CL=; I_H2=; I_CL=
 for round in $(seq 1 "$ROUNDS"); do
-    base1=$(lookup one)
+    i0=$(idle_ticks); base1=$(lookup one); i1=$(idle_ticks)
     profile_start "$round"
-    a=$(snap); h2 "$WORK/body.bin" GetProspect "$DURATION" "$WORK/h2load.txt"; b=$(snap)
+    a=$(snap); h2 "$WORK/body.bin" GetProspect "$DURATION" "$WORK/h2load.txt"; b=$(snap); i2=$(idle_ticks)
     profile_end "${PS_BENCH_PERF:-}"
     rps=$(awk '/^finished in/ {print $4; exit}' "$WORK/h2load.txt")
     done_n=$(awk '/^requests:/ {print $8; exit}' "$WORK/h2load.txt")
     pc_h2=$(per_call "$a" "$b" "$done_n")
-    baser=$(lookup random)
+    i3=$(idle_ticks); baser=$(lookup random); i4=$(idle_ticks)
     profile_start "$round"
-    a=$(snap); closed=$("$CL" "127.0.0.1:$PORT" "$WORK/names.txt" 32 4 "$DURATION"); b=$(snap)
+    a=$(snap); closed=$("$CL" "127.0.0.1:$PORT" "$WORK/names.txt" 32 4 "$DURATION"); b=$(snap); i5=$(idle_ticks)
     profile_end "${PS_BENCH_PERF:-}.closedloop"
     rate=$(field rate "$closed")
     pc_cl=$(per_call "$a" "$b" "$(field calls "$closed")")
@@ -229,6 +235,9 @@ for round in $(seq 1 "$ROUNDS"); do
     echo "round $round: query alone (one key) ${base1% *}/s; h2load $rps/s: ratio $r1 | query alone (random) ${baser% *}/s; closed loop $rate/s: ratio $r2"
     echo "  per call, h2load: server ${pc_h2%% *} µs, MariaDB $(cut -d' ' -f2 <<<"$pc_h2") µs (alone: ${base1#* } µs), server context switches $(cut -d' ' -f3 <<<"$pc_h2")"
     echo "  per call, closed loop: server ${pc_cl%% *} µs, MariaDB $(cut -d' ' -f2 <<<"$pc_cl") µs (alone: ${baser#* } µs), server context switches $(cut -d' ' -f3 <<<"$pc_cl"), load generator $(field cpu_us_per_call "$closed") µs"
+    idle_h2=$(idle_share "$i1" "$i2"); idle_cl=$(idle_share "$i4" "$i5")
+    echo "  the CPUs idle: query alone (one key) $(idle_share "$i0" "$i1") %, h2load $idle_h2 %, query alone (random) $(idle_share "$i3" "$i4") %, closed loop $idle_cl %"
+    I_H2+=" $idle_h2"; I_CL+=" $idle_cl"
     R_H2+=" $rps"; R_CL+=" $rate"; B_ONE+=" ${base1% *}"; B_RAND+=" ${baser% *}"
     RATIO_H2+=" $r1"; RATIO_CL+=" $r2"
     S_H2+=" ${pc_h2%% *}"; D_H2+=" $(cut -d' ' -f2 <<<"$pc_h2")"; C_H2+=" $(cut -d' ' -f3 <<<"$pc_h2")"
@@ -346,6 +355,7 @@ echo "  sysbench point selects/s (MariaDB's own, 8 threads): $sb_qps"
 echo "CPU per GetProspect, h2load: server $(median <<<"$S_H2") µs (kernel $(median <<<"$K_H2") µs), MariaDB $(median <<<"$D_H2") µs; MariaDB per query alone: $(median <<<"$DB_ONE") µs"
 echo "CPU per GetProspect, closed loop: server $(median <<<"$S_CL") µs, MariaDB $(median <<<"$D_CL") µs; MariaDB per query alone: $(median <<<"$DB_RAND") µs; load generator $(median <<<"$LG_CL") µs"
 echo "context switches per GetProspect (server, all threads): h2load $(median <<<"$C_H2"), closed loop $(median <<<"$C_CL"); MariaDB (h2load) $(median <<<"$DC_H2")"
+echo "the CPUs idle during GetProspect: h2load $(median <<<"$I_H2") %, closed loop $(median <<<"$I_CL") % (each round's query alone: see the rounds)"
 echo "coalesced reads (whole run so far): $batched of $calls calls in $batches batches, $(awk -v a="$batched" -v b="$batches" 'BEGIN {printf "%.1f", b ? a / b : 0}') calls per batch"
 echo "latency at half of peak ($half/s): p50 $(field p50_us "$at_half") µs, p99 $(field p99_us "$at_half") µs (of which the load generator's own lateness in starting calls: p50 $(field start_lag_p50_us "$at_half") µs, p99 $(field start_lag_p99_us "$at_half") µs; from each call's start instead of its due time: p50 $(field sent_p50_us "$at_half") µs, p99 $(field sent_p99_us "$at_half") µs; at the server: ${srv_half:-no access lines}); one call in flight: p50 $(field p50_us "$lone") µs, p99 $(field p99_us "$lone") µs; the host's steal meanwhile: $steal_half % and $steal_lone % of the CPUs' time"
 echo "  the baseline, the query alone in MariaDB (the same random keys, 32 threads, sysbench --rate: Poisson arrivals, its wait for a thread included): at the same rate p50 ${db_half% *} ms, p99 ${db_half#* } ms; at half of its own peak ($db_peak_half/s) p50 ${db_own% *} ms, p99 ${db_own#* } ms"
