@@ -139,16 +139,16 @@ per_call() {
 # the machine's CPU ticks so far: "stolen all" (steal: the time the hypervisor gave other guests; on
 # a virtual machine every thread waits meanwhile: a share of the latency tails comes from it)
 steal_ticks() { awk '/^cpu / {print $9, $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9; exit}' /proc/stat; }
-# steal_share BEFORE AFTER: the percentage of the CPUs' time stolen in between
-steal_share() {
+# tick_share BEFORE AFTER, of two "part all" tick counts (steal_ticks, idle_ticks): the percentage
+# of the CPUs' time that the part took in between
+tick_share() {
     awk -v a="$1" -v b="$2" 'BEGIN {split(a, x, " "); split(b, y, " ");
         printf "%.1f", (y[2] > x[2] ? (y[1] - x[1]) * 100 / (y[2] - x[2]) : 0)}'
 }
-# the machine's idle CPU ticks so far: "idle all" (idle and iowait); idle_share BEFORE AFTER: the
-# percentage of the CPUs' time idle in between. The query alone keeps both CPUs busy with its 32
-# threads; an idle share in a service phase is time no thread of the pipeline was ready to run
+# the machine's idle CPU ticks so far: "idle all" (idle and iowait). The query alone keeps both
+# CPUs busy with its 32 threads; idle time in a service phase is time no thread of the pipeline
+# was ready to run
 idle_ticks() { awk '/^cpu / {print $5 + $6, $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9; exit}' /proc/stat; }
-idle_share() { steal_share "$1" "$2"; } # the same arithmetic
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", (b > 0 ? a / b : 0)}'; }
 median() { tr ' ' '\n' | grep . | sort -g | awk '{v[NR] = $1} END {print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
 id_hex=$(sed 's|.*/||; s/-//g' "$WORK/body.bin.name")
@@ -235,8 +235,8 @@ for round in $(seq 1 "$ROUNDS"); do
     echo "round $round: query alone (one key) ${base1% *}/s; h2load $rps/s: ratio $r1 | query alone (random) ${baser% *}/s; closed loop $rate/s: ratio $r2"
     echo "  per call, h2load: server ${pc_h2%% *} µs, MariaDB $(cut -d' ' -f2 <<<"$pc_h2") µs (alone: ${base1#* } µs), server context switches $(cut -d' ' -f3 <<<"$pc_h2")"
     echo "  per call, closed loop: server ${pc_cl%% *} µs, MariaDB $(cut -d' ' -f2 <<<"$pc_cl") µs (alone: ${baser#* } µs), server context switches $(cut -d' ' -f3 <<<"$pc_cl"), load generator $(field cpu_us_per_call "$closed") µs"
-    idle_h2=$(idle_share "$i1" "$i2"); idle_cl=$(idle_share "$i4" "$i5")
-    echo "  the CPUs idle: query alone (one key) $(idle_share "$i0" "$i1") %, h2load $idle_h2 %, query alone (random) $(idle_share "$i3" "$i4") %, closed loop $idle_cl %"
+    idle_h2=$(tick_share "$i1" "$i2"); idle_cl=$(tick_share "$i4" "$i5")
+    echo "  the CPUs idle: query alone (one key) $(tick_share "$i0" "$i1") %, h2load $idle_h2 %, query alone (random) $(tick_share "$i3" "$i4") %, closed loop $idle_cl %"
     I_H2+=" $idle_h2"; I_CL+=" $idle_cl"
     R_H2+=" $rps"; R_CL+=" $rate"; B_ONE+=" ${base1% *}"; B_RAND+=" ${baser% *}"
     RATIO_H2+=" $r1"; RATIO_CL+=" $r2"
@@ -276,7 +276,7 @@ hiccup_start "$WORK/hiccup-lone.txt"
 lone=$("$CL" "127.0.0.1:$PORT" "$WORK/names.txt" 1 1 "$DURATION")
 stalls_lone=$(hiccup_end "$WORK/hiccup-lone.txt")
 s2=$(steal_ticks)
-steal_half=$(steal_share "$s0" "$s1"); steal_lone=$(steal_share "$s1" "$s2")
+steal_half=$(tick_share "$s0" "$s1"); steal_lone=$(tick_share "$s1" "$s2")
 echo "paced: $at_half (the host's steal: $steal_half %)"
 echo "one call in flight: $lone (the host's steal: $steal_lone %)"
 # the baselines of the paced figure: the database alone at the same rate, and at half of its own
