@@ -5,6 +5,7 @@
  * calls). Prints one line of figures:
  *
  *   calls=N ok=N failed=N seconds=S rate=R p50_us=X p90_us=X p99_us=X max_us=X cpu_us_per_call=X
+ *   writes=N
  *
  *   closedloop TARGET NAMES_FILE SLOTS CONNECTIONS SECONDS [RATE [MAX_CALLS]]
  *
@@ -21,7 +22,9 @@
  * more than the server). Each call is a real gRPC call: its own stream, a 10 s grpc-timeout, a
  * framed GetProspectRequest; it counts as ok only with HTTP status 200, grpc-status 0 in the
  * trailers and a reply that decodes as a Prospect. Requests that become due together go out in
- * one write per connection. Paced calls are started at their times by the timeout of the wait for
+ * one write per connection, their HEADERS and DATA frames gathered first (writes= counts the
+ * writes): a write per frame, as libnghttp2's send callback does, cost two system calls per call
+ * and woke the server twice. Paced calls are started at their times by the timeout of the wait for
  * the sockets (epoll_pwait2, in ns, with 1 ns of timer slack): a timerfd cost two more system calls
  * per paced call (setting and reading it). Its own CPU per call is printed, to show what it took
  * from the machine.
@@ -50,6 +53,7 @@
 #define MAX_REQUEST 512  /* a framed GetProspectRequest */
 #define MAX_REPLY 65536  /* a framed Prospect; more is a failed call */
 #define READ_BUF 65536
+#define OUT_BUF 65536    /* frames gathered for one write per connection */
 
 typedef struct conn conn_t;
 
@@ -75,6 +79,10 @@ struct conn {
   int n_slots;
   int want_out;                 /* EPOLLOUT is armed */
   int dead;                     /* failed: its calls counted, out of the epoll set */
+  uint8_t out[OUT_BUF];         /* frames to write: out[out_off, out_len) */
+  size_t out_off, out_len;
+  const uint8_t *more;          /* a frame nghttp2 gave that did not fit in out yet */
+  size_t more_len;
 };
 
 static char **names;
@@ -85,6 +93,7 @@ static long long calls_left = -1; /* MAX_CALLS still to start; -1: no limit */
 static int epfd;
 static char authority[300];
 static uint64_t n_ok, n_failed;
+static uint64_t n_writes; /* send() calls that wrote something */
 static int busy, stopping, reported, ended, n_conns, n_dead; /* ended: the sessions are being deleted */
 static uint32_t *lat_us, *lag_us, *sent_us; /* sent_us: paced, from each call's start */
 static size_t n_lat, cap_lat, n_lag, cap_lag, n_sent, cap_sent;
@@ -96,16 +105,6 @@ static void fail_once(const char *what, int http, int grpc, const char *msg) {
 }
 
 /* ---- nghttp2 callbacks */
-
-static ssize_t send_cb(nghttp2_session *session, const uint8_t *data, size_t length, int flags,
-                       void *user_data) {
-  (void)session, (void)flags;
-  conn_t *c = user_data;
-  ssize_t w = send(c->fd, data, length, MSG_NOSIGNAL);
-  if (w < 0) return errno == EAGAIN || errno == EWOULDBLOCK ? NGHTTP2_ERR_WOULDBLOCK
-                                                            : NGHTTP2_ERR_CALLBACK_FAILURE;
-  return w;
-}
 
 static ssize_t read_req(nghttp2_session *session, int32_t stream_id, uint8_t *buf, size_t length,
                         uint32_t *data_flags, nghttp2_data_source *source, void *user_data) {
@@ -249,17 +248,44 @@ static int start(slot_t *s, int64_t t0) {
 
 static void kill_conn(conn_t *c);
 
-/* Writes what the session has to send; arms EPOLLOUT while the socket is full. A connection that
- * fails is killed. */
+/* Writes what the session has to send: its frames are gathered (nghttp2_session_mem_send) and go
+ * out in one write, as h2load does, so that the requests of a connection that became due together,
+ * HEADERS and DATA alike, take one system call and wake the server once. Arms EPOLLOUT while the
+ * socket is full. A connection that fails is killed. */
 static void flush(conn_t *c) {
   if (c->dead) return;
-  int rv = nghttp2_session_send(c->session);
-  if (rv != 0) {
-    fprintf(stderr, "closedloop: send: %s\n", nghttp2_strerror(rv));
-    kill_conn(c);
-    return;
+  for (;;) {
+    if (c->out_off == c->out_len) c->out_off = c->out_len = 0;
+    while (c->out_len < OUT_BUF) { /* gather */
+      if (c->more_len == 0) {
+        ssize_t n = nghttp2_session_mem_send(c->session, &c->more);
+        if (n < 0) {
+          fprintf(stderr, "closedloop: send: %s\n", nghttp2_strerror((int)n));
+          kill_conn(c);
+          return;
+        }
+        if (n == 0) break;
+        c->more_len = (size_t)n;
+      }
+      size_t k = OUT_BUF - c->out_len < c->more_len ? OUT_BUF - c->out_len : c->more_len;
+      memcpy(c->out + c->out_len, c->more, k);
+      c->out_len += k;
+      c->more += k;
+      c->more_len -= k;
+    }
+    if (c->out_off == c->out_len) break; /* nothing to write */
+    ssize_t w = send(c->fd, c->out + c->out_off, c->out_len - c->out_off, MSG_NOSIGNAL);
+    if (w < 0 && errno == EINTR) continue;
+    if (w < 0 && errno != EAGAIN && errno != EWOULDBLOCK) {
+      kill_conn(c);
+      return;
+    }
+    if (w < 0) break; /* full: EPOLLOUT below */
+    c->out_off += (size_t)w;
+    n_writes++;
+    if (c->out_off < c->out_len) break; /* partly written: the socket is full */
   }
-  int want = nghttp2_session_want_write(c->session);
+  int want = c->out_off < c->out_len || c->more_len > 0;
   if (want != c->want_out) {
     struct epoll_event ev = {.events = EPOLLIN | (want ? EPOLLOUT : 0), .data.ptr = c};
     if (epoll_ctl(epfd, EPOLL_CTL_MOD, c->fd, &ev) == 0) c->want_out = want;
@@ -391,7 +417,6 @@ int main(int argc, char **argv) {
 
   nghttp2_session_callbacks *cb;
   if (nghttp2_session_callbacks_new(&cb) != 0) return 1;
-  nghttp2_session_callbacks_set_send_callback(cb, send_cb);
   nghttp2_session_callbacks_set_on_header_callback(cb, on_header);
   nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cb, on_data);
   nghttp2_session_callbacks_set_on_stream_close_callback(cb, on_close);
@@ -490,6 +515,7 @@ int main(int argc, char **argv) {
          (double)total / elapsed, PCT(lat_us, total, 0.50), PCT(lat_us, total, 0.90),
          PCT(lat_us, total, 0.99), total ? lat_us[total - 1] : 0,
          total ? cpu_us / (double)total : 0.0);
+  printf(" writes=%llu", (unsigned long long)n_writes);
   if (period_ns) { /* how late the generator itself started calls: part of every latency above */
     qsort(lag_us, n_lag, sizeof *lag_us, cmp_u32);
     printf(" start_lag_p50_us=%u start_lag_p99_us=%u", PCT(lag_us, n_lag, 0.50),

@@ -1,9 +1,9 @@
 """The benchmarks' load generator (bench/closedloop.c, built as client/closedloop) against the real
 server: its figures are only worth something if it counts what the server answered. A record that
 exists is ok on every call; a name that does not exist fails every call, with the server's own
-status (NOT_FOUND, 5) reported; a mix is counted call by call; MAX_CALLS ends a run after that many
-calls; paced, it keeps to its rate and reports its own start lag; a server that goes away counts
-the calls it dropped as failed instead of hanging."""
+status (NOT_FOUND, 5) reported; a mix is counted call by call; a call takes one write; MAX_CALLS
+ends a run after that many calls; paced, it keeps to its rate and reports its own start lag; a
+server that goes away counts the calls it dropped as failed instead of hanging."""
 
 import os
 import re
@@ -77,6 +77,15 @@ class LoadGenerator(lib.RpcAssertions, harness.unittest.TestCase):
         # each call draws one of the two names: both outcomes, roughly half each
         self.assertGreater(f["ok"], 100, err)
         self.assertGreater(f["failed"], 100, err)
+
+    def test_a_call_costs_at_most_one_write(self):
+        # a call's HEADERS and DATA frames go out in one write (a write per frame cost two); the
+        # rest is a few control frames (SETTINGS acknowledged, WINDOW_UPDATE now and then)
+        f, err = self.run_gen(self.names, 1, 1, 1)
+        self.assertGreater(f["calls"], 50)
+        self.assertEqual(f["failed"], 0, err)
+        self.assertGreater(f["writes"], 0)
+        self.assertLessEqual(f["writes"], f["calls"] * 1.1 + 5)
 
     def test_max_calls_ends_the_run(self):
         f, err = self.run_gen(self.names, 8, 2, 30, 0, 1000)
