@@ -12,7 +12,9 @@
  * TARGET is host:port (plaintext HTTP/2). RATE 0 is the closed loop; MAX_CALLS > 0 ends the run
  * after that many calls (or SECONDS). Paced, it also prints start_lag_p50_us and start_lag_p99_us:
  * how late it started calls itself, a delay that the latencies include (whether its slot was still
- * waiting for the last answer, or it woke late itself), and sent_p50_us and sent_p99_us: the
+ * waiting for the last answer, or it woke late itself), slot_waits: how many calls were late
+ * because their slot still waited (so the next call of a slot pays for a slow answer too, as it
+ * would with a client that has SLOTS calls in flight at most), and sent_p50_us and sent_p99_us: the
  * latencies counted from each call's start instead of its due time, without that delay.
  *
  * A load generator that shares the machine with the server and the database must cost little per
@@ -94,6 +96,7 @@ static int epfd;
 static char authority[300];
 static uint64_t n_ok, n_failed;
 static uint64_t n_writes; /* send() calls that wrote something */
+static uint64_t n_slot_waits; /* paced: calls started late as their slot still waited for an answer */
 static int busy, stopping, reported, ended, n_conns, n_dead; /* ended: the sessions are being deleted */
 static uint32_t *lat_us, *lag_us, *sent_us; /* sent_us: paced, from each call's start */
 static size_t n_lat, cap_lat, n_lag, cap_lag, n_sent, cap_sent;
@@ -198,7 +201,10 @@ static int on_close(nghttp2_session *session, int32_t stream_id, uint32_t error_
   if (period_ns == 0) { /* closed loop: the slot's next call, at once */
     if (!stopping && (t1 >= end_ns || start(s, t1) != 0)) stopping = 1;
   } else if (!stopping && s->next <= t1 && t1 < end_ns) { /* paced and already due */
-    if (start(s, s->next) == 0) sample(&lag_us, &n_lag, &cap_lag, (t1 - s->next) / 1000);
+    if (start(s, s->next) == 0) {
+      sample(&lag_us, &n_lag, &cap_lag, (t1 - s->next) / 1000);
+      n_slot_waits++;
+    }
     s->next += period_ns;
   }
   return 0;
@@ -518,8 +524,8 @@ int main(int argc, char **argv) {
   printf(" writes=%llu", (unsigned long long)n_writes);
   if (period_ns) { /* how late the generator itself started calls: part of every latency above */
     qsort(lag_us, n_lag, sizeof *lag_us, cmp_u32);
-    printf(" start_lag_p50_us=%u start_lag_p99_us=%u", PCT(lag_us, n_lag, 0.50),
-           PCT(lag_us, n_lag, 0.99));
+    printf(" start_lag_p50_us=%u start_lag_p99_us=%u slot_waits=%llu", PCT(lag_us, n_lag, 0.50),
+           PCT(lag_us, n_lag, 0.99), (unsigned long long)n_slot_waits);
     qsort(sent_us, n_sent, sizeof *sent_us, cmp_u32);
     printf(" sent_p50_us=%u sent_p99_us=%u", PCT(sent_us, n_sent, 0.50), PCT(sent_us, n_sent, 0.99));
   }

@@ -101,6 +101,7 @@ class LoadGenerator(lib.RpcAssertions, harness.unittest.TestCase):
         self.assertLessEqual(f["calls"], 420)
         self.assertIn("start_lag_p50_us", f)
         self.assertIn("start_lag_p99_us", f)
+        self.assertIn("slot_waits", f)
 
     def test_a_server_that_goes_away_fails_the_calls_in_flight(self):
         server = harness.Server(database=self.server.database)
