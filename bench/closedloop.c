@@ -260,9 +260,10 @@ static void kill_conn(conn_t *c);
  * socket is full. A connection that fails is killed. */
 static void flush(conn_t *c) {
   if (c->dead) return;
+  int drained = 0; /* the session has nothing more to send now */
   for (;;) {
     if (c->out_off == c->out_len) c->out_off = c->out_len = 0;
-    while (c->out_len < OUT_BUF) { /* gather */
+    while (!drained && c->out_len < OUT_BUF) { /* gather */
       if (c->more_len == 0) {
         ssize_t n = nghttp2_session_mem_send(c->session, &c->more);
         if (n < 0) {
@@ -270,8 +271,9 @@ static void flush(conn_t *c) {
           kill_conn(c);
           return;
         }
-        if (n == 0) break;
+        drained = n == 0;
         c->more_len = (size_t)n;
+        continue;
       }
       size_t k = OUT_BUF - c->out_len < c->more_len ? OUT_BUF - c->out_len : c->more_len;
       memcpy(c->out + c->out_len, c->more, k);
@@ -289,7 +291,7 @@ static void flush(conn_t *c) {
     if (w < 0) break; /* full: EPOLLOUT below */
     c->out_off += (size_t)w;
     n_writes++;
-    if (c->out_off < c->out_len) break; /* partly written: the socket is full */
+    if (c->out_off < c->out_len || drained) break; /* the socket is full, or all is written */
   }
   int want = c->out_off < c->out_len || c->more_len > 0;
   if (want != c->want_out) {

@@ -139,7 +139,9 @@ per_call() {
 }
 # the machine's CPU ticks so far: "stolen all" (steal: the time the hypervisor gave other guests; on
 # a virtual machine every thread waits meanwhile: a share of the latency tails comes from it)
-steal_ticks() { awk '/^cpu / {print $9, $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9; exit}' /proc/stat; }
+# stat_ticks PART: "part all" of /proc/stat's CPU ticks so far, PART an awk sum of its columns
+stat_ticks() { awk "/^cpu / {print $1, \$2 + \$3 + \$4 + \$5 + \$6 + \$7 + \$8 + \$9; exit}" /proc/stat; }
+steal_ticks() { stat_ticks '$9'; }
 # tick_share BEFORE AFTER, of two "part all" tick counts (steal_ticks, idle_ticks): the percentage
 # of the CPUs' time that the part took in between
 tick_share() {
@@ -149,7 +151,7 @@ tick_share() {
 # the machine's idle CPU ticks so far: "idle all" (idle and iowait). The query alone keeps both
 # CPUs busy with its 32 threads; idle time in a service phase is time no thread of the pipeline
 # was ready to run
-idle_ticks() { awk '/^cpu / {print $5 + $6, $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9; exit}' /proc/stat; }
+idle_ticks() { stat_ticks '$5 + $6'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", (b > 0 ? a / b : 0)}'; }
 median() { tr ' ' '\n' | grep . | sort -g | awk '{v[NR] = $1} END {print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
 id_hex=$(sed 's|.*/||; s/-//g' "$WORK/body.bin.name")
