@@ -131,6 +131,12 @@ ps_flags_lookup_t ps_flags_try(const char *tenant, ps_flags_t *ret) {
   return rc; /* not counted: the calls' own lookups are */
 }
 
+/* How much sooner than PS_FLAGS_LOCAL_TTL_MS this fill of tenant expires: spread over the jitter by
+ * the tenant and the time, so that entries filled together expire apart. */
+static int64_t ttl_jitter_ms(const char *tenant, int64_t now) {
+  return (int64_t)(ps_hash64(tenant, strlen(tenant), (uint64_t)now) % PS_FLAGS_LOCAL_TTL_JITTER_MS);
+}
+
 void ps_flags_fill(const char *tenant, const ps_flags_t *flags) {
   pthread_once(&once, init);
   size_t b = bucket_of(tenant);
@@ -140,7 +146,7 @@ void ps_flags_fill(const char *tenant, const ps_flags_t *flags) {
   entry_t *e = find(b, tenant, 1, now);
   if (e) {
     e->flags = *flags;
-    e->expires_ms = now + PS_FLAGS_LOCAL_TTL_MS;
+    e->expires_ms = now + PS_FLAGS_LOCAL_TTL_MS - ttl_jitter_ms(tenant, now);
     e->loading = 0;
   }
   pthread_cond_broadcast(&F.filled[s]);
