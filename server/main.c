@@ -227,7 +227,8 @@ static void log_stats(const char *what) {
           "coalesced_calls=%llu; "
           "flags local_hits=%llu waits=%llu redis_hits=%llu redis_misses=%llu redis_garbage=%llu "
           "fallbacks=%llu "
-          "mysql_reads=%llu invalidations=%llu; redis commands=%llu failures=%llu skipped=%llu",
+          "mysql_reads=%llu invalidations=%llu refreshes=%llu; redis commands=%llu failures=%llu "
+          "skipped=%llu",
           what, (unsigned long long)t.accepted, (unsigned long long)t.ok,
           (unsigned long long)t.failed, (unsigned long long)t.shed, (unsigned long long)t.expired,
           (unsigned long long)t.unimplemented, (unsigned long long)t.unauthenticated,
@@ -235,7 +236,8 @@ static void log_stats(const char *what) {
           (unsigned long long)t.inflight, (unsigned long long)t.watchers,
           (unsigned long long)t.pending_reply_bytes, (unsigned long long)t.call_memory_peak,
           (unsigned long long)t.batches, (unsigned long long)t.batched_calls, f.local_hits, f.waits, f.redis_hits, f.redis_misses, f.redis_garbage,
-          f.fallbacks, f.mysql_reads, f.invalidations, r.commands, r.failures, r.skipped);
+          f.fallbacks, f.mysql_reads, f.invalidations, f.refreshes, r.commands, r.failures,
+          r.skipped);
 }
 
 /* 1 when SIGINT/SIGTERM is pending (start-up checks this while it waits). */

@@ -35,6 +35,7 @@
 #include "auth/authz.h"
 #include "auth/tls.h"
 #include "core/arena.h"
+#include "core/clock.h"
 #include "dispatch.h"
 #include "grpc/health/v1/health.pb-c.h"
 #include "core/counters.h"
@@ -1320,12 +1321,6 @@ static void sleep_ms(int ms) {
   nanosleep(&ts, NULL);
 }
 
-static int64_t now_ms(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 void ps_transport_shutdown(int grace_ms) {
   if (!T.server) return;
   atomic_store(&T.shutting_down, 1);
@@ -1335,8 +1330,8 @@ void ps_transport_shutdown(int grace_ms) {
   if (T.health_server) grpc_server_shutdown_and_notify(T.health_server, sq, &health_shutdown_tag);
 
   /* drain: calls already accepted run to completion while the grace lasts */
-  int64_t until = now_ms() + grace_ms;
-  while (atomic_load(&T.inflight) > 0 && now_ms() < until) sleep_ms(5);
+  int64_t until = ps_mono_ms() + grace_ms;
+  while (atomic_load(&T.inflight) > 0 && ps_mono_ms() < until) sleep_ms(5);
   long left = atomic_load(&T.inflight);
   if (left > 0) ps_warn("transport: grace period over, cancelling %ld calls", left);
   grpc_server_cancel_all_calls(T.server); /* the rest, and open Watch streams */

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "core/clock.h"
 #include "core/hash.h"
 
 #define N_STRIPES 64          /* mutex stripes; each guards a share of the buckets */
@@ -17,6 +18,8 @@ typedef struct entry {
   char tenant[64];
   ps_flags_t flags;
   int64_t expires_ms;      /* CLOCK_MONOTONIC; 0 while never filled */
+  int64_t refresh_ms;      /* from then on a hit queues a refresh (refresh ahead) */
+  int refresh_queued;      /* in the refresh queue, or being refreshed */
   int loading;             /* a thread is loading it */
 } entry_t;
 
@@ -26,9 +29,20 @@ static struct {
   entry_t *buckets[N_BUCKETS];
 } F;
 
+/* The refresh queue (refresh ahead): tenants whose entries a refresher renews. Its lock is taken
+ * inside a stripe's, never the other way round. */
+static struct {
+  pthread_mutex_t mu;
+  pthread_cond_t queued; /* signalled when the queue becomes non-empty, or by ps_flags_refresh_wake */
+  char tenants[PS_FLAGS_REFRESH_MAX][64];
+  int head, n;
+  int woken;
+  atomic_int enabled;
+} R = {.mu = PTHREAD_MUTEX_INITIALIZER};
+
 static pthread_once_t once = PTHREAD_ONCE_INIT;
 static atomic_ullong s_local_hits, s_waits, s_redis_hits, s_redis_misses, s_redis_garbage, s_fallbacks,
-    s_mysql_reads, s_mysql_batches, s_invalidations;
+    s_mysql_reads, s_mysql_batches, s_invalidations, s_refreshes;
 
 static void init(void) {
   pthread_condattr_t attr;
@@ -38,13 +52,8 @@ static void init(void) {
     pthread_mutex_init(&F.mu[i], NULL);
     pthread_cond_init(&F.filled[i], &attr);
   }
+  pthread_cond_init(&R.queued, &attr);
   pthread_condattr_destroy(&attr);
-}
-
-static int64_t mono_ms(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 static size_t bucket_of(const char *tenant) {
@@ -74,12 +83,25 @@ static entry_t *find(size_t b, const char *tenant, int create, int64_t now) {
   return e;
 }
 
+/* A hit on e (its stripe locked): queues its refresh once it is within PS_FLAGS_REFRESH_AHEAD_MS of
+ * its expiry, while a refresher runs. A full queue leaves it for a later hit. */
+static void maybe_refresh(entry_t *e, int64_t now) {
+  if (now < e->refresh_ms || e->refresh_queued || e->loading || !atomic_load(&R.enabled)) return;
+  pthread_mutex_lock(&R.mu);
+  if (R.n < PS_FLAGS_REFRESH_MAX) {
+    strcpy(R.tenants[(R.head + R.n) % PS_FLAGS_REFRESH_MAX], e->tenant);
+    if (R.n++ == 0) pthread_cond_signal(&R.queued);
+    e->refresh_queued = 1;
+  }
+  pthread_mutex_unlock(&R.mu);
+}
+
 ps_flags_lookup_t ps_flags_lookup(const char *tenant, int64_t deadline_ms, ps_flags_t *ret) {
   pthread_once(&once, init);
   size_t b = bucket_of(tenant);
   int s = (int)(b % N_STRIPES);
   pthread_mutex_lock(&F.mu[s]);
-  int64_t now = mono_ms();
+  int64_t now = ps_mono_ms();
   entry_t *e = find(b, tenant, 1, now);
   if (!e) { /* out of memory: load without the table */
     pthread_mutex_unlock(&F.mu[s]);
@@ -89,6 +111,7 @@ ps_flags_lookup_t ps_flags_lookup(const char *tenant, int64_t deadline_ms, ps_fl
   for (;;) {
     if (e->expires_ms > now) {
       *ret = e->flags;
+      maybe_refresh(e, now);
       pthread_mutex_unlock(&F.mu[s]);
       atomic_fetch_add(waited ? &s_waits : &s_local_hits, 1);
       return PS_FLAGS_HIT;
@@ -97,7 +120,7 @@ ps_flags_lookup_t ps_flags_lookup(const char *tenant, int64_t deadline_ms, ps_fl
     struct timespec until = {(time_t)(deadline_ms / 1000), (long)(deadline_ms % 1000) * 1000000L};
     pthread_cond_timedwait(&F.filled[s], &F.mu[s], &until);
     waited = 1;
-    now = mono_ms();
+    now = ps_mono_ms();
     e = find(b, tenant, 1, now);
     if (!e) {
       pthread_mutex_unlock(&F.mu[s]);
@@ -114,13 +137,14 @@ ps_flags_lookup_t ps_flags_try(const char *tenant, ps_flags_t *ret) {
   size_t b = bucket_of(tenant);
   int s = (int)(b % N_STRIPES);
   pthread_mutex_lock(&F.mu[s]);
-  int64_t now = mono_ms();
+  int64_t now = ps_mono_ms();
   entry_t *e = find(b, tenant, 1, now);
   ps_flags_lookup_t rc = PS_FLAGS_LOAD;
   if (!e) {
     rc = PS_FLAGS_BUSY; /* out of memory: leave the tenant to its calls' own loads */
   } else if (e->expires_ms > now) {
     *ret = e->flags;
+    maybe_refresh(e, now);
     rc = PS_FLAGS_HIT;
   } else if (e->loading) {
     rc = PS_FLAGS_BUSY;
@@ -137,18 +161,22 @@ static int64_t ttl_jitter_ms(const char *tenant, int64_t now) {
   return (int64_t)(ps_hash64(tenant, strlen(tenant), (uint64_t)now) % PS_FLAGS_LOCAL_TTL_JITTER_MS);
 }
 
+/* Fills e (its stripe locked) with flags read at about now. */
+static void set_flags(entry_t *e, const ps_flags_t *flags, int64_t now) {
+  e->flags = *flags;
+  e->expires_ms = now + PS_FLAGS_LOCAL_TTL_MS - ttl_jitter_ms(e->tenant, now);
+  e->refresh_ms = e->expires_ms - PS_FLAGS_REFRESH_AHEAD_MS;
+  e->loading = 0;
+}
+
 void ps_flags_fill(const char *tenant, const ps_flags_t *flags) {
   pthread_once(&once, init);
   size_t b = bucket_of(tenant);
   int s = (int)(b % N_STRIPES);
   pthread_mutex_lock(&F.mu[s]);
-  int64_t now = mono_ms();
+  int64_t now = ps_mono_ms();
   entry_t *e = find(b, tenant, 1, now);
-  if (e) {
-    e->flags = *flags;
-    e->expires_ms = now + PS_FLAGS_LOCAL_TTL_MS - ttl_jitter_ms(tenant, now);
-    e->loading = 0;
-  }
+  if (e) set_flags(e, flags, now);
   pthread_cond_broadcast(&F.filled[s]);
   pthread_mutex_unlock(&F.mu[s]);
 }
@@ -161,6 +189,83 @@ void ps_flags_abandon(const char *tenant) {
   entry_t *e = find(b, tenant, 0, 0);
   if (e) e->loading = 0;
   pthread_cond_broadcast(&F.filled[s]);
+  pthread_mutex_unlock(&F.mu[s]);
+}
+
+/* ---- refresh ahead */
+
+void ps_flags_refresh_enable(int on) {
+  pthread_once(&once, init);
+  atomic_store(&R.enabled, on);
+  if (on) return;
+  /* the queued tenants are refreshed no more: their entries expire as usual */
+  char tenant[64];
+  for (;;) {
+    pthread_mutex_lock(&R.mu);
+    int more = R.n > 0;
+    if (more) {
+      strcpy(tenant, R.tenants[R.head]);
+      R.head = (R.head + 1) % PS_FLAGS_REFRESH_MAX;
+      R.n--;
+    }
+    pthread_mutex_unlock(&R.mu);
+    if (!more) break;
+    ps_flags_refresh_skip(tenant);
+  }
+}
+
+int ps_flags_refresh_take(int max, char tenants[][64], int timeout_ms) {
+  pthread_once(&once, init);
+  int64_t until_ms = ps_mono_ms() + timeout_ms;
+  struct timespec until = {(time_t)(until_ms / 1000), (long)(until_ms % 1000) * 1000000L};
+  pthread_mutex_lock(&R.mu);
+  while (R.n == 0 && !R.woken && pthread_cond_timedwait(&R.queued, &R.mu, &until) == 0) {
+  }
+  R.woken = 0;
+  int n = 0;
+  while (n < max && R.n > 0) {
+    strcpy(tenants[n++], R.tenants[R.head]);
+    R.head = (R.head + 1) % PS_FLAGS_REFRESH_MAX;
+    R.n--;
+  }
+  pthread_mutex_unlock(&R.mu);
+  return n;
+}
+
+void ps_flags_refresh_wake(void) {
+  pthread_once(&once, init);
+  pthread_mutex_lock(&R.mu);
+  R.woken = 1;
+  pthread_cond_signal(&R.queued);
+  pthread_mutex_unlock(&R.mu);
+}
+
+void ps_flags_refresh_fill(const char *tenant, const ps_flags_t *flags) {
+  pthread_once(&once, init);
+  size_t b = bucket_of(tenant);
+  int s = (int)(b % N_STRIPES);
+  pthread_mutex_lock(&F.mu[s]);
+  int64_t now = ps_mono_ms();
+  entry_t *e = find(b, tenant, 0, now);
+  if (e) {
+    /* not over a change made meanwhile (a newer version), nor over an expired entry whose load
+     * has begun (the loader fills it) */
+    if (e->refresh_queued && !e->loading && flags->version >= e->flags.version) {
+      set_flags(e, flags, now);
+      atomic_fetch_add(&s_refreshes, 1);
+    }
+    e->refresh_queued = 0;
+  }
+  pthread_mutex_unlock(&F.mu[s]);
+}
+
+void ps_flags_refresh_skip(const char *tenant) {
+  pthread_once(&once, init);
+  size_t b = bucket_of(tenant);
+  int s = (int)(b % N_STRIPES);
+  pthread_mutex_lock(&F.mu[s]);
+  entry_t *e = find(b, tenant, 0, 0);
+  if (e) e->refresh_queued = 0;
   pthread_mutex_unlock(&F.mu[s]);
 }
 
@@ -251,6 +356,7 @@ void ps_flags_get_stats(ps_flags_stats_t *ret) {
   ret->mysql_reads = atomic_load(&s_mysql_reads);
   ret->mysql_batches = atomic_load(&s_mysql_batches);
   ret->invalidations = atomic_load(&s_invalidations);
+  ret->refreshes = atomic_load(&s_refreshes);
 }
 
 void ps_flags_clear(void) {

@@ -45,6 +45,31 @@ void ps_flags_fill(const char *tenant, const ps_flags_t *flags);
 /* Ends a load that failed; one waiter takes over. */
 void ps_flags_abandon(const char *tenant);
 
+/* Refresh ahead. While a refresher runs (apps_sync.c, when Redis is configured), a lookup that finds
+ * an entry within PS_FLAGS_REFRESH_AHEAD_MS of its expiry is still a hit, and it queues the tenant
+ * for the refresher, which reads Redis and renews the entry before it expires: under steady calls a
+ * tenant's flags are then never loaded on a call's path. A refresh that finds nothing usable leaves
+ * the entry to expire, and the next call loads it as before. */
+#define PS_FLAGS_REFRESH_AHEAD_MS 150
+#define PS_FLAGS_REFRESH_MAX 1024 /* tenants queued at most; more wait for their next lookup */
+
+/* Turns the queueing of refreshes on (a refresher runs) or off (it stopped; the queue is emptied). */
+void ps_flags_refresh_enable(int on);
+
+/* Waits until a tenant is queued, ps_flags_refresh_wake is called or timeout_ms has passed, then
+ * takes up to max queued tenants into tenants (copied); returns how many. */
+int ps_flags_refresh_take(int max, char tenants[][64], int timeout_ms);
+
+/* Wakes a ps_flags_refresh_take that waits (to stop its thread). */
+void ps_flags_refresh_wake(void);
+
+/* Renews a queued tenant with flags read ahead of its expiry, unless the entry holds a newer
+ * version or is being loaded (that load fills it). */
+void ps_flags_refresh_fill(const char *tenant, const ps_flags_t *flags);
+
+/* Ends a queued refresh that found nothing usable: the entry expires as usual. */
+void ps_flags_refresh_skip(const char *tenant);
+
 /* Writes to Redis that failed (Redis down or hung when the flags changed). Until such a write has
  * been made, Redis may hold an older value for the tenant, so loads of it skip Redis, and the
  * write is retried as soon as Redis answers again. At most PS_FLAGS_PENDING_MAX are kept (the
@@ -72,6 +97,7 @@ typedef struct ps_flags_stats {
   unsigned long long mysql_reads;    /* loads that read MySQL */
   unsigned long long mysql_batches;  /* statements that read the apps of several tenants at once */
   unsigned long long invalidations;  /* writes that replaced the cached flags */
+  unsigned long long refreshes;      /* entries renewed from Redis ahead of their expiry */
 } ps_flags_stats_t;
 
 typedef enum {

@@ -15,3 +15,9 @@ struct timespec ps_time_in_ms(clockid_t clock, long ms) {
   clock_gettime(clock, &t);
   return ps_time_add_ms(t, ms);
 }
+
+int64_t ps_mono_ms(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}

@@ -2,7 +2,11 @@
 #ifndef PS_CORE_CLOCK_H
 #define PS_CORE_CLOCK_H
 
+#include <stdint.h>
 #include <time.h>
+
+/* CLOCK_MONOTONIC in milliseconds. */
+int64_t ps_mono_ms(void);
 
 /* The time ms milliseconds (>= 0) after t, nanoseconds carried into seconds. */
 struct timespec ps_time_add_ms(struct timespec t, long ms);

@@ -103,6 +103,10 @@ static void write_cache(FILE *out) {
           (double)f.mysql_batches);
   counter(out, "prospect_apps_cache_invalidations_total",
           "Changes of a tenant's apps that replaced the cached value.", (double)f.invalidations);
+  counter(out, "prospect_apps_cache_refreshes_total",
+          "Tenants' apps renewed in process memory from Redis ahead of their expiry, off the calls' "
+          "path.",
+          (double)f.refreshes);
   counter(out, "prospect_redis_commands_total", "Redis commands sent.", (double)r.commands);
   counter(out, "prospect_redis_failures_total", "Redis commands that failed (each trips the breaker).",
           (double)r.failures);

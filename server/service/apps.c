@@ -5,10 +5,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "cache/flags.h"
 #include "cache/redis.h"
+#include "core/clock.h"
 #include "core/hash.h"
 #include "core/mac.h"
 #include "core/names.h"
@@ -122,12 +122,6 @@ int ps_apps_retry_pending(ps_cache_t *cache) {
   return retry_pending(cache, PS_FLAGS_PENDING_MAX / RETRY_BATCH + 1);
 }
 
-static int64_t mono_ms(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* A load of one tenant's flags after a miss in process memory: Redis first (load_redis), then, when
  * Redis has no usable value, the MySQL row (read by the caller, alone or with other tenants') is
  * taken in (load_finish). */
@@ -178,8 +172,23 @@ static void load_finish(ps_ctx_t *ctx, const char *tenant, const load_t *l, cons
   *ret = f;
 }
 
+int ps_apps_refresh(ps_cache_t *cache, const char *tenant) {
+  char key[128], value[PS_CACHE_HEAD + 1];
+  size_t len = 0;
+  ps_flags_t f;
+  /* a change of this tenant has not reached Redis yet: the entry expires, a call reads MySQL */
+  if (ps_flags_pending_has(tenant) || redis_key(tenant, key, sizeof key) != 0 ||
+      ps_cache_get(cache, key, value, &len) != PS_CACHE_STRING || strlen(value) != len ||
+      parse_cached(tenant, value, &f) != 0) {
+    ps_flags_refresh_skip(tenant);
+    return 0;
+  }
+  ps_flags_refresh_fill(tenant, &f);
+  return 1;
+}
+
 int ps_apps_flags(ps_ctx_t *ctx, const char *tenant, ps_flags_t *ret) {
-  if (ps_flags_lookup(tenant, mono_ms() + LOAD_WAIT_MS, ret) == PS_FLAGS_HIT) return 0;
+  if (ps_flags_lookup(tenant, ps_mono_ms() + LOAD_WAIT_MS, ret) == PS_FLAGS_HIT) return 0;
   /* this thread loads the tenant for everyone waiting on it */
   load_t l;
   if (load_redis(ctx, tenant, &l, ret)) return 0;

@@ -24,6 +24,12 @@ void ps_apps_prefetch(ps_ctx_t *ctx, const char *const *tenants, size_t n);
  * -1 when Redis did not take one (it stays pending). For the sync thread (apps_sync.h). */
 int ps_apps_retry_pending(struct ps_cache *cache);
 
+/* Renews a tenant's flags in process memory from Redis ahead of their expiry (cache/flags.h,
+ * refresh ahead), on this Redis connection: 1 when renewed; 0 when Redis had no usable value or a
+ * change of the tenant has not reached Redis yet (the entry then expires and the next call loads
+ * it as usual). For the sync thread (apps_sync.h). */
+int ps_apps_refresh(struct ps_cache *cache, const char *tenant);
+
 /* The gate: 0 when the tenant's PROSPECTS app is on (and QUOTE_REQUESTS too when
  * need_quote_requests); else -1 with ctx->status FAILED_PRECONDITION, reason PROSPECTS_APP_DISABLED
  * or QUOTE_REQUESTS_APP_DISABLED; or a database failure. The flags are
