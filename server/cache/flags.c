@@ -56,8 +56,13 @@ static void init(void) {
   pthread_condattr_destroy(&attr);
 }
 
-static size_t bucket_of(const char *tenant) {
-  return (size_t)(ps_hash64(tenant, strlen(tenant), PS_HASH_SEED) & (N_BUCKETS - 1));
+/* Locks the stripe of tenant's bucket: the bucket, and the stripe in *ret_stripe (to unlock). */
+static size_t lock_tenant(const char *tenant, int *ret_stripe) {
+  pthread_once(&once, init);
+  size_t b = (size_t)(ps_hash64(tenant, strlen(tenant), PS_HASH_SEED) & (N_BUCKETS - 1));
+  *ret_stripe = (int)(b % N_STRIPES);
+  pthread_mutex_lock(&F.mu[*ret_stripe]);
+  return b;
 }
 
 /* Finds the tenant's entry in bucket b (stripe lock held); creates one when create is set, dropping
@@ -97,10 +102,8 @@ static void maybe_refresh(entry_t *e, int64_t now) {
 }
 
 ps_flags_lookup_t ps_flags_lookup(const char *tenant, int64_t deadline_ms, ps_flags_t *ret) {
-  pthread_once(&once, init);
-  size_t b = bucket_of(tenant);
-  int s = (int)(b % N_STRIPES);
-  pthread_mutex_lock(&F.mu[s]);
+  int s;
+  size_t b = lock_tenant(tenant, &s);
   int64_t now = ps_mono_ms();
   entry_t *e = find(b, tenant, 1, now);
   if (!e) { /* out of memory: load without the table */
@@ -133,10 +136,8 @@ ps_flags_lookup_t ps_flags_lookup(const char *tenant, int64_t deadline_ms, ps_fl
 }
 
 ps_flags_lookup_t ps_flags_try(const char *tenant, ps_flags_t *ret) {
-  pthread_once(&once, init);
-  size_t b = bucket_of(tenant);
-  int s = (int)(b % N_STRIPES);
-  pthread_mutex_lock(&F.mu[s]);
+  int s;
+  size_t b = lock_tenant(tenant, &s);
   int64_t now = ps_mono_ms();
   entry_t *e = find(b, tenant, 1, now);
   ps_flags_lookup_t rc = PS_FLAGS_LOAD;
@@ -170,10 +171,8 @@ static void set_flags(entry_t *e, const ps_flags_t *flags, int64_t now) {
 }
 
 void ps_flags_fill(const char *tenant, const ps_flags_t *flags) {
-  pthread_once(&once, init);
-  size_t b = bucket_of(tenant);
-  int s = (int)(b % N_STRIPES);
-  pthread_mutex_lock(&F.mu[s]);
+  int s;
+  size_t b = lock_tenant(tenant, &s);
   int64_t now = ps_mono_ms();
   entry_t *e = find(b, tenant, 1, now);
   if (e) set_flags(e, flags, now);
@@ -182,10 +181,8 @@ void ps_flags_fill(const char *tenant, const ps_flags_t *flags) {
 }
 
 void ps_flags_abandon(const char *tenant) {
-  pthread_once(&once, init);
-  size_t b = bucket_of(tenant);
-  int s = (int)(b % N_STRIPES);
-  pthread_mutex_lock(&F.mu[s]);
+  int s;
+  size_t b = lock_tenant(tenant, &s);
   entry_t *e = find(b, tenant, 0, 0);
   if (e) e->loading = 0;
   pthread_cond_broadcast(&F.filled[s]);
@@ -241,10 +238,8 @@ void ps_flags_refresh_wake(void) {
 }
 
 void ps_flags_refresh_fill(const char *tenant, const ps_flags_t *flags) {
-  pthread_once(&once, init);
-  size_t b = bucket_of(tenant);
-  int s = (int)(b % N_STRIPES);
-  pthread_mutex_lock(&F.mu[s]);
+  int s;
+  size_t b = lock_tenant(tenant, &s);
   int64_t now = ps_mono_ms();
   entry_t *e = find(b, tenant, 0, now);
   if (e) {
@@ -260,10 +255,8 @@ void ps_flags_refresh_fill(const char *tenant, const ps_flags_t *flags) {
 }
 
 void ps_flags_refresh_skip(const char *tenant) {
-  pthread_once(&once, init);
-  size_t b = bucket_of(tenant);
-  int s = (int)(b % N_STRIPES);
-  pthread_mutex_lock(&F.mu[s]);
+  int s;
+  size_t b = lock_tenant(tenant, &s);
   entry_t *e = find(b, tenant, 0, 0);
   if (e) e->refresh_queued = 0;
   pthread_mutex_unlock(&F.mu[s]);
