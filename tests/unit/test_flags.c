@@ -189,6 +189,9 @@ static void test_a_skipped_refresh_lets_the_entry_expire(void **state) {
   sleep_ms(PS_FLAGS_REFRESH_AHEAD_MS + 10);
   assert_int_equal(ps_flags_try("ra-3", &got), PS_FLAGS_LOAD); /* the next call loads it */
   ps_flags_abandon("ra-3");
+  /* and once loaded again, it is renewed ahead as any other */
+  assert_true(fill_and_queue("ra-3", &f));
+  ps_flags_refresh_skip("ra-3");
   ps_flags_refresh_enable(0);
 }
 
