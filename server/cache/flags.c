@@ -89,9 +89,12 @@ static entry_t *find(size_t b, const char *tenant, int create, int64_t now) {
 }
 
 /* A hit on e (its stripe locked): queues its refresh once it is within PS_FLAGS_REFRESH_AHEAD_MS of
- * its expiry, while a refresher runs. A full queue leaves it for a later hit. */
+ * its expiry, while a refresher runs. A full queue leaves it for a later hit. Not a tenant without
+ * a row (version 0): Redis holds no key for those, so a call loads them as before. */
 static void maybe_refresh(entry_t *e, int64_t now) {
-  if (now < e->refresh_ms || e->refresh_queued || e->loading || !atomic_load(&R.enabled)) return;
+  if (now < e->refresh_ms || e->refresh_queued || e->loading || e->flags.version == 0 ||
+      !atomic_load(&R.enabled))
+    return;
   pthread_mutex_lock(&R.mu);
   if (R.n < PS_FLAGS_REFRESH_MAX) {
     strcpy(R.tenants[(R.head + R.n) % PS_FLAGS_REFRESH_MAX], e->tenant);

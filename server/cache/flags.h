@@ -49,7 +49,8 @@ void ps_flags_abandon(const char *tenant);
  * an entry within PS_FLAGS_REFRESH_AHEAD_MS of its expiry is still a hit, and it queues the tenant
  * for the refresher, which reads Redis and renews the entry before it expires: under steady calls a
  * tenant's flags are then never loaded on a call's path. A refresh that finds nothing usable leaves
- * the entry to expire, and the next call loads it as before. */
+ * the entry to expire, and the next call loads it as before; so do tenants without a row (version
+ * 0), for which Redis holds no key. */
 #define PS_FLAGS_REFRESH_AHEAD_MS 150
 #define PS_FLAGS_REFRESH_MAX 1024 /* tenants queued at most; more wait for their next lookup */
 

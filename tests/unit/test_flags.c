@@ -195,6 +195,18 @@ static void test_a_skipped_refresh_lets_the_entry_expire(void **state) {
   ps_flags_refresh_enable(0);
 }
 
+static void test_a_tenant_without_a_row_is_not_queued(void **state) {
+  (void)state;
+  ps_flags_refresh_enable(1);
+  ps_flags_t none = {0, 0, 0}, got; /* Redis holds no key for it: a call loads it */
+  char taken[4][64];
+  ps_flags_fill("ra-5", &none);
+  sleep_ms(PS_FLAGS_LOCAL_TTL_MS - PS_FLAGS_REFRESH_AHEAD_MS + 5);
+  (void)ps_flags_try("ra-5", &got);
+  assert_int_equal(ps_flags_refresh_take(4, taken, 0), 0);
+  ps_flags_refresh_enable(0);
+}
+
 static void test_without_a_refresher_nothing_is_queued(void **state) {
   (void)state;
   ps_flags_refresh_enable(0);
@@ -216,6 +228,7 @@ int main(void) {
       cmocka_unit_test(test_a_hit_near_expiry_queues_one_refresh),
       cmocka_unit_test(test_a_refresh_never_replaces_a_newer_version),
       cmocka_unit_test(test_a_skipped_refresh_lets_the_entry_expire),
+      cmocka_unit_test(test_a_tenant_without_a_row_is_not_queued),
       cmocka_unit_test(test_without_a_refresher_nothing_is_queued),
   };
   int rc = cmocka_run_group_tests(tests, NULL, NULL);
