@@ -194,6 +194,15 @@ void ps_flags_abandon(const char *tenant) {
 
 /* ---- refresh ahead */
 
+/* Takes the oldest queued tenant into out (R.mu held): 1, or 0 when none is queued. */
+static int refresh_pop_locked(char out[64]) {
+  if (R.n == 0) return 0;
+  strcpy(out, R.tenants[R.head]);
+  R.head = (R.head + 1) % PS_FLAGS_REFRESH_MAX;
+  R.n--;
+  return 1;
+}
+
 void ps_flags_refresh_enable(int on) {
   pthread_once(&once, init);
   atomic_store(&R.enabled, on);
@@ -202,12 +211,7 @@ void ps_flags_refresh_enable(int on) {
   char tenant[64];
   for (;;) {
     pthread_mutex_lock(&R.mu);
-    int more = R.n > 0;
-    if (more) {
-      strcpy(tenant, R.tenants[R.head]);
-      R.head = (R.head + 1) % PS_FLAGS_REFRESH_MAX;
-      R.n--;
-    }
+    int more = refresh_pop_locked(tenant);
     pthread_mutex_unlock(&R.mu);
     if (!more) break;
     ps_flags_refresh_skip(tenant);
@@ -216,18 +220,13 @@ void ps_flags_refresh_enable(int on) {
 
 int ps_flags_refresh_take(int max, char tenants[][64], int timeout_ms) {
   pthread_once(&once, init);
-  int64_t until_ms = ps_mono_ms() + timeout_ms;
-  struct timespec until = {(time_t)(until_ms / 1000), (long)(until_ms % 1000) * 1000000L};
+  struct timespec until = ps_time_in_ms(CLOCK_MONOTONIC, timeout_ms); /* R.queued's clock */
   pthread_mutex_lock(&R.mu);
   while (R.n == 0 && !R.woken && pthread_cond_timedwait(&R.queued, &R.mu, &until) == 0) {
   }
   R.woken = 0;
   int n = 0;
-  while (n < max && R.n > 0) {
-    strcpy(tenants[n++], R.tenants[R.head]);
-    R.head = (R.head + 1) % PS_FLAGS_REFRESH_MAX;
-    R.n--;
-  }
+  while (n < max && refresh_pop_locked(tenants[n])) n++;
   pthread_mutex_unlock(&R.mu);
   return n;
 }

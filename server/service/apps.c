@@ -132,18 +132,25 @@ typedef struct load {
   int got;                       /* ps_cache_get's answer; < 0: Redis unavailable */
 } load_t;
 
-/* 1 when Redis answered with valid flags (*ret set and filled in process memory); 0 when MySQL
- * must answer. */
-static int load_redis(ps_ctx_t *ctx, const char *tenant, load_t *l, ps_flags_t *ret) {
+/* Reads the tenant's cached flags from Redis into l (what Redis held, for a repair): 1 with *ret
+ * when they are valid, else 0. */
+static int redis_read(ps_cache_t *cache, const char *tenant, load_t *l, ps_flags_t *ret) {
   l->value_len = 0;
   /* a change of this tenant has not reached Redis yet: Redis may hold the old flags */
   l->got = ps_flags_pending_has(tenant) || redis_key(tenant, l->key, sizeof l->key) != 0
                ? 0
-               : ps_cache_get(ctx->cache, l->key, l->value, &l->value_len);
+               : ps_cache_get(cache, l->key, l->value, &l->value_len);
+  return l->got == PS_CACHE_STRING && strlen(l->value) == l->value_len &&
+         parse_cached(tenant, l->value, ret) == 0;
+}
+
+/* 1 when Redis answered with valid flags (*ret set and filled in process memory); 0 when MySQL
+ * must answer. */
+static int load_redis(ps_ctx_t *ctx, const char *tenant, load_t *l, ps_flags_t *ret) {
+  int valid = redis_read(ctx->cache, tenant, l, ret);
   /* Redis answers again: a batch of the writes it missed (so no call pays for many) */
   if (l->got >= 0 && ps_flags_pending_count() > 0) (void)retry_pending(ctx->cache, 1);
-  if (l->got == PS_CACHE_STRING && strlen(l->value) == l->value_len &&
-      parse_cached(tenant, l->value, ret) == 0) {
+  if (valid) {
     ps_flags_count(PS_FLAGS_STAT_REDIS_HIT);
     ps_flags_fill(tenant, ret);
     return 1;
@@ -173,13 +180,9 @@ static void load_finish(ps_ctx_t *ctx, const char *tenant, const load_t *l, cons
 }
 
 int ps_apps_refresh(ps_cache_t *cache, const char *tenant) {
-  char key[128], value[PS_CACHE_HEAD + 1];
-  size_t len = 0;
+  load_t l;
   ps_flags_t f;
-  /* a change of this tenant has not reached Redis yet: the entry expires, a call reads MySQL */
-  if (ps_flags_pending_has(tenant) || redis_key(tenant, key, sizeof key) != 0 ||
-      ps_cache_get(cache, key, value, &len) != PS_CACHE_STRING || strlen(value) != len ||
-      parse_cached(tenant, value, &f) != 0) {
+  if (!redis_read(cache, tenant, &l, &f)) { /* the entry expires; a call loads it as usual */
     ps_flags_refresh_skip(tenant);
     return 0;
   }
