@@ -11,7 +11,10 @@
 #     the query alone at the same rate and at half of its own peak as its baselines; with 32 slots,
 #     then with 128 so that a late answer rarely holds back its slot's next call: an open loop),
 #     and with one call in flight, with the host's steal and the machine's own stalls meanwhile
-#     (bench/hiccup.c; on a virtual machine a share of the tails comes from them);
+#     (bench/hiccup.c; on a virtual machine a share of the tails comes from them); the floor of the
+#     path at the same rate (bench/relay.c: three processes that pass messages over loopback TCP
+#     and do nothing else, then burning what the server and MariaDB took per call), and GetProspect
+#     and that path at 1,000 calls/s;
 #   - ListProspects (a two-word query) and CreateProspect under h2load;
 #   - cold start, idle RSS, RSS after 100,000 and after 1,000,000 random-key calls;
 #   - GetProspect with Redis stopped;
@@ -265,9 +268,12 @@ hiccup_start "$WORK/hiccup-idle.txt"; sleep 5; stalls_idle=$(hiccup_end "$WORK/h
 s0=$(steal_ticks)
 mark=$(stat -c %s "$WORK/server.log")
 hiccup_start "$WORK/hiccup-half.txt"
+a=$(snap)
 at_half=$("$CL" "127.0.0.1:$PORT" "$WORK/names.txt" 32 4 "$DURATION" "$half")
+b=$(snap)
 stalls_half=$(hiccup_end "$WORK/hiccup-half.txt")
 s1=$(steal_ticks)
+pc_half=$(per_call "$a" "$b" "$(field calls "$at_half")")
 # the same calls as the server measured them (its access lines: from a call's arrival to its
 # answer), without the client's and the sockets' share; a line is written as its call is answered
 sleep 0.2
@@ -296,6 +302,26 @@ stalls_dbhalf=$(hiccup_end "$WORK/hiccup-dbhalf.txt")
 echo "the query alone paced at $half/s: p50 ${db_half% *} ms, p99 ${db_half#* } ms"
 db_own=$(lookup_paced "$db_peak_half")
 echo "the query alone paced at $db_peak_half/s: p50 ${db_own% *} ms, p99 ${db_own#* } ms"
+# The floor of the path on this machine (bench/relay.c): at the same rate, messages from a paced
+# client through a relay process (the server's place) to an echo process (MariaDB's) and back, on
+# loopback TCP, with nothing done on them; then the same with each process burning what the server
+# and MariaDB took per call in the paced phase beyond what the bare relay and echo took (their
+# system calls and wake-ups): the machine as loaded as by the service, without the service's code.
+# And GetProspect and the bare path at a low rate (1,000/s): the tail left when the machine is idle.
+RELAY="$BUILD_DIR/client/relay"
+floor= model= low= floor_low=
+if [ -x "$RELAY" ]; then
+    floor=$("$RELAY" "$half" "$DURATION")
+    burn_relay=$(awk -v s="${pc_half%% *}" -v r="$(field relay_cpu_us "$floor")" 'BEGIN {printf "%.0f", (s > r ? s - r : 0)}')
+    burn_echo=$(awk -v d="$(cut -d' ' -f2 <<<"$pc_half")" -v e="$(field echo_cpu_us "$floor")" 'BEGIN {printf "%.0f", (d > e ? d - e : 0)}')
+    model=$("$RELAY" "$half" "$DURATION" "$burn_relay" "$burn_echo")
+    low=$("$CL" "127.0.0.1:$PORT" "$WORK/names.txt" 128 4 "$DURATION" 1000)
+    floor_low=$("$RELAY" 1000 "$DURATION")
+    echo "the path alone at $half/s: $floor"
+    echo "the path alone at $half/s, burning $burn_relay and $burn_echo µs per call: $model"
+    echo "GetProspect paced at 1000/s, 128 slots: $low"
+    echo "the path alone at 1000/s: $floor_low"
+fi
 
 echo "== ListProspects (a two-word query, page of 20) and CreateProspect under h2load (${DURATION}s each)"
 a=$(snap); h2 "$WORK/list.bin" ListProspects "$DURATION" "$WORK/h2list.txt"; b=$(snap)
@@ -367,6 +393,12 @@ echo "the CPUs idle during GetProspect: h2load $(median <<<"$I_H2") %, closed lo
 echo "coalesced reads (whole run so far): $batched of $calls calls in $batches batches, $(awk -v a="$batched" -v b="$batches" 'BEGIN {printf "%.1f", b ? a / b : 0}') calls per batch"
 echo "latency at half of peak ($half/s): p50 $(field p50_us "$at_half") µs, p99 $(field p99_us "$at_half") µs (of which the load generator's own lateness in starting calls: p50 $(field start_lag_p50_us "$at_half") µs, p99 $(field start_lag_p99_us "$at_half") µs, $(field slot_waits "$at_half") calls late as their slot still waited for an answer; from each call's start instead of its due time: p50 $(field sent_p50_us "$at_half") µs, p99 $(field sent_p99_us "$at_half") µs; at the server: ${srv_half:-no access lines}); with 128 slots (an open loop: $(field slot_waits "$at_half_open") slot waits) p50 $(field p50_us "$at_half_open") µs, p99 $(field p99_us "$at_half_open") µs; one call in flight: p50 $(field p50_us "$lone") µs, p99 $(field p99_us "$lone") µs; the host's steal meanwhile: $steal_half % and $steal_lone % of the CPUs' time"
 echo "  the baseline, the query alone in MariaDB (the same random keys, 32 threads, sysbench --rate: Poisson arrivals, its wait for a thread included): at the same rate p50 ${db_half% *} ms, p99 ${db_half#* } ms; at half of its own peak ($db_peak_half/s) p50 ${db_own% *} ms, p99 ${db_own#* } ms"
+if [ -n "$floor" ]; then
+    echo "  CPU per GetProspect paced at half of peak: server ${pc_half%% *} µs, MariaDB $(cut -d' ' -f2 <<<"$pc_half") µs, load generator $(field cpu_us_per_call "$at_half") µs"
+    echo "  the floor of the path at that rate (bench/relay.c: paced client -> relay -> echo and back over loopback TCP, three processes doing nothing; an open loop): p50 $(field p50_us "$floor") µs, p99 $(field p99_us "$floor") µs, p99.9 $(field p999_us "$floor") µs; its own CPU per call: relay $(field relay_cpu_us "$floor") µs, echo $(field echo_cpu_us "$floor") µs, client $(field client_cpu_us "$floor") µs"
+    echo "  the same path with the relay and the echo burning what the server and MariaDB took per call beyond that ($burn_relay and $burn_echo µs): p50 $(field p50_us "$model") µs, p99 $(field p99_us "$model") µs, p99.9 $(field p999_us "$model") µs (CPU per call: relay $(field relay_cpu_us "$model") µs, echo $(field echo_cpu_us "$model") µs)"
+    echo "  at 1,000 calls/s, 128 slots: GetProspect p50 $(field p50_us "$low") µs, p99 $(field p99_us "$low") µs (from each call's start $(field sent_p99_us "$low") µs); the path alone p50 $(field p50_us "$floor_low") µs, p99 $(field p99_us "$floor_low") µs, its relay's CPU per call $(field relay_cpu_us "$floor_low") µs"
+fi
 [ -n "$stalls_half" ] && echo "  the machine's own stalls (bench/hiccup.c, a wake-up due every ms): with no call for 5 s $stalls_idle; at half of peak $stalls_half; one call in flight $stalls_lone; the query alone at that rate $stalls_dbhalf"
 echo "ListProspects (query, 20 per page): $list_rps/s, server ${pc_list%% *} µs and MariaDB $(cut -d' ' -f2 <<<"$pc_list") µs per call"
 echo "CreateProspect: $create_rps/s, server ${pc_create%% *} µs and MariaDB $(cut -d' ' -f2 <<<"$pc_create") µs per call"

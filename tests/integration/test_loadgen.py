@@ -3,7 +3,11 @@ server: its figures are only worth something if it counts what the server answer
 exists is ok on every call; a name that does not exist fails every call, with the server's own
 status (NOT_FOUND, 5) reported; a mix is counted call by call; a call takes one write; MAX_CALLS
 ends a run after that many calls; paced, it keeps to its rate and reports its own start lag; a
-server that goes away counts the calls it dropped as failed instead of hanging."""
+server that goes away counts the calls it dropped as failed instead of hanging.
+
+And the floor of a call's path (bench/relay.c, built as client/relay): every message it sends comes
+back and is counted once, at its rate; the CPU it is asked to burn per message is burnt in the
+process it names and shows in the latency; bad arguments are refused."""
 
 import os
 import re
@@ -16,6 +20,7 @@ import harness
 import ps_testlib as lib
 
 CLOSEDLOOP = os.path.join(harness.BUILD_DIR, "client", "closedloop")
+RELAY = os.path.join(harness.BUILD_DIR, "client", "relay")
 
 
 def figures(out):
@@ -122,6 +127,43 @@ class LoadGenerator(lib.RpcAssertions, harness.unittest.TestCase):
         self.assertGreater(f["failed"], 0, err)
         self.assertLess(f["seconds"], 15)
         self.assertIn("connection lost", err)
+
+
+class Relay(harness.unittest.TestCase):
+
+    def run_relay(self, *args):
+        p = subprocess.run([RELAY] + [str(a) for a in args], capture_output=True, text=True,
+                           timeout=60)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        return figures(p.stdout)
+
+    def test_every_message_comes_back_once_at_its_rate(self):
+        f = self.run_relay(2000, 1)
+        self.assertEqual(f["calls"], 2000)
+        self.assertEqual(f["answered"], 2000)
+        self.assertGreaterEqual(f["seconds"], 0.99)
+        self.assertLess(f["seconds"], 3)
+        self.assertLessEqual(f["p50_us"], f["p99_us"])
+        self.assertLessEqual(f["p99_us"], f["max_us"])
+        self.assertLessEqual(f["sent_p50_us"], f["p50_us"])
+        for k in ("relay_cpu_us", "echo_cpu_us", "client_cpu_us"):
+            self.assertGreater(f[k], 0, k)
+
+    def test_the_burnt_cpu_is_spent_where_asked_and_shows_in_the_latency(self):
+        bare = self.run_relay(200, 1)
+        f = self.run_relay(200, 1, 2000, 1000)  # 2 ms in the relay, 1 ms in the echo per message
+        self.assertEqual(f["answered"], 200)
+        self.assertGreaterEqual(f["sent_p50_us"], 3000)  # both burns lie on each message's path
+        self.assertGreater(f["relay_cpu_us"], bare["relay_cpu_us"] + 1000)
+        self.assertGreater(f["echo_cpu_us"], bare["echo_cpu_us"] + 500)
+        self.assertGreater(f["relay_cpu_us"], f["echo_cpu_us"])
+
+    def test_bad_arguments_are_refused(self):
+        for args in ([], ["1000"], ["0", "1"], ["1000", "0"], ["1000000", "3600"],
+                     ["1000", "1", "-1"]):
+            p = subprocess.run([RELAY] + args, capture_output=True, text=True, timeout=10)
+            self.assertEqual(p.returncode, 2, args)
+            self.assertIn("usage: relay", p.stderr)
 
 
 if __name__ == "__main__":
