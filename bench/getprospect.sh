@@ -13,8 +13,8 @@
 #     and with one call in flight, with the host's steal and the machine's own stalls meanwhile
 #     (bench/hiccup.c; on a virtual machine a share of the tails comes from them); the floor of the
 #     path at the same rate (bench/relay.c: three processes that pass messages over loopback TCP
-#     and do nothing else, then burning what the server and MariaDB took per call), and GetProspect
-#     and that path at 1,000 calls/s;
+#     and do nothing else, then burning what the server and MariaDB took per call, then with a bare
+#     relay and that echo), and GetProspect and that path at 1,000 calls/s;
 #   - ListProspects (a two-word query) and CreateProspect under h2load;
 #   - cold start, idle RSS, RSS after 100,000 and after 1,000,000 random-key calls;
 #   - GetProspect with Redis stopped;
@@ -274,6 +274,7 @@ b=$(snap)
 stalls_half=$(hiccup_end "$WORK/hiccup-half.txt")
 s1=$(steal_ticks)
 pc_half=$(per_call "$a" "$b" "$(field calls "$at_half")")
+srv_us=${pc_half%% *} db_us=$(cut -d' ' -f2 <<<"$pc_half")
 # the same calls as the server measured them (its access lines: from a call's arrival to its
 # answer), without the client's and the sockets' share; a line is written as its call is answered
 sleep 0.2
@@ -314,7 +315,6 @@ if [ -x "$RELAY" ]; then
     floor=$("$RELAY" "$half" "$DURATION")
     # burn BURN TARGET GOT: BURN corrected by what a run with it fell short of TARGET (or overshot)
     burn() { awk -v b="$1" -v t="$2" -v g="$3" 'BEGIN {b += t - g; printf "%.0f", (b > 0 ? b : 0)}'; }
-    srv_us=${pc_half%% *} db_us=$(cut -d' ' -f2 <<<"$pc_half")
     burn_relay=$(burn 0 "$srv_us" "$(field relay_cpu_us "$floor")")
     burn_echo=$(burn 0 "$db_us" "$(field echo_cpu_us "$floor")")
     # a burning relay reads more messages per system call, so it costs less than the bare one plus
@@ -405,8 +405,8 @@ echo "the CPUs idle during GetProspect: h2load $(median <<<"$I_H2") %, closed lo
 echo "coalesced reads (whole run so far): $batched of $calls calls in $batches batches, $(awk -v a="$batched" -v b="$batches" 'BEGIN {printf "%.1f", b ? a / b : 0}') calls per batch"
 echo "latency at half of peak ($half/s): p50 $(field p50_us "$at_half") µs, p99 $(field p99_us "$at_half") µs (of which the load generator's own lateness in starting calls: p50 $(field start_lag_p50_us "$at_half") µs, p99 $(field start_lag_p99_us "$at_half") µs, $(field slot_waits "$at_half") calls late as their slot still waited for an answer; from each call's start instead of its due time: p50 $(field sent_p50_us "$at_half") µs, p99 $(field sent_p99_us "$at_half") µs; at the server: ${srv_half:-no access lines}); with 128 slots (an open loop: $(field slot_waits "$at_half_open") slot waits) p50 $(field p50_us "$at_half_open") µs, p99 $(field p99_us "$at_half_open") µs; one call in flight: p50 $(field p50_us "$lone") µs, p99 $(field p99_us "$lone") µs; the host's steal meanwhile: $steal_half % and $steal_lone % of the CPUs' time"
 echo "  the baseline, the query alone in MariaDB (the same random keys, 32 threads, sysbench --rate: Poisson arrivals, its wait for a thread included): at the same rate p50 ${db_half% *} ms, p99 ${db_half#* } ms; at half of its own peak ($db_peak_half/s) p50 ${db_own% *} ms, p99 ${db_own#* } ms"
+echo "  CPU per GetProspect paced at half of peak: server $srv_us µs, MariaDB $db_us µs, load generator $(field cpu_us_per_call "$at_half") µs"
 if [ -n "$floor" ]; then
-    echo "  CPU per GetProspect paced at half of peak: server ${pc_half%% *} µs, MariaDB $(cut -d' ' -f2 <<<"$pc_half") µs, load generator $(field cpu_us_per_call "$at_half") µs"
     echo "  the floor of the path at that rate (bench/relay.c: paced client -> relay -> echo and back over loopback TCP, three processes doing nothing; an open loop): p50 $(field p50_us "$floor") µs, p99 $(field p99_us "$floor") µs, p99.9 $(field p999_us "$floor") µs; its own CPU per call: relay $(field relay_cpu_us "$floor") µs, echo $(field echo_cpu_us "$floor") µs, client $(field client_cpu_us "$floor") µs"
     echo "  the same path with the relay and the echo burning CPU until they cost what the server and MariaDB did per call ($burn_relay and $burn_echo µs burnt): p50 $(field p50_us "$model") µs, p99 $(field p99_us "$model") µs, p99.9 $(field p999_us "$model") µs (CPU per call: relay $(field relay_cpu_us "$model") µs, echo $(field echo_cpu_us "$model") µs)"
     echo "  the same path with a bare relay (a server that would cost nothing beyond passing messages on) and the echo burning as above: p50 $(field p50_us "$model_db") µs, p99 $(field p99_us "$model_db") µs, p99.9 $(field p999_us "$model_db") µs"

@@ -95,6 +95,7 @@ static int tcp_connect(int port) {
   return fd;
 }
 
+/* Accepts the one connection a listener is for, and closes the listener. */
 static int tcp_accept(int lfd) {
   int fd = accept(lfd, NULL, NULL);
   int one = 1;
@@ -104,6 +105,13 @@ static int tcp_accept(int lfd) {
   }
   close(lfd);
   return fd;
+}
+
+/* The messages that r more bytes complete, *carry holding the bytes of one begun earlier. */
+static long completed(size_t *carry, ssize_t r) {
+  size_t bytes = *carry + (size_t)r;
+  *carry = bytes % MSG;
+  return (long)(bytes / MSG);
 }
 
 /* The echo process: writes back what it reads, burning us per whole message. */
@@ -116,9 +124,7 @@ static int run_echo(int lfd, long us) {
     ssize_t r = read(fd, buf, sizeof buf);
     if (r < 0 && errno == EINTR) continue;
     if (r <= 0) return 0;
-    size_t whole = (carry + (size_t)r) / MSG;
-    carry = (carry + (size_t)r) % MSG;
-    burn(us * (long)whole);
+    burn(us * completed(&carry, r));
     if (write_all(fd, buf, (size_t)r) != 0) return 0;
   }
 }
@@ -147,9 +153,7 @@ static int run_relay(int lfd, int echo_port, long us) {
       ssize_t r = read(from, buf, sizeof buf);
       if (r < 0 && errno == EINTR) continue;
       if (r <= 0) return 0;
-      size_t whole = (carry[side] + (size_t)r) / MSG;
-      carry[side] = (carry[side] + (size_t)r) % MSG;
-      burn(us / 2 * (long)whole);
+      burn((side ? us - us / 2 : us / 2) * completed(&carry[side], r));
       if (write_all(to, buf, (size_t)r) != 0) return 0;
     }
   }
@@ -208,9 +212,10 @@ int main(int argc, char **argv) {
   int64_t *sent = calloc(total ? total : 1, sizeof *sent);
   uint32_t *lat = NULL, *slat = NULL;
   size_t n_lat = 0, cap_lat = 0, n_slat = 0, cap_slat = 0;
+  int rc = 1;
   if (!sent) {
     fprintf(stderr, "relay: out of memory\n");
-    return 1;
+    goto done;
   }
   uint64_t next = 0, answered = 0;
   unsigned char in[BUF + MSG];
@@ -230,7 +235,7 @@ int main(int argc, char **argv) {
       }
       if (k && write_all(fd, out, (size_t)k * sizeof *out) != 0) {
         perror("relay: write");
-        return 1;
+        goto done;
       }
       if (next == total) give_up = now + 1000000000;
     } else if (now > give_up) {
@@ -242,13 +247,13 @@ int main(int argc, char **argv) {
     int n = epoll_pwait2(ep, &ev, 1, &ts, NULL);
     if (n < 0 && errno != EINTR) {
       perror("relay: epoll_pwait2");
-      return 1;
+      goto done;
     }
     if (n <= 0) continue;
     ssize_t r = read(fd, in + in_len, BUF);
     if (r <= 0) {
       fprintf(stderr, "relay: the relay went away\n");
-      return 1;
+      goto done;
     }
     in_len += (size_t)r;
     int64_t got = now_ns();
@@ -266,6 +271,7 @@ int main(int argc, char **argv) {
   }
   double elapsed = (double)(now_ns() - t0) / 1e9;
   close(fd); /* the relay and then the echo see the end and exit */
+  fd = -1;
   struct rusage ru[3]; /* the echo's, the relay's, the client's */
   memset(ru, 0, sizeof ru);
   for (int k = 0; k < 2; k++)
@@ -284,8 +290,12 @@ int main(int argc, char **argv) {
          PCT(slat, n_slat, 0.5), PCT(slat, n_slat, 0.99),
          (cpu_us(&ru[0]) + cpu_us(&ru[1]) + cpu_us(&ru[2])) * per, cpu_us(&ru[1]) * per,
          cpu_us(&ru[0]) * per, cpu_us(&ru[2]) * per);
+  rc = answered == total ? 0 : 1;
+done:
+  if (fd >= 0) close(fd);
+  close(ep);
   free(sent);
   free(lat);
   free(slat);
-  return answered == total ? 0 : 1;
+  return rc;
 }
