@@ -7,7 +7,12 @@
  *   calls=N ok=N failed=N seconds=S rate=R p50_us=X p90_us=X p99_us=X max_us=X cpu_us_per_call=X
  *   writes=N
  *
- *   closedloop TARGET NAMES_FILE SLOTS CONNECTIONS SECONDS [RATE [MAX_CALLS]]
+ *   closedloop [--health] TARGET NAMES_FILE SLOTS CONNECTIONS SECONDS [RATE [MAX_CALLS]]
+ *
+ * With --health every call is a grpc.health.v1.Health/Check of the whole server (an empty request)
+ * instead of a GetProspect, ok when the answer is SERVING: a call that the server answers at once
+ * on its transport thread, with no worker and no database. Paced at GetProspect's rate, it gives
+ * the floor of a gRPC call's path through the same server and generator on the same machine.
  *
  * TARGET is host:port (plaintext HTTP/2). RATE 0 is the closed loop; MAX_CALLS > 0 ends the run
  * after that many calls (or SECONDS). Paced, it also prints start_lag_p50_us and start_lag_p99_us:
@@ -48,10 +53,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "grpc/health/v1/health.pb-c.h"
 #include "prospects/v1/service.pb-c.h"
 #include "samples.h"
 
 #define PATH "/prospects.v1.ProspectService/GetProspect"
+#define HEALTH_PATH "/grpc.health.v1.Health/Check"
 #define MAX_REQUEST 512  /* a framed GetProspectRequest */
 #define MAX_REPLY 65536  /* a framed Prospect; more is a failed call */
 #define READ_BUF 65536
@@ -97,6 +104,7 @@ static char authority[300];
 static uint64_t n_ok, n_failed;
 static uint64_t n_writes; /* send() calls that wrote something */
 static uint64_t n_slot_waits; /* paced: calls started late as their slot still waited for an answer */
+static int health; /* --health: Health/Check instead of GetProspect */
 static int busy, stopping, reported, ended, n_conns, n_dead; /* ended: the sessions are being deleted */
 static uint32_t *lat_us, *lag_us, *sent_us; /* sent_us: paced, from each call's start */
 static size_t n_lat, cap_lat, n_lag, cap_lag, n_sent, cap_sent;
@@ -165,12 +173,21 @@ static int on_data(nghttp2_session *session, uint8_t flags, int32_t stream_id, c
   return 0;
 }
 
-/* A good reply: one uncompressed gRPC message that decodes as a Prospect. */
+/* A good reply: one uncompressed gRPC message that decodes as a Prospect (--health: as a
+ * HealthCheckResponse that says SERVING). */
 static int reply_ok(const slot_t *s) {
   if (s->reply_lost || s->reply_len < 5 || s->reply[0] != 0) return 0;
   uint32_t n = (uint32_t)s->reply[1] << 24 | (uint32_t)s->reply[2] << 16 |
                (uint32_t)s->reply[3] << 8 | s->reply[4];
   if ((size_t)n != s->reply_len - 5) return 0;
+  if (health) {
+    Grpc__Health__V1__HealthCheckResponse *h =
+        grpc__health__v1__health_check_response__unpack(NULL, n, s->reply + 5);
+    if (!h) return 0;
+    int serving = h->status == GRPC__HEALTH__V1__HEALTH_CHECK_RESPONSE__SERVING_STATUS__SERVING;
+    grpc__health__v1__health_check_response__free_unpacked(h, NULL);
+    return serving;
+  }
   Prospects__V1__Prospect *p = prospects__v1__prospect__unpack(NULL, n, s->reply + 5);
   if (!p) return 0;
   prospects__v1__prospect__free_unpacked(p, NULL);
@@ -220,12 +237,12 @@ static int start(slot_t *s, int64_t t0) {
   if (calls_left == 0) return -1;
   Prospects__V1__GetProspectRequest req = PROSPECTS__V1__GET_PROSPECT_REQUEST__INIT;
   req.name = names[(size_t)rand_r(&seed) % n_names];
-  size_t len = prospects__v1__get_prospect_request__get_packed_size(&req);
+  size_t len = health ? 0 : prospects__v1__get_prospect_request__get_packed_size(&req);
   if (len > MAX_REQUEST) return -1;
   s->req[0] = 0;
   s->req[1] = (uint8_t)(len >> 24), s->req[2] = (uint8_t)(len >> 16);
   s->req[3] = (uint8_t)(len >> 8), s->req[4] = (uint8_t)len;
-  prospects__v1__get_prospect_request__pack(&req, s->req + 5);
+  if (!health) prospects__v1__get_prospect_request__pack(&req, s->req + 5);
   s->req_len = len + 5;
   s->req_off = 0;
   s->reply_len = 0;
@@ -234,7 +251,7 @@ static int start(slot_t *s, int64_t t0) {
   s->message[0] = '\0';
 #define NV(n, v) {(uint8_t *)(n), (uint8_t *)(v), sizeof(n) - 1, strlen(v), NGHTTP2_NV_FLAG_NONE}
   nghttp2_nv hdrs[] = {NV(":method", "POST"),          NV(":scheme", "http"),
-                       NV(":path", PATH),              NV(":authority", authority),
+                       NV(":path", health ? HEALTH_PATH : PATH), NV(":authority", authority),
                        NV("content-type", "application/grpc"), NV("te", "trailers"),
                        NV("grpc-timeout", "10S")};
 #undef NV
@@ -405,9 +422,13 @@ static struct timespec until(int64_t t, int64_t now) {
 }
 
 int main(int argc, char **argv) {
+  if (argc > 1 && strcmp(argv[1], "--health") == 0) {
+    health = 1;
+    argv++, argc--;
+  }
   if (argc < 6) {
-    fprintf(stderr,
-            "usage: closedloop TARGET NAMES_FILE SLOTS CONNECTIONS SECONDS [RATE [MAX_CALLS]]\n");
+    fprintf(stderr, "usage: closedloop [--health] TARGET NAMES_FILE SLOTS CONNECTIONS SECONDS "
+                    "[RATE [MAX_CALLS]]\n");
     return 2;
   }
   int slots = atoi(argv[3]), conns = atoi(argv[4]);

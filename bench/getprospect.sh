@@ -11,7 +11,9 @@
 #     the query alone at the same rate and at half of its own peak as its baselines; with 32 slots,
 #     then with 128 so that a late answer rarely holds back its slot's next call: an open loop),
 #     and with one call in flight, with the host's steal and the machine's own stalls meanwhile
-#     (bench/hiccup.c; on a virtual machine a share of the tails comes from them); the floor of the
+#     (bench/hiccup.c; on a virtual machine a share of the tails comes from them); the floor of a
+#     gRPC call at the same rate (health checks through the same server and load generator, which
+#     the server answers at once: no worker, no database); the floor of the
 #     path at the same rate (bench/relay.c: three processes that pass messages over loopback TCP
 #     and do nothing else, then burning what the server and MariaDB took per call, then with a bare
 #     relay and that echo), and GetProspect and that path at 1,000 calls/s;
@@ -19,7 +21,7 @@
 #   - cold start, idle RSS, RSS after 100,000 and after 1,000,000 random-key calls;
 #   - GetProspect with Redis stopped;
 #   - a merge of 200,000 links from 10 sources (bench/merge.py --runs 1).
-# Takes about 9 minutes with the defaults.
+# Takes about 10 minutes with the defaults.
 #
 #   bench/getprospect.sh [SECONDS]     (default 10 s per load phase)
 #   PS_BENCH_ROUNDS=N                  interleaved rounds (3)
@@ -294,6 +296,13 @@ steal_half=$(tick_share "$s0" "$s1"); steal_lone=$(tick_share "$s1" "$s2")
 echo "paced: $at_half (the host's steal: $steal_half %)"
 echo "paced, 128 slots: $at_half_open"
 echo "one call in flight: $lone (the host's steal: $steal_lone %)"
+# The floor of a gRPC call through the same server and load generator at the same rate: health
+# checks, which the server answers at once on its transport thread (no worker, no database, no
+# Redis). Whatever GetProspect's tail has beyond it comes from the work behind the call.
+grpc_floor=$("$CL" --health "127.0.0.1:$PORT" "$WORK/names.txt" 32 4 "$DURATION" "$half")
+grpc_floor_open=$("$CL" --health "127.0.0.1:$PORT" "$WORK/names.txt" 128 4 "$DURATION" "$half")
+echo "health checks paced: $grpc_floor"
+echo "health checks paced, 128 slots: $grpc_floor_open"
 # the baselines of the paced figure: the database alone at the same rate, and at half of its own
 # peak (the median of its random-key phases)
 db_peak_half=$(median <<<"$B_RAND" | awk '{printf "%.0f", $1 / 2}')
@@ -318,10 +327,17 @@ if [ -x "$RELAY" ]; then
     burn_relay=$(burn 0 "$srv_us" "$(field relay_cpu_us "$floor")")
     burn_echo=$(burn 0 "$db_us" "$(field echo_cpu_us "$floor")")
     # a burning relay reads more messages per system call, so it costs less than the bare one plus
-    # its burn: one short run corrects the burns towards the server's and MariaDB's CPU per call
-    cal=$("$RELAY" "$half" 3 "$burn_relay" "$burn_echo")
-    burn_relay=$(burn "$burn_relay" "$srv_us" "$(field relay_cpu_us "$cal")")
-    burn_echo=$(burn "$burn_echo" "$db_us" "$(field echo_cpu_us "$cal")")
+    # its burn: short runs correct the burns towards the server's and MariaDB's CPU per call, until
+    # both are within 5 % of it (at most three: one step alone fell 10 % short)
+    for step in 1 2 3; do
+        cal=$("$RELAY" "$half" 3 "$burn_relay" "$burn_echo")
+        got_relay=$(field relay_cpu_us "$cal") got_echo=$(field echo_cpu_us "$cal")
+        close=$(awk -v a="$got_relay" -v b="$srv_us" -v c="$got_echo" -v d="$db_us" \
+                'BEGIN {print (a >= 0.95 * b && a <= 1.05 * b && c >= 0.95 * d && c <= 1.05 * d)}')
+        [ "$close" = 1 ] && break
+        burn_relay=$(burn "$burn_relay" "$srv_us" "$got_relay")
+        burn_echo=$(burn "$burn_echo" "$db_us" "$got_echo")
+    done
     model=$("$RELAY" "$half" "$DURATION" "$burn_relay" "$burn_echo")
     # and a server that would cost nothing beyond passing the messages on: the bare relay, with the
     # echo costing what MariaDB did
@@ -406,6 +422,7 @@ echo "coalesced reads (whole run so far): $batched of $calls calls in $batches b
 echo "latency at half of peak ($half/s): p50 $(field p50_us "$at_half") µs, p99 $(field p99_us "$at_half") µs (of which the load generator's own lateness in starting calls: p50 $(field start_lag_p50_us "$at_half") µs, p99 $(field start_lag_p99_us "$at_half") µs, $(field slot_waits "$at_half") calls late as their slot still waited for an answer; from each call's start instead of its due time: p50 $(field sent_p50_us "$at_half") µs, p99 $(field sent_p99_us "$at_half") µs; at the server: ${srv_half:-no access lines}); with 128 slots (an open loop: $(field slot_waits "$at_half_open") slot waits) p50 $(field p50_us "$at_half_open") µs, p99 $(field p99_us "$at_half_open") µs; one call in flight: p50 $(field p50_us "$lone") µs, p99 $(field p99_us "$lone") µs; the host's steal meanwhile: $steal_half % and $steal_lone % of the CPUs' time"
 echo "  the baseline, the query alone in MariaDB (the same random keys, 32 threads, sysbench --rate: Poisson arrivals, its wait for a thread included): at the same rate p50 ${db_half% *} ms, p99 ${db_half#* } ms; at half of its own peak ($db_peak_half/s) p50 ${db_own% *} ms, p99 ${db_own#* } ms"
 echo "  CPU per GetProspect paced at half of peak: server $srv_us µs, MariaDB $db_us µs, load generator $(field cpu_us_per_call "$at_half") µs"
+echo "  the floor of a gRPC call at that rate (health checks through the same server and load generator, answered at once on the server's transport thread: no worker, no database): p50 $(field p50_us "$grpc_floor") µs, p99 $(field p99_us "$grpc_floor") µs ($(field ok "$grpc_floor") of $(field calls "$grpc_floor") SERVING); with 128 slots p50 $(field p50_us "$grpc_floor_open") µs, p99 $(field p99_us "$grpc_floor_open") µs"
 if [ -n "$floor" ]; then
     echo "  the floor of the path at that rate (bench/relay.c: paced client -> relay -> echo and back over loopback TCP, three processes doing nothing; an open loop): p50 $(field p50_us "$floor") µs, p99 $(field p99_us "$floor") µs, p99.9 $(field p999_us "$floor") µs; its own CPU per call: relay $(field relay_cpu_us "$floor") µs, echo $(field echo_cpu_us "$floor") µs, client $(field client_cpu_us "$floor") µs"
     echo "  the same path with the relay and the echo burning CPU until they cost what the server and MariaDB did per call ($burn_relay and $burn_echo µs burnt): p50 $(field p50_us "$model") µs, p99 $(field p99_us "$model") µs, p99.9 $(field p999_us "$model") µs (CPU per call: relay $(field relay_cpu_us "$model") µs, echo $(field echo_cpu_us "$model") µs)"

@@ -3,7 +3,9 @@ server: its figures are only worth something if it counts what the server answer
 exists is ok on every call; a name that does not exist fails every call, with the server's own
 status (NOT_FOUND, 5) reported; a mix is counted call by call; a call takes one write; MAX_CALLS
 ends a run after that many calls; paced, it keeps to its rate and reports its own start lag; a
-server that goes away counts the calls it dropped as failed instead of hanging.
+server that goes away counts the calls it dropped as failed instead of hanging. With --health its
+calls are health checks that the server answers SERVING (counted ok), and the server's access lines
+show them as such; a server that is not serving fails them.
 
 And the floor of a call's path (bench/relay.c, built as client/relay): every message it sends comes
 back and is counted once, at its rate; the CPU it is asked to burn per message is burnt in the
@@ -49,13 +51,13 @@ class LoadGenerator(lib.RpcAssertions, harness.unittest.TestCase):
         cls.server.close()
         cls.tmp.cleanup()
 
-    def run_gen(self, names, *args, server=None, timeout=60):
+    def run_gen(self, names, *args, server=None, timeout=60, flags=()):
         path = os.path.join(self.tmp.name, "names.txt")
         with open(path, "w") as f:
             f.write("\n".join(names) + "\n")
         server = server or self.server
-        p = subprocess.run([CLOSEDLOOP, "127.0.0.1:%d" % server.port, path] + [str(a) for a in args],
-                           capture_output=True, text=True, timeout=timeout)
+        p = subprocess.run([CLOSEDLOOP] + list(flags) + ["127.0.0.1:%d" % server.port, path] +
+                           [str(a) for a in args], capture_output=True, text=True, timeout=timeout)
         self.assertEqual(p.returncode, 0, p.stderr)
         return figures(p.stdout), p.stderr
 
@@ -107,6 +109,34 @@ class LoadGenerator(lib.RpcAssertions, harness.unittest.TestCase):
         self.assertIn("start_lag_p50_us", f)
         self.assertIn("start_lag_p99_us", f)
         self.assertIn("slot_waits", f)
+
+    def test_health_calls_are_health_checks_answered_serving(self):
+        before = self.server.log().count("method=/grpc.health.v1.Health/Check ")
+        gets = self.server.log().count("method=/prospects.v1.ProspectService/GetProspect ")
+        f, err = self.run_gen([self.missing], 4, 2, 30, 0, 300, flags=["--health"])
+        self.assertEqual(f["calls"], 300)
+        # a missing name would fail a GetProspect: every call ok means none was one
+        self.assertEqual(f["ok"], 300, err)
+        self.assertEqual(f["failed"], 0, err)
+        lib.wait_for(lambda: self.server.log().count("method=/grpc.health.v1.Health/Check ")
+                     >= before + 300, 10, what="the health checks' access lines")
+        self.assertEqual(self.server.log().count("method=/prospects.v1.ProspectService/GetProspect "),
+                         gets)
+
+    def test_health_calls_fail_when_the_server_is_not_serving(self):
+        # draining after SIGTERM, a server still answers but says NOT_SERVING
+        server = harness.Server(database=self.server.database, env={"PS_DRAIN_DELAY_MS": 4000})
+        try:
+            server.proc.send_signal(signal.SIGTERM)
+            lib.wait_for(lambda: lib.health_or_none(server.channel) == lib.NOT_SERVING, 5, 0.02,
+                         "health to say NOT_SERVING")
+            f, err = self.run_gen([self.missing], 2, 1, 10, 0, 20, server=server, flags=["--health"])
+        finally:
+            server.close()
+        self.assertEqual(f["calls"], 20)
+        self.assertEqual(f["ok"], 0, err)
+        self.assertEqual(f["failed"], 20, err)
+        self.assertIn("grpc-status 0", err)  # answered, but not SERVING
 
     def test_a_server_that_goes_away_fails_the_calls_in_flight(self):
         server = harness.Server(database=self.server.database)
