@@ -299,7 +299,10 @@ echo "one call in flight: $lone (the host's steal: $steal_lone %)"
 # The floor of a gRPC call through the same server and load generator at the same rate: health
 # checks, which the server answers at once on its transport thread (no worker, no database, no
 # Redis). Whatever GetProspect's tail has beyond it comes from the work behind the call.
+a=$(snap)
 grpc_floor=$("$CL" --health "127.0.0.1:$PORT" "$WORK/names.txt" 32 4 "$DURATION" "$half")
+b=$(snap)
+pc_floor=$(per_call "$a" "$b" "$(field calls "$grpc_floor")")
 grpc_floor_open=$("$CL" --health "127.0.0.1:$PORT" "$WORK/names.txt" 128 4 "$DURATION" "$half")
 echo "health checks paced: $grpc_floor"
 echo "health checks paced, 128 slots: $grpc_floor_open"
@@ -422,7 +425,7 @@ echo "coalesced reads (whole run so far): $batched of $calls calls in $batches b
 echo "latency at half of peak ($half/s): p50 $(field p50_us "$at_half") µs, p99 $(field p99_us "$at_half") µs (of which the load generator's own lateness in starting calls: p50 $(field start_lag_p50_us "$at_half") µs, p99 $(field start_lag_p99_us "$at_half") µs, $(field slot_waits "$at_half") calls late as their slot still waited for an answer; from each call's start instead of its due time: p50 $(field sent_p50_us "$at_half") µs, p99 $(field sent_p99_us "$at_half") µs; at the server: ${srv_half:-no access lines}); with 128 slots (an open loop: $(field slot_waits "$at_half_open") slot waits) p50 $(field p50_us "$at_half_open") µs, p99 $(field p99_us "$at_half_open") µs; one call in flight: p50 $(field p50_us "$lone") µs, p99 $(field p99_us "$lone") µs; the host's steal meanwhile: $steal_half % and $steal_lone % of the CPUs' time"
 echo "  the baseline, the query alone in MariaDB (the same random keys, 32 threads, sysbench --rate: Poisson arrivals, its wait for a thread included): at the same rate p50 ${db_half% *} ms, p99 ${db_half#* } ms; at half of its own peak ($db_peak_half/s) p50 ${db_own% *} ms, p99 ${db_own#* } ms"
 echo "  CPU per GetProspect paced at half of peak: server $srv_us µs, MariaDB $db_us µs, load generator $(field cpu_us_per_call "$at_half") µs"
-echo "  the floor of a gRPC call at that rate (health checks through the same server and load generator, answered at once on the server's transport thread: no worker, no database): p50 $(field p50_us "$grpc_floor") µs, p99 $(field p99_us "$grpc_floor") µs ($(field ok "$grpc_floor") of $(field calls "$grpc_floor") SERVING); with 128 slots p50 $(field p50_us "$grpc_floor_open") µs, p99 $(field p99_us "$grpc_floor_open") µs"
+echo "  the floor of a gRPC call at that rate (health checks through the same server and load generator, answered at once on the server's transport thread: no worker, no database): p50 $(field p50_us "$grpc_floor") µs, p99 $(field p99_us "$grpc_floor") µs ($(field ok "$grpc_floor") of $(field calls "$grpc_floor") SERVING; the server's CPU per call ${pc_floor%% *} µs, the load generator's $(field cpu_us_per_call "$grpc_floor") µs); with 128 slots p50 $(field p50_us "$grpc_floor_open") µs, p99 $(field p99_us "$grpc_floor_open") µs"
 if [ -n "$floor" ]; then
     echo "  the floor of the path at that rate (bench/relay.c: paced client -> relay -> echo and back over loopback TCP, three processes doing nothing; an open loop): p50 $(field p50_us "$floor") µs, p99 $(field p99_us "$floor") µs, p99.9 $(field p999_us "$floor") µs; its own CPU per call: relay $(field relay_cpu_us "$floor") µs, echo $(field echo_cpu_us "$floor") µs, client $(field client_cpu_us "$floor") µs"
     echo "  the same path with the relay and the echo burning CPU until they cost what the server and MariaDB did per call ($burn_relay and $burn_echo µs burnt): p50 $(field p50_us "$model") µs, p99 $(field p99_us "$model") µs, p99.9 $(field p999_us "$model") µs (CPU per call: relay $(field relay_cpu_us "$model") µs, echo $(field echo_cpu_us "$model") µs)"
