@@ -105,6 +105,7 @@ static uint64_t n_ok, n_failed;
 static uint64_t n_writes; /* send() calls that wrote something */
 static uint64_t n_slot_waits; /* paced: calls started late as their slot still waited for an answer */
 static int health; /* --health: Health/Check instead of GetProspect */
+static const char *path = PATH; /* the method every call asks for */
 static int busy, stopping, reported, ended, n_conns, n_dead; /* ended: the sessions are being deleted */
 static uint32_t *lat_us, *lag_us, *sent_us; /* sent_us: paced, from each call's start */
 static size_t n_lat, cap_lat, n_lag, cap_lag, n_sent, cap_sent;
@@ -235,14 +236,17 @@ static int start(slot_t *s, int64_t t0) {
   conn_t *c = s->conn;
   if (c->dead) return -1;
   if (calls_left == 0) return -1;
-  Prospects__V1__GetProspectRequest req = PROSPECTS__V1__GET_PROSPECT_REQUEST__INIT;
-  req.name = names[(size_t)rand_r(&seed) % n_names];
-  size_t len = health ? 0 : prospects__v1__get_prospect_request__get_packed_size(&req);
-  if (len > MAX_REQUEST) return -1;
+  size_t len = 0; /* a health check's request is empty */
+  if (!health) {
+    Prospects__V1__GetProspectRequest req = PROSPECTS__V1__GET_PROSPECT_REQUEST__INIT;
+    req.name = names[(size_t)rand_r(&seed) % n_names];
+    len = prospects__v1__get_prospect_request__get_packed_size(&req);
+    if (len > MAX_REQUEST) return -1;
+    prospects__v1__get_prospect_request__pack(&req, s->req + 5);
+  }
   s->req[0] = 0;
   s->req[1] = (uint8_t)(len >> 24), s->req[2] = (uint8_t)(len >> 16);
   s->req[3] = (uint8_t)(len >> 8), s->req[4] = (uint8_t)len;
-  if (!health) prospects__v1__get_prospect_request__pack(&req, s->req + 5);
   s->req_len = len + 5;
   s->req_off = 0;
   s->reply_len = 0;
@@ -251,7 +255,7 @@ static int start(slot_t *s, int64_t t0) {
   s->message[0] = '\0';
 #define NV(n, v) {(uint8_t *)(n), (uint8_t *)(v), sizeof(n) - 1, strlen(v), NGHTTP2_NV_FLAG_NONE}
   nghttp2_nv hdrs[] = {NV(":method", "POST"),          NV(":scheme", "http"),
-                       NV(":path", health ? HEALTH_PATH : PATH), NV(":authority", authority),
+                       NV(":path", path),              NV(":authority", authority),
                        NV("content-type", "application/grpc"), NV("te", "trailers"),
                        NV("grpc-timeout", "10S")};
 #undef NV
@@ -424,6 +428,7 @@ static struct timespec until(int64_t t, int64_t now) {
 int main(int argc, char **argv) {
   if (argc > 1 && strcmp(argv[1], "--health") == 0) {
     health = 1;
+    path = HEALTH_PATH;
     argv++, argc--;
   }
   if (argc < 6) {

@@ -199,20 +199,21 @@ int main(int argc, char **argv) {
   }
   close(echo_l);
   close(relay_l);
+  int64_t *sent = NULL;
+  uint32_t *lat = NULL, *slat = NULL;
+  size_t n_lat = 0, cap_lat = 0, n_slat = 0, cap_slat = 0;
+  int rc = 1;
   int fd = tcp_connect(relay_port);
   int ep = epoll_create1(0);
   struct epoll_event ev = {.events = EPOLLIN, .data.fd = fd};
   if (fd < 0 || ep < 0 || epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev) != 0) {
     perror("relay: connect");
-    return 1;
+    goto done;
   }
 
   uint64_t total = (uint64_t)(rate * seconds);
   int64_t period = (int64_t)(1e9 / rate), t0 = now_ns() + 10000000; /* 10 ms to settle */
-  int64_t *sent = calloc(total ? total : 1, sizeof *sent);
-  uint32_t *lat = NULL, *slat = NULL;
-  size_t n_lat = 0, cap_lat = 0, n_slat = 0, cap_slat = 0;
-  int rc = 1;
+  sent = calloc(total ? total : 1, sizeof *sent);
   if (!sent) {
     fprintf(stderr, "relay: out of memory\n");
     goto done;
@@ -293,7 +294,7 @@ int main(int argc, char **argv) {
   rc = answered == total ? 0 : 1;
 done:
   if (fd >= 0) close(fd);
-  close(ep);
+  if (ep >= 0) close(ep);
   free(sent);
   free(lat);
   free(slat);
